@@ -1,0 +1,25 @@
+# make test: everything CI runs, on a fresh machine (servers started or
+# installed by scripts/services.sh when missing).
+GO ?= go
+export CI ?=
+
+.PHONY: test check-format vet run bench-posting
+
+test: check-format vet
+	./scripts/services.sh
+	$(GO) test -count=1 -timeout 20m ./...
+
+check-format:
+	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go') | grep -v '\.pb\.go$$' || true); \
+	if [ -n "$$bad" ]; then echo "gofmt needed on:"; echo "$$bad"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+run:
+	$(GO) run ./cmd/maniwani
+
+# Posting throughput over HTTP on SQLite and PostgreSQL (see bench/posting).
+bench-posting:
+	./scripts/services.sh
+	$(GO) run ./bench/posting

@@ -1,0 +1,84 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/maniwani/maniwani"
+)
+
+// status maps an error's kind to its HTTP status, once for the whole api.
+func status(err error) int {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return http.StatusRequestEntityTooLarge
+	}
+	switch maniwani.ErrorKind(err) {
+	case maniwani.KindInvalid:
+		return http.StatusBadRequest
+	case maniwani.KindNotFound:
+		return http.StatusNotFound
+	case maniwani.KindForbidden:
+		return http.StatusForbidden
+	case maniwani.KindConflict:
+		return http.StatusConflict
+	case maniwani.KindTooMany:
+		return http.StatusTooManyRequests
+	case maniwani.KindUnavailable:
+		return http.StatusServiceUnavailable
+	case maniwani.KindUnauthorized:
+		return http.StatusUnauthorized
+	}
+	return http.StatusInternalServerError
+}
+
+func message(err error) string {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return "The post is too large."
+	}
+	return maniwani.ErrorMessage(err)
+}
+
+// wantsJSON tells whether the client asked for JSON rather than a page.
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+// fail answers a refused or failed request: JSON to clients that take it, a
+// page to a browser's form post. Faults of ours are logged, not shown.
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, extra map[string]any) {
+	code := status(err)
+	if code >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Method == http.MethodGet || wantsJSON(r) {
+		body := map[string]any{"error": message(err)}
+		for k, v := range extra {
+			body[k] = v
+		}
+		writeJSON(w, code, body)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	errorPage.Execute(w, map[string]any{"Status": code, "Text": http.StatusText(code), "Message": message(err),
+		"Back": r.Referer()})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Text}} - Maniwani</title></head>
+<body><main><h1>Your post was not accepted</h1><p>{{.Message}}</p>
+{{if .Back}}<p><a href="{{.Back}}">Go back</a></p>{{else}}<p><a href="/">Home</a></p>{{end}}</main></body></html>
+`))

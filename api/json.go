@@ -1,0 +1,319 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/maniwani/maniwani"
+)
+
+// The 4chan API's shapes (github.com/4chan/4chan-API). Flags are the integer
+// 1 and left out when false.
+
+type postJSON struct {
+	No            int64       `json:"no"`
+	Resto         int64       `json:"resto"`
+	Sticky        int         `json:"sticky,omitempty"`
+	Closed        int         `json:"closed,omitempty"`
+	Now           string      `json:"now"`
+	Time          int64       `json:"time"`
+	Name          string      `json:"name"`
+	Trip          string      `json:"trip,omitempty"`
+	ID            string      `json:"id,omitempty"`
+	Sub           string      `json:"sub,omitempty"`
+	Com           string      `json:"com,omitempty"`
+	Tim           int64       `json:"tim,omitempty"`
+	Filename      string      `json:"filename,omitempty"`
+	Ext           string      `json:"ext,omitempty"`
+	Fsize         int64       `json:"fsize,omitempty"`
+	MD5           string      `json:"md5,omitempty"`
+	W             int         `json:"w,omitempty"`
+	H             int         `json:"h,omitempty"`
+	TnW           int         `json:"tn_w,omitempty"`
+	TnH           int         `json:"tn_h,omitempty"`
+	Spoiler       int         `json:"spoiler,omitempty"`
+	Replies       *int        `json:"replies,omitempty"`
+	Images        *int        `json:"images,omitempty"`
+	BumpLimit     int         `json:"bumplimit,omitempty"`
+	ImageLimit    int         `json:"imagelimit,omitempty"`
+	LastModified  int64       `json:"last_modified,omitempty"`
+	SemanticURL   string      `json:"semantic_url,omitempty"`
+	Archived      int         `json:"archived,omitempty"`
+	ArchivedOn    int64       `json:"archived_on,omitempty"`
+	OmittedPosts  *int        `json:"omitted_posts,omitempty"`
+	OmittedImages *int        `json:"omitted_images,omitempty"`
+	LastReplies   []*postJSON `json:"last_replies,omitempty"`
+}
+
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// postOut is a post as the JSON shows it.
+func postOut(p *maniwani.Post) *postJSON {
+	j := &postJSON{
+		No: p.No, Resto: p.Resto, Now: fourChanNow(p.Time), Time: p.Time.Unix(),
+		Name: p.Name, Trip: p.Trip, ID: p.PosterID, Sub: p.Subject, Com: p.Com,
+	}
+	if f := p.File; f != nil {
+		j.Tim, j.Filename, j.Ext, j.Fsize, j.MD5 = f.Tim, f.Filename, f.Ext, f.Size, f.MD5
+		j.W, j.H, j.TnW, j.TnH, j.Spoiler = f.Width, f.Height, f.ThumbW, f.ThumbH, flag(f.Spoiler)
+	}
+	return j
+}
+
+// opOut is an opening post with what the thread adds to it.
+func opOut(b *maniwani.Board, v *maniwani.ThreadView) *postJSON {
+	j := postOut(&v.Posts[0])
+	replies, images := v.Replies, v.Images
+	j.Sticky, j.Closed = flag(v.Sticky), flag(v.Closed)
+	j.Replies, j.Images = &replies, &images
+	j.BumpLimit, j.ImageLimit = flag(v.Replies >= b.BumpLimit), flag(v.Images >= b.ImageLimit)
+	j.LastModified = v.Modified.Unix()
+	j.SemanticURL = semanticURL(&v.Posts[0])
+	if v.Archived {
+		j.Archived, j.ArchivedOn = 1, v.Archive.Unix()
+	}
+	return j
+}
+
+// fourChanNow is the `now` field: MM/DD/YY(Day)HH:MM:SS, in UTC.
+func fourChanNow(t time.Time) string {
+	t = t.UTC()
+	return t.Format("01/02/06") + "(" + t.Format("Mon") + ")" + t.Format("15:04:05")
+}
+
+// semanticURL is the slug 4chan puts after a thread's number: the subject,
+// or else the start of the comment, in lowercase words joined by dashes.
+func semanticURL(p *maniwani.Post) string {
+	src := p.Subject
+	if src == "" {
+		src = p.Body
+	}
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(src) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+			if b.Len() >= 60 {
+				break
+			}
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
+
+// serveJSON answers with v as JSON and the validators that let clients and
+// the router revalidate: an ETag of the bytes and the data's Last-Modified.
+func serveJSON(w http.ResponseWriter, r *http.Request, modified time.Time, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	sum := sha256.Sum256(body)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("ETag", `"`+hex.EncodeToString(sum[:16])+`"`)
+	h.Set("Cache-Control", "no-cache") // revalidate: the data changes with every post
+	// ServeContent answers If-None-Match and If-Modified-Since with 304.
+	http.ServeContent(w, r, "", modified, bytes.NewReader(body))
+}
+
+type boardJSON struct {
+	Board           string         `json:"board"`
+	Title           string         `json:"title"`
+	WSBoard         int            `json:"ws_board"`
+	PerPage         int            `json:"per_page"`
+	Pages           int            `json:"pages"`
+	MaxFilesize     int64          `json:"max_filesize"`
+	MaxWebmFilesize int64          `json:"max_webm_filesize"`
+	MaxCommentChars int            `json:"max_comment_chars"`
+	BumpLimit       int            `json:"bump_limit"`
+	ImageLimit      int            `json:"image_limit"`
+	Cooldowns       map[string]int `json:"cooldowns"`
+	MetaDescription string         `json:"meta_description"`
+	IsArchived      int            `json:"is_archived"`
+	UserIDs         int            `json:"user_ids,omitempty"`
+}
+
+func (s *Service) handleBoards(w http.ResponseWriter, r *http.Request) {
+	bs, err := s.store.Boards(r.Context())
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	out := struct {
+		Boards []boardJSON `json:"boards"`
+	}{Boards: make([]boardJSON, 0, len(bs))}
+	var modified time.Time
+	for i := range bs {
+		b := &bs[i]
+		out.Boards = append(out.Boards, boardJSON{
+			Board: b.Name, Title: b.Title, WSBoard: 1, PerPage: maniwani.ThreadsPerPage, Pages: b.Pages(),
+			MaxFilesize: b.MaxFileSize, MaxWebmFilesize: b.MaxFileSize, MaxCommentChars: MaxComment,
+			BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit,
+			Cooldowns:       map[string]int{"threads": b.CooldownThread, "replies": b.CooldownReply, "images": b.CooldownReply},
+			MetaDescription: b.Description, IsArchived: 1, UserIDs: flag(b.PosterIDs),
+		})
+		modified = later(modified, b.Modified)
+	}
+	serveJSON(w, r, modified, out)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// handleBoardFile serves /{board}/catalog.json, threads.json, archive.json
+// and {page}.json.
+func (s *Service) handleBoardFile(w http.ResponseWriter, r *http.Request) {
+	name, file := r.PathValue("board"), r.PathValue("file")
+	if !boardName.MatchString(name) {
+		http.NotFound(w, r)
+		return
+	}
+	b, err := s.store.Board(r.Context(), name)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	switch file {
+	case "catalog.json":
+		s.serveCatalog(w, r, b, true)
+	case "threads.json":
+		s.serveCatalog(w, r, b, false)
+	case "archive.json":
+		nos, err := s.store.Archived(r.Context(), b.Name)
+		if err != nil {
+			s.fail(w, r, err, nil)
+			return
+		}
+		serveJSON(w, r, b.Modified, nos)
+	default:
+		page, err := strconv.Atoi(strings.TrimSuffix(file, ".json"))
+		if !strings.HasSuffix(file, ".json") || err != nil || page < 1 || page > b.Pages() {
+			s.fail(w, r, maniwani.Errorf(maniwani.KindNotFound, "/%s/%s does not exist.", b.Name, file), nil)
+			return
+		}
+		s.servePage(w, r, b, page)
+	}
+}
+
+const lastReplies = 5 // replies shown under each thread on index pages and in the catalog
+
+func (s *Service) servePage(w http.ResponseWriter, r *http.Request, b *maniwani.Board, page int) {
+	vs, err := s.store.Threads(r.Context(), b.Name, (page-1)*maniwani.ThreadsPerPage, maniwani.ThreadsPerPage, lastReplies)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	type threadJSON struct {
+		Posts []*postJSON `json:"posts"`
+	}
+	out := struct {
+		Threads []threadJSON `json:"threads"`
+	}{Threads: make([]threadJSON, 0, len(vs))}
+	for i := range vs {
+		v := &vs[i]
+		op := opOut(b, v)
+		op.OmittedPosts, op.OmittedImages = &v.OmittedPosts, &v.OmittedImages
+		posts := []*postJSON{op}
+		for j := range v.Posts[1:] {
+			posts = append(posts, postOut(&v.Posts[j+1]))
+		}
+		out.Threads = append(out.Threads, threadJSON{Posts: posts})
+	}
+	serveJSON(w, r, b.Modified, out)
+}
+
+// serveCatalog serves catalog.json (full opening posts with their last
+// replies) or, with full false, threads.json (number, time, replies).
+func (s *Service) serveCatalog(w http.ResponseWriter, r *http.Request, b *maniwani.Board, full bool) {
+	last := 0
+	if full {
+		last = lastReplies
+	}
+	vs, err := s.store.Threads(r.Context(), b.Name, 0, b.MaxThreads, last)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	type pageJSON struct {
+		Page    int   `json:"page"`
+		Threads []any `json:"threads"`
+	}
+	type threadSummary struct {
+		No           int64 `json:"no"`
+		LastModified int64 `json:"last_modified"`
+		Replies      int   `json:"replies"`
+	}
+	pages := []pageJSON{}
+	for i := range vs {
+		if i%maniwani.ThreadsPerPage == 0 {
+			pages = append(pages, pageJSON{Page: len(pages) + 1, Threads: []any{}})
+		}
+		v := &vs[i]
+		pg := &pages[len(pages)-1]
+		if !full {
+			pg.Threads = append(pg.Threads, threadSummary{No: v.No, LastModified: v.Modified.Unix(), Replies: v.Replies})
+			continue
+		}
+		op := opOut(b, v)
+		op.OmittedPosts, op.OmittedImages = &v.OmittedPosts, &v.OmittedImages
+		for j := range v.Posts[1:] {
+			op.LastReplies = append(op.LastReplies, postOut(&v.Posts[j+1]))
+		}
+		pg.Threads = append(pg.Threads, op)
+	}
+	if len(pages) == 0 {
+		pages = append(pages, pageJSON{Page: 1, Threads: []any{}})
+	}
+	serveJSON(w, r, b.Modified, pages)
+}
+
+func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
+	name, file := r.PathValue("board"), r.PathValue("file")
+	no, err := strconv.ParseInt(strings.TrimSuffix(file, ".json"), 10, 64)
+	if !boardName.MatchString(name) || !strings.HasSuffix(file, ".json") || err != nil || no < 1 {
+		s.fail(w, r, maniwani.Errorf(maniwani.KindNotFound, "/%s/thread/%s does not exist.", name, file), nil)
+		return
+	}
+	b, err := s.store.Board(r.Context(), name)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	v, err := s.store.Thread(r.Context(), name, no)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	posts := make([]*postJSON, len(v.Posts))
+	posts[0] = opOut(b, v)
+	for i := 1; i < len(v.Posts); i++ {
+		posts[i] = postOut(&v.Posts[i])
+	}
+	serveJSON(w, r, v.Modified, struct {
+		Posts []*postJSON `json:"posts"`
+	}{posts})
+}

@@ -1,0 +1,279 @@
+package api
+
+import (
+	"bufio"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/api/store"
+	"github.com/maniwani/maniwani/api/tripcode"
+)
+
+// Limits on what a poster sends, in characters.
+const (
+	MaxComment  = 2000
+	MaxSubject  = 100
+	MaxName     = 100
+	MaxEmail    = 100
+	MaxPassword = 100
+	// maxTextBody bounds a post's body while files are not taken: the text
+	// fields at their longest, four bytes a character, and the multipart
+	// framing around them.
+	maxTextBody = 64 << 10
+)
+
+var boardName = regexp.MustCompile(`^[a-z0-9]{1,16}$`)
+
+// postForm is a post's fields as sent.
+type postForm struct {
+	resto                     int64
+	name, email, sub, com, pw string
+	spoiler, file             bool
+}
+
+func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
+	board := r.PathValue("board")
+	ip := s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+	if !boardName.MatchString(board) {
+		s.fail(w, r, maniwani.Errorf(maniwani.KindNotFound, "Board /%s/ does not exist.", board), nil)
+		return
+	}
+	// A ban is told before any other check.
+	ban, err := s.store.BanFor(r.Context(), ip, board, s.now())
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if ban != nil {
+		s.fail(w, r, banError(ban), banFields(ban))
+		return
+	}
+	f, err := readPostForm(w, r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	in, err := s.newPost(r, board, ip, f)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	p, err := s.store.CreatePost(r.Context(), *in)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	thread := p.Resto
+	if thread == 0 {
+		thread = p.No
+	}
+	s.log.Debug("post created", "board", board, "no", p.No, "thread", thread)
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusCreated, map[string]any{"board": board, "thread": thread, "no": p.No})
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/%s/thread/%d#p%d", board, thread, p.No), http.StatusSeeOther)
+}
+
+func banError(b *maniwani.Ban) error {
+	until := "It does not end."
+	if !b.Expires.IsZero() {
+		until = "It ends " + b.Expires.UTC().Format("Mon, 2 Jan 2006 15:04 MST") + "."
+	}
+	return maniwani.Errorf(maniwani.KindForbidden, "You are banned from posting. Reason: %s. %s", b.Reason, until)
+}
+
+func banFields(b *maniwani.Ban) map[string]any {
+	m := map[string]any{"reason": b.Reason, "expires": nil}
+	if !b.Expires.IsZero() {
+		m["expires"] = b.Expires.UTC().Format("2006-01-02T15:04:05Z07:00")
+	}
+	return m
+}
+
+func invalid(format string, args ...any) error {
+	return maniwani.Errorf(maniwani.KindInvalid, format, args...)
+}
+
+// readPostForm reads the post's fields from a multipart (or urlencoded) body,
+// never holding more than a field's limit of any field.
+func readPostForm(w http.ResponseWriter, r *http.Request) (*postForm, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxTextBody)
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		mt = ""
+	}
+	fields := map[string]*string{}
+	f := &postForm{}
+	var resto, spoiler string
+	for name, p := range map[string]*string{"name": &f.name, "email": &f.email, "sub": &f.sub,
+		"com": &f.com, "pwd": &f.pw, "resto": &resto, "spoiler": &spoiler} {
+		fields[name] = p
+	}
+	switch mt {
+	case "multipart/form-data":
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return nil, invalid("The post is not well-formed multipart/form-data: %v.", err)
+		}
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, malformed(err)
+			}
+			name := part.FormName()
+			if name == "upfile" {
+				// Browsers send an empty upfile when no file was chosen.
+				if n, err := bufio.NewReader(part).Peek(1); len(n) > 0 {
+					f.file = true
+				} else if err != nil && err != io.EOF {
+					return nil, malformed(err)
+				}
+				part.Close()
+				continue
+			}
+			dst, ok := fields[name]
+			if !ok {
+				if _, err := io.Copy(io.Discard, part); err != nil {
+					return nil, malformed(err)
+				}
+				continue
+			}
+			// A field's limit in characters is at most four bytes each.
+			b, err := io.ReadAll(io.LimitReader(part, 4*MaxComment+1))
+			if err != nil {
+				return nil, malformed(err)
+			}
+			*dst = string(b)
+		}
+	case "application/x-www-form-urlencoded":
+		if err := r.ParseForm(); err != nil {
+			return nil, malformed(err)
+		}
+		for name, dst := range fields {
+			*dst = r.PostForm.Get(name)
+		}
+	default:
+		return nil, invalid("Send the post as multipart/form-data.")
+	}
+	if f.file {
+		return nil, invalid("This server does not take files yet.")
+	}
+	if resto = strings.TrimSpace(resto); resto != "" {
+		n, err := strconv.ParseInt(resto, 10, 64)
+		if err != nil || n < 0 {
+			return nil, invalid("resto must be a thread number, not %q.", clip(resto, 20))
+		}
+		f.resto = n
+	}
+	f.spoiler = spoiler == "on"
+	return f, nil
+}
+
+func malformed(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return err
+	}
+	return invalid("The post is not well-formed multipart/form-data: %v.", err)
+}
+
+// newPost checks the fields and turns them into a post ready to store.
+func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*store.NewPost, error) {
+	com := clean(f.com, true)
+	if strings.TrimSpace(com) == "" {
+		com = ""
+	}
+	name, sub, email := clean(f.name, false), clean(f.sub, false), clean(f.email, false)
+	for _, c := range []struct {
+		what, v string
+		max     int
+	}{{"comment", com, MaxComment}, {"subject", sub, MaxSubject}, {"name", name, MaxName},
+		{"email", email, MaxEmail}, {"password", f.pw, MaxPassword}} {
+		if n := utf8.RuneCountInString(c.v); n > c.max {
+			return nil, invalid("The %s is %d characters long; at most %d are allowed.", c.what, n, c.max)
+		}
+	}
+	if com == "" && !f.file {
+		return nil, invalid("Your post is empty: write a comment or attach a file.")
+	}
+	display, trip := tripcode.Split(s.secret, name)
+	display = strings.TrimSpace(display)
+	if display == "" {
+		display = "Anonymous"
+	}
+	html, err := s.cfg.Renderer.Render(r.Context(), board, f.resto, com)
+	if err != nil {
+		return nil, err
+	}
+	in := &store.NewPost{
+		Board: board, Resto: f.resto, Name: display, Trip: trip, Subject: strings.TrimSpace(sub),
+		Body: com, Com: html, Sage: strings.EqualFold(strings.TrimSpace(email), "sage"),
+		IP: ip, Time: s.now(),
+		PosterID: func(thread int64) string { return s.posterID(board, thread, ip) },
+	}
+	if f.pw != "" {
+		in.PasswordHash = s.keyed("pwd", f.pw, "hex")
+	}
+	return in, nil
+}
+
+// clean makes a field safe to store: valid UTF-8, CRLF to LF, and no control
+// characters but (in a comment) line breaks and tabs.
+func clean(s string, multiline bool) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			if multiline {
+				return r
+			}
+			return ' '
+		}
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// posterID is the poster's ID in a thread: a keyed hash of the address and
+// the thread, the same for every post of one address in one thread and
+// unlinkable across threads.
+func (s *Service) posterID(board string, thread int64, ip string) string {
+	return s.keyed("id", fmt.Sprintf("%s/%d/%s", board, thread, ip), "id")
+}
+
+// keyed is an HMAC of the site secret over a purpose and a value.
+func (s *Service) keyed(purpose, v, enc string) string {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte(purpose + "\x00" + v))
+	sum := m.Sum(nil)
+	if enc == "hex" {
+		return hex.EncodeToString(sum)
+	}
+	return base64.RawURLEncoding.EncodeToString(sum)[:8]
+}

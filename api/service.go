@@ -1,0 +1,108 @@
+// Package api is the service that owns the data and every write: boards,
+// threads, posts, bans, reports and staff. It serves the 4chan-compatible
+// JSON and takes posts, each in one database transaction.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/api/store"
+	"github.com/maniwani/maniwani/internal/realip"
+)
+
+// Config is what the api needs besides its store.
+type Config struct {
+	// Addr is where Run listens when the api runs as its own process.
+	Addr string
+	// Proxies says whose X-Forwarded-For to believe.
+	Proxies realip.Resolver
+	// Renderer makes a post's com; nil shows the text escaped, with <br>
+	// for each line break.
+	Renderer maniwani.Renderer
+	Logger   *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service is the api.
+type Service struct {
+	cfg    Config
+	store  *store.Store
+	secret []byte
+	log    *slog.Logger
+	now    func() time.Time
+	mux    *http.ServeMux
+}
+
+// New makes the api on an open store.
+func New(ctx context.Context, cfg Config, st *store.Store) (*Service, error) {
+	secret, err := st.Secret(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, store: st, secret: secret, log: cfg.Logger, now: cfg.Now}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.cfg.Renderer == nil {
+		s.cfg.Renderer = plainRenderer{}
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Service) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /boards.json", s.handleBoards)
+	m.HandleFunc("GET /{board}/{file}", s.handleBoardFile)
+	m.HandleFunc("GET /{board}/thread/{file}", s.handleThread)
+	m.HandleFunc("POST /{board}/post", s.handlePost)
+	s.mux = m
+}
+
+// Handler serves the api's HTTP routes.
+func (s *Service) Handler() http.Handler { return s.mux }
+
+// Ready tells whether the api's dependencies answer.
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// Run serves the api on its own address until ctx ends, then finishes the
+// requests in flight.
+func (s *Service) Run(ctx context.Context) error {
+	srv := &http.Server{Addr: s.cfg.Addr, Handler: s.mux, ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 2 * time.Minute}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("api: listen: %w", err)
+	}
+	s.log.Info("api listening", "addr", ln.Addr().String())
+	return Serve(ctx, srv, ln)
+}
+
+// Serve runs srv on ln until ctx ends, then shuts it down gracefully.
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	return err
+}

@@ -1,0 +1,95 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/maniwani/maniwani"
+)
+
+func (r *boardRow) domain() maniwani.Board {
+	return maniwani.Board{
+		Name: r.Name, Title: r.Title, Description: r.Description,
+		MaxThreads: r.MaxThreads, BumpLimit: r.BumpLimit, ImageLimit: r.ImageLimit,
+		MaxFileSize: r.MaxFileSize, CooldownThread: r.CooldownThread, CooldownReply: r.CooldownReply,
+		PosterIDs: r.PosterIDs, LastNo: r.LastNo, Modified: usToTime(r.ModifiedUS),
+	}
+}
+
+// Boards lists every board by name.
+func (s *Store) Boards(ctx context.Context) ([]maniwani.Board, error) {
+	var rows []boardRow
+	if err := s.db.WithContext(ctx).Order("name").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]maniwani.Board, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return out, nil
+}
+
+// Board finds one board by name.
+func (s *Store) Board(ctx context.Context, name string) (*maniwani.Board, error) {
+	row, err := s.boardRow(s.db.WithContext(ctx), name)
+	if err != nil {
+		return nil, err
+	}
+	b := row.domain()
+	return &b, nil
+}
+
+func (s *Store) boardRow(db *gorm.DB, name string) (*boardRow, error) {
+	var row boardRow
+	err := db.Where("name = ?", name).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, notFound("Board /%s/ does not exist.", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &row, nil
+}
+
+// CreateBoard adds a board; its settings must already be valid.
+func (s *Store) CreateBoard(ctx context.Context, b maniwani.Board) error {
+	now := time.Now().UnixMicro()
+	row := boardRow{
+		Name: b.Name, Title: b.Title, Description: b.Description,
+		MaxThreads: b.MaxThreads, BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit,
+		MaxFileSize: b.MaxFileSize, CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply,
+		PosterIDs: b.PosterIDs, CreatedUS: now, ModifiedUS: now,
+	}
+	return s.write(ctx, func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&boardRow{}).Where("name = ?", b.Name).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return maniwani.Errorf(maniwani.KindConflict, "Board /%s/ already exists.", b.Name)
+		}
+		return tx.Create(&row).Error
+	})
+}
+
+// UpdateBoard changes a board's settings (not its name or counter).
+func (s *Store) UpdateBoard(ctx context.Context, b maniwani.Board) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&boardRow{}).Where("name = ?", b.Name).Updates(map[string]any{
+			"title": b.Title, "description": b.Description, "max_threads": b.MaxThreads,
+			"bump_limit": b.BumpLimit, "image_limit": b.ImageLimit, "max_file_size": b.MaxFileSize,
+			"cooldown_thread": b.CooldownThread, "cooldown_reply": b.CooldownReply,
+			"poster_ids": b.PosterIDs, "modified_us": time.Now().UnixMicro(),
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return notFound("Board /%s/ does not exist.", b.Name)
+		}
+		return nil
+	})
+}

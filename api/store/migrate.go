@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Migration is one step of the schema. Steps run in order, each in its own
+// transaction, and each only once per database: the ids applied are kept in
+// schema_migrations, so an existing database is upgraded in place.
+//
+// The first step creates the tables from the row types as they are now; a
+// later step that changes a row type must therefore check first (HasColumn,
+// HasIndex) so that it also runs cleanly on a database the first step made.
+type Migration struct {
+	ID string
+	Up func(tx *gorm.DB) error
+}
+
+type migrationRow struct {
+	ID        string `gorm:"primaryKey;size:128"`
+	AppliedUS int64  `gorm:"not null"`
+}
+
+func (migrationRow) TableName() string { return "schema_migrations" }
+
+// Migrations is the schema's history, oldest first. Append; never edit or
+// reorder a step that has shipped.
+func Migrations() []Migration {
+	return []Migration{
+		{ID: "0001_initial", Up: func(tx *gorm.DB) error {
+			return tx.Migrator().AutoMigrate(&boardRow{}, &threadRow{}, &postRow{}, &fileRow{},
+				&banRow{}, &reportRow{}, &staffRow{}, &modLogRow{}, &settingRow{})
+		}},
+	}
+}
+
+// migrateLock is the PostgreSQL advisory lock key that lets one api
+// instance migrate while others starting at the same moment wait.
+const migrateLock = 0x6d616e69 // "mani"
+
+// Migrate applies the steps not yet applied, on one connection; on
+// PostgreSQL it holds an advisory lock meanwhile, so api instances that start
+// together apply each step once.
+func Migrate(ctx context.Context, db *gorm.DB, steps []Migration) error {
+	return db.WithContext(ctx).Connection(func(c *gorm.DB) error {
+		// A fresh session per statement: conditions must not pile up on c.
+		conn := c.Session(&gorm.Session{NewDB: true})
+		if conn.Dialector.Name() == "postgres" {
+			if err := conn.Exec("SELECT pg_advisory_lock(?)", migrateLock).Error; err != nil {
+				return fmt.Errorf("lock for migration: %w", err)
+			}
+			defer conn.Exec("SELECT pg_advisory_unlock(?)", migrateLock)
+		}
+		if err := conn.Migrator().AutoMigrate(&migrationRow{}); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		for _, m := range steps {
+			var n int64
+			if err := conn.Model(&migrationRow{}).Where("id = ?", m.ID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			err := conn.Transaction(func(tx *gorm.DB) error {
+				// Fresh sessions: gorm's migrator leaves state on the statement.
+				if err := m.Up(tx.Session(&gorm.Session{NewDB: true})); err != nil {
+					return err
+				}
+				return tx.Session(&gorm.Session{NewDB: true}).Create(&migrationRow{ID: m.ID, AppliedUS: time.Now().UnixMicro()}).Error
+			})
+			if err != nil {
+				return fmt.Errorf("migration %s: %w", m.ID, err)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/maniwani/maniwani"
+)
+
+// NewPost is a post ready to be stored: checked, its name split from its
+// tripcode, its body rendered.
+type NewPost struct {
+	Board        string
+	Resto        int64 // 0 starts a thread
+	Name         string
+	Trip         string
+	Subject      string
+	Body         string
+	Com          string
+	Sage         bool
+	IP           string
+	PasswordHash string
+	Time         time.Time
+	// PosterID makes the poster's ID in a thread; it is called only on
+	// boards that show IDs, once the thread's number is known.
+	PosterID func(thread int64) string
+}
+
+// CreatePost stores a post in one transaction: it takes the board's next
+// number, inserts the post, bumps the thread (not on sage or past the bump
+// limit) and, for a new thread, moves what falls past max_threads to the
+// archive. A refusal (unknown board or thread, closed thread, cooldown)
+// rolls it all back, so a refused post takes no number.
+func (s *Store) CreatePost(ctx context.Context, in NewPost) (*maniwani.Post, error) {
+	now := in.Time.UnixMicro()
+	var out *maniwani.Post
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		var thread threadRow
+		if in.Resto != 0 {
+			// Read the thread before taking the board's lock, to refuse early and
+			// keep the serial section short; the bump below re-checks that it is
+			// still open.
+			err := tx.Joins("JOIN boards ON boards.id = threads.board_id").
+				Where("boards.name = ? AND threads.no = ?", in.Board, in.Resto).Take(&thread).Error
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				if _, berr := s.boardRow(tx, in.Board); berr != nil {
+					return berr
+				}
+				return notFound("Thread No.%d does not exist on /%s/.", in.Resto, in.Board)
+			}
+			if err != nil {
+				return err
+			}
+			if err := replyable(&thread); err != nil {
+				return err
+			}
+		}
+
+		// Take the number: the board's row stays locked until commit.
+		var board boardRow
+		res := tx.Model(&board).Clauses(clause.Returning{}).Where("name = ?", in.Board).
+			Updates(map[string]any{"last_no": gorm.Expr("last_no + 1"), "modified_us": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return notFound("Board /%s/ does not exist.", in.Board)
+		}
+		if err := s.checkCooldown(tx, &board, in); err != nil {
+			return err
+		}
+
+		no := board.LastNo
+		threadNo := in.Resto
+		if threadNo == 0 {
+			threadNo = no
+		}
+		post := postRow{
+			BoardID: board.ID, No: no, ThreadNo: threadNo, CreatedUS: now,
+			Name: in.Name, Trip: in.Trip, Subject: in.Subject, Body: in.Body, Com: in.Com,
+			Sage: in.Sage, IP: in.IP, PasswordHash: in.PasswordHash,
+		}
+		if board.PosterIDs && in.PosterID != nil {
+			post.PosterID = in.PosterID(threadNo)
+		}
+		if err := tx.Create(&post).Error; err != nil {
+			return err
+		}
+
+		if in.Resto == 0 {
+			if err := tx.Create(&threadRow{BoardID: board.ID, No: no, BumpedUS: now, ModifiedUS: now}).Error; err != nil {
+				return err
+			}
+			if err := archiveOverflow(tx, &board, now); err != nil {
+				return err
+			}
+		} else {
+			bumped := gorm.Expr("bumped_us")
+			if !in.Sage {
+				bumped = gorm.Expr("CASE WHEN replies < ? THEN ? ELSE bumped_us END", board.BumpLimit, now)
+			}
+			res := tx.Model(&threadRow{}).Where("id = ? AND closed = ? AND archived = ?", thread.ID, false, false).
+				Updates(map[string]any{"replies": gorm.Expr("replies + 1"), "bumped_us": bumped, "modified_us": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 { // closed or archived since it was read
+				if err := tx.Take(&thread, thread.ID).Error; err != nil {
+					return err
+				}
+				if err := replyable(&thread); err != nil {
+					return err
+				}
+				return notFound("Thread No.%d does not exist on /%s/.", in.Resto, in.Board)
+			}
+		}
+		p := post.domain(in.Board)
+		out = &p
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func replyable(t *threadRow) error {
+	switch {
+	case t.Archived:
+		return maniwani.Errorf(maniwani.KindForbidden, "Thread No.%d is archived; it takes no more replies.", t.No)
+	case t.Closed:
+		return maniwani.Errorf(maniwani.KindForbidden, "Thread No.%d is closed; it takes no more replies.", t.No)
+	}
+	return nil
+}
+
+// checkCooldown refuses a post that comes too soon after the same address's
+// last one on the board. It runs under the board's lock, so two posts sent
+// at once cannot both slip through.
+func (s *Store) checkCooldown(tx *gorm.DB, board *boardRow, in NewPost) error {
+	wait := board.CooldownReply
+	q := tx.Model(&postRow{}).Where("board_id = ? AND ip = ?", board.ID, in.IP)
+	if in.Resto == 0 {
+		wait = board.CooldownThread
+		q = q.Where("no = thread_no")
+	}
+	if wait <= 0 || in.IP == "" {
+		return nil
+	}
+	var last *int64
+	if err := q.Select("MAX(created_us)").Scan(&last).Error; err != nil {
+		return err
+	}
+	if last == nil {
+		return nil
+	}
+	left := time.UnixMicro(*last).Add(time.Duration(wait) * time.Second).Sub(in.Time)
+	if left <= 0 {
+		return nil
+	}
+	what := "reply"
+	if in.Resto == 0 {
+		what = "start a thread"
+	}
+	secs := int((left + time.Second - 1) / time.Second)
+	return maniwani.Errorf(maniwani.KindTooMany, "You must wait %d more second%s before you %s again on /%s/.",
+		secs, plural(secs), what, board.Name)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// archiveOverflow moves the least recently bumped non-sticky threads past the
+// board's max_threads to the archive: read-only, still readable.
+func archiveOverflow(tx *gorm.DB, board *boardRow, now int64) error {
+	var live int64
+	if err := tx.Model(&threadRow{}).Where("board_id = ? AND archived = ?", board.ID, false).Count(&live).Error; err != nil {
+		return err
+	}
+	over := int(live) - board.MaxThreads
+	if over <= 0 {
+		return nil
+	}
+	var ids []int64
+	err := tx.Model(&threadRow{}).Where("board_id = ? AND archived = ? AND sticky = ?", board.ID, false, false).
+		Order("bumped_us ASC, no ASC").Limit(over).Pluck("id", &ids).Error
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return tx.Model(&threadRow{}).Where("id IN ?", ids).
+		Updates(map[string]any{"archived": true, "closed": true, "archived_us": now, "modified_us": now}).Error
+}
+
+func (r *postRow) domain(board string) maniwani.Post {
+	p := maniwani.Post{
+		Board: board, No: r.No, Time: usToTime(r.CreatedUS),
+		Name: r.Name, Trip: r.Trip, PosterID: r.PosterID, Subject: r.Subject,
+		Body: r.Body, Com: r.Com, Sage: r.Sage, IP: r.IP, PasswordHash: r.PasswordHash,
+	}
+	if r.ThreadNo != r.No {
+		p.Resto = r.ThreadNo
+	}
+	return p
+}

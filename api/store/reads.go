@@ -1,0 +1,226 @@
+package store
+
+import (
+	"time"
+
+	"context"
+	"errors"
+
+	"gorm.io/gorm"
+
+	"github.com/maniwani/maniwani"
+)
+
+func (r *threadRow) domain(board string) maniwani.Thread {
+	return maniwani.Thread{
+		Board: board, No: r.No, Sticky: r.Sticky, Closed: r.Closed, Archived: r.Archived,
+		Replies: r.Replies, Images: r.Images, Bumped: usToTime(r.BumpedUS),
+		Modified: usToTime(r.ModifiedUS), Archive: usToTime(r.ArchivedUS),
+	}
+}
+
+func (r *fileRow) domain() *maniwani.File {
+	return &maniwani.File{
+		Tim: r.Tim, Filename: r.Filename, Ext: r.Ext, Size: r.Size, MD5: r.MD5, SHA256: r.SHA256,
+		Width: r.Width, Height: r.Height, ThumbW: r.ThumbW, ThumbH: r.ThumbH,
+		Spoiler: r.Spoiler, Thumbnail: r.Thumbnail,
+	}
+}
+
+// Thread reads a thread, live or archived, with all its posts.
+func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.ThreadView, error) {
+	db := s.db.WithContext(ctx)
+	b, err := s.boardRow(db, board)
+	if err != nil {
+		return nil, err
+	}
+	var t threadRow
+	err = db.Where("board_id = ? AND no = ?", b.ID, no).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, notFound("Thread No.%d does not exist on /%s/.", no, board)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rows []postRow
+	if err := db.Where("board_id = ? AND thread_no = ?", b.ID, no).Order("no").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 { // the opening post is gone: so is the thread
+		return nil, notFound("Thread No.%d does not exist on /%s/.", no, board)
+	}
+	v := &maniwani.ThreadView{Thread: t.domain(board), Posts: make([]maniwani.Post, len(rows))}
+	for i := range rows {
+		v.Posts[i] = rows[i].domain(board)
+	}
+	if err := s.attachFiles(db, b.ID, v.Posts); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// LiveThreads counts the board's threads that are not archived.
+func (s *Store) LiveThreads(ctx context.Context, board string) (int, error) {
+	db := s.db.WithContext(ctx)
+	b, err := s.boardRow(db, board)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = db.Model(&threadRow{}).Where("board_id = ? AND archived = ?", b.ID, false).Count(&n).Error
+	return int(n), err
+}
+
+// Threads reads the board's live threads in index order (stickies first,
+// then the most recently bumped), skipping offset and taking at most limit,
+// each with its opening post and its last `last` replies.
+func (s *Store) Threads(ctx context.Context, board string, offset, limit, last int) ([]maniwani.ThreadView, error) {
+	db := s.db.WithContext(ctx)
+	b, err := s.boardRow(db, board)
+	if err != nil {
+		return nil, err
+	}
+	var threads []threadRow
+	err = db.Where("board_id = ? AND archived = ?", b.ID, false).
+		Order("sticky DESC, bumped_us DESC, no DESC").Offset(offset).Limit(limit).Find(&threads).Error
+	if err != nil || len(threads) == 0 {
+		return nil, err
+	}
+	nos := make([]int64, len(threads))
+	for i := range threads {
+		nos[i] = threads[i].No
+	}
+	// Opening posts, then the last replies of every thread in one query: a
+	// window function numbers each thread's replies from the newest.
+	var ops []postRow
+	if err := db.Where("board_id = ? AND no IN ?", b.ID, nos).Find(&ops).Error; err != nil {
+		return nil, err
+	}
+	var replies []postRow
+	if last > 0 {
+		err = db.Raw(`SELECT * FROM (
+			SELECT posts.*, ROW_NUMBER() OVER (PARTITION BY thread_no ORDER BY no DESC) AS rn
+			FROM posts WHERE board_id = ? AND thread_no IN ? AND no <> thread_no) AS r
+			WHERE rn <= ? ORDER BY no`, b.ID, nos, last).Scan(&replies).Error
+		if err != nil {
+			return nil, err
+		}
+	}
+	byNo := make(map[int64]*maniwani.ThreadView, len(threads))
+	out := make([]maniwani.ThreadView, len(threads))
+	for i := range threads {
+		out[i].Thread = threads[i].domain(board)
+		byNo[threads[i].No] = &out[i]
+	}
+	for i := range ops {
+		if v := byNo[ops[i].No]; v != nil {
+			v.Posts = append([]maniwani.Post{ops[i].domain(board)}, v.Posts...)
+		}
+	}
+	for i := range replies {
+		if v := byNo[replies[i].ThreadNo]; v != nil && len(v.Posts) > 0 {
+			v.Posts = append(v.Posts, replies[i].domain(board))
+		}
+	}
+	// A thread whose opening post is gone is not shown.
+	kept := out[:0]
+	for _, v := range out {
+		if len(v.Posts) == 0 {
+			continue
+		}
+		v.OmittedPosts = v.Replies - (len(v.Posts) - 1)
+		kept = append(kept, v)
+	}
+	var all []maniwani.Post
+	for _, v := range kept {
+		all = append(all, v.Posts...)
+	}
+	if err := s.attachFiles(db, b.ID, all); err != nil {
+		return nil, err
+	}
+	for i := range kept {
+		kept[i].Posts = all[:len(kept[i].Posts):len(kept[i].Posts)]
+		all = all[len(kept[i].Posts):]
+		shown := 0
+		for _, p := range kept[i].Posts[1:] {
+			if p.File != nil {
+				shown++
+			}
+		}
+		kept[i].OmittedImages = kept[i].Images - shown
+	}
+	return kept, nil
+}
+
+// Archived lists the numbers of the board's archived threads, oldest first.
+func (s *Store) Archived(ctx context.Context, board string) ([]int64, error) {
+	db := s.db.WithContext(ctx)
+	b, err := s.boardRow(db, board)
+	if err != nil {
+		return nil, err
+	}
+	nos := []int64{}
+	err = db.Model(&threadRow{}).Where("board_id = ? AND archived = ?", b.ID, true).
+		Order("no").Pluck("no", &nos).Error
+	return nos, err
+}
+
+// attachFiles fills in the File of each post that has one.
+func (s *Store) attachFiles(db *gorm.DB, boardID int64, posts []maniwani.Post) error {
+	if len(posts) == 0 {
+		return nil
+	}
+	nos := make([]int64, len(posts))
+	for i := range posts {
+		nos[i] = posts[i].No
+	}
+	var files []fileRow
+	if err := db.Where("board_id = ? AND post_no IN ?", boardID, nos).Find(&files).Error; err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	byNo := make(map[int64]*fileRow, len(files))
+	for i := range files {
+		byNo[files[i].PostNo] = &files[i]
+	}
+	for i := range posts {
+		if f := byNo[posts[i].No]; f != nil {
+			posts[i].File = f.domain()
+		}
+	}
+	return nil
+}
+
+// ThreadFlags are the changes a moderator makes to a thread; nil leaves one as it is.
+type ThreadFlags struct {
+	Sticky *bool
+	Closed *bool
+}
+
+// UpdateThread sets a thread's sticky and closed flags.
+func (s *Store) UpdateThread(ctx context.Context, board string, no int64, f ThreadFlags, at time.Time) error {
+	now := at.UnixMicro()
+	return s.write(ctx, func(tx *gorm.DB) error {
+		b, err := s.boardRow(tx, board)
+		if err != nil {
+			return err
+		}
+		set := map[string]any{"modified_us": now}
+		if f.Sticky != nil {
+			set["sticky"] = *f.Sticky
+		}
+		if f.Closed != nil {
+			set["closed"] = *f.Closed
+		}
+		res := tx.Model(&threadRow{}).Where("board_id = ? AND no = ?", b.ID, no).Updates(set)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return notFound("Thread No.%d does not exist on /%s/.", no, board)
+		}
+		return tx.Model(&boardRow{}).Where("id = ?", b.ID).Update("modified_us", now).Error
+	})
+}

@@ -1,0 +1,138 @@
+package store
+
+// Rows as the database holds them. Times are unix microseconds in BIGINT
+// columns: they sort and compare the same on SQLite and PostgreSQL, with no
+// time-zone or text-format surprises.
+
+type boardRow struct {
+	ID             int64  `gorm:"primaryKey"`
+	Name           string `gorm:"size:16;not null;uniqueIndex"`
+	Title          string `gorm:"size:100;not null"`
+	Description    string `gorm:"size:2000;not null;default:''"`
+	MaxThreads     int    `gorm:"not null"`
+	BumpLimit      int    `gorm:"not null"`
+	ImageLimit     int    `gorm:"not null"`
+	MaxFileSize    int64  `gorm:"not null"`
+	CooldownThread int    `gorm:"not null"`
+	CooldownReply  int    `gorm:"not null"`
+	PosterIDs      bool   `gorm:"not null"`
+	LastNo         int64  `gorm:"not null;default:0"` // the board's post counter; its row lock orders the board's posts
+	CreatedUS      int64  `gorm:"not null"`
+	ModifiedUS     int64  `gorm:"not null"`
+}
+
+func (boardRow) TableName() string { return "boards" }
+
+type threadRow struct {
+	ID         int64 `gorm:"primaryKey"`
+	BoardID    int64 `gorm:"not null;uniqueIndex:threads_board_no;index:threads_board_live,priority:1"`
+	No         int64 `gorm:"not null;uniqueIndex:threads_board_no"`
+	Sticky     bool  `gorm:"not null;default:false"`
+	Closed     bool  `gorm:"not null;default:false"`
+	Archived   bool  `gorm:"not null;default:false;index:threads_board_live,priority:2"`
+	Replies    int   `gorm:"not null;default:0"`
+	Images     int   `gorm:"not null;default:0"`
+	BumpedUS   int64 `gorm:"not null;index:threads_board_live,priority:3"`
+	ModifiedUS int64 `gorm:"not null"`
+	ArchivedUS int64 `gorm:"not null;default:0"`
+}
+
+func (threadRow) TableName() string { return "threads" }
+
+type postRow struct {
+	ID           int64  `gorm:"primaryKey"`
+	BoardID      int64  `gorm:"not null;uniqueIndex:posts_board_no;index:posts_board_thread,priority:1;index:posts_board_ip,priority:1"`
+	No           int64  `gorm:"not null;uniqueIndex:posts_board_no;index:posts_board_thread,priority:3"`
+	ThreadNo     int64  `gorm:"not null;index:posts_board_thread,priority:2"` // equal to No on an opening post
+	CreatedUS    int64  `gorm:"not null;index:posts_board_ip,priority:3"`
+	Name         string `gorm:"size:100;not null"`
+	Trip         string `gorm:"size:32;not null;default:''"`
+	PosterID     string `gorm:"size:16;not null;default:''"`
+	Subject      string `gorm:"size:100;not null;default:''"`
+	Body         string `gorm:"type:text;not null"`
+	Com          string `gorm:"type:text;not null"`
+	Sage         bool   `gorm:"not null;default:false"`
+	IP           string `gorm:"size:45;not null;index:posts_board_ip,priority:2"`
+	PasswordHash string `gorm:"size:64;not null;default:''"`
+}
+
+func (postRow) TableName() string { return "posts" }
+
+// fileRow is a post's attachment; the bytes live in media, keyed by SHA256.
+type fileRow struct {
+	ID        int64  `gorm:"primaryKey"`
+	BoardID   int64  `gorm:"not null;uniqueIndex:files_board_post"`
+	PostNo    int64  `gorm:"not null;uniqueIndex:files_board_post"`
+	Tim       int64  `gorm:"not null"`
+	Filename  string `gorm:"size:255;not null"`
+	Ext       string `gorm:"size:8;not null"`
+	Size      int64  `gorm:"not null"`
+	MD5       string `gorm:"size:24;not null"`
+	SHA256    string `gorm:"size:64;not null;index"`
+	Width     int    `gorm:"not null"`
+	Height    int    `gorm:"not null"`
+	ThumbW    int    `gorm:"not null"`
+	ThumbH    int    `gorm:"not null"`
+	Spoiler   bool   `gorm:"not null;default:false"`
+	Thumbnail bool   `gorm:"not null;default:false"`
+}
+
+func (fileRow) TableName() string { return "files" }
+
+type banRow struct {
+	ID   int64  `gorm:"primaryKey"`
+	CIDR string `gorm:"size:64;not null"`
+	// The range as 32 hex digits of its first and last 16-byte addresses
+	// (IPv4 mapped into IPv6), so that matching an address is a string
+	// comparison both databases index and agree on.
+	IPStart   string `gorm:"size:32;not null;index:bans_range,priority:1"`
+	IPEnd     string `gorm:"size:32;not null;index:bans_range,priority:2"`
+	Reason    string `gorm:"size:1000;not null"`
+	Board     string `gorm:"size:16;not null;default:''"`
+	Staff     string `gorm:"size:64;not null;default:''"`
+	CreatedUS int64  `gorm:"not null"`
+	ExpiresUS int64  `gorm:"not null;default:0;index"` // 0: permanent
+}
+
+func (banRow) TableName() string { return "bans" }
+
+type reportRow struct {
+	ID        int64  `gorm:"primaryKey"`
+	BoardID   int64  `gorm:"not null;index:reports_board_post"`
+	PostNo    int64  `gorm:"not null;index:reports_board_post"`
+	Reason    string `gorm:"size:200;not null"`
+	IP        string `gorm:"size:45;not null"`
+	CreatedUS int64  `gorm:"not null"`
+}
+
+func (reportRow) TableName() string { return "reports" }
+
+type staffRow struct {
+	ID           int64  `gorm:"primaryKey"`
+	Username     string `gorm:"size:64;not null;uniqueIndex"`
+	PasswordHash string `gorm:"size:255;not null"`
+	Role         string `gorm:"size:16;not null"`
+	CreatedUS    int64  `gorm:"not null"`
+}
+
+func (staffRow) TableName() string { return "staff" }
+
+type modLogRow struct {
+	ID     int64  `gorm:"primaryKey"`
+	TimeUS int64  `gorm:"not null;index"`
+	Staff  string `gorm:"size:64;not null"`
+	Action string `gorm:"size:64;not null"`
+	Target string `gorm:"size:255;not null"`
+	Reason string `gorm:"size:1000;not null;default:''"`
+}
+
+func (modLogRow) TableName() string { return "mod_log" }
+
+// settingRow holds site-wide values every api instance must share, such as
+// the secret behind secure tripcodes and poster IDs.
+type settingRow struct {
+	Key   string `gorm:"primaryKey;size:64"`
+	Value string `gorm:"type:text;not null"`
+}
+
+func (settingRow) TableName() string { return "settings" }

@@ -1,0 +1,133 @@
+// Command maniwani runs the imageboard: with no settings, every service in
+// one process on embedded defaults (SQLite and files under ./data).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/maniwani/maniwani/api"
+	"github.com/maniwani/maniwani/api/store"
+	"github.com/maniwani/maniwani/internal/realip"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	cfg, err := loadSettings(os.Getenv)
+	if err != nil {
+		log.Error("bad settings", "err", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("maniwani stopped", "err", err)
+		os.Exit(1)
+	}
+	log.Info("maniwani stopped cleanly")
+}
+
+// settings are read from the environment (see README).
+type settings struct {
+	Addr, OpsAddr, DataDir, DatabaseURL, AdminPassword string
+	Proxies                                            realip.Resolver
+}
+
+func loadSettings(getenv func(string) string) (settings, error) {
+	get := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	s := settings{
+		Addr:          get("MANIWANI_ADDR", "127.0.0.1:8080"),
+		OpsAddr:       get("MANIWANI_OPS_ADDR", "127.0.0.1:9090"),
+		DataDir:       get("MANIWANI_DATA_DIR", "./data"),
+		AdminPassword: getenv("MANIWANI_ADMIN_PASSWORD"),
+	}
+	s.DatabaseURL = get("MANIWANI_DATABASE_URL", "sqlite://"+filepath.Join(s.DataDir, "maniwani.db"))
+	var errs []error
+	for k, v := range map[string]string{"MANIWANI_ADDR": s.Addr, "MANIWANI_OPS_ADDR": s.OpsAddr} {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q is not host:port", k, v))
+		}
+	}
+	p, err := realip.Parse(getenv("MANIWANI_TRUSTED_PROXIES"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("MANIWANI_TRUSTED_PROXIES: %w", err))
+	}
+	s.Proxies = p
+	return s, errors.Join(errs...)
+}
+
+// run starts the services in this process and serves until ctx ends.
+func run(ctx context.Context, cfg settings, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := api.Bootstrap(ctx, st, cfg.AdminPassword, log); err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	apiSvc, err := api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log}, st)
+	if err != nil {
+		return err
+	}
+
+	// Until the router lands, the public port serves the api directly.
+	public := &http.Server{Handler: apiSvc.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 32 << 10}
+	ops := &http.Server{Handler: opsHandler(apiSvc.Ready), ReadHeaderTimeout: 5 * time.Second}
+	pubLn, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on MANIWANI_ADDR: %w", err)
+	}
+	opsLn, err := net.Listen("tcp", cfg.OpsAddr)
+	if err != nil {
+		pubLn.Close()
+		return fmt.Errorf("listen on MANIWANI_OPS_ADDR: %w", err)
+	}
+	log.Info("maniwani listening", "public", "http://"+pubLn.Addr().String(), "ops", "http://"+opsLn.Addr().String(),
+		"database", store.Redact(cfg.DatabaseURL))
+
+	errc := make(chan error, 2)
+	go func() { errc <- api.Serve(ctx, public, pubLn) }()
+	go func() { errc <- api.Serve(ctx, ops, opsLn) }()
+	err = <-errc
+	if e := <-errc; err == nil {
+		err = e
+	}
+	return err
+}
+
+// opsHandler answers /healthz (the process is alive) and /readyz (its
+// dependencies answer).
+func opsHandler(ready func(context.Context) error) http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := ready(ctx); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	return m
+}

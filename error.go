@@ -1,0 +1,60 @@
+package maniwani
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind is what sort of failure an error is; each transport maps a kind to its
+// status once (HTTP: 400, 404, 403, 409, 429, 503, 500).
+type Kind int
+
+const (
+	KindInternal     Kind = iota // a fault of ours; the message is not for the public
+	KindInvalid                  // the request is wrong
+	KindNotFound                 // what it names does not exist
+	KindForbidden                // it is not allowed (a ban, a closed thread, a role)
+	KindConflict                 // it clashes with what exists
+	KindTooMany                  // slow down (cooldowns, rate limits)
+	KindUnavailable              // a dependency is down; try again
+	KindUnauthorized             // who you are is not known (no session)
+)
+
+// Error is an error with a kind and a message a person can read.
+type Error struct {
+	Kind    Kind
+	Message string
+	Err     error // the cause, for logs
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf makes an error of a kind with a readable message.
+func Errorf(kind Kind, format string, args ...any) error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorKind is the kind of err; errors that carry none are internal.
+func ErrorKind(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+// ErrorMessage is what may be told to the client about err.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Kind != KindInternal {
+		return e.Message
+	}
+	return "Internal error."
+}

@@ -1,0 +1,90 @@
+// Package realip finds the address of the client behind trusted proxies.
+package realip
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+)
+
+// Resolver believes X-Forwarded-For only from peers in its trusted ranges.
+type Resolver struct {
+	trusted []netip.Prefix
+}
+
+// Parse reads a comma-separated list of CIDRs or addresses (a bare address is
+// a single-host range). An empty list trusts no one.
+func Parse(list string) (Resolver, error) {
+	var r Resolver
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return Resolver{}, fmt.Errorf("trusted proxy %q is not an address or CIDR", f)
+			}
+			f = a.Unmap().String() + fmt.Sprintf("/%d", a.Unmap().BitLen())
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return Resolver{}, fmt.Errorf("trusted proxy %q is not an address or CIDR", f)
+		}
+		r.trusted = append(r.trusted, p.Masked())
+	}
+	return r, nil
+}
+
+func (r Resolver) isTrusted(a netip.Addr) bool {
+	for _, p := range r.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ClientIP is the client's address: the peer's, or, when the peer is a trusted
+// proxy, the rightmost address of X-Forwarded-For that is not a trusted proxy
+// (everything left of it could have been written by the client). forwarded
+// holds the X-Forwarded-For header values in order.
+func (r Resolver) ClientIP(remoteAddr string, forwarded []string) string {
+	peer, ok := parseHostPort(remoteAddr)
+	if !ok {
+		return remoteAddr
+	}
+	if !r.isTrusted(peer) {
+		return peer.String()
+	}
+	var hops []string
+	for _, h := range forwarded {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // garbage: stop at the last address we could believe
+		}
+		client = a.Unmap()
+		if !r.isTrusted(client) {
+			break
+		}
+	}
+	return client.String()
+}
+
+func parseHostPort(s string) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(s)
+	if err != nil {
+		host = s
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}

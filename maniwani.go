@@ -1,0 +1,159 @@
+// Package maniwani holds the domain of the imageboard: its types, the kinds of
+// error every service speaks, and the interfaces between the services. It
+// imports nothing of ours, so every service can import it and none has to
+// import the inside of another.
+package maniwani
+
+import "time"
+
+// Board is a board and its settings. Durations are whole seconds, as the
+// staff API and boards.json carry them.
+type Board struct {
+	Name           string
+	Title          string
+	Description    string
+	MaxThreads     int   // live threads kept; past it the least recently bumped goes to the archive
+	BumpLimit      int   // replies after which a thread no longer bumps
+	ImageLimit     int   // replies with files after which a thread takes no more files
+	MaxFileSize    int64 // bytes
+	CooldownThread int   // seconds between new threads from one IP on this board
+	CooldownReply  int   // seconds between replies from one IP on this board
+	PosterIDs      bool  // show a per-thread poster ID
+	LastNo         int64 // the last post number taken on the board
+	Modified       time.Time
+}
+
+// ThreadsPerPage is the number of threads on one index page, as on 4chan.
+const ThreadsPerPage = 15
+
+// Pages is how many index pages the board's live threads can fill.
+func (b *Board) Pages() int {
+	p := (b.MaxThreads + ThreadsPerPage - 1) / ThreadsPerPage
+	if p < 1 {
+		p = 1
+	}
+	return p
+}
+
+// Thread is what a board knows of a thread beyond its opening post.
+type Thread struct {
+	Board    string
+	No       int64 // the opening post's number
+	Sticky   bool
+	Closed   bool
+	Archived bool
+	Replies  int
+	Images   int
+	Bumped   time.Time
+	Modified time.Time
+	Archive  time.Time // when it went to the archive; zero while live
+}
+
+// Post is one post. IP and PasswordHash are for staff and self-delete only:
+// nothing public ever shows them.
+type Post struct {
+	Board        string
+	No           int64
+	Resto        int64 // the thread's number; 0 for an opening post
+	Time         time.Time
+	Name         string
+	Trip         string // with its leading "!" or "!!"; empty without one
+	PosterID     string // empty on boards without poster IDs
+	Subject      string
+	Body         string // what the poster wrote
+	Com          string // Body rendered to safe HTML
+	Sage         bool
+	IP           string
+	PasswordHash string
+	File         *File
+}
+
+// File is a post's attachment.
+type File struct {
+	Tim       int64 // milliseconds; the file's name on the media host
+	Filename  string
+	Ext       string // with its dot
+	Size      int64
+	MD5       string // 24-character base64
+	SHA256    string // hex; where media stores it
+	Width     int
+	Height    int
+	ThumbW    int
+	ThumbH    int
+	Spoiler   bool
+	Thumbnail bool // the thumbnail exists
+}
+
+// ThreadView is a thread with its posts as a page or JSON shows it: the
+// opening post first, then the replies that are shown, oldest first.
+type ThreadView struct {
+	Thread
+	Posts         []Post
+	OmittedPosts  int
+	OmittedImages int
+}
+
+// NewPost is what a poster sends, after the transport has parsed it.
+type NewPost struct {
+	Board    string
+	Resto    int64
+	Name     string
+	Email    string
+	Subject  string
+	Body     string
+	Password string
+	Spoiler  bool
+	IP       string
+}
+
+// Ban keeps an address or a range of addresses from posting.
+type Ban struct {
+	ID      int64
+	CIDR    string // a single address is a /32 or /128
+	Reason  string
+	Created time.Time
+	Expires time.Time // zero: permanent
+	Board   string    // empty: every board
+	Staff   string
+}
+
+// Active tells whether the ban still holds at t.
+func (b *Ban) Active(t time.Time) bool { return b.Expires.IsZero() || t.Before(b.Expires) }
+
+// Report is a poster's complaint about a post.
+type Report struct {
+	ID      int64
+	Board   string
+	No      int64
+	Reason  string
+	IP      string
+	Created time.Time
+}
+
+// Role is what a staff member may do.
+type Role string
+
+const (
+	RoleJanitor   Role = "janitor"
+	RoleModerator Role = "moderator"
+	RoleAdmin     Role = "admin"
+)
+
+// Staff is a moderator's account.
+type Staff struct {
+	ID           int64
+	Username     string
+	PasswordHash string // argon2id, PHC string format
+	Role         Role
+	Created      time.Time
+}
+
+// LogEntry is one line of the moderation log.
+type LogEntry struct {
+	ID     int64
+	Time   time.Time
+	Staff  string
+	Action string
+	Target string
+	Reason string
+}
