@@ -193,7 +193,7 @@ func TestPostAndReadJSON(t *testing.T) {
 		want := map[string]any{"no": 1.0, "resto": 0.0, "name": "Anonymous", "sub": "Hello there",
 			"com": "first &lt;b&gt;post&lt;/b&gt;<br>line two &amp; more", "replies": 1.0, "images": 0.0,
 			"time": float64(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC).Unix()),
-			"now": "11/22/26(Sun)10:00:00", "semantic_url": "hello-there",
+			"now":  "11/22/26(Sun)10:00:00", "semantic_url": "hello-there",
 			"last_modified": float64(time.Date(2026, 11, 22, 10, 1, 0, 0, time.UTC).Unix())}
 		for k, v := range want {
 			if o[k] != v {
@@ -229,7 +229,9 @@ func TestPostAndReadJSON(t *testing.T) {
 			boards.Boards[0]["per_page"] != 15.0 || boards.Boards[0]["max_comment_chars"] != 2000.0 {
 			t.Errorf("boards.json %v", boards)
 		}
-		var page struct{ Threads []struct{ Posts []map[string]any } }
+		var page struct {
+			Threads []struct{ Posts []map[string]any }
+		}
 		json.Unmarshal(s.get("/b/1.json").body, &page)
 		if len(page.Threads) != 1 || len(page.Threads[0].Posts) != 3 || page.Threads[0].Posts[0]["omitted_posts"] != 0.0 {
 			t.Errorf("1.json %s", s.get("/b/1.json").body)

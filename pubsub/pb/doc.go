@@ -1,0 +1,3 @@
+// Package pb holds the protobuf messages of the bus, generated from
+// events.proto by scripts/generate.sh. Edit the .proto, never the .pb.go.
+package pb
