@@ -3,15 +3,22 @@
 GO ?= go
 export CI ?=
 
-.PHONY: test check-format vet run bench-posting
+.PHONY: test check-format check-generate generate vet run bench-posting
 
-test: check-format vet
+test: check-format check-generate vet
 	./scripts/services.sh
 	$(GO) test -count=1 -timeout 20m ./...
 
 check-format:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go') | grep -v '\.pb\.go$$' || true); \
 	if [ -n "$$bad" ]; then echo "gofmt needed on:"; echo "$$bad"; exit 1; fi
+
+# The protobuf code is committed; regenerating it must change nothing.
+generate:
+	./scripts/generate.sh
+
+check-generate: generate
+	@git diff --exit-code --stat -- pubsub/pb || { echo "pubsub/pb is out of date: run make generate and commit"; exit 1; }
 
 vet:
 	$(GO) vet ./...

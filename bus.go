@@ -163,3 +163,7 @@ func CompareIDs(a, b string) int {
 	}
 	return cmp.Or(cmp.Compare(am, bm), cmp.Compare(as, bs))
 }
+
+// BoardTopic is the topic of a board's events (posts, deletions, thread
+// changes), in the order they were committed.
+func BoardTopic(board string) string { return "board." + board }

@@ -157,3 +157,22 @@ type LogEntry struct {
 	Target string
 	Reason string
 }
+
+// ValidBoardName tells whether name can be a board's: 1 to 16 lowercase
+// letters or digits, and not a word the routes use for themselves.
+func ValidBoardName(name string) bool {
+	if len(name) < 1 || len(name) > 16 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	switch name {
+	case "admin", "api", "live", "media", "static", "assets", "metrics", "healthz", "readyz",
+		"boards", "post", "thread", "catalog", "archive":
+		return false
+	}
+	return true
+}

@@ -188,7 +188,7 @@ func later(a, b time.Time) time.Time {
 // and {page}.json.
 func (s *Service) handleBoardFile(w http.ResponseWriter, r *http.Request) {
 	name, file := r.PathValue("board"), r.PathValue("file")
-	if !boardName.MatchString(name) {
+	if !maniwani.ValidBoardName(name) {
 		http.NotFound(w, r)
 		return
 	}
@@ -294,7 +294,7 @@ func (s *Service) serveCatalog(w http.ResponseWriter, r *http.Request, b *maniwa
 func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 	name, file := r.PathValue("board"), r.PathValue("file")
 	no, err := strconv.ParseInt(strings.TrimSuffix(file, ".json"), 10, 64)
-	if !boardName.MatchString(name) || !strings.HasSuffix(file, ".json") || err != nil || no < 1 {
+	if !maniwani.ValidBoardName(name) || !strings.HasSuffix(file, ".json") || err != nil || no < 1 {
 		s.fail(w, r, maniwani.Errorf(maniwani.KindNotFound, "/%s/thread/%s does not exist.", name, file), nil)
 		return
 	}

@@ -11,7 +11,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -20,6 +19,7 @@ import (
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/api/tripcode"
+	"github.com/maniwani/maniwani/pubsub/pb"
 )
 
 // Limits on what a poster sends, in characters.
@@ -35,8 +35,6 @@ const (
 	maxTextBody = 64 << 10
 )
 
-var boardName = regexp.MustCompile(`^[a-z0-9]{1,16}$`)
-
 // postForm is a post's fields as sent.
 type postForm struct {
 	resto                     int64
@@ -47,7 +45,7 @@ type postForm struct {
 func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	board := r.PathValue("board")
 	ip := s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
-	if !boardName.MatchString(board) {
+	if !maniwani.ValidBoardName(board) {
 		s.fail(w, r, maniwani.Errorf(maniwani.KindNotFound, "Board /%s/ does not exist.", board), nil)
 		return
 	}
@@ -80,6 +78,14 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	if thread == 0 {
 		thread = p.No
 	}
+	// Threads pushed into the archive changed too; their viewers learn it
+	// from the board's events.
+	events := []*pb.Event{postCreated(&p.Post, thread)}
+	for _, no := range p.Archived {
+		events = append(events, threadArchived(board, no))
+	}
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: append([]int64{thread}, p.Archived...)},
+		events...)
 	s.log.Debug("post created", "board", board, "no", p.No, "thread", thread)
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusCreated, map[string]any{"board": board, "thread": thread, "no": p.No})

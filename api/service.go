@@ -26,7 +26,12 @@ type Config struct {
 	// Renderer makes a post's com; nil shows the text escaped, with <br>
 	// for each line break.
 	Renderer maniwani.Renderer
-	Logger   *slog.Logger
+	// Invalidator drops cached responses after each write; nil: nothing
+	// is cached.
+	Invalidator maniwani.Invalidator
+	// Bus carries the events of each write; nil: none are published.
+	Bus    maniwani.Bus
+	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -30,14 +30,21 @@ type NewPost struct {
 	PosterID func(thread int64) string
 }
 
+// Created is what CreatePost did: the post, and the threads it pushed into
+// the archive.
+type Created struct {
+	maniwani.Post
+	Archived []int64
+}
+
 // CreatePost stores a post in one transaction: it takes the board's next
 // number, inserts the post, bumps the thread (not on sage or past the bump
 // limit) and, for a new thread, moves what falls past max_threads to the
 // archive. A refusal (unknown board or thread, closed thread, cooldown)
 // rolls it all back, so a refused post takes no number.
-func (s *Store) CreatePost(ctx context.Context, in NewPost) (*maniwani.Post, error) {
+func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Created, error) {
 	now := in.Time.UnixMicro()
-	var out *maniwani.Post
+	var out *Created
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		var thread threadRow
 		if in.Resto != 0 {
@@ -95,9 +102,11 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*maniwani.Post, err
 			if err := tx.Create(&threadRow{BoardID: board.ID, No: no, BumpedUS: now, ModifiedUS: now}).Error; err != nil {
 				return err
 			}
-			if err := archiveOverflow(tx, &board, now); err != nil {
+			archived, err := archiveOverflow(tx, &board, now)
+			if err != nil {
 				return err
 			}
+			out = &Created{Archived: archived}
 		} else {
 			bumped := gorm.Expr("bumped_us")
 			if !in.Sage {
@@ -118,8 +127,10 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*maniwani.Post, err
 				return notFound("Thread No.%d does not exist on /%s/.", in.Resto, in.Board)
 			}
 		}
-		p := post.domain(in.Board)
-		out = &p
+		if out == nil {
+			out = &Created{}
+		}
+		out.Post = post.domain(in.Board)
 		return nil
 	})
 	if err != nil {
@@ -180,23 +191,28 @@ func plural(n int) string {
 
 // archiveOverflow moves the least recently bumped non-sticky threads past the
 // board's max_threads to the archive: read-only, still readable.
-func archiveOverflow(tx *gorm.DB, board *boardRow, now int64) error {
+func archiveOverflow(tx *gorm.DB, board *boardRow, now int64) ([]int64, error) {
 	var live int64
 	if err := tx.Model(&threadRow{}).Where("board_id = ? AND archived = ?", board.ID, false).Count(&live).Error; err != nil {
-		return err
+		return nil, err
 	}
 	over := int(live) - board.MaxThreads
 	if over <= 0 {
-		return nil
+		return nil, nil
 	}
-	var ids []int64
-	err := tx.Model(&threadRow{}).Where("board_id = ? AND archived = ? AND sticky = ?", board.ID, false, false).
-		Order("bumped_us ASC, no ASC").Limit(over).Pluck("id", &ids).Error
-	if err != nil || len(ids) == 0 {
-		return err
+	var victims []threadRow
+	err := tx.Select("id", "no").Where("board_id = ? AND archived = ? AND sticky = ?", board.ID, false, false).
+		Order("bumped_us ASC, no ASC").Limit(over).Find(&victims).Error
+	if err != nil || len(victims) == 0 {
+		return nil, err
 	}
-	return tx.Model(&threadRow{}).Where("id IN ?", ids).
+	ids, nos := make([]int64, len(victims)), make([]int64, len(victims))
+	for i, v := range victims {
+		ids[i], nos[i] = v.ID, v.No
+	}
+	err = tx.Model(&threadRow{}).Where("id IN ?", ids).
 		Updates(map[string]any{"archived": true, "closed": true, "archived_us": now, "modified_us": now}).Error
+	return nos, err
 }
 
 func (r *postRow) domain(board string) maniwani.Post {

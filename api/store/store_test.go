@@ -59,7 +59,7 @@ func (c *clock) next() time.Time { c.t = c.t.Add(time.Second); return c.t }
 
 func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
 
-func post(t *testing.T, s *store.Store, p store.NewPost) *maniwani.Post {
+func post(t *testing.T, s *store.Store, p store.NewPost) *store.Created {
 	t.Helper()
 	if p.Body == "" {
 		p.Body = "text"
@@ -283,6 +283,9 @@ func TestArchiveOverflow(t *testing.T) {
 		}
 		post(t, s, store.NewPost{Board: "b", Resto: t2.No, Time: c.next()}) // t2 bumped: t3 is now the oldest non-sticky
 		t4 := post(t, s, store.NewPost{Board: "b", Time: c.next()})
+		if fmt.Sprint(t4.Archived) != fmt.Sprint([]int64{t3.No}) {
+			t.Fatalf("CreatePost says it archived %v, want [%d]", t4.Archived, t3.No)
+		}
 		arch, err := s.Archived(ctx, "b")
 		if err != nil || fmt.Sprint(arch) != fmt.Sprint([]int64{t3.No}) {
 			t.Fatalf("archive %v %v, want [%d]", arch, err, t3.No)

@@ -15,9 +15,16 @@ import (
 	"syscall"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/realip"
+	"github.com/maniwani/maniwani/pubsub/memory"
+	redisbus "github.com/maniwani/maniwani/pubsub/redis"
+	"github.com/maniwani/maniwani/router"
+	"github.com/maniwani/maniwani/router/cache"
 )
 
 func main() {
@@ -40,6 +47,7 @@ func main() {
 type settings struct {
 	Addr, OpsAddr, DataDir, DatabaseURL, AdminPassword string
 	Proxies                                            realip.Resolver
+	Redis                                              *goredis.Options // nil: in-process cache and bus
 }
 
 func loadSettings(getenv func(string) string) (settings, error) {
@@ -67,6 +75,13 @@ func loadSettings(getenv func(string) string) (settings, error) {
 		errs = append(errs, fmt.Errorf("MANIWANI_TRUSTED_PROXIES: %w", err))
 	}
 	s.Proxies = p
+	if u := getenv("MANIWANI_REDIS_URL"); u != "" {
+		opt, err := goredis.ParseURL(u)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MANIWANI_REDIS_URL: %w", err))
+		}
+		s.Redis = opt
+	}
 	return s, errors.Join(errs...)
 }
 
@@ -83,16 +98,53 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 	if err := api.Bootstrap(ctx, st, cfg.AdminPassword, log); err != nil {
 		return fmt.Errorf("first start: %w", err)
 	}
-	apiSvc, err := api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log}, st)
+
+	// The cache's counters and the bus: in this process alone, or shared
+	// through Redis with every other process of the site.
+	gens := cache.NewGenerations()
+	var (
+		bus   maniwani.Bus
+		inv   maniwani.Invalidator = cache.Local{Gens: gens}
+		l2    *cache.Redis
+		ready = st.Ping
+	)
+	if cfg.Redis != nil {
+		rdb := goredis.NewClient(cfg.Redis)
+		defer rdb.Close()
+		rbus, err := redisbus.New(redisbus.Config{Logger: log}, rdb)
+		if err != nil {
+			return err
+		}
+		defer rbus.Close()
+		bus = rbus
+		l2 = cache.NewRedis(rdb, "maniwani", 10*time.Minute)
+		inv = cache.Shared{Redis: l2, Gens: gens, Bus: rbus, Topic: router.CacheTopic}
+		ready = func(ctx context.Context) error {
+			if err := st.Ping(ctx); err != nil {
+				return err
+			}
+			return rdb.Ping(ctx).Err()
+		}
+	} else {
+		mbus := memory.New(memory.Config{})
+		defer mbus.Close()
+		bus = mbus
+	}
+
+	apiSvc, err := api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: inv, Bus: bus}, st)
+	if err != nil {
+		return err
+	}
+	deps := router.Deps{API: router.NewLocal(apiSvc.Handler()), Gens: gens, L2: l2}
+	if l2 != nil {
+		deps.Bus = bus // other processes' writes arrive as events
+	}
+	rt, err := router.New(router.Config{Logger: log}, deps)
 	if err != nil {
 		return err
 	}
 
-	// Until the router lands, the public port serves the api directly.
-	public := &http.Server{Handler: apiSvc.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
-		MaxHeaderBytes: 32 << 10}
-	ops := &http.Server{Handler: opsHandler(apiSvc.Ready), ReadHeaderTimeout: 5 * time.Second}
+	ops := &http.Server{Handler: opsHandler(ready), ReadHeaderTimeout: 5 * time.Second}
 	pubLn, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on MANIWANI_ADDR: %w", err)
@@ -103,10 +155,10 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 		return fmt.Errorf("listen on MANIWANI_OPS_ADDR: %w", err)
 	}
 	log.Info("maniwani listening", "public", "http://"+pubLn.Addr().String(), "ops", "http://"+opsLn.Addr().String(),
-		"database", store.Redact(cfg.DatabaseURL))
+		"database", store.Redact(cfg.DatabaseURL), "redis", cfg.Redis != nil)
 
 	errc := make(chan error, 2)
-	go func() { errc <- api.Serve(ctx, public, pubLn) }()
+	go func() { errc <- rt.Serve(ctx, pubLn) }()
 	go func() { errc <- api.Serve(ctx, ops, opsLn) }()
 	err = <-errc
 	if e := <-errc; err == nil {

@@ -1,0 +1,55 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/pubsub/pb"
+)
+
+// afterCommit tells the rest of the site about a committed write: caches drop
+// what it changed (before the writer is answered, so the writer's next read
+// is fresh) and the events go on the board's topic, in order. The write stands
+// whatever fails here; failures are logged. It runs on a context of its own,
+// so a writer who hangs up does not leave the caches stale.
+func (s *Service) afterCommit(ctx context.Context, inv maniwani.Invalidation, events ...*pb.Event) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if s.cfg.Invalidator != nil {
+		if err := s.cfg.Invalidator.Invalidate(ctx, inv); err != nil {
+			s.log.Error("cache invalidation failed", "board", inv.Board, "err", err)
+		}
+	}
+	if s.cfg.Bus == nil {
+		return
+	}
+	for _, ev := range events {
+		data, err := proto.Marshal(ev)
+		if err == nil {
+			_, err = s.cfg.Bus.Publish(ctx, maniwani.BoardTopic(inv.Board), data)
+		}
+		if err != nil {
+			s.log.Error("event not published", "board", inv.Board, "err", err)
+		}
+	}
+}
+
+// postCreated is the event of a new post, with what the public JSON shows.
+func postCreated(p *maniwani.Post, thread int64) *pb.Event {
+	e := &pb.PostCreated{Board: p.Board, Thread: thread, No: p.No, Time: p.Time.Unix(), Name: p.Name,
+		Trip: p.Trip, PosterId: p.PosterID, Sub: p.Subject, Com: p.Com}
+	if f := p.File; f != nil {
+		e.File = &pb.File{Tim: f.Tim, Filename: f.Filename, Ext: f.Ext, Fsize: f.Size, Md5: f.MD5,
+			W: int32(f.Width), H: int32(f.Height), TnW: int32(f.ThumbW), TnH: int32(f.ThumbH), Spoiler: f.Spoiler}
+	}
+	return &pb.Event{Kind: &pb.Event_PostCreated{PostCreated: e}}
+}
+
+// threadArchived is the event of a thread pushed into the archive.
+func threadArchived(board string, no int64) *pb.Event {
+	return &pb.Event{Kind: &pb.Event_ThreadUpdated{ThreadUpdated: &pb.ThreadUpdated{Board: board, No: no,
+		Closed: true, Archived: true}}}
+}

@@ -1,0 +1,109 @@
+package cache
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"strings"
+)
+
+// Entry is a cached response: what is needed to answer a GET, a HEAD or a
+// conditional request without the upstream.
+type Entry struct {
+	Status       int
+	ContentType  string
+	CacheControl string
+	ETag         string
+	LastModified string
+	Body         []byte
+	Gzip         []byte // Body gzipped once, on fill; nil when not worth it
+	Gens         Gens   // the counters it was made under
+}
+
+// size is what the entry costs in memory, roughly.
+func (e *Entry) size() int64 {
+	return int64(len(e.Body) + len(e.Gzip) + len(e.ContentType) + len(e.CacheControl) + len(e.ETag) +
+		len(e.LastModified) + 128)
+}
+
+// gzipMin is the smallest body worth compressing: below it the gzip framing
+// (about 20 bytes) eats most of the gain. A typical short thread's JSON, a
+// few hundred bytes, still shrinks by half.
+const gzipMin = 256
+
+// Compress fills in Gzip for a compressible body of gzipMin bytes or more.
+func (e *Entry) Compress() {
+	if len(e.Body) < gzipMin || !compressible(e.ContentType) {
+		return
+	}
+	var b bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression) // once per fill, served many times
+	w.Write(e.Body)
+	w.Close()
+	if b.Len() < len(e.Body) {
+		e.Gzip = b.Bytes()
+	}
+}
+
+func compressible(ct string) bool {
+	return strings.HasPrefix(ct, "text/") || strings.HasPrefix(ct, "application/json") ||
+		strings.HasPrefix(ct, "application/javascript") || strings.HasPrefix(ct, "image/svg+xml")
+}
+
+// entryVersion starts an encoded entry, so a format change reads as a miss.
+const entryVersion = 1
+
+// Marshal encodes the entry for Redis.
+func (e *Entry) Marshal() []byte {
+	b := make([]byte, 0, e.size())
+	b = append(b, entryVersion)
+	b = binary.AppendUvarint(b, uint64(e.Status))
+	for _, g := range e.Gens {
+		b = binary.AppendUvarint(b, g)
+	}
+	for _, s := range [][]byte{[]byte(e.ContentType), []byte(e.CacheControl), []byte(e.ETag),
+		[]byte(e.LastModified), e.Body, e.Gzip} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return b
+}
+
+var errBadEntry = errors.New("cache: malformed entry")
+
+// Unmarshal decodes what Marshal made.
+func Unmarshal(b []byte) (*Entry, error) {
+	if len(b) == 0 || b[0] != entryVersion {
+		return nil, errBadEntry
+	}
+	b = b[1:]
+	uv := func() uint64 {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			b = nil
+			return 0
+		}
+		b = b[n:]
+		return v
+	}
+	e := &Entry{Status: int(uv())}
+	for i := range e.Gens {
+		e.Gens[i] = uv()
+	}
+	var fields [6][]byte
+	for i := range fields {
+		n := uv()
+		if b == nil || uint64(len(b)) < n {
+			return nil, errBadEntry
+		}
+		fields[i], b = b[:n:n], b[n:]
+	}
+	e.ContentType, e.CacheControl, e.ETag, e.LastModified = string(fields[0]), string(fields[1]),
+		string(fields[2]), string(fields[3])
+	e.Body = fields[4]
+	if len(fields[5]) > 0 {
+		e.Gzip = fields[5]
+	}
+	return e, nil
+}

@@ -1,0 +1,104 @@
+package cache
+
+import (
+	"container/list"
+	"hash/maphash"
+	"sync"
+)
+
+// L1 is the in-process cache: least recently used entries go first once the
+// bytes held pass the bound. It is split in shards so that concurrent hits
+// rarely wait on one another.
+type L1 struct {
+	seed   maphash.Seed
+	shards [l1Shards]l1Shard
+}
+
+const l1Shards = 16
+
+type l1Shard struct {
+	mu    sync.Mutex
+	max   int64
+	used  int64
+	items map[string]*list.Element
+	order list.List // front: most recently used
+}
+
+type l1Item struct {
+	key   string
+	entry *Entry
+	ctrs  counters
+}
+
+// NewL1 makes a cache that holds about maxBytes.
+func NewL1(maxBytes int64) *L1 {
+	c := &L1{seed: maphash.MakeSeed()}
+	for i := range c.shards {
+		c.shards[i].max = maxBytes / l1Shards
+		c.shards[i].items = map[string]*list.Element{}
+	}
+	return c
+}
+
+func (c *L1) shard(key []byte) *l1Shard {
+	return &c.shards[maphash.Bytes(c.seed, key)%l1Shards]
+}
+
+// Get returns the entry stored under key and whether it is current: made
+// under the counters its scope has now. A stale entry is still returned, for
+// when the upstream is down.
+func (c *L1) Get(key []byte) (e *Entry, current bool) {
+	s := c.shard(key)
+	s.mu.Lock()
+	el, ok := s.items[string(key)]
+	var it *l1Item
+	if ok {
+		s.order.MoveToFront(el)
+		it = el.Value.(*l1Item)
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	return it.entry, it.ctrs.load() == it.entry.Gens
+}
+
+// Put stores e under key; g gives the live counters of its scope.
+func (c *L1) Put(key string, e *Entry, g *Generations, sc Scope) {
+	size := e.size() + int64(len(key))
+	s := c.shard([]byte(key))
+	if size > s.max {
+		return
+	}
+	it := &l1Item{key: key, entry: e, ctrs: g.counters(sc)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.items[key]; ok {
+		old := el.Value.(*l1Item)
+		s.used -= old.entry.size() + int64(len(key))
+		el.Value = it
+		s.order.MoveToFront(el)
+	} else {
+		s.items[key] = s.order.PushFront(it)
+	}
+	s.used += size
+	for s.used > s.max {
+		el := s.order.Back()
+		old := el.Value.(*l1Item)
+		s.order.Remove(el)
+		delete(s.items, old.key)
+		s.used -= old.entry.size() + int64(len(old.key))
+	}
+}
+
+// Len is the number of entries held.
+func (c *L1) Len() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n += len(s.items)
+		s.mu.Unlock()
+	}
+	return n
+}

@@ -1,0 +1,135 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/maniwani/maniwani"
+)
+
+// Redis is the L2 cache shared by routers, and the home of the counters
+// that every process follows. A board's keys share the hash tag {board}, so
+// on Redis Cluster a board's counters and pages live in one slot.
+type Redis struct {
+	c      redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+}
+
+// NewRedis keeps entries under prefix for ttl (an entry is dropped earlier
+// when it goes stale, by being overwritten on the next fill).
+func NewRedis(c redis.UniversalClient, prefix string, ttl time.Duration) *Redis {
+	return &Redis{c: c, prefix: prefix, ttl: ttl}
+}
+
+func (r *Redis) genKeys(s Scope) []string {
+	keys := []string{r.prefix + ":site:gen"}
+	if s.Board != "" {
+		keys = append(keys, r.prefix+":{"+s.Board+"}:gen")
+		if s.Thread != 0 {
+			keys = append(keys, fmt.Sprintf("%s:{%s}:gen:%d", r.prefix, s.Board, s.Thread))
+		}
+	}
+	return keys
+}
+
+func (r *Redis) entryKey(s Scope, key string) string {
+	if s.Board == "" {
+		return r.prefix + ":site:page:" + key
+	}
+	return r.prefix + ":{" + s.Board + "}:page:" + key
+}
+
+// Lookup reads, in one round trip, the scope's counters and the entry stored
+// under key (nil when there is none or it cannot be read).
+func (r *Redis) Lookup(ctx context.Context, s Scope, key string) (*Entry, Gens, error) {
+	keys := r.genKeys(s)
+	pipe := r.c.Pipeline()
+	cmds := make([]*redis.StringCmd, len(keys)+1)
+	for i, k := range keys {
+		cmds[i] = pipe.Get(ctx, k)
+	}
+	cmds[len(keys)] = pipe.Get(ctx, r.entryKey(s, key))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, Gens{}, err
+	}
+	var g Gens
+	for i := range keys {
+		v, err := cmds[i].Uint64()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, Gens{}, err
+		}
+		g[i] = v
+	}
+	b, err := cmds[len(keys)].Bytes()
+	if err != nil {
+		return nil, g, nil
+	}
+	e, err := Unmarshal(b)
+	if err != nil {
+		return nil, g, nil
+	}
+	return e, g, nil
+}
+
+// Store keeps e under key.
+func (r *Redis) Store(ctx context.Context, s Scope, key string, e *Entry) error {
+	return r.c.Set(ctx, r.entryKey(s, key), e.Marshal(), r.ttl).Err()
+}
+
+// Gens reads a scope's counters.
+func (r *Redis) Gens(ctx context.Context, s Scope) (Gens, error) {
+	keys := r.genKeys(s)
+	pipe := r.c.Pipeline()
+	cmds := make([]*redis.StringCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.Get(ctx, k)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Gens{}, err
+	}
+	var g Gens
+	for i := range keys {
+		g[i], _ = cmds[i].Uint64()
+	}
+	return g, nil
+}
+
+// Bumped are the counters after an invalidation: the board's scope, then
+// each thread's.
+type Bumped struct {
+	Board   Gens
+	Threads []Gens
+}
+
+// Bump advances the counters of what a write changed, in one round trip.
+func (r *Redis) Bump(ctx context.Context, inv maniwani.Invalidation) (Bumped, error) {
+	pipe := r.c.Pipeline()
+	site := pipe.Incr(ctx, r.prefix+":site:gen")
+	var board *redis.IntCmd
+	threads := make([]*redis.IntCmd, len(inv.Threads))
+	if inv.Board != "" {
+		board = pipe.Incr(ctx, r.genKeys(Scope{Board: inv.Board})[1])
+		for i, no := range inv.Threads {
+			threads[i] = pipe.Incr(ctx, r.genKeys(Scope{Board: inv.Board, Thread: no})[2])
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return Bumped{}, err
+	}
+	var out Bumped
+	out.Board[0] = uint64(site.Val())
+	if board != nil {
+		out.Board[1] = uint64(board.Val())
+	}
+	for _, t := range threads {
+		g := out.Board
+		g[2] = uint64(t.Val())
+		out.Threads = append(out.Threads, g)
+	}
+	return out, nil
+}
