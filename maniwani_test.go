@@ -1,0 +1,55 @@
+package maniwani_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/maniwani/maniwani"
+)
+
+func TestValidBoardName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"b": true, "g": true, "vg2": true, "abcdefghijklmnop": true,
+		"": false, "abcdefghijklmnopq": false, "B": false, "a-b": false, "a/b": false, "ü": false,
+		"admin": false, "api": false, "live": false, "media": false, "static": false, "metrics": false,
+	} {
+		if got := maniwani.ValidBoardName(name); got != want {
+			t.Errorf("ValidBoardName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestErrorKinds(t *testing.T) {
+	err := fmt.Errorf("wrapped: %w", maniwani.Errorf(maniwani.KindTooMany, "wait %d s", 5))
+	if maniwani.ErrorKind(err) != maniwani.KindTooMany || maniwani.ErrorMessage(err) != "wait 5 s" {
+		t.Fatalf("kind %v message %q", maniwani.ErrorKind(err), maniwani.ErrorMessage(err))
+	}
+	plain := errors.New("dial tcp: refused")
+	if maniwani.ErrorKind(plain) != maniwani.KindInternal || maniwani.ErrorMessage(plain) != "Internal error." {
+		t.Fatalf("an internal error's message leaks: %q", maniwani.ErrorMessage(plain))
+	}
+}
+
+func TestMessageIDs(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want int
+	}{
+		{"1-0", "1-0", 0}, {"1-0", "1-1", -1}, {"2-0", "1-9", 1}, {"10-0", "9-0", 1},
+		{"", "0-0", -1}, {"junk", "0-0", -1}, {"0-0", "junk", 1}, {"", "", 0},
+	}
+	for _, c := range cases {
+		if got := maniwani.CompareIDs(c.a, c.b); got != c.want {
+			t.Errorf("CompareIDs(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+	if ms, seq, err := maniwani.ParseID("1700000000123-7"); err != nil || ms != 1700000000123 || seq != 7 {
+		t.Errorf("ParseID: %d %d %v", ms, seq, err)
+	}
+	for _, bad := range []string{"", "1", "a-1", "1-a", "-1", "1--1"} {
+		if _, _, err := maniwani.ParseID(bad); maniwani.ErrorKind(err) != maniwani.KindInvalid {
+			t.Errorf("ParseID(%q) = %v, want an invalid-kind error", bad, err)
+		}
+	}
+}
