@@ -8,6 +8,9 @@ import "context"
 type Invalidation struct {
 	Board   string
 	Threads []int64
+	// All says every page may have changed: a board was created, changed
+	// its settings or was deleted. Rare, so it simply outdates everything.
+	All bool
 }
 
 // Invalidator drops cached responses. The api calls it after each commit

@@ -224,7 +224,7 @@ func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*stor
 	if display == "" {
 		display = "Anonymous"
 	}
-	html, err := s.cfg.Renderer.Render(r.Context(), board, f.resto, com)
+	html, err := s.cfg.Renderer.Render(r.Context(), maniwani.RenderInput{Board: board, Thread: f.resto, Body: com})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/maniwani/maniwani"
 	"html"
 	"strings"
 )
@@ -10,6 +11,6 @@ import (
 // break. The markdown service replaces it when it is configured.
 type plainRenderer struct{}
 
-func (plainRenderer) Render(_ context.Context, _ string, _ int64, body string) (string, error) {
-	return strings.ReplaceAll(html.EscapeString(body), "\n", "<br>"), nil
+func (plainRenderer) Render(_ context.Context, in maniwani.RenderInput) (string, error) {
+	return strings.ReplaceAll(html.EscapeString(in.Body), "\n", "<br>"), nil
 }

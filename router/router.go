@@ -5,11 +5,13 @@
 package router
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -112,12 +114,20 @@ func (s *Service) Run(ctx context.Context) error {
 
 // Serve is Run on a listener of the caller's.
 func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
-	s.log.Info("router listening", "addr", ln.Addr().String())
 	if s.deps.Bus != nil {
-		go s.follow(ctx)
+		// Subscribe before the first request, so no entry is ever filled
+		// while invalidations could go unheard; if the bus is down, serve
+		// anyway and keep trying.
+		sub, err := s.deps.Bus.Subscribe(ctx, CacheTopic) // it lives as long as ctx
+		if err != nil {
+			s.log.Warn("router: cache invalidations unavailable; retrying", "err", err)
+			sub = nil
+		}
+		go s.follow(ctx, sub)
 	}
+	s.log.Info("router listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(ln) }()
+	go func() { errc <- s.srv.Serve(listener{ln}) }()
 	select {
 	case err := <-errc:
 		return err
@@ -128,22 +138,24 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	return s.srv.ShutdownWithContext(sctx)
 }
 
-// follow raises this process's counters as invalidations arrive. When the
-// subscription breaks, events may have been missed: the counters are read
-// again from Redis before trusting the L1 again.
-func (s *Service) follow(ctx context.Context) {
+// follow raises this process's counters as invalidations arrive, starting
+// with sub when the caller could subscribe. When the subscription breaks,
+// events may have been missed: the L1 is dropped once it is back.
+func (s *Service) follow(ctx context.Context, sub maniwani.Subscription) {
 	for ctx.Err() == nil {
-		sub, err := s.deps.Bus.Subscribe(ctx, CacheTopic)
-		if err != nil {
-			s.log.Warn("router: cache invalidations unavailable; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
+		if sub == nil {
+			var err error
+			if sub, err = s.deps.Bus.Subscribe(ctx, CacheTopic); err != nil {
+				s.log.Warn("router: cache invalidations unavailable; retrying", "err", err)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+				continue
 			}
-			continue
+			s.resync()
 		}
-		s.resync(ctx)
 		for m := range sub.C() {
 			s.apply(m.Data)
 		}
@@ -151,24 +163,14 @@ func (s *Service) follow(ctx context.Context) {
 			s.log.Warn("router: cache invalidation stream broke; resyncing", "err", err)
 		}
 		sub.Close()
+		sub = nil
 	}
 }
 
-// resync makes every L1 entry prove itself again: it bumps the local site
-// counter past anything it may have missed, which outdates them all.
-func (s *Service) resync(ctx context.Context) {
-	if s.deps.L2 == nil {
-		return
-	}
-	g, err := s.deps.L2.Gens(ctx, cache.Scope{})
-	if err != nil {
-		return
-	}
-	cur := s.deps.Gens.Get(cache.Scope{})
-	if g[0] > cur[0] {
-		s.deps.Gens.Raise(cache.Scope{}, g)
-	}
-}
+// resync drops the whole L1 after the invalidation stream broke: events
+// may have been missed, so no entry can vouch for itself any more. Entries
+// come back from Redis, whose counters are the truth.
+func (s *Service) resync() { s.l1.Clear() }
 
 // apply raises the counters an invalidation event carries.
 func (s *Service) apply(data []byte) {
@@ -181,13 +183,14 @@ func (s *Service) apply(data []byte) {
 	if ci == nil {
 		return
 	}
-	board := cache.Gens{ci.SiteGen, ci.BoardGen}
-	s.deps.Gens.Raise(cache.Scope{Board: ci.Board}, board)
+	s.deps.Gens.Raise(cache.Scope{}, cache.Gens{ci.Epoch, ci.SiteGen})
+	if ci.Board == "" {
+		return
+	}
+	s.deps.Gens.Raise(cache.Scope{Board: ci.Board}, cache.Gens{ci.Epoch, ci.BoardGen})
 	for i, no := range ci.Threads {
 		if i < len(ci.ThreadGens) {
-			g := board
-			g[2] = ci.ThreadGens[i]
-			s.deps.Gens.Raise(cache.Scope{Board: ci.Board, Thread: no}, g)
+			s.deps.Gens.Raise(cache.Scope{Board: ci.Board, Thread: no}, cache.Gens{ci.Epoch, ci.ThreadGens[i]})
 		}
 	}
 }
@@ -200,8 +203,16 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if ctx.IsGet() || ctx.IsHead() {
+		key := ctx.URI().RequestURI()
+		e, current := s.l1.Get(key)
+		if current {
+			// Only the answers of cacheable paths are ever stored, so a current
+			// entry answers at once.
+			s.write(ctx, e, stateHit)
+			return
+		}
 		if sc, ok := cache.ScopeOf(string(path)); ok {
-			s.serveCached(ctx, sc)
+			s.serveCached(ctx, key, sc, e)
 			return
 		}
 	}
@@ -218,22 +229,20 @@ func isInternal(path []byte) bool {
 	return false
 }
 
-func (s *Service) serveCached(ctx *fasthttp.RequestCtx, sc cache.Scope) {
-	key := ctx.URI().RequestURI()
-	e, current := s.l1.Get(key)
-	state := "HIT"
-	if !current {
-		fresh, err := s.fill(ctx, string(key), sc)
-		switch {
-		case err == nil:
-			e, state = fresh, "MISS"
-		case e != nil:
-			state = "STALE" // the upstream is down: an old page beats none
-			s.log.Warn("router: serving stale", "path", string(key), "err", err)
-		default:
-			unavailable(ctx, err)
-			return
-		}
+// serveCached answers a GET or HEAD of a cacheable path whose L1 entry, e,
+// is missing or outdated.
+func (s *Service) serveCached(ctx *fasthttp.RequestCtx, key []byte, sc cache.Scope, e *cache.Entry) {
+	state := stateMiss
+	fresh, err := s.fill(ctx, string(key), sc)
+	switch {
+	case err == nil:
+		e = fresh
+	case e != nil:
+		state = stateStale // the upstream is down: an old page beats none
+		s.log.Warn("router: serving stale", "path", string(key), "err", err)
+	default:
+		unavailable(ctx, err)
+		return
 	}
 	s.write(ctx, e, state)
 }
@@ -279,6 +288,7 @@ func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*c
 			CacheControl: string(resp.Header.Peek("Cache-Control")),
 			ETag:         string(resp.Header.Peek("ETag")),
 			LastModified: string(resp.Header.Peek("Last-Modified")),
+			Location:     string(resp.Header.Peek("Location")),
 			Body:         append([]byte(nil), resp.Body()...),
 			Gens:         gens,
 		}
@@ -303,25 +313,45 @@ func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*c
 	return v.(*cache.Entry), nil
 }
 
+// The X-Cache values, and the names of the headers an answer from cache
+// sets, in the form fasthttp writes them: set as they are, they skip the
+// normalizing that Set does on every call.
+var (
+	stateHit   = []byte("HIT")
+	stateMiss  = []byte("MISS")
+	stateStale = []byte("STALE")
+
+	headerXCache       = []byte("X-Cache")
+	headerCacheControl = []byte("Cache-Control")
+	headerETag         = []byte("Etag")
+	headerLastModified = []byte("Last-Modified")
+	headerVary         = []byte("Vary")
+	valueVary          = []byte("Accept-Encoding")
+	valueGzip          = []byte("gzip")
+)
+
 // write answers from an entry: 304 when the client's copy is current, the
 // gzip form to clients that take it.
-func (s *Service) write(ctx *fasthttp.RequestCtx, e *cache.Entry, state string) {
+func (s *Service) write(ctx *fasthttp.RequestCtx, e *cache.Entry, state []byte) {
 	h := &ctx.Response.Header
-	h.Set("X-Cache", state)
+	h.SetCanonical(headerXCache, state)
 	if e.ContentType != "" {
 		h.SetContentType(e.ContentType)
 	}
 	if e.CacheControl != "" {
-		h.Set("Cache-Control", e.CacheControl)
+		h.SetCanonical(headerCacheControl, []byte(e.CacheControl))
 	}
 	if e.ETag != "" {
-		h.Set("ETag", e.ETag)
+		h.SetCanonical(headerETag, []byte(e.ETag))
 	}
 	if e.LastModified != "" {
-		h.Set("Last-Modified", e.LastModified)
+		h.SetCanonical(headerLastModified, []byte(e.LastModified))
 	}
 	if e.Gzip != nil {
-		h.Set("Vary", "Accept-Encoding")
+		h.SetCanonical(headerVary, valueVary)
+	}
+	if e.Location != "" {
+		h.Set("Location", e.Location)
 	}
 	if e.Status == fasthttp.StatusOK && notModified(&ctx.Request.Header, e) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
@@ -330,16 +360,23 @@ func (s *Service) write(ctx *fasthttp.RequestCtx, e *cache.Entry, state string) 
 	}
 	ctx.SetStatusCode(e.Status)
 	body := e.Body
-	if e.Gzip != nil && ctx.Request.Header.HasAcceptEncoding("gzip") {
-		h.Set("Content-Encoding", "gzip")
+	if e.Gzip != nil && ctx.Request.Header.HasAcceptEncodingBytes(valueGzip) {
+		h.SetContentEncodingBytes(valueGzip)
 		body = e.Gzip
 	}
 	// The entry is never changed once made, so the answer can share it.
-	ctx.Response.SetBodyRaw(body)
 	if ctx.IsHead() {
+		ctx.Response.SetBodyRaw(body)
 		ctx.Response.SkipBody = true
 		h.SetContentLength(len(body))
+		return
 	}
+	if c, ok := ctx.Conn().(*conn); ok && len(body) >= writevMin {
+		c.out.body, c.out.c = body, c
+		ctx.Response.SetBodyStream(&c.out, len(body))
+		return
+	}
+	ctx.Response.SetBodyRaw(body)
 }
 
 // notModified applies If-None-Match, or else If-Modified-Since.
@@ -386,4 +423,95 @@ func errorPage(ctx *fasthttp.RequestCtx, code int, title, text string) {
 	ctx.SetContentType("text/html; charset=utf-8")
 	fmt.Fprintf(ctx, `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>%s - Maniwani</title></head><body><main><h1>%s</h1><p>%s</p><p><a href="/">Home</a></p></main></body></html>`,
 		html.EscapeString(title), html.EscapeString(title), html.EscapeString(text))
+}
+
+// writevMin is the smallest body sent beside the header in one writev rather
+// than copied behind it into the connection's write buffer.
+const writevMin = 2048
+
+// listener hands the server connections that can send a cached body without
+// copying it: see conn.
+type listener struct{ net.Listener }
+
+func (l listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &conn{Conn: c}, nil
+}
+
+// conn is a client connection. fasthttp writes an answer through a buffer
+// in front of it: the header, then the body, copied in and flushed in one
+// or more writes. A cached body is large and never changes, so it is handed
+// over as a stream (body) instead: when fasthttp copies that stream into its
+// buffer, body flushes the header and the next Write sends header and body
+// together with one writev, from the cache's own memory.
+type conn struct {
+	net.Conn
+	pending []byte // sent right after the bytes of the next Write
+	iov     [2][]byte
+	bufs    net.Buffers
+	out     body // the stream of the answer being written; one at a time per connection
+}
+
+func (c *conn) Write(p []byte) (int, error) {
+	if c.pending == nil {
+		return c.Conn.Write(p)
+	}
+	c.iov = [2][]byte{p, c.pending}
+	c.bufs, c.pending = c.iov[:], nil
+	n, err := c.bufs.WriteTo(c.Conn) // writev on a TCP connection
+	c.iov, c.bufs = [2][]byte{}, nil
+	if n >= int64(len(p)) {
+		return len(p), err
+	}
+	return int(n), err
+}
+
+// body is a cached body as a response body stream; fasthttp reads it with
+// WriteTo.
+type body struct {
+	body []byte
+	c    *conn
+}
+
+// WriteTo writes the body to w. When w is the buffer in front of the
+// connection, which holds the header, the body goes out with the header in one
+// writev; any other writer gets a copy.
+func (b *body) WriteTo(w io.Writer) (int64, error) {
+	data := b.body
+	b.body = nil
+	if bw, ok := w.(*bufio.Writer); ok && bw.Buffered() > 0 {
+		b.c.pending = data
+		err := bw.Flush()
+		if b.c.pending == nil { // sent by the connection's Write
+			if err != nil {
+				return 0, err
+			}
+			return int64(len(data)), nil
+		}
+		b.c.pending = nil // w is not in front of this connection
+		if err != nil {
+			return 0, err
+		}
+	}
+	n, err := w.Write(data)
+	return int64(n), err
+}
+
+// Read makes body an io.Reader; fasthttp prefers WriteTo.
+func (b *body) Read(p []byte) (int, error) {
+	if len(b.body) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, b.body)
+	b.body = b.body[n:]
+	return n, nil
+}
+
+// Close drops the body when the answer is done or dropped.
+func (b *body) Close() error {
+	b.body = nil
+	return nil
 }

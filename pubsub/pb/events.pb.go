@@ -803,9 +803,10 @@ func (x *ThumbnailResult) GetError() string {
 }
 
 // CacheInvalidation tells every router what a write changed, as the new
-// values of the generation counters (kept in Redis) of the site, the board
-// and each thread given: a router raises its own counters to them, which
-// outdates every cached response made under lower ones.
+// values of the generation counters (kept in Redis): the epoch (which moves
+// when a board itself changes), the site's, the board's and each thread's.
+// A router raises its own counters to them, which outdates every cached
+// response made under lower ones.
 type CacheInvalidation struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Board         string                 `protobuf:"bytes,1,opt,name=board,proto3" json:"board,omitempty"` // empty: only the site's pages
@@ -813,6 +814,7 @@ type CacheInvalidation struct {
 	BoardGen      uint64                 `protobuf:"varint,3,opt,name=board_gen,json=boardGen,proto3" json:"board_gen,omitempty"`
 	Threads       []int64                `protobuf:"varint,4,rep,packed,name=threads,proto3" json:"threads,omitempty"`
 	ThreadGens    []uint64               `protobuf:"varint,5,rep,packed,name=thread_gens,json=threadGens,proto3" json:"thread_gens,omitempty"` // one for each of threads, in order
+	Epoch         uint64                 `protobuf:"varint,6,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -882,6 +884,13 @@ func (x *CacheInvalidation) GetThreadGens() []uint64 {
 	return nil
 }
 
+func (x *CacheInvalidation) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
 var File_events_proto protoreflect.FileDescriptor
 
 const file_events_proto_rawDesc = "" +
@@ -949,14 +958,15 @@ const file_events_proto_rawDesc = "" +
 	"\x04tn_w\x18\x04 \x01(\x05R\x03tnW\x12\x11\n" +
 	"\x04tn_h\x18\x05 \x01(\x05R\x03tnH\x12\x0e\n" +
 	"\x02ok\x18\x06 \x01(\bR\x02ok\x12\x14\n" +
-	"\x05error\x18\a \x01(\tR\x05error\"\x9c\x01\n" +
+	"\x05error\x18\a \x01(\tR\x05error\"\xb2\x01\n" +
 	"\x11CacheInvalidation\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x19\n" +
 	"\bsite_gen\x18\x02 \x01(\x04R\asiteGen\x12\x1b\n" +
 	"\tboard_gen\x18\x03 \x01(\x04R\bboardGen\x12\x18\n" +
 	"\athreads\x18\x04 \x03(\x03R\athreads\x12\x1f\n" +
 	"\vthread_gens\x18\x05 \x03(\x04R\n" +
-	"threadGensB(Z&github.com/maniwani/maniwani/pubsub/pbb\x06proto3"
+	"threadGens\x12\x14\n" +
+	"\x05epoch\x18\x06 \x01(\x04R\x05epochB(Z&github.com/maniwani/maniwani/pubsub/pbb\x06proto3"
 
 var (
 	file_events_proto_rawDescOnce sync.Once

@@ -19,6 +19,7 @@ type Entry struct {
 	Body         []byte
 	Gzip         []byte // Body gzipped once, on fill; nil when not worth it
 	Gens         Gens   // the counters it was made under
+	Location     string // of a redirect; answers other than 200 are passed on, never stored
 }
 
 // size is what the entry costs in memory, roughly.

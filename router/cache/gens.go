@@ -27,70 +27,62 @@ type Scope struct {
 	Thread int64
 }
 
-// Gens are the counters of a scope's site, board and thread, in that order.
-type Gens [3]uint64
+// Gens are the counters a response depends on: the site's epoch, which
+// moves only when a board itself changes (its settings, its existence) and
+// so outdates every page, then the scope's own counter, which every write
+// to that scope moves. A post outdates its thread, its board's pages and the
+// site's, and nothing else: the other threads stay cached.
+type Gens [2]uint64
 
 // counters are the live counters of one scope.
-type counters [3]*atomic.Uint64
+type counters [2]*atomic.Uint64
 
-func (c counters) load() Gens {
-	var g Gens
-	for i, p := range c {
-		if p != nil {
-			g[i] = p.Load()
-		}
-	}
-	return g
-}
+func (c counters) load() Gens { return Gens{c[0].Load(), c[1].Load()} }
 
 // Generations are this process's view of the counters. They only grow; with
 // Redis they follow Redis's, which are the truth across processes.
 type Generations struct {
-	site    atomic.Uint64
+	epoch   atomic.Uint64
+	home    atomic.Uint64 // the site scope's own counter
 	mu      sync.RWMutex
 	boards  map[string]*atomic.Uint64
-	threads map[threadKey]*atomic.Uint64
-}
-
-type threadKey struct {
-	board string
-	no    int64
+	threads map[Scope]*atomic.Uint64
 }
 
 // NewGenerations makes counters that all start at zero.
 func NewGenerations() *Generations {
-	return &Generations{boards: map[string]*atomic.Uint64{}, threads: map[threadKey]*atomic.Uint64{}}
+	return &Generations{boards: map[string]*atomic.Uint64{}, threads: map[Scope]*atomic.Uint64{}}
 }
 
 // counters returns the counters of a scope, making them on first use.
 func (g *Generations) counters(s Scope) counters {
-	c := counters{&g.site}
 	if s.Board == "" {
-		return c
+		return counters{&g.epoch, &g.home}
 	}
-	tk := threadKey{s.Board, s.Thread}
 	g.mu.RLock()
-	b, t := g.boards[s.Board], g.threads[tk]
+	var c *atomic.Uint64
+	if s.Thread == 0 {
+		c = g.boards[s.Board]
+	} else {
+		c = g.threads[s]
+	}
 	g.mu.RUnlock()
-	if b == nil || (s.Thread != 0 && t == nil) {
+	if c == nil {
 		g.mu.Lock()
-		if b = g.boards[s.Board]; b == nil {
-			b = new(atomic.Uint64)
-			g.boards[s.Board] = b
-		}
-		if s.Thread != 0 {
-			if t = g.threads[tk]; t == nil {
-				t = new(atomic.Uint64)
-				g.threads[tk] = t
+		m := g.threads
+		key := s
+		if s.Thread == 0 {
+			if c = g.boards[s.Board]; c == nil {
+				c = new(atomic.Uint64)
+				g.boards[s.Board] = c
 			}
+		} else if c = m[key]; c == nil {
+			c = new(atomic.Uint64)
+			m[key] = c
 		}
 		g.mu.Unlock()
 	}
-	c[1] = b
-	if s.Thread != 0 {
-		c[2] = t
-	}
-	return c
+	return counters{&g.epoch, c}
 }
 
 // Get reads a scope's counters.
@@ -99,9 +91,6 @@ func (g *Generations) Get(s Scope) Gens { return g.counters(s).load() }
 // Raise moves a scope's counters up to to, never down.
 func (g *Generations) Raise(s Scope, to Gens) {
 	for i, c := range g.counters(s) {
-		if c == nil {
-			continue
-		}
 		for {
 			cur := c.Load()
 			if to[i] <= cur || c.CompareAndSwap(cur, to[i]) {
@@ -112,15 +101,19 @@ func (g *Generations) Raise(s Scope, to Gens) {
 }
 
 // Bump advances the counters a write changed: the site's, the board's and
-// each thread's. It is the invalidation of a single process, without Redis.
+// each thread's, and the epoch when the board itself changed. It is the
+// invalidation of a single process, without Redis.
 func (g *Generations) Bump(inv maniwani.Invalidation) {
-	g.site.Add(1)
+	if inv.All {
+		g.epoch.Add(1)
+	}
+	g.home.Add(1)
 	if inv.Board == "" {
 		return
 	}
 	g.counters(Scope{Board: inv.Board})[1].Add(1)
 	for _, no := range inv.Threads {
-		g.counters(Scope{Board: inv.Board, Thread: no})[2].Add(1)
+		g.counters(Scope{Board: inv.Board, Thread: no})[1].Add(1)
 	}
 }
 

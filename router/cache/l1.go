@@ -102,3 +102,16 @@ func (c *L1) Len() int {
 	}
 	return n
 }
+
+// Clear drops every entry: for when this process may have missed
+// invalidations and can no longer tell which entries are current.
+func (c *L1) Clear() {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		clear(s.items)
+		s.order.Init()
+		s.used = 0
+		s.mu.Unlock()
+	}
+}

@@ -26,15 +26,16 @@ func NewRedis(c redis.UniversalClient, prefix string, ttl time.Duration) *Redis 
 	return &Redis{c: c, prefix: prefix, ttl: ttl}
 }
 
-func (r *Redis) genKeys(s Scope) []string {
-	keys := []string{r.prefix + ":site:gen"}
+// genKeys are the keys of a scope's counters: the epoch, then its own.
+func (r *Redis) genKeys(s Scope) [2]string {
+	own := r.prefix + ":site:gen"
 	if s.Board != "" {
-		keys = append(keys, r.prefix+":{"+s.Board+"}:gen")
+		own = r.prefix + ":{" + s.Board + "}:gen"
 		if s.Thread != 0 {
-			keys = append(keys, fmt.Sprintf("%s:{%s}:gen:%d", r.prefix, s.Board, s.Thread))
+			own = fmt.Sprintf("%s:{%s}:gen:%d", r.prefix, s.Board, s.Thread)
 		}
 	}
-	return keys
+	return [2]string{r.prefix + ":site:epoch", own}
 }
 
 func (r *Redis) entryKey(s Scope, key string) string {
@@ -99,9 +100,10 @@ func (r *Redis) Gens(ctx context.Context, s Scope) (Gens, error) {
 	return g, nil
 }
 
-// Bumped are the counters after an invalidation: the board's scope, then
-// each thread's.
+// Bumped are the counters after an invalidation: the site's, the board's
+// and each thread's.
 type Bumped struct {
+	Site    Gens
 	Board   Gens
 	Threads []Gens
 }
@@ -109,27 +111,32 @@ type Bumped struct {
 // Bump advances the counters of what a write changed, in one round trip.
 func (r *Redis) Bump(ctx context.Context, inv maniwani.Invalidation) (Bumped, error) {
 	pipe := r.c.Pipeline()
-	site := pipe.Incr(ctx, r.prefix+":site:gen")
+	epochKey := r.prefix + ":site:epoch"
+	var epoch *redis.IntCmd
+	if inv.All {
+		epoch = pipe.Incr(ctx, epochKey)
+	} else {
+		epoch = pipe.IncrBy(ctx, epochKey, 0) // read it in the same round trip
+	}
+	site := pipe.Incr(ctx, r.genKeys(Scope{})[1])
 	var board *redis.IntCmd
 	threads := make([]*redis.IntCmd, len(inv.Threads))
 	if inv.Board != "" {
 		board = pipe.Incr(ctx, r.genKeys(Scope{Board: inv.Board})[1])
 		for i, no := range inv.Threads {
-			threads[i] = pipe.Incr(ctx, r.genKeys(Scope{Board: inv.Board, Thread: no})[2])
+			threads[i] = pipe.Incr(ctx, r.genKeys(Scope{Board: inv.Board, Thread: no})[1])
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return Bumped{}, err
 	}
-	var out Bumped
-	out.Board[0] = uint64(site.Val())
+	e := uint64(epoch.Val())
+	out := Bumped{Site: Gens{e, uint64(site.Val())}}
 	if board != nil {
-		out.Board[1] = uint64(board.Val())
+		out.Board = Gens{e, uint64(board.Val())}
 	}
 	for _, t := range threads {
-		g := out.Board
-		g[2] = uint64(t.Val())
-		out.Threads = append(out.Threads, g)
+		out.Threads = append(out.Threads, Gens{e, uint64(t.Val())})
 	}
 	return out, nil
 }

@@ -21,18 +21,24 @@ type Shared struct {
 
 // Invalidate implements maniwani.Invalidator.
 func (s Shared) Invalidate(ctx context.Context, inv maniwani.Invalidation) error {
-	// Whatever happens below, this process's own L1 drops what changed.
-	s.Gens.Bump(inv)
 	b, err := s.Redis.Bump(ctx, inv)
 	if err != nil {
+		// Redis is out of reach: at least this process's own L1 drops what
+		// changed. Only here: bumping on success too would leave the local
+		// counters ahead of Redis's for good after one failure.
+		s.Gens.Bump(inv)
 		return err
 	}
-	s.Gens.Raise(Scope{Board: inv.Board}, b.Board)
-	ev := &pb.CacheInvalidation{Board: inv.Board, SiteGen: b.Board[0], BoardGen: b.Board[1]}
+	s.Gens.Raise(Scope{}, b.Site)
+	ev := &pb.CacheInvalidation{Epoch: b.Site[0], SiteGen: b.Site[1], Board: inv.Board}
+	if inv.Board != "" {
+		s.Gens.Raise(Scope{Board: inv.Board}, b.Board)
+		ev.BoardGen = b.Board[1]
+	}
 	for i, no := range inv.Threads {
 		s.Gens.Raise(Scope{Board: inv.Board, Thread: no}, b.Threads[i])
 		ev.Threads = append(ev.Threads, no)
-		ev.ThreadGens = append(ev.ThreadGens, b.Threads[i][2])
+		ev.ThreadGens = append(ev.ThreadGens, b.Threads[i][1])
 	}
 	data, err := proto.Marshal(&pb.Event{Kind: &pb.Event_CacheInvalidation{CacheInvalidation: ev}})
 	if err != nil {

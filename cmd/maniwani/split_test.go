@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/maniwani/maniwani/internal/testdb"
+)
+
+// redisServer starts a private redis-server on a free port, so the keys and
+// channels of the processes under test are theirs alone, and stops it when
+// the test ends. Without redis-server on PATH the test skips, except under
+// CI=true, where that is a failure.
+func redisServer(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("redis-server is required under CI=true: %v", err)
+		}
+		t.Skipf("no redis-server on PATH: %v", err)
+	}
+	addr := freeAddr(t)
+	_, port, _ := strings.Cut(addr, ":")
+	cmd := exec.Command(path, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("redis-server: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
+	defer rdb.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s did not answer in 10 s: %v\n%s", addr, err, out.String())
+		}
+	}
+	return "redis://" + addr + "/0"
+}
+
+// buildBinary builds the command into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "maniwani")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// proc is a running maniwani process.
+type proc struct {
+	name, base string
+	cmd        *exec.Cmd
+	mu         sync.Mutex
+	log        strings.Builder
+}
+
+func (p *proc) logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// startProc starts the binary with env and waits until it listens.
+func startProc(t *testing.T, bin, name string, env ...string) *proc {
+	t.Helper()
+	addr := freeAddr(t)
+	p := &proc{name: name, base: "http://" + addr}
+	p.cmd = exec.Command(bin)
+	p.cmd.Env = append(os.Environ(), append([]string{"MANIWANI_ADDR=" + addr, "MANIWANI_OPS_ADDR=" + freeAddr(t),
+		"MANIWANI_DATA_DIR=" + t.TempDir()}, env...)...)
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	listening := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
+		once := sync.Once{}
+		for sc.Scan() {
+			p.mu.Lock()
+			p.log.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			if strings.Contains(sc.Text(), "maniwani listening") {
+				once.Do(func() { close(listening) })
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			p.cmd.Process.Kill()
+			<-done
+			t.Errorf("%s still running 20 s after SIGTERM", name)
+		}
+		if t.Failed() {
+			t.Logf("log of %s:\n%s", name, p.logs())
+		}
+	})
+	select {
+	case <-listening:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s: no 'listening' line in 30 s:\n%s", name, p.logs())
+	}
+	return p
+}
+
+var splitClient = &http.Client{
+	Transport:     &http.Transport{DisableCompression: true},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Timeout:       10 * time.Second,
+}
+
+// post posts com through p from the address ip, as a client that wants
+// JSON, and returns the thread and the post's number.
+func post(t *testing.T, p *proc, resto int64, com, ip string) (thread, no int64) {
+	t.Helper()
+	form := url.Values{"com": {com}}
+	if resto != 0 {
+		form.Set("resto", fmt.Sprint(resto))
+	}
+	req, _ := http.NewRequest(http.MethodPost, p.base+"/b/post", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-Forwarded-For", ip) // each post from its own address: no cooldown
+	resp, err := splitClient.Do(req)
+	if err != nil {
+		t.Fatalf("post through %s: %v", p.name, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var v struct {
+		Board      string
+		Thread, No int64
+		Error      string
+	}
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(b, &v) != nil || v.Board != "b" || v.No == 0 {
+		t.Fatalf("post through %s: %d %s", p.name, resp.StatusCode, b)
+	}
+	return v.Thread, v.No
+}
+
+// fetch GETs path from p and decodes its JSON into v; it returns X-Cache.
+func fetch(t *testing.T, p *proc, path string, v any) string {
+	t.Helper()
+	resp, err := splitClient.Get(p.base + path)
+	if err != nil {
+		t.Fatalf("GET %s from %s: %v", path, p.name, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s from %s: %d %s", path, p.name, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("GET %s from %s: %v in %s", path, p.name, err, b)
+	}
+	return resp.Header.Get("X-Cache")
+}
+
+type threadJSON struct {
+	Posts []struct{ No int64 }
+}
+
+type catalogJSON []struct {
+	Threads []struct {
+		No          int64
+		Replies     int
+		LastReplies []struct{ No int64 } `json:"last_replies"`
+	}
+}
+
+// newest is the number of the thread's last post and its replies as the
+// page shows them.
+func (c catalogJSON) newest(thread int64) (last int64, replies int) {
+	for _, pg := range c {
+		for _, th := range pg.Threads {
+			if th.No == thread {
+				last = th.No
+				if n := len(th.LastReplies); n > 0 {
+					last = th.LastReplies[n-1].No
+				}
+				return last, th.Replies
+			}
+		}
+	}
+	return 0, -1
+}
+
+// Two routers (two whole processes) on one PostgreSQL and one Redis: a
+// reply posted through one is in the thread and the catalog of that router
+// at once, and of the other within a moment (ARCHITECTURE.md: "visible on
+// every router within a moment"), after both had the pages cached. The
+// other router learns of the write through Redis Pub/Sub, so a read sent
+// the instant the writer is answered can beat the event by a fraction of a
+// millisecond; the test bounds that delay instead of pretending it is zero.
+func TestTwoProcessesShareRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary twice")
+	}
+	t0 := time.Now()
+	redisURL := redisServer(t)
+	dbURL := testdb.Postgres(t)
+	bin := buildBinary(t)
+	env := []string{"MANIWANI_DATABASE_URL=" + dbURL, "MANIWANI_REDIS_URL=" + redisURL,
+		"MANIWANI_TRUSTED_PROXIES=127.0.0.1/32", "MANIWANI_ADMIN_PASSWORD=test-password"}
+	a := startProc(t, bin, "A", env...) // first: it makes board b
+	b := startProc(t, bin, "B", env...)
+	t.Logf("set up in %v", time.Since(t0).Round(time.Millisecond))
+
+	thread, _ := post(t, a, 0, "first", "10.77.0.1")
+	threadPath := fmt.Sprintf("/b/thread/%d.json", thread)
+	for _, p := range []*proc{a, b} {
+		for _, path := range []string{threadPath, "/b/catalog.json"} {
+			var v any
+			fetch(t, p, path, &v)
+			if got := fetch(t, p, path, &v); got != "HIT" {
+				t.Fatalf("warming %s on %s: second GET %s, want HIT", path, p.name, got)
+			}
+		}
+	}
+
+	// shows tells whether p's thread JSON and catalog show reply i (No. no).
+	shows := func(p *proc, i int, no int64) (bool, string) {
+		var th threadJSON
+		state := fetch(t, p, threadPath, &th)
+		var last int64
+		if n := len(th.Posts); n > 0 {
+			last = th.Posts[n-1].No
+		}
+		if len(th.Posts) != i+1 || last != no {
+			return false, fmt.Sprintf("thread JSON (%s) has %d posts, the last No. %d", state, len(th.Posts), last)
+		}
+		var cat catalogJSON
+		state = fetch(t, p, "/b/catalog.json", &cat)
+		if last, n := cat.newest(thread); last != no || n != i {
+			return false, fmt.Sprintf("catalog (%s) shows the last reply No. %d of %d", state, last, n)
+		}
+		return true, ""
+	}
+	const replies = 20
+	var late int
+	var worst time.Duration
+	t1 := time.Now()
+	for i := 1; i <= replies; i++ {
+		_, no := post(t, a, thread, fmt.Sprint("reply ", i), fmt.Sprintf("10.77.1.%d", i))
+		answered := time.Now()
+		if ok, why := shows(a, i, no); !ok { // the writer's own router: at once
+			t.Errorf("reply %d (No. %d): router A's %s", i, no, why)
+		}
+		for first := true; ; first = false {
+			ok, why := shows(b, i, no)
+			if ok {
+				break
+			}
+			if first {
+				late++
+			}
+			if time.Since(answered) > 2*time.Second {
+				t.Fatalf("reply %d (No. %d): router B still serves the old page 2 s after the answer: %s", i, no, why)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		worst = max(worst, time.Since(answered))
+	}
+	t.Logf("%d replies read back from both routers in %v; router B was behind on the first read %d times, caught up within %v at worst",
+		replies, time.Since(t1).Round(time.Millisecond), late, worst.Round(time.Microsecond))
+}

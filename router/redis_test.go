@@ -1,0 +1,211 @@
+package router_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/maniwani/maniwani"
+	redisbus "github.com/maniwani/maniwani/pubsub/redis"
+	"github.com/maniwani/maniwani/router"
+	"github.com/maniwani/maniwani/router/cache"
+)
+
+// redisURL is the test Redis; t is skipped when there is none, unless in CI,
+// where a missing Redis is a failure (as in pubsub/redis).
+func redisURL(t *testing.T) string {
+	t.Helper()
+	url := os.Getenv("MANIWANI_TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("MANIWANI_TEST_REDIS_URL: %v", err)
+	}
+	opt.MaxRetries = -1
+	probe := goredis.NewClient(opt)
+	defer probe.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if err := probe.Ping(ctx).Err(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no Redis at %s: %v", url, err)
+		}
+		t.Skipf("no Redis at %s: %v", url, err)
+	}
+	return url
+}
+
+// site is what one router process has of a site on Redis: its counters,
+// L2, bus and invalidator. Every site of a test shares the test's prefix.
+type site struct {
+	gens *cache.Generations
+	l2   *cache.Redis
+	bus  maniwani.Bus
+	inv  cache.Shared
+}
+
+// redisPrefix is a key prefix of the test's own, whose keys are deleted
+// when the test ends.
+func redisPrefix(t *testing.T) (string, string) {
+	t.Helper()
+	url := redisURL(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	prefix := "maniwani-test-" + hex.EncodeToString(b)
+	opt, _ := goredis.ParseURL(url)
+	rdb := goredis.NewClient(opt)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+":*", 100).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("cleaning up: %v", err)
+		}
+		rdb.Close()
+	})
+	return url, prefix
+}
+
+func newSite(t *testing.T, url, prefix string) *site {
+	t.Helper()
+	opt, _ := goredis.ParseURL(url)
+	rdb := goredis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	bus, err := redisbus.New(redisbus.Config{Prefix: prefix}, rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bus.Close() })
+	s := &site{gens: cache.NewGenerations(), l2: cache.NewRedis(rdb, prefix, time.Minute), bus: bus}
+	s.inv = cache.Shared{Redis: s.l2, Gens: s.gens, Bus: bus, Topic: router.CacheTopic}
+	return s
+}
+
+func (s *site) router(t *testing.T, up router.Upstream) string {
+	return startRouter(t, router.Deps{API: up, Gens: s.gens, L2: s.l2, Bus: s.bus})
+}
+
+// following waits until s's router has subscribed to the invalidations:
+// writes through w then reach s's counters.
+func following(t *testing.T, w, s *site) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if err := w.inv.Invalidate(t.Context(), maniwani.Invalidation{}); err != nil {
+			t.Fatal(err)
+		}
+		want := w.gens.Get(cache.Scope{})
+		for range 20 {
+			if s.gens.Get(cache.Scope{}) == want {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the router did not follow the invalidations in 5 s")
+		}
+	}
+}
+
+// Two routers on one Redis: the second's first miss is served from L2, and
+// a write through the first is seen by the second on its next read. The
+// second learns of the write only through Redis Pub/Sub, so this counts how
+// often a read sent right after the write's answer still beats the event.
+func TestTwoRoutersShareRedis(t *testing.T) {
+	url, prefix := redisPrefix(t)
+	f := newFakeAPI()
+	a, b := newSite(t, url, prefix), newSite(t, url, prefix)
+	baseA, baseB := a.router(t, router.NewLocal(f)), b.router(t, router.NewLocal(f))
+	following(t, a, b)
+	following(t, b, a)
+
+	const path = "/b/thread/12.json"
+	for i, c := range []struct{ base, want string }{{baseA, "MISS"}, {baseA, "HIT"}, {baseB, "MISS"}, {baseB, "HIT"}} {
+		if got := get(t, c.base+path); got.cache() != c.want || got.body != bigBody(path, 0) {
+			t.Fatalf("warming, GET #%d: %s, want %s", i, got.cache(), c.want)
+		}
+	}
+	if n := f.count("GET " + path); n != 1 {
+		t.Errorf("warming two routers asked the upstream %d times, want 1 (the second from Redis)", n)
+	}
+
+	// The writer's router is fresh at once; the other within a moment (it
+	// learns through Pub/Sub), which the test bounds and reports.
+	const writes = 50
+	late := 0
+	var worst time.Duration
+	for v := int64(1); v <= writes; v++ {
+		f.version.Store(v)
+		if err := a.inv.Invalidate(t.Context(), maniwani.Invalidation{Board: "b", Threads: []int64{12}}); err != nil {
+			t.Fatal(err)
+		}
+		done := time.Now()
+		if got := get(t, baseA+path); got.body != bigBody(path, v) || got.cache() != "MISS" {
+			t.Errorf("write %d: router A (the writer's) answered %s with the old page", v, got.cache())
+		}
+		for first := true; get(t, baseB+path).body != bigBody(path, v); first = false {
+			if first {
+				late++
+			}
+			if time.Since(done) > 2*time.Second {
+				t.Fatalf("write %d: router B still serves the old page 2 s later", v)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		worst = max(worst, time.Since(done))
+	}
+	t.Logf("router B was behind on the first read after %d of %d writes; caught up within %v at worst", late, writes, worst)
+}
+
+// A Redis blip during a write's invalidation must not cost the router its
+// L1 for good: once Redis is back, a GET after a MISS is a HIT again.
+func TestRouterHitsAgainAfterFailedInvalidation(t *testing.T) {
+	url, prefix := redisPrefix(t)
+	f := newFakeAPI()
+	s := newSite(t, url, prefix)
+	base := s.router(t, router.NewLocal(f))
+	const path = "/b/thread/12.json"
+	get(t, base+path)
+	if a := get(t, base+path); a.cache() != "HIT" {
+		t.Fatalf("before: %s", a.cache())
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := goredis.NewClient(&goredis.Options{Addr: ln.Addr().String(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond,
+		DialerRetries: 1, DialerRetryTimeout: time.Millisecond})
+	ln.Close()
+	defer dead.Close()
+	down := cache.Shared{Redis: cache.NewRedis(dead, prefix, time.Minute), Gens: s.gens, Bus: s.bus, Topic: router.CacheTopic}
+	f.version.Store(1)
+	if err := down.Invalidate(t.Context(), maniwani.Invalidation{Board: "b", Threads: []int64{12}}); err == nil {
+		t.Fatal("no error with Redis down")
+	}
+	// Redis is back for the next write.
+	f.version.Store(2)
+	if err := s.inv.Invalidate(t.Context(), maniwani.Invalidation{Board: "b", Threads: []int64{12}}); err != nil {
+		t.Fatal(err)
+	}
+	if a := get(t, base+path); a.cache() != "MISS" || a.body != bigBody(path, 2) {
+		t.Errorf("after the write: %s %.40q", a.cache(), a.body)
+	}
+	var states []string
+	for range 3 {
+		states = append(states, get(t, base+path).cache())
+	}
+	if states[2] != "HIT" {
+		t.Errorf("GETs after the MISS answered %v: the L1 never hits again", states)
+	}
+}
