@@ -53,9 +53,13 @@ func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.T
 	for i := range rows {
 		v.Posts[i] = rows[i].domain(board)
 	}
-	if err := s.attachFiles(db, b.ID, v.Posts); err != nil {
+	var files []fileRow
+	err = db.Where("board_id = ? AND post_no IN (SELECT no FROM posts WHERE board_id = ? AND thread_no = ?)",
+		b.ID, b.ID, no).Find(&files).Error
+	if err != nil {
 		return nil, err
 	}
+	attach(v.Posts, files)
 	return v, nil
 }
 
@@ -165,7 +169,8 @@ func (s *Store) Archived(ctx context.Context, board string) ([]int64, error) {
 	return nos, err
 }
 
-// attachFiles fills in the File of each post that has one.
+// attachFiles fills in the File of each post that has one; posts are few
+// (an index page's), so their numbers go in the query.
 func (s *Store) attachFiles(db *gorm.DB, boardID int64, posts []maniwani.Post) error {
 	if len(posts) == 0 {
 		return nil
@@ -178,8 +183,14 @@ func (s *Store) attachFiles(db *gorm.DB, boardID int64, posts []maniwani.Post) e
 	if err := db.Where("board_id = ? AND post_no IN ?", boardID, nos).Find(&files).Error; err != nil {
 		return err
 	}
+	attach(posts, files)
+	return nil
+}
+
+// attach gives each post its file among files.
+func attach(posts []maniwani.Post, files []fileRow) {
 	if len(files) == 0 {
-		return nil
+		return
 	}
 	byNo := make(map[int64]*fileRow, len(files))
 	for i := range files {
@@ -190,7 +201,6 @@ func (s *Store) attachFiles(db *gorm.DB, boardID int64, posts []maniwani.Post) e
 			posts[i].File = f.domain()
 		}
 	}
-	return nil
 }
 
 // ThreadFlags are the changes a moderator makes to a thread; nil leaves one as it is.

@@ -40,6 +40,37 @@ type Store struct {
 	// SQLite's busy handler polls with growing sleeps. Between processes the
 	// busy timeout still applies.
 	writeMu sync.Mutex
+	// boards orders this process's posts to one board on PostgreSQL before
+	// they reach the board's row lock: one session per process waits on the
+	// row instead of all of them, whose wake-ups at each commit would eat
+	// the CPU the lock holder needs.
+	boards boardLocks
+}
+
+// boardLocks are one mutex per board, made on first use.
+type boardLocks struct {
+	mu sync.Mutex
+	m  map[string]chan struct{}
+}
+
+// lock takes the board's lock, or gives up when ctx ends.
+func (l *boardLocks) lock(ctx context.Context, board string) (unlock func(), err error) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]chan struct{}{}
+	}
+	ch := l.m[board]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		l.m[board] = ch
+	}
+	l.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, maniwani.Errorf(maniwani.KindUnavailable, "The board is busy; try again.")
+	}
 }
 
 // Open connects to the database and applies pending migrations.
@@ -74,9 +105,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	db, err := gorm.Open(dial, &gorm.Config{
 		SkipDefaultTransaction: true, // writes open their own transactions
-		PrepareStmt:            true,
-		Logger:                 logger.Discard,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+		// No gorm-level prepared statements: inside a transaction they are
+		// prepared again on its connection and deallocated at commit, round
+		// trips spent while the board's row is locked. pgx caches statements
+		// per connection by itself.
+		PrepareStmt: false,
+		Logger:      logger.Discard,
+		NowFunc:     func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", Redact(cfg.URL), err)
