@@ -503,3 +503,70 @@ func TestArchiveAndSage(t *testing.T) {
 		}
 	})
 }
+
+// com is rendered from markup at post time, with quotes resolved to their
+// threads and kept as backlinks.
+func TestMarkupAndQuotes(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		g := api.DefaultBoard()
+		g.Name = "g"
+		s := newSite(t, kind, "127.0.0.1/32", api.DefaultBoard(), g)
+		op := s.mustPost("b", "10.0.0.1", "com", "op")
+		other := s.mustPost("b", "10.0.0.2", "com", "another thread")
+		gop := s.mustPost("g", "10.0.0.3", "com", "on g")
+		body := fmt.Sprintf(">be me\n>>%d\n>>%d\n>>>/g/%d\n>>999999\n||secret||\n<script>x</script>", op, other, gop)
+		r := s.mustPost("b", "10.0.0.4", "resto", fmt.Sprint(op), "com", body)
+		com := s.thread("b", op)[1]["com"].(string)
+		for _, want := range []string{
+			`<span class="quote">&gt;be me</span>`,
+			fmt.Sprintf(`<a href="/b/thread/%d#p%d" class="quotelink">&gt;&gt;%d</a>`, op, op, op),
+			fmt.Sprintf(`<a href="/b/thread/%d#p%d" class="quotelink">&gt;&gt;%d</a>`, other, other, other),
+			fmt.Sprintf(`<a href="/g/thread/%d#p%d" class="quotelink">&gt;&gt;&gt;/g/%d</a>`, gop, gop, gop),
+			`<span class="deadlink">&gt;&gt;999999</span>`, `<s>secret</s>`, `&lt;script&gt;`,
+		} {
+			if !strings.Contains(com, want) {
+				t.Errorf("com lacks %s:\n%s", want, com)
+			}
+		}
+		bl, err := s.store.Backlinks(context.Background(), "b", other)
+		if err != nil || len(bl[other]) != 1 || bl[other][0].No != r {
+			t.Errorf("backlinks of the other thread: %v %v", bl, err)
+		}
+		bl, _ = s.store.Backlinks(context.Background(), "g", gop)
+		if len(bl[gop]) != 1 || bl[gop][0] != (maniwani.Ref{Board: "b", No: r}) {
+			t.Errorf("backlinks on /g/: %v", bl)
+		}
+	})
+}
+
+func TestRerender(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		s := newSite(t, kind, "127.0.0.1/32")
+		op := s.mustPost("b", "10.0.0.1", "com", "op")
+		s.mustPost("b", "10.0.0.2", "resto", fmt.Sprint(op), "com", fmt.Sprintf(">>%d\n>green", op))
+		want := s.thread("b", op)[1]["com"]
+		// As if an older renderer had made it.
+		posts, err := s.store.PostsAfter(ctx, 0, 10)
+		if err != nil || len(posts) != 2 {
+			t.Fatalf("PostsAfter: %v %v", posts, err)
+		}
+		if err := s.store.SetCom(ctx, posts[1].ID, "old output"); err != nil {
+			t.Fatal(err)
+		}
+		svc, err := api.New(ctx, api.Config{}, s.store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen, changed, err := svc.Rerender(ctx)
+		if err != nil || seen != 2 || changed != 1 {
+			t.Fatalf("Rerender: seen %d changed %d, %v", seen, changed, err)
+		}
+		if got := s.thread("b", op)[1]["com"]; got != want {
+			t.Fatalf("after Rerender com is %q, want %q", got, want)
+		}
+		if _, changed, _ := svc.Rerender(ctx); changed != 0 {
+			t.Fatalf("a second Rerender changed %d posts", changed)
+		}
+	})
+}

@@ -64,7 +64,7 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
-	in, err := s.newPost(r, board, ip, f)
+	in, quoted, err := s.newPost(r, board, ip, f)
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
@@ -84,8 +84,13 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	for _, no := range p.Archived {
 		events = append(events, threadArchived(board, no))
 	}
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: append([]int64{thread}, p.Archived...)},
-		events...)
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board,
+		Threads: append(append([]int64{thread}, p.Archived...), quoted[board]...)}, events...)
+	for other, threads := range quoted { // backlinks on other boards' pages
+		if other != board {
+			s.afterCommit(r.Context(), maniwani.Invalidation{Board: other, Threads: threads})
+		}
+	}
 	s.log.Debug("post created", "board", board, "no", p.No, "thread", thread)
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusCreated, map[string]any{"board": board, "thread": thread, "no": p.No})
@@ -201,7 +206,8 @@ func malformed(err error) error {
 }
 
 // newPost checks the fields and turns them into a post ready to store.
-func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*store.NewPost, error) {
+// Besides the post it returns, by board, the threads of the posts it quotes.
+func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*store.NewPost, map[string][]int64, error) {
 	com := clean(f.com, true)
 	if strings.TrimSpace(com) == "" {
 		com = ""
@@ -213,31 +219,35 @@ func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*stor
 	}{{"comment", com, MaxComment}, {"subject", sub, MaxSubject}, {"name", name, MaxName},
 		{"email", email, MaxEmail}, {"password", f.pw, MaxPassword}} {
 		if n := utf8.RuneCountInString(c.v); n > c.max {
-			return nil, invalid("The %s is %d characters long; at most %d are allowed.", c.what, n, c.max)
+			return nil, nil, invalid("The %s is %d characters long; at most %d are allowed.", c.what, n, c.max)
 		}
 	}
 	if com == "" && !f.file {
-		return nil, invalid("Your post is empty: write a comment or attach a file.")
+		return nil, nil, invalid("Your post is empty: write a comment or attach a file.")
 	}
 	display, trip := tripcode.Split(s.secret, name)
 	display = strings.TrimSpace(display)
 	if display == "" {
 		display = "Anonymous"
 	}
-	html, err := s.cfg.Renderer.Render(r.Context(), maniwani.RenderInput{Board: board, Thread: f.resto, Body: com})
+	rin, quotes, err := s.renderInput(r.Context(), board, f.resto, com)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	html, err := s.cfg.Renderer.Render(r.Context(), rin)
+	if err != nil {
+		return nil, nil, err
 	}
 	in := &store.NewPost{
 		Board: board, Resto: f.resto, Name: display, Trip: trip, Subject: strings.TrimSpace(sub),
 		Body: com, Com: html, Sage: strings.EqualFold(strings.TrimSpace(email), "sage"),
-		IP: ip, Time: s.now(),
+		IP: ip, Time: s.now(), Quotes: quotes,
 		PosterID: func(thread int64) string { return s.posterID(board, thread, ip) },
 	}
 	if f.pw != "" {
 		in.PasswordHash = s.keyed("pwd", f.pw, "hex")
 	}
-	return in, nil
+	return in, quotedThreads(rin, quotes), nil
 }
 
 // clean makes a field safe to store: valid UTF-8, CRLF to LF, and no control

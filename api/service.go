@@ -15,6 +15,7 @@ import (
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/realip"
+	"github.com/maniwani/maniwani/markdown"
 )
 
 // Config is what the api needs besides its store.
@@ -23,8 +24,8 @@ type Config struct {
 	Addr string
 	// Proxies says whose X-Forwarded-For to believe.
 	Proxies realip.Resolver
-	// Renderer makes a post's com; nil shows the text escaped, with <br>
-	// for each line break.
+	// Renderer makes a post's com: the markdown service, or its client
+	// when it runs apart; nil renders with the markdown library here.
 	Renderer maniwani.Renderer
 	// Invalidator drops cached responses after each write; nil: nothing
 	// is cached.
@@ -60,7 +61,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Service, error) {
 		s.now = time.Now
 	}
 	if s.cfg.Renderer == nil {
-		s.cfg.Renderer = plainRenderer{}
+		s.cfg.Renderer = markdown.NewRenderer(markdown.RendererConfig{Logger: s.log})
 	}
 	s.routes()
 	return s, nil

@@ -35,6 +35,9 @@ func Migrations() []Migration {
 			return tx.Migrator().AutoMigrate(&boardRow{}, &threadRow{}, &postRow{}, &fileRow{},
 				&banRow{}, &reportRow{}, &staffRow{}, &modLogRow{}, &settingRow{})
 		}},
+		{ID: "0002_quotes", Up: func(tx *gorm.DB) error {
+			return tx.Migrator().AutoMigrate(&quoteRow{})
+		}},
 	}
 }
 

@@ -30,6 +30,20 @@ type NewPost struct {
 	// PosterID makes the poster's ID in a thread; it is called only on
 	// boards that show IDs, once the thread's number is known.
 	PosterID func(thread int64) string
+	// Quotes are the existing posts the body quotes, kept as backlinks.
+	Quotes []maniwani.Ref
+}
+
+// saveQuotes keeps the post's quotes of other posts.
+func saveQuotes(tx *gorm.DB, boardID, no int64, quotes []maniwani.Ref) error {
+	if len(quotes) == 0 {
+		return nil
+	}
+	rows := make([]quoteRow, len(quotes))
+	for i, q := range quotes {
+		rows[i] = quoteRow{BoardID: boardID, FromNo: no, ToBoard: q.Board, ToNo: q.No}
+	}
+	return tx.Create(&rows).Error
 }
 
 // Created is what CreatePost did: the post, and the threads it pushed into
@@ -107,6 +121,9 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Created, error) {
 			post.PosterID = in.PosterID(threadNo)
 		}
 		if err := tx.Create(&post).Error; err != nil {
+			return err
+		}
+		if err := saveQuotes(tx, board.ID, no, in.Quotes); err != nil {
 			return err
 		}
 
@@ -289,6 +306,9 @@ func (s *Store) createReplyPostgres(ctx context.Context, in NewPost) (*Created, 
 		}
 		if len(nos) == 0 {
 			return s.whyRefused(tx, &board, in)
+		}
+		if err := saveQuotes(tx, board.ID, board.LastNo, in.Quotes); err != nil {
+			return err
 		}
 		out = &Created{Post: maniwani.Post{Board: in.Board, No: board.LastNo, Resto: in.Resto, Time: usToTime(now),
 			Name: in.Name, Trip: in.Trip, PosterID: posterID, Subject: in.Subject, Body: in.Body, Com: in.Com,

@@ -136,3 +136,16 @@ type settingRow struct {
 }
 
 func (settingRow) TableName() string { return "settings" }
+
+// quoteRow is one quote of a post by another (>>N, >>>/x/N), kept when the
+// quoting post is stored, so a page shows who replied to a post (its
+// backlinks) without scanning every body.
+type quoteRow struct {
+	ID      int64  `gorm:"primaryKey"`
+	BoardID int64  `gorm:"not null;index:quotes_from,priority:1"` // the quoting post's board
+	FromNo  int64  `gorm:"not null;index:quotes_from,priority:2"`
+	ToBoard string `gorm:"size:16;not null;index:quotes_to,priority:1"`
+	ToNo    int64  `gorm:"not null;index:quotes_to,priority:2"`
+}
+
+func (quoteRow) TableName() string { return "quotes" }

@@ -465,3 +465,69 @@ func TestBanMatching(t *testing.T) {
 		}
 	})
 }
+
+func TestQuotesAndBacklinks(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		s := openWithBoard(t, url, testBoard("b"))
+		if err := s.CreateBoard(ctx, testBoard("g")); err != nil {
+			t.Fatal(err)
+		}
+		c := newClock()
+		t1 := post(t, s, store.NewPost{Board: "b", Time: c.next()})
+		r1 := post(t, s, store.NewPost{Board: "b", Resto: t1.No, Time: c.next()})
+		g1 := post(t, s, store.NewPost{Board: "g", Time: c.next()})
+		got, err := s.ResolveQuotes(ctx, []maniwani.Ref{{Board: "b", No: t1.No}, {Board: "b", No: r1.No},
+			{Board: "b", No: 999}, {Board: "g", No: g1.No}, {Board: "zz", No: 1}})
+		want := map[maniwani.Ref]int64{{Board: "b", No: t1.No}: t1.No, {Board: "b", No: r1.No}: t1.No, {Board: "g", No: g1.No}: g1.No}
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("ResolveQuotes = %v, %v; want %v", got, err, want)
+		}
+		ex, err := s.BoardsExist(ctx, []string{"b", "zz", "g"})
+		if err != nil || !ex["b"] || !ex["g"] || ex["zz"] {
+			t.Fatalf("BoardsExist = %v, %v", ex, err)
+		}
+		// A reply quoting the OP and the first reply, and a post on /g/ quoting the OP.
+		r2 := post(t, s, store.NewPost{Board: "b", Resto: t1.No, Time: c.next(),
+			Quotes: []maniwani.Ref{{Board: "b", No: t1.No}, {Board: "b", No: r1.No}}})
+		g2 := post(t, s, store.NewPost{Board: "g", Resto: g1.No, Time: c.next(), Quotes: []maniwani.Ref{{Board: "b", No: t1.No}}})
+		bl, err := s.Backlinks(ctx, "b", t1.No)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBL := map[int64][]maniwani.Ref{t1.No: {{Board: "b", No: r2.No}, {Board: "g", No: g2.No}}, r1.No: {{Board: "b", No: r2.No}}}
+		if fmt.Sprint(bl) != fmt.Sprint(wantBL) {
+			t.Fatalf("Backlinks = %v, want %v", bl, wantBL)
+		}
+		if bl, err := s.Backlinks(ctx, "g", g1.No); err != nil || len(bl) != 0 {
+			t.Fatalf("backlinks of /g/: %v %v", bl, err)
+		}
+	})
+}
+
+// A database made before the quotes table gets it on the next start, and
+// keeps its posts.
+func TestMigrationAddsQuotes(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db, err := gorm.Open(dialectorFor(t, url))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Migrate(ctx, db, store.Migrations()[:1]); err != nil {
+			t.Fatal(err)
+		}
+		if db.Migrator().HasTable("quotes") {
+			t.Fatal("the first step made the quotes table")
+		}
+		if sqlDB, err := db.DB(); err == nil {
+			sqlDB.Close()
+		}
+		s := openWithBoard(t, url, testBoard("b"))
+		op := post(t, s, store.NewPost{Board: "b", Time: time.Now()})
+		post(t, s, store.NewPost{Board: "b", Resto: op.No, Time: time.Now(), Quotes: []maniwani.Ref{{Board: "b", No: op.No}}})
+		if bl, err := s.Backlinks(ctx, "b", op.No); err != nil || len(bl[op.No]) != 1 {
+			t.Fatalf("backlinks after the upgrade: %v %v", bl, err)
+		}
+	})
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/realip"
+	"github.com/maniwani/maniwani/markdown"
 	"github.com/maniwani/maniwani/pubsub/memory"
 	redisbus "github.com/maniwani/maniwani/pubsub/redis"
 	"github.com/maniwani/maniwani/router"
@@ -36,6 +37,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "rerender" {
+		if err := rerender(ctx, cfg, log); err != nil {
+			log.Error("rerender failed", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("maniwani stopped", "err", err)
 		os.Exit(1)
@@ -85,66 +93,115 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	return s, errors.Join(errs...)
 }
 
-// run starts the services in this process and serves until ctx ends.
-func run(ctx context.Context, cfg settings, log *slog.Logger) error {
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+// site is what every service of this process shares: the database, the
+// bus, the cache's counters and how writes drop cached pages.
+type site struct {
+	store *store.Store
+	bus   maniwani.Bus
+	inv   maniwani.Invalidator
+	gens  *cache.Generations
+	l2    *cache.Redis // nil without Redis
+	rdb   *goredis.Client
+	api   *api.Service
+	close []func() error
+}
+
+func (s *site) Close() {
+	for i := len(s.close) - 1; i >= 0; i-- {
+		s.close[i]()
 	}
-	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL})
-	if err != nil {
+}
+
+// ready tells whether the site's dependencies answer.
+func (s *site) ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := api.Bootstrap(ctx, st, cfg.AdminPassword, log); err != nil {
-		return fmt.Errorf("first start: %w", err)
+	if s.rdb != nil {
+		return s.rdb.Ping(ctx).Err()
 	}
+	return nil
+}
 
-	// The cache's counters and the bus: in this process alone, or shared
-	// through Redis with every other process of the site.
-	gens := cache.NewGenerations()
-	var (
-		bus   maniwani.Bus
-		inv   maniwani.Invalidator = cache.Local{Gens: gens}
-		l2    *cache.Redis
-		ready = st.Ping
-	)
-	if cfg.Redis != nil {
-		rdb := goredis.NewClient(cfg.Redis)
-		defer rdb.Close()
-		rbus, err := redisbus.New(redisbus.Config{Logger: log}, rdb)
+// openSite opens the database (migrating it, and making board b and the
+// admin on first start), the bus and the cache, all in this process or
+// shared through Redis with every other process of the site.
+func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	s := &site{gens: cache.NewGenerations()}
+	defer func() {
 		if err != nil {
-			return err
+			s.Close()
 		}
-		defer rbus.Close()
-		bus = rbus
-		l2 = cache.NewRedis(rdb, "maniwani", 10*time.Minute)
-		inv = cache.Shared{Redis: l2, Gens: gens, Bus: rbus, Topic: router.CacheTopic}
-		ready = func(ctx context.Context) error {
-			if err := st.Ping(ctx); err != nil {
-				return err
-			}
-			return rdb.Ping(ctx).Err()
+	}()
+	if s.store, err = store.Open(ctx, store.Config{URL: cfg.DatabaseURL}); err != nil {
+		return nil, err
+	}
+	s.close = append(s.close, s.store.Close)
+	if err := api.Bootstrap(ctx, s.store, cfg.AdminPassword, log); err != nil {
+		return nil, fmt.Errorf("first start: %w", err)
+	}
+	renders := markdown.Cache(markdown.NewMemoryCache(0))
+	if cfg.Redis != nil {
+		s.rdb = goredis.NewClient(cfg.Redis)
+		s.close = append(s.close, s.rdb.Close)
+		rbus, err := redisbus.New(redisbus.Config{Logger: log}, s.rdb)
+		if err != nil {
+			return nil, err
 		}
+		s.close = append(s.close, rbus.Close)
+		s.bus = rbus
+		s.l2 = cache.NewRedis(s.rdb, "maniwani", 10*time.Minute)
+		s.inv = cache.Shared{Redis: s.l2, Gens: s.gens, Bus: rbus, Topic: router.CacheTopic}
+		renders = markdown.Layered{L1: renders, L2: markdown.NewRedisCache(s.rdb, markdown.RedisConfig{Prefix: "maniwani"})}
 	} else {
 		mbus := memory.New(memory.Config{})
-		defer mbus.Close()
-		bus = mbus
+		s.close = append(s.close, mbus.Close)
+		s.bus = mbus
+		s.inv = cache.Local{Gens: s.gens}
 	}
+	renderer := markdown.NewRenderer(markdown.RendererConfig{Cache: renders, Logger: log})
+	s.api, err = api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: s.inv, Bus: s.bus,
+		Renderer: renderer}, s.store)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
-	apiSvc, err := api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: inv, Bus: bus}, st)
+// rerender renders every stored post again (after the renderer changed).
+// Caches of other processes learn of it through Redis; without Redis, run
+// it while Maniwani is stopped.
+func rerender(ctx context.Context, cfg settings, log *slog.Logger) error {
+	s, err := openSite(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	deps := router.Deps{API: router.NewLocal(apiSvc.Handler()), Gens: gens, L2: l2}
-	if l2 != nil {
-		deps.Bus = bus // other processes' writes arrive as events
+	defer s.Close()
+	seen, changed, err := s.api.Rerender(ctx)
+	log.Info("rerender", "posts", seen, "changed", changed)
+	return err
+}
+
+// run starts the services in this process and serves until ctx ends.
+func run(ctx context.Context, cfg settings, log *slog.Logger) error {
+	s, err := openSite(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	deps := router.Deps{API: router.NewLocal(s.api.Handler()), Gens: s.gens, L2: s.l2}
+	if s.l2 != nil {
+		deps.Bus = s.bus // other processes' writes arrive as events
 	}
 	rt, err := router.New(router.Config{Logger: log}, deps)
 	if err != nil {
 		return err
 	}
 
-	ops := &http.Server{Handler: opsHandler(ready), ReadHeaderTimeout: 5 * time.Second}
+	ops := &http.Server{Handler: opsHandler(s.ready), ReadHeaderTimeout: 5 * time.Second}
 	pubLn, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on MANIWANI_ADDR: %w", err)
