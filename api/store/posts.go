@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -72,6 +73,13 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Created, error) {
 	}
 	var out *Created
 	err := s.write(ctx, func(tx *gorm.DB) error {
+		if !s.sqlite {
+			// The same order as replies take (createReplyPostgres), so the
+			// cooldown check below sees every earlier post of the board.
+			if err := tx.Exec(advisoryLockSQL, in.Board).Error; err != nil {
+				return err
+			}
+		}
 		var thread threadRow
 		if in.Resto != 0 {
 			// Read the thread before taking the board's lock, to refuse early and
@@ -256,73 +264,107 @@ func (r *postRow) domain(board string) maniwani.Post {
 	return p
 }
 
-// replySQL inserts a reply and bumps its thread in one statement, once the
-// board's number is taken: PostgreSQL runs both parts of the statement or
-// neither, and the thread's conditions (open, not archived) and the
-// cooldown are checked in the same breath. No row back means a refusal,
-// which the caller then explains.
-const replySQL = `WITH t AS (
-	UPDATE threads SET replies = replies + 1, modified_us = @now,
-		bumped_us = CASE WHEN @sage OR replies >= @bump_limit THEN bumped_us ELSE @now END
-	WHERE board_id = @board_id AND no = @resto AND NOT closed AND NOT archived
-		AND NOT EXISTS (SELECT 1 FROM posts WHERE board_id = @board_id AND ip = @ip AND created_us > @since)
-	RETURNING no)
-INSERT INTO posts (board_id, no, thread_no, created_us, name, trip, poster_id, subject, body, com, sage, ip, password_hash)
-SELECT @board_id, @no, t.no, @now, @name, @trip, @poster_id, @subject, @body, @com, @sage, @ip, @password_hash FROM t
-RETURNING no`
+// replySQL stores a reply in one statement: bump the thread (when it is
+// open, not archived, and the address is past its cooldown), take the
+// board's next number only if it did, insert the post and its quotes.
+// No row back means a refusal, which changed nothing; the caller explains it.
+const replySQL = `WITH b AS (SELECT id, bump_limit, cooldown_reply, poster_ids FROM boards WHERE name = $1),
+t AS (
+	UPDATE threads SET replies = threads.replies + 1, modified_us = $3,
+		bumped_us = CASE WHEN $4 OR threads.replies >= b.bump_limit THEN threads.bumped_us ELSE $3 END
+	FROM b
+	WHERE threads.board_id = b.id AND threads.no = $2 AND NOT threads.closed AND NOT threads.archived
+		AND (b.cooldown_reply <= 0 OR $5 = '' OR NOT EXISTS (SELECT 1 FROM posts
+			WHERE posts.board_id = b.id AND posts.ip = $5 AND posts.created_us > $3 - b.cooldown_reply * 1000000::bigint))
+	RETURNING threads.board_id),
+nb AS (UPDATE boards SET last_no = last_no + 1, modified_us = $3 WHERE id = (SELECT board_id FROM t)
+	RETURNING id, last_no, poster_ids),
+ins AS (INSERT INTO posts (board_id, no, thread_no, created_us, name, trip, poster_id, subject, body, com, sage, ip, password_hash)
+	SELECT nb.id, nb.last_no, $2, $3, $6, $7, CASE WHEN nb.poster_ids THEN $8 ELSE '' END, $9, $10, $11, $4, $5, $12 FROM nb
+	RETURNING board_id, no, poster_id),
+q AS (INSERT INTO quotes (board_id, from_no, to_board, to_no)
+	SELECT ins.board_id, ins.no, x.board, x.no FROM ins, unnest($13::text[], $14::bigint[]) AS x(board, no))
+SELECT no, poster_id FROM ins`
 
-// createReplyPostgres is CreatePost for a reply on PostgreSQL, with two
-// statements while the board's row is locked instead of four: take the
-// number, then insert and bump. It is the hot path of a busy board.
+// advisoryLockSQL orders the writers of one board across every api
+// instance before their statements start, so each statement's snapshot
+// already holds the previous writer's post (the cooldown check needs it).
+const advisoryLockSQL = "SELECT pg_advisory_xact_lock(1835101801, hashtext($1))" // "mani", board
+
+// createReplyPostgres is CreatePost for a reply on PostgreSQL: one
+// transaction of four statements (begin, the board's advisory lock, the
+// reply, commit) sent together in one round trip, since the board is the
+// site's one serial point and every round trip while it is held costs
+// every poster of the board.
 func (s *Store) createReplyPostgres(ctx context.Context, in NewPost) (*Created, error) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
 	now := in.Time.UnixMicro()
-	var out *Created
-	err := s.write(ctx, func(tx *gorm.DB) error {
-		var board boardRow
-		res := tx.Raw("UPDATE boards SET last_no = last_no + 1, modified_us = ? WHERE name = ? RETURNING *", now, in.Board).
-			Scan(&board)
-		if res.Error != nil {
-			return res.Error
+	posterID := ""
+	if in.PosterID != nil {
+		posterID = in.PosterID(in.Resto) // kept only if the board shows IDs
+	}
+	toBoards, toNos := make([]string, len(in.Quotes)), make([]int64, len(in.Quotes))
+	for i, q := range in.Quotes {
+		toBoards[i], toNos[i] = q.Board, q.No
+	}
+	var no int64
+	var storedID string
+	refused := false
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		batch := &pgx.Batch{}
+		batch.Queue("BEGIN")
+		batch.Queue(advisoryLockSQL, in.Board)
+		batch.Queue(replySQL, in.Board, in.Resto, now, in.Sage, in.IP, in.Name, in.Trip, posterID,
+			in.Subject, in.Body, in.Com, in.PasswordHash, toBoards, toNos)
+		batch.Queue("COMMIT")
+		br := pc.SendBatch(ctx, batch)
+		_, err := br.Exec()
+		if err == nil {
+			_, err = br.Exec()
 		}
-		if res.RowsAffected == 0 {
-			return notFound("Board /%s/ does not exist.", in.Board)
+		if err == nil {
+			err = br.QueryRow().Scan(&no, &storedID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				refused, err = true, nil
+			}
 		}
-		since := int64(math.MaxInt64) // no cooldown: no post is newer than this
-		if board.CooldownReply > 0 && in.IP != "" {
-			since = now - int64(board.CooldownReply)*1e6
+		if err == nil {
+			_, err = br.Exec() // COMMIT; after a failed statement PostgreSQL rolls back instead
 		}
-		posterID := ""
-		if board.PosterIDs && in.PosterID != nil {
-			posterID = in.PosterID(in.Resto)
+		if cerr := br.Close(); err == nil {
+			err = cerr
 		}
-		var nos []int64
-		res = tx.Raw(replySQL, map[string]any{
-			"now": now, "sage": in.Sage, "bump_limit": board.BumpLimit, "board_id": board.ID, "resto": in.Resto,
-			"ip": in.IP, "since": since, "no": board.LastNo, "name": in.Name, "trip": in.Trip, "poster_id": posterID,
-			"subject": in.Subject, "body": in.Body, "com": in.Com, "password_hash": in.PasswordHash,
-		}).Scan(&nos)
-		if res.Error != nil {
-			return res.Error
-		}
-		if len(nos) == 0 {
-			return s.whyRefused(tx, &board, in)
-		}
-		if err := saveQuotes(tx, board.ID, board.LastNo, in.Quotes); err != nil {
-			return err
-		}
-		out = &Created{Post: maniwani.Post{Board: in.Board, No: board.LastNo, Resto: in.Resto, Time: usToTime(now),
-			Name: in.Name, Trip: in.Trip, PosterID: posterID, Subject: in.Subject, Body: in.Body, Com: in.Com,
-			Sage: in.Sage, IP: in.IP, PasswordHash: in.PasswordHash}}
-		return nil
+		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	if refused {
+		return nil, s.whyRefused(s.db.WithContext(ctx), in)
+	}
+	return &Created{Post: maniwani.Post{Board: in.Board, No: no, Resto: in.Resto, Time: usToTime(now),
+		Name: in.Name, Trip: in.Trip, PosterID: storedID, Subject: in.Subject, Body: in.Body, Com: in.Com,
+		Sage: in.Sage, IP: in.IP, PasswordHash: in.PasswordHash}}, nil
 }
 
-// whyRefused explains a reply the statement refused: no such thread, a
-// closed or archived one, or a cooldown.
-func (s *Store) whyRefused(tx *gorm.DB, board *boardRow, in NewPost) error {
+// whyRefused explains a reply the statement refused: no such board or
+// thread, a closed or archived one, or a cooldown.
+func (s *Store) whyRefused(tx *gorm.DB, in NewPost) error {
+	board, err := s.boardRow(tx, in.Board)
+	if err != nil {
+		return err
+	}
 	var t threadRow
-	err := tx.Where("board_id = ? AND no = ?", board.ID, in.Resto).Take(&t).Error
+	err = tx.Where("board_id = ? AND no = ?", board.ID, in.Resto).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return notFound("Thread No.%d does not exist on /%s/.", in.Resto, in.Board)
 	}

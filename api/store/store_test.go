@@ -531,3 +531,45 @@ func TestMigrationAddsQuotes(t *testing.T) {
 		}
 	})
 }
+
+// Two api instances (two stores on one database) taking posts from one
+// address at the same moment: the cooldown lets exactly one through.
+func TestCooldownAcrossInstances(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		b := testBoard("b")
+		b.CooldownReply = 60
+		s1 := openWithBoard(t, url, b)
+		s2 := open(t, url)
+		op := post(t, s1, store.NewPost{Board: "b", IP: "10.0.0.1", Time: time.Now()})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok, tooMany := 0, 0
+		for i := 0; i < 16; i++ {
+			wg.Add(1)
+			go func(s *store.Store) {
+				defer wg.Done()
+				_, err := s.CreatePost(ctx, store.NewPost{Board: "b", Resto: op.No, IP: "10.9.9.9", Body: "x", Com: "x", Time: time.Now()})
+				mu.Lock()
+				defer mu.Unlock()
+				switch maniwani.ErrorKind(err) {
+				case maniwani.KindTooMany:
+					tooMany++
+				default:
+					if err != nil {
+						t.Error(err)
+					}
+					ok++
+				}
+			}([]*store.Store{s1, s2}[i%2])
+		}
+		wg.Wait()
+		if ok != 1 || tooMany != 15 {
+			t.Fatalf("%d posts went through and %d were told to wait; want 1 and 15", ok, tooMany)
+		}
+		v, _ := s1.Thread(ctx, "b", op.No)
+		if v.Replies != 1 {
+			t.Fatalf("thread has %d replies", v.Replies)
+		}
+	})
+}
