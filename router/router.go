@@ -94,6 +94,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		WriteTimeout:                  cfg.WriteTimeout,
 		IdleTimeout:                   cfg.IdleTimeout,
 		MaxRequestBodySize:            cfg.MaxRequestBody,
+		StreamRequestBody:             true,               // posts and uploads go through as they arrive
 		ReadBufferSize:                cfg.MaxHeaderBytes, // bounds the request line and headers
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultContentType:          true,

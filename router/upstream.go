@@ -3,10 +3,11 @@ package router
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
 // Upstream is a service the router sends requests to.
@@ -18,19 +19,50 @@ type Upstream interface {
 	Forward(ctx *fasthttp.RequestCtx)
 }
 
-// Local is a service in this process, reached through its net/http handler.
+// Local is a service in this process. Cache fills call its handler
+// directly; requests passed through (posts, streams, media) go to it over an
+// in-memory connection, as HTTP, so their bodies stream both ways and are
+// never held whole, as with a service in another process.
 type Local struct {
-	h       http.Handler
-	forward fasthttp.RequestHandler
+	h      http.Handler
+	ln     *pipeListener
+	srv    *http.Server
+	remote *Remote
 }
 
-// NewLocal wraps a service's handler.
+// clientAddrHeader carries the client's address from the router to a local
+// service. Only the in-memory server believes it (a client's own is
+// dropped), so the service sees the peer as if it had accepted the
+// connection itself, and applies its trusted proxies to that.
+const clientAddrHeader = "X-Maniwani-Client-Addr"
+
+// NewLocal wraps a service's handler; Close stops it.
 func NewLocal(h http.Handler) *Local {
-	return &Local{h: h, forward: fasthttpadaptor.NewFastHTTPHandler(h)}
+	l := &Local{h: h, ln: newPipeListener()}
+	l.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get(clientAddrHeader); a != "" {
+			r.RemoteAddr = a
+			r.Header.Del(clientAddrHeader)
+		}
+		h.ServeHTTP(w, r)
+	})}
+	go l.srv.Serve(l.ln)
+	l.remote = &Remote{c: newHostClient("local", func(string) (net.Conn, error) { return l.ln.Dial() })}
+	return l
 }
 
-// Forward implements Upstream; the service sees the client's own address.
-func (l *Local) Forward(ctx *fasthttp.RequestCtx) { l.forward(ctx) }
+// Close stops the in-memory server.
+func (l *Local) Close() error {
+	err := l.srv.Close()
+	l.ln.Close()
+	return err
+}
+
+// Forward implements Upstream.
+func (l *Local) Forward(ctx *fasthttp.RequestCtx) {
+	ctx.Request.Header.Set(clientAddrHeader, ctx.RemoteAddr().String())
+	l.remote.forward(ctx)
+}
 
 // Fetch implements Upstream.
 func (l *Local) Fetch(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response) error {
@@ -100,9 +132,19 @@ type Remote struct {
 }
 
 // NewRemote reaches the service at addr (host:port).
-func NewRemote(addr string) *Remote {
-	return &Remote{c: &fasthttp.HostClient{Addr: addr, MaxConns: 1024, StreamResponseBody: false,
-		DisablePathNormalizing: true}}
+func NewRemote(addr string) *Remote { return &Remote{c: newHostClient(addr, nil)} }
+
+func newHostClient(addr string, dial fasthttp.DialFunc) *fasthttp.HostClient {
+	return &fasthttp.HostClient{
+		Addr: addr, Dial: dial, MaxConns: 4096,
+		// A response passed through streams to the client as it comes (a
+		// live stream, a large file) instead of being read whole first.
+		StreamResponseBody:     true,
+		DisablePathNormalizing: true,
+		// The client's own headers pass as they are.
+		DisableHeaderNamesNormalizing: true,
+		NoDefaultUserAgentHeader:      true,
+	}
 }
 
 // Fetch implements Upstream.
@@ -115,23 +157,38 @@ func (r *Remote) Fetch(ctx context.Context, req *fasthttp.Request, resp *fasthtt
 	if v := req.Header.Peek("X-Request-Id"); len(v) > 0 {
 		out.Header.SetBytesV("X-Request-Id", v)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		return r.c.DoDeadline(out, resp, dl)
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(30 * time.Second)
 	}
-	return r.c.Do(out, resp)
+	if err := r.c.DoDeadline(out, resp, dl); err != nil {
+		return err
+	}
+	resp.Body() // the cache keeps the body: read the stream whole (fills are pages, not files)
+	return nil
 }
 
 // Forward implements Upstream: it appends the client's address to
 // X-Forwarded-For for the service, which trusts the router as a proxy.
 func (r *Remote) Forward(ctx *fasthttp.RequestCtx) {
 	req := &ctx.Request
+	req.Header.Del(clientAddrHeader) // only the router speaks it, and only to a local service
 	ip := ctx.RemoteIP().String()
 	if prior := req.Header.Peek("X-Forwarded-For"); len(prior) > 0 {
 		req.Header.Set("X-Forwarded-For", string(bytes.TrimSpace(prior))+", "+ip)
 	} else {
 		req.Header.Set("X-Forwarded-For", ip)
 	}
-	if err := r.c.Do(req, &ctx.Response); err != nil {
+	r.forward(ctx)
+}
+
+// forward passes the request through, its body streaming to the service as
+// the client sends it and the answer streaming back as the service writes
+// it; the server closes the answer's stream (and frees the connection to
+// the service) once it is sent.
+func (r *Remote) forward(ctx *fasthttp.RequestCtx) {
+	ctx.Request.Header.Del("Connection")
+	if err := r.c.Do(&ctx.Request, &ctx.Response); err != nil {
 		unavailable(ctx, err)
 	}
 }

@@ -192,7 +192,9 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 		return err
 	}
 	defer s.Close()
-	deps := router.Deps{API: router.NewLocal(s.api.Handler()), Gens: s.gens, L2: s.l2}
+	local := router.NewLocal(s.api.Handler())
+	defer local.Close()
+	deps := router.Deps{API: local, Gens: s.gens, L2: s.l2}
 	if s.l2 != nil {
 		deps.Bus = s.bus // other processes' writes arrive as events
 	}
