@@ -2,17 +2,15 @@ package markdown
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/maniwani/maniwani/internal/testdb"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -88,49 +86,8 @@ func TestMemoryCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 }
 
-// redisClient connects to the test Redis under a new key prefix and
-// deletes that prefix's keys when the test ends; t is skipped when there is
-// no Redis, unless CI=true, where that is a failure.
-func redisClient(t *testing.T) (*redis.Client, string) {
-	t.Helper()
-	url := os.Getenv("MANIWANI_TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("MANIWANI_TEST_REDIS_URL: %v", err)
-	}
-	opt.MaxRetries = -1
-	rdb := redis.NewClient(opt)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no Redis at %s: %v", url, err)
-		}
-		t.Skipf("no Redis at %s: %v", url, err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix := "maniwani-test-" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+":*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleaning up: %v", err)
-		}
-		rdb.Close()
-	})
-	return rdb, prefix
-}
-
 func TestRedisCache(t *testing.T) {
-	rdb, prefix := redisClient(t)
+	rdb, prefix := testdb.Redis(t)
 	c := NewRedisCache(rdb, RedisConfig{Prefix: prefix, TTL: time.Minute})
 	testCache(t, c)
 	if err := c.Ping(t.Context()); err != nil {
@@ -200,7 +157,7 @@ func (failing) Get(context.Context, string) (string, bool, error) {
 func (failing) Set(context.Context, string, string) error { return errors.New("down") }
 
 func TestLayeredRedis(t *testing.T) {
-	rdb, prefix := redisClient(t)
+	rdb, prefix := testdb.Redis(t)
 	shared := NewRedisCache(rdb, RedisConfig{Prefix: prefix, TTL: time.Minute})
 	// Two processes: what one renders, the other finds in Redis.
 	a := NewRenderer(RendererConfig{Cache: Layered{L1: NewMemoryCache(0), L2: shared}})

@@ -1,47 +1,18 @@
 package router_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net"
-	"os"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/testdb"
 	redisbus "github.com/maniwani/maniwani/pubsub/redis"
 	"github.com/maniwani/maniwani/router"
 	"github.com/maniwani/maniwani/router/cache"
 )
-
-// redisURL is the test Redis; t is skipped when there is none, unless in CI,
-// where a missing Redis is a failure (as in pubsub/redis).
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("MANIWANI_TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("MANIWANI_TEST_REDIS_URL: %v", err)
-	}
-	opt.MaxRetries = -1
-	probe := goredis.NewClient(opt)
-	defer probe.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-	defer cancel()
-	if err := probe.Ping(ctx).Err(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no Redis at %s: %v", url, err)
-		}
-		t.Skipf("no Redis at %s: %v", url, err)
-	}
-	return url
-}
 
 // site is what one router process has of a site on Redis: its counters,
 // L2, bus and invalidator. Every site of a test shares the test's prefix.
@@ -50,30 +21,6 @@ type site struct {
 	l2   *cache.Redis
 	bus  maniwani.Bus
 	inv  cache.Shared
-}
-
-// redisPrefix is a key prefix of the test's own, whose keys are deleted
-// when the test ends.
-func redisPrefix(t *testing.T) (string, string) {
-	t.Helper()
-	url := redisURL(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix := "maniwani-test-" + hex.EncodeToString(b)
-	opt, _ := goredis.ParseURL(url)
-	rdb := goredis.NewClient(opt)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+":*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleaning up: %v", err)
-		}
-		rdb.Close()
-	})
-	return url, prefix
 }
 
 func newSite(t *testing.T, url, prefix string) *site {
@@ -122,7 +69,8 @@ func following(t *testing.T, w, s *site) {
 // second learns of the write only through Redis Pub/Sub, so this counts how
 // often a read sent right after the write's answer still beats the event.
 func TestTwoRoutersShareRedis(t *testing.T) {
-	url, prefix := redisPrefix(t)
+	url := testdb.RedisURL(t)
+	prefix := testdb.RedisPrefix(t, url)
 	f := newFakeAPI()
 	a, b := newSite(t, url, prefix), newSite(t, url, prefix)
 	baseA, baseB := a.router(t, router.NewLocal(f)), b.router(t, router.NewLocal(f))
@@ -170,7 +118,8 @@ func TestTwoRoutersShareRedis(t *testing.T) {
 // A Redis blip during a write's invalidation must not cost the router its
 // L1 for good: once Redis is back, a GET after a MISS is a HIT again.
 func TestRouterHitsAgainAfterFailedInvalidation(t *testing.T) {
-	url, prefix := redisPrefix(t)
+	url := testdb.RedisURL(t)
+	prefix := testdb.RedisPrefix(t, url)
 	f := newFakeAPI()
 	s := newSite(t, url, prefix)
 	base := s.router(t, router.NewLocal(f))

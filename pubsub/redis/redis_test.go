@@ -1,11 +1,7 @@
 package redis_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,65 +9,13 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/testdb"
 	"github.com/maniwani/maniwani/pubsub/bustest"
 	"github.com/maniwani/maniwani/pubsub/redis"
 )
 
-// redisURL is the test Redis; t is skipped when there is none, unless in CI,
-// where a missing Redis is a failure.
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("MANIWANI_TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("MANIWANI_TEST_REDIS_URL: %v", err)
-	}
-	opt.MaxRetries = -1 // one look, not go-redis's retries with backoff
-	probe := goredis.NewClient(opt)
-	defer probe.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-	defer cancel()
-	if err := probe.Ping(ctx).Err(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no Redis at %s: %v", url, err)
-		}
-		t.Skipf("no Redis at %s: %v", url, err)
-	}
-	return url
-}
-
-// client connects to url under a new key prefix, and deletes the keys with
-// that prefix when the test ends.
-func client(t *testing.T, url string) (*goredis.Client, string) {
-	t.Helper()
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix := "maniwani-test-" + hex.EncodeToString(b)
-	opt.ClientName = prefix
-	rdb := goredis.NewClient(opt)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+":*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleaning up: %v", err)
-		}
-		rdb.Close()
-	})
-	return rdb, prefix
-}
-
 func newBus(t *testing.T, url string) (*redis.Bus, *goredis.Client, string) {
-	rdb, prefix := client(t, url)
+	rdb, prefix := testdb.Redis(t)
 	b, err := redis.New(redis.Config{
 		Prefix:           prefix,
 		HistoryLen:       bustest.HistoryLen,
@@ -87,7 +31,7 @@ func newBus(t *testing.T, url string) (*redis.Bus, *goredis.Client, string) {
 }
 
 func TestBus(t *testing.T) {
-	url := redisURL(t)
+	url := testdb.RedisURL(t)
 	bustest.Run(t, func(t *testing.T) maniwani.Bus {
 		b, _, _ := newBus(t, url)
 		return b
@@ -97,7 +41,7 @@ func TestBus(t *testing.T) {
 // TestKeys checks the key layout: one hash tag per topic or queue, shared
 // by a queue's dead letters, all under the prefix.
 func TestKeys(t *testing.T) {
-	b, rdb, prefix := newBus(t, redisURL(t))
+	b, rdb, prefix := newBus(t, testdb.RedisURL(t))
 	ctx := t.Context()
 	if _, err := b.Publish(ctx, "b", []byte("x")); err != nil {
 		t.Fatal(err)
@@ -133,7 +77,7 @@ func TestKeys(t *testing.T) {
 // TestConnectionLost checks that a subscription whose connection dies ends
 // with KindUnavailable rather than resubscribing past a gap.
 func TestConnectionLost(t *testing.T) {
-	b, rdb, prefix := newBus(t, redisURL(t))
+	b, rdb, prefix := newBus(t, testdb.RedisURL(t))
 	ctx := t.Context()
 	s, err := b.Subscribe(ctx, "t")
 	if err != nil {

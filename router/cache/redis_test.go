@@ -1,11 +1,7 @@
 package cache
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -14,64 +10,13 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/testdb"
 	"github.com/maniwani/maniwani/pubsub/pb"
 	redisbus "github.com/maniwani/maniwani/pubsub/redis"
 )
 
-// redisURL is the test Redis; t is skipped when there is none, unless in CI,
-// where a missing Redis is a failure (as in pubsub/redis).
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("MANIWANI_TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("MANIWANI_TEST_REDIS_URL: %v", err)
-	}
-	opt.MaxRetries = -1
-	probe := goredis.NewClient(opt)
-	defer probe.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-	defer cancel()
-	if err := probe.Ping(ctx).Err(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no Redis at %s: %v", url, err)
-		}
-		t.Skipf("no Redis at %s: %v", url, err)
-	}
-	return url
-}
-
-// redisClient connects under a new key prefix and deletes the prefix's keys
-// when the test ends.
-func redisClient(t *testing.T) (*goredis.Client, string) {
-	t.Helper()
-	opt, err := goredis.ParseURL(redisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix := "maniwani-test-" + hex.EncodeToString(b)
-	rdb := goredis.NewClient(opt)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+":*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleaning up: %v", err)
-		}
-		rdb.Close()
-	})
-	return rdb, prefix
-}
-
 func TestRedisLookupStoreGensBump(t *testing.T) {
-	rdb, prefix := redisClient(t)
+	rdb, prefix := testdb.Redis(t)
 	r := NewRedis(rdb, prefix, time.Minute)
 	ctx := t.Context()
 	site, b, b12 := Scope{}, Scope{Board: "b"}, Scope{Board: "b", Thread: 12}
@@ -146,7 +91,7 @@ func TestRedisLookupStoreGensBump(t *testing.T) {
 // An entry that cannot be read is a miss, not an error; the counters still
 // come back.
 func TestRedisLookupCorruptEntry(t *testing.T) {
-	rdb, prefix := redisClient(t)
+	rdb, prefix := testdb.Redis(t)
 	r := NewRedis(rdb, prefix, time.Minute)
 	ctx := t.Context()
 	if _, err := r.Bump(ctx, maniwani.Invalidation{Board: "b"}); err != nil {
@@ -204,7 +149,7 @@ func receiveInvalidation(t *testing.T, sub maniwani.Subscription) *pb.CacheInval
 // Shared moves the counters in Redis, raises this process's to them and
 // publishes Redis's values, so another process can raise its own.
 func TestSharedPublishesRedisCounters(t *testing.T) {
-	rdb, prefix := redisClient(t)
+	rdb, prefix := testdb.Redis(t)
 	ctx := t.Context()
 	bus := newBus(t, rdb, prefix)
 	r := NewRedis(rdb, prefix, time.Minute)
@@ -270,7 +215,7 @@ func deadRedis(t *testing.T) *goredis.Client {
 // own, so counters that stay ahead mean no L1 hit ever again in this
 // process (every scope holds the site counter).
 func TestSharedFailedBumpLeavesCountersInStep(t *testing.T) {
-	rdb, prefix := redisClient(t)
+	rdb, prefix := testdb.Redis(t)
 	ctx := t.Context()
 	bus := newBus(t, rdb, prefix)
 	gens := NewGenerations()
