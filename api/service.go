@@ -5,12 +5,13 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/maniwani/maniwani/internal/serve"
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api/store"
@@ -92,23 +93,5 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("api: listen: %w", err)
 	}
 	s.log.Info("api listening", "addr", ln.Addr().String())
-	return Serve(ctx, srv, ln)
-}
-
-// Serve runs srv on ln until ctx ends, then shuts it down gracefully.
-func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
-		err = e
-	}
-	return err
+	return serve.HTTP(ctx, srv, ln)
 }

@@ -39,6 +39,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/maniwani/maniwani/internal/serve"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver for the admin connection
 
 	"github.com/maniwani/maniwani"
@@ -184,7 +186,7 @@ func runKind(ctx context.Context, kind string, o options, log *slog.Logger) (*re
 	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	srvCtx, stopServer := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- api.Serve(srvCtx, srv, ln) }()
+	go func() { served <- serve.HTTP(srvCtx, srv, ln) }()
 	defer func() {
 		stopServer()
 		<-served

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/maniwani/maniwani/internal/serve"
+
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/maniwani/maniwani"
@@ -218,7 +220,7 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 
 	errc := make(chan error, 2)
 	go func() { errc <- rt.Serve(ctx, pubLn) }()
-	go func() { errc <- api.Serve(ctx, ops, opsLn) }()
+	go func() { errc <- serve.HTTP(ctx, ops, opsLn) }()
 	err = <-errc
 	if e := <-errc; err == nil {
 		err = e
