@@ -33,7 +33,7 @@ type Config struct {
 	MaxRequestBody int           // bytes; default 32 MiB
 	MaxHeaderBytes int           // bytes; default 16 KiB
 	ReadTimeout    time.Duration // whole request; default 60 s
-	WriteTimeout   time.Duration // whole answer; default 60 s
+	WriteTimeout   time.Duration // each write of an answer to the client; default 60 s
 	IdleTimeout    time.Duration // keep-alive; default 120 s
 	FetchTimeout   time.Duration // a cache fill from upstream; default 10 s
 	Logger         *slog.Logger
@@ -88,10 +88,13 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		s.log = slog.Default()
 	}
 	s.srv = &fasthttp.Server{
-		Handler:                       s.Handle,
-		Name:                          "maniwani",
-		ReadTimeout:                   cfg.ReadTimeout,
-		WriteTimeout:                  cfg.WriteTimeout,
+		Handler:     s.Handle,
+		Name:        "maniwani",
+		ReadTimeout: cfg.ReadTimeout,
+		// The write timeout is kept by conn, per write, not per answer:
+		// a live stream or a large file may take hours, while a client that
+		// stops reading is still cut off.
+		WriteTimeout:                  0,
 		IdleTimeout:                   cfg.IdleTimeout,
 		MaxRequestBodySize:            cfg.MaxRequestBody,
 		StreamRequestBody:             true,               // posts and uploads go through as they arrive
@@ -128,7 +131,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("router listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(listener{ln}) }()
+	go func() { errc <- s.srv.Serve(listener{ln, s.cfg.WriteTimeout}) }()
 	select {
 	case err := <-errc:
 		return err
@@ -432,14 +435,17 @@ const writevMin = 2048
 
 // listener hands the server connections that can send a cached body without
 // copying it: see conn.
-type listener struct{ net.Listener }
+type listener struct {
+	net.Listener
+	writeTimeout time.Duration
+}
 
 func (l listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &conn{Conn: c}, nil
+	return &conn{Conn: c, writeTimeout: l.writeTimeout}, nil
 }
 
 // conn is a client connection. fasthttp writes an answer through a buffer
@@ -450,13 +456,17 @@ func (l listener) Accept() (net.Conn, error) {
 // together with one writev, from the cache's own memory.
 type conn struct {
 	net.Conn
-	pending []byte // sent right after the bytes of the next Write
-	iov     [2][]byte
-	bufs    net.Buffers
-	out     body // the stream of the answer being written; one at a time per connection
+	writeTimeout time.Duration // for each write: see Config.WriteTimeout
+	pending      []byte        // sent right after the bytes of the next Write
+	iov          [2][]byte
+	bufs         net.Buffers
+	out          body // the stream of the answer being written; one at a time per connection
 }
 
 func (c *conn) Write(p []byte) (int, error) {
+	if c.writeTimeout > 0 {
+		c.Conn.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	}
 	if c.pending == nil {
 		return c.Conn.Write(p)
 	}

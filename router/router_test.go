@@ -128,6 +128,12 @@ func startRouter(t *testing.T, deps router.Deps) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveRouter(t, svc)
+}
+
+// serveRouter serves svc on a loopback port until the test ends.
+func serveRouter(t *testing.T, svc *router.Service) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -190,3 +190,31 @@ func TestLocalConnectionSurvivesQuickAnswers(t *testing.T) {
 		}
 	}
 }
+
+// A stream outlives the router's write timeout as long as it keeps flowing.
+func TestStreamOutlivesWriteTimeout(t *testing.T) {
+	up := router.NewLocal(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; i < 8; i++ {
+			fmt.Fprintf(w, "data: %d\n\n", i)
+			w.(http.Flusher).Flush()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}))
+	t.Cleanup(func() { up.Close() })
+	svc, err := router.New(router.Config{WriteTimeout: 300 * time.Millisecond},
+		router.Deps{API: up, Gens: cache.NewGenerations()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serveRouter(t, svc)
+	resp, err := client.Get(base + "/live/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || strings.Count(string(b), "data: ") != 8 {
+		t.Fatalf("after %d events of 8 (about 800 ms, write timeout 300 ms): %v", strings.Count(string(b), "data: "), err)
+	}
+}
