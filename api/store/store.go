@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"sync"
 	"time"
@@ -47,24 +48,25 @@ type Store struct {
 	boards boardLocks
 }
 
-// boardLocks are one mutex per board, made on first use.
+// boardLocks are a fixed set of locks, a board hashed to one: bounded
+// memory whatever board names posts are sent to, at the price of two boards
+// now and then sharing a lock.
 type boardLocks struct {
-	mu sync.Mutex
-	m  map[string]chan struct{}
+	seed  maphash.Seed
+	slots [256]chan struct{}
+}
+
+func newBoardLocks() boardLocks {
+	l := boardLocks{seed: maphash.MakeSeed()}
+	for i := range l.slots {
+		l.slots[i] = make(chan struct{}, 1)
+	}
+	return l
 }
 
 // lock takes the board's lock, or gives up when ctx ends.
 func (l *boardLocks) lock(ctx context.Context, board string) (unlock func(), err error) {
-	l.mu.Lock()
-	if l.m == nil {
-		l.m = map[string]chan struct{}{}
-	}
-	ch := l.m[board]
-	if ch == nil {
-		ch = make(chan struct{}, 1)
-		l.m[board] = ch
-	}
-	l.mu.Unlock()
+	ch := l.slots[maphash.String(l.seed, board)%uint64(len(l.slots))]
 	select {
 	case ch <- struct{}{}:
 		return func() { <-ch }, nil
@@ -76,7 +78,7 @@ func (l *boardLocks) lock(ctx context.Context, board string) (unlock func(), err
 // Open connects to the database and applies pending migrations.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	var dial gorm.Dialector
-	s := &Store{}
+	s := &Store{boards: newBoardLocks()}
 	maxConns := cfg.MaxOpenConns
 	switch {
 	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
