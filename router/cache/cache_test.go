@@ -409,3 +409,24 @@ func TestCompress(t *testing.T) {
 		t.Errorf("random bytes kept a gzip form of %d bytes for a body of %d", len(noise.Gzip), len(random))
 	}
 }
+
+// Reading the counters of boards and threads nobody wrote to makes none:
+// anyone can ask for any thread number.
+func TestGenerationsDoNotGrowOnReads(t *testing.T) {
+	g := NewGenerations()
+	for i := int64(1); i <= 1000; i++ {
+		s := Scope{Board: fmt.Sprint("x", i%50), Thread: i}
+		if got := g.Get(s); got != (Gens{}) {
+			t.Fatalf("Get(%v) = %v", s, got)
+		}
+		g.Raise(s, Gens{0, 0})
+		g.Get(Scope{Board: s.Board})
+	}
+	if len(g.boards) != 0 || len(g.threads) != 0 {
+		t.Fatalf("reads made %d board and %d thread counters", len(g.boards), len(g.threads))
+	}
+	g.Raise(Scope{Board: "b", Thread: 7}, Gens{0, 3})
+	if got := g.Get(Scope{Board: "b", Thread: 7}); got != (Gens{0, 3}) || len(g.threads) != 1 {
+		t.Fatalf("a raise to 3 gave %v, %d thread counters", got, len(g.threads))
+	}
+}

@@ -85,12 +85,41 @@ func (g *Generations) counters(s Scope) counters {
 	return counters{&g.epoch, c}
 }
 
-// Get reads a scope's counters.
-func (g *Generations) Get(s Scope) Gens { return g.counters(s).load() }
+// own finds a scope's own counter without making it: a request for a
+// board or thread that never changed here must not grow the maps (anyone can
+// ask for /x/thread/123456789).
+func (g *Generations) own(s Scope) *atomic.Uint64 {
+	if s.Board == "" {
+		return &g.home
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if s.Thread == 0 {
+		return g.boards[s.Board]
+	}
+	return g.threads[s]
+}
 
-// Raise moves a scope's counters up to to, never down.
+// Get reads a scope's counters; a counter never made reads zero.
+func (g *Generations) Get(s Scope) Gens {
+	var own uint64
+	if c := g.own(s); c != nil {
+		own = c.Load()
+	}
+	return Gens{g.epoch.Load(), own}
+}
+
+// Raise moves a scope's counters up to to, never down. A counter that
+// stays at zero is not made.
 func (g *Generations) Raise(s Scope, to Gens) {
-	for i, c := range g.counters(s) {
+	c := counters{&g.epoch, g.own(s)}
+	if c[1] == nil && to[1] > 0 {
+		c = g.counters(s)
+	}
+	for i, c := range c {
+		if c == nil {
+			continue
+		}
 		for {
 			cur := c.Load()
 			if to[i] <= cur || c.CompareAndSwap(cur, to[i]) {
