@@ -171,10 +171,14 @@ func (s *Service) follow(ctx context.Context, sub maniwani.Subscription) {
 	}
 }
 
-// resync drops the whole L1 after the invalidation stream broke: events
-// may have been missed, so no entry can vouch for itself any more. Entries
-// come back from Redis, whose counters are the truth.
-func (s *Service) resync() { s.l1.Clear() }
+// resync outdates the whole L1 after the invalidation stream broke: events
+// may have been missed, so no entry can vouch for itself any more, and
+// writes made here meanwhile may have raised counters Redis never saw.
+// Entries come back from Redis, whose counters are the truth.
+func (s *Service) resync() {
+	s.deps.Gens.Reset()
+	s.l1.Clear()
+}
 
 // apply raises the counters an invalidation event carries.
 func (s *Service) apply(data []byte) {
@@ -187,14 +191,14 @@ func (s *Service) apply(data []byte) {
 	if ci == nil {
 		return
 	}
-	s.deps.Gens.Raise(cache.Scope{}, cache.Gens{ci.Epoch, ci.SiteGen})
+	s.deps.Gens.Sync(cache.Scope{}, cache.Gens{ci.Epoch, ci.SiteGen})
 	if ci.Board == "" {
 		return
 	}
-	s.deps.Gens.Raise(cache.Scope{Board: ci.Board}, cache.Gens{ci.Epoch, ci.BoardGen})
+	s.deps.Gens.Sync(cache.Scope{Board: ci.Board}, cache.Gens{ci.Epoch, ci.BoardGen})
 	for i, no := range ci.Threads {
 		if i < len(ci.ThreadGens) {
-			s.deps.Gens.Raise(cache.Scope{Board: ci.Board, Thread: no}, cache.Gens{ci.Epoch, ci.ThreadGens[i]})
+			s.deps.Gens.Sync(cache.Scope{Board: ci.Board, Thread: no}, cache.Gens{ci.Epoch, ci.ThreadGens[i]})
 		}
 	}
 }
@@ -268,7 +272,7 @@ func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*c
 				s.log.Warn("router: redis lookup failed; going upstream", "err", err)
 				l2 = nil
 			} else {
-				s.deps.Gens.Raise(sc, g)
+				s.deps.Gens.Sync(sc, g)
 				gens = g
 				if e != nil && e.Gens == g {
 					s.l1.Put(key, e, s.deps.Gens, sc)

@@ -89,6 +89,8 @@ func loadSettings(getenv func(string) string) (settings, error) {
 		opt, err := goredis.ParseURL(u)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("MANIWANI_REDIS_URL: %w", err))
+		} else {
+			redisTimeouts(opt)
 		}
 		s.Redis = opt
 	}
@@ -185,6 +187,28 @@ func rerender(ctx context.Context, cfg settings, log *slog.Logger) error {
 	seen, changed, err := s.api.Rerender(ctx)
 	log.Info("rerender", "posts", seen, "changed", changed)
 	return err
+}
+
+// redisTimeouts makes a Redis that is down cost a post or a page a fraction
+// of a second, not go-redis's default of seconds of dial retries: the site
+// keeps working without it, slower. Values the URL sets are kept.
+func redisTimeouts(opt *goredis.Options) {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	set(&opt.DialTimeout, 250*time.Millisecond)
+	set(&opt.ReadTimeout, 500*time.Millisecond)
+	set(&opt.WriteTimeout, 500*time.Millisecond)
+	set(&opt.PoolTimeout, time.Second)
+	if opt.DialerRetries <= 0 {
+		opt.DialerRetries = 1
+	}
+	if opt.MaxRetries == 0 {
+		opt.MaxRetries = 1
+	}
+	opt.ContextTimeoutEnabled = true
 }
 
 // run starts the services in this process and serves until ctx ends.

@@ -43,6 +43,7 @@ func (c counters) load() Gens { return Gens{c[0].Load(), c[1].Load()} }
 // Redis they follow Redis's, which are the truth across processes.
 type Generations struct {
 	epoch   atomic.Uint64
+	era     atomic.Uint64 // moves on Reset: what L1 holds from before is outdated
 	home    atomic.Uint64 // the site scope's own counter
 	mu      sync.RWMutex
 	boards  map[string]*atomic.Uint64
@@ -127,6 +128,40 @@ func (g *Generations) Raise(s Scope, to Gens) {
 			}
 		}
 	}
+}
+
+// Sync follows counters read from Redis: it raises the scope's own counter
+// to them, and when Redis's epoch is another one (a board changed itself, or
+// Redis restarted and lost its counters) it first resets every counter to
+// the new epoch, which outdates whatever was cached. It tells whether it
+// reset.
+func (g *Generations) Sync(s Scope, to Gens) bool {
+	reset := to[0] != g.epoch.Load()
+	if reset {
+		g.reset(to[0])
+	}
+	g.Raise(s, to)
+	return reset
+}
+
+// Reset outdates everything cached here and starts every counter again from
+// zero under the current epoch: for when this process may have missed
+// changes (its invalidations stream broke) or counted some that Redis has
+// not (Redis was down when it wrote).
+func (g *Generations) Reset() { g.reset(g.epoch.Load()) }
+
+func (g *Generations) reset(epoch uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.home.Store(0)
+	for _, c := range g.boards {
+		c.Store(0)
+	}
+	for _, c := range g.threads {
+		c.Store(0)
+	}
+	g.epoch.Store(epoch)
+	g.era.Add(1)
 }
 
 // Bump advances the counters a write changed: the site's, the board's and

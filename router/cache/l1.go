@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 )
 
 // L1 is the in-process cache: least recently used entries go first once the
@@ -28,6 +29,8 @@ type l1Item struct {
 	key   string
 	entry *Entry
 	ctrs  counters
+	era   uint64         // of its counters when it was stored
+	eras  *atomic.Uint64 // the counters' era now
 }
 
 // NewL1 makes a cache that holds about maxBytes.
@@ -60,7 +63,7 @@ func (c *L1) Get(key []byte) (e *Entry, current bool) {
 	if !ok {
 		return nil, false
 	}
-	return it.entry, it.ctrs.load() == it.entry.Gens
+	return it.entry, it.ctrs.load() == it.entry.Gens && it.eras.Load() == it.era
 }
 
 // Put stores e under key; g gives the live counters of its scope.
@@ -70,7 +73,10 @@ func (c *L1) Put(key string, e *Entry, g *Generations, sc Scope) {
 	if size > s.max {
 		return
 	}
-	it := &l1Item{key: key, entry: e, ctrs: g.counters(sc)}
+	// The era is read before the counters: a Reset in between leaves the
+	// item outdated, never current under zeroed counters.
+	era := g.era.Load()
+	it := &l1Item{key: key, entry: e, ctrs: g.counters(sc), era: era, eras: &g.era}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if el, ok := s.items[key]; ok {

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -35,7 +36,7 @@ func (r *Redis) genKeys(s Scope) [2]string {
 			own = fmt.Sprintf("%s:{%s}:gen:%d", r.prefix, s.Board, s.Thread)
 		}
 	}
-	return [2]string{r.prefix + ":site:epoch", own}
+	return [2]string{r.epochKey(), own}
 }
 
 func (r *Redis) entryKey(s Scope, key string) string {
@@ -45,11 +46,26 @@ func (r *Redis) entryKey(s Scope, key string) string {
 	return r.prefix + ":{" + s.Board + "}:page:" + key
 }
 
+// epochKey holds the site's epoch. It starts at a random value, made by
+// whoever first finds it missing, so a Redis that restarted empty shows a
+// new epoch instead of counters that start again from zero under the old
+// one (and would give old cached pages their numbers back).
+func (r *Redis) epochKey() string { return r.prefix + ":site:epoch" }
+
+// ensureEpoch queues the epoch's creation when it is missing.
+func (r *Redis) ensureEpoch(ctx context.Context, pipe redis.Pipeliner) {
+	var b [6]byte
+	rand.Read(b[:])
+	e := uint64(b[0])<<40 | uint64(b[1])<<32 | uint64(b[2])<<24 | uint64(b[3])<<16 | uint64(b[4])<<8 | uint64(b[5]) | 1
+	pipe.SetNX(ctx, r.epochKey(), e, 0)
+}
+
 // Lookup reads, in one round trip, the scope's counters and the entry stored
 // under key (nil when there is none or it cannot be read).
 func (r *Redis) Lookup(ctx context.Context, s Scope, key string) (*Entry, Gens, error) {
 	keys := r.genKeys(s)
 	pipe := r.c.Pipeline()
+	r.ensureEpoch(ctx, pipe)
 	cmds := make([]*redis.StringCmd, len(keys)+1)
 	for i, k := range keys {
 		cmds[i] = pipe.Get(ctx, k)
@@ -86,6 +102,7 @@ func (r *Redis) Store(ctx context.Context, s Scope, key string, e *Entry) error 
 func (r *Redis) Gens(ctx context.Context, s Scope) (Gens, error) {
 	keys := r.genKeys(s)
 	pipe := r.c.Pipeline()
+	r.ensureEpoch(ctx, pipe)
 	cmds := make([]*redis.StringCmd, len(keys))
 	for i, k := range keys {
 		cmds[i] = pipe.Get(ctx, k)
@@ -111,7 +128,8 @@ type Bumped struct {
 // Bump advances the counters of what a write changed, in one round trip.
 func (r *Redis) Bump(ctx context.Context, inv maniwani.Invalidation) (Bumped, error) {
 	pipe := r.c.Pipeline()
-	epochKey := r.prefix + ":site:epoch"
+	r.ensureEpoch(ctx, pipe)
+	epochKey := r.epochKey()
 	var epoch *redis.IntCmd
 	if inv.All {
 		epoch = pipe.Incr(ctx, epochKey)

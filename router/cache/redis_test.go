@@ -17,6 +17,7 @@ import (
 
 func TestRedisLookupStoreGensBump(t *testing.T) {
 	rdb, prefix := testdb.Redis(t)
+	zeroEpoch(t, rdb, prefix)
 	r := NewRedis(rdb, prefix, time.Minute)
 	ctx := t.Context()
 	site, b, b12 := Scope{}, Scope{Board: "b"}, Scope{Board: "b", Thread: 12}
@@ -92,6 +93,7 @@ func TestRedisLookupStoreGensBump(t *testing.T) {
 // come back.
 func TestRedisLookupCorruptEntry(t *testing.T) {
 	rdb, prefix := testdb.Redis(t)
+	zeroEpoch(t, rdb, prefix)
 	r := NewRedis(rdb, prefix, time.Minute)
 	ctx := t.Context()
 	if _, err := r.Bump(ctx, maniwani.Invalidation{Board: "b"}); err != nil {
@@ -150,6 +152,7 @@ func receiveInvalidation(t *testing.T, sub maniwani.Subscription) *pb.CacheInval
 // publishes Redis's values, so another process can raise its own.
 func TestSharedPublishesRedisCounters(t *testing.T) {
 	rdb, prefix := testdb.Redis(t)
+	zeroEpoch(t, rdb, prefix)
 	ctx := t.Context()
 	bus := newBus(t, rdb, prefix)
 	r := NewRedis(rdb, prefix, time.Minute)
@@ -216,6 +219,7 @@ func deadRedis(t *testing.T) *goredis.Client {
 // process (every scope holds the site counter).
 func TestSharedFailedBumpLeavesCountersInStep(t *testing.T) {
 	rdb, prefix := testdb.Redis(t)
+	zeroEpoch(t, rdb, prefix)
 	ctx := t.Context()
 	bus := newBus(t, rdb, prefix)
 	gens := NewGenerations()
@@ -239,5 +243,57 @@ func TestSharedFailedBumpLeavesCountersInStep(t *testing.T) {
 	}
 	if local := gens.Get(b12); local != red {
 		t.Errorf("after Redis came back: local counters %v, Redis %v; ahead for good, so no L1 entry is ever current", local, red)
+	}
+}
+
+// zeroEpoch starts the site's epoch at 0 instead of a random value, so the
+// counters the tests expect are plain numbers.
+func zeroEpoch(t *testing.T, rdb *goredis.Client, prefix string) {
+	t.Helper()
+	if err := rdb.Set(t.Context(), prefix+":site:epoch", 0, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A Redis that restarted empty gets a new random epoch, and a router that
+// follows it resets its counters: pages cached before are outdated, and the
+// L1 hits again under the new counters instead of never.
+func TestRedisRestartResetsCounters(t *testing.T) {
+	rdb, prefix := testdb.Redis(t)
+	r := NewRedis(rdb, prefix, time.Minute)
+	g := NewGenerations()
+	l1 := NewL1(1 << 20)
+	ctx := t.Context()
+	b12 := Scope{Board: "b", Thread: 12}
+	if _, err := r.Bump(ctx, maniwani.Invalidation{Board: "b", Threads: []int64{12}}); err != nil {
+		t.Fatal(err)
+	}
+	_, before, err := r.Lookup(ctx, b12, "/b/thread/12.json")
+	if err != nil || before[0] == 0 {
+		t.Fatalf("a new Redis's epoch is %v (%v); want a random non-zero one", before, err)
+	}
+	g.Sync(b12, before)
+	e := &Entry{Status: 200, Body: []byte("old"), Gens: before}
+	l1.Put("/b/thread/12.json", e, g, b12)
+	if _, cur := l1.Get([]byte("/b/thread/12.json")); !cur {
+		t.Fatal("not current after Put")
+	}
+	// Redis restarts empty.
+	if err := rdb.Del(ctx, prefix+":site:epoch", prefix+":{b}:gen:12", prefix+":{b}:gen", prefix+":site:gen").Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, after, err := r.Lookup(ctx, b12, "/b/thread/12.json")
+	if err != nil || after[0] == before[0] || after[1] != 0 {
+		t.Fatalf("after the restart: %v, %v (before %v)", after, err, before)
+	}
+	if !g.Sync(b12, after) {
+		t.Fatal("Sync did not reset on a new epoch")
+	}
+	if _, cur := l1.Get([]byte("/b/thread/12.json")); cur {
+		t.Fatal("a page from before the restart is still current")
+	}
+	l1.Put("/b/thread/12.json", &Entry{Status: 200, Body: []byte("new"), Gens: after}, g, b12)
+	if got, cur := l1.Get([]byte("/b/thread/12.json")); !cur || string(got.Body) != "new" {
+		t.Fatal("the L1 does not hit again after the restart")
 	}
 }

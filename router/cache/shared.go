@@ -29,14 +29,14 @@ func (s Shared) Invalidate(ctx context.Context, inv maniwani.Invalidation) error
 		s.Gens.Bump(inv)
 		return err
 	}
-	s.Gens.Raise(Scope{}, b.Site)
+	s.Gens.Sync(Scope{}, b.Site)
 	ev := &pb.CacheInvalidation{Epoch: b.Site[0], SiteGen: b.Site[1], Board: inv.Board}
 	if inv.Board != "" {
-		s.Gens.Raise(Scope{Board: inv.Board}, b.Board)
+		s.Gens.Sync(Scope{Board: inv.Board}, b.Board)
 		ev.BoardGen = b.Board[1]
 	}
 	for i, no := range inv.Threads {
-		s.Gens.Raise(Scope{Board: inv.Board, Thread: no}, b.Threads[i])
+		s.Gens.Sync(Scope{Board: inv.Board, Thread: no}, b.Threads[i])
 		ev.Threads = append(ev.Threads, no)
 		ev.ThreadGens = append(ev.ThreadGens, b.Threads[i][1])
 	}
