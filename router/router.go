@@ -41,7 +41,8 @@ type Config struct {
 
 // Deps are the services and stores the router works with.
 type Deps struct {
-	API  Upstream           // JSON and every write
+	API  Upstream           // JSON, every write, and whatever no other service owns
+	Live Upstream           // /live/...: the event streams; nil: API
 	Gens *cache.Generations // the counters this process follows
 	L2   *cache.Redis       // nil: no Redis
 	Bus  maniwani.Bus       // where cache invalidations arrive; nil in one process without Redis
@@ -224,7 +225,15 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	s.deps.API.Forward(ctx)
+	s.owner(path).Forward(ctx)
+}
+
+// owner is the service that answers a request passed through.
+func (s *Service) owner(path []byte) Upstream {
+	if s.deps.Live != nil && bytes.HasPrefix(path, []byte("/live/")) {
+		return s.deps.Live
+	}
+	return s.deps.API
 }
 
 // isInternal tells the paths that are never served on the public port.

@@ -218,3 +218,18 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 		t.Fatalf("after %d events of 8 (about 800 ms, write timeout 300 ms): %v", strings.Count(string(b), "data: "), err)
 	}
 }
+
+// Streams under /live/ go to the live service, everything else to the api.
+func TestLiveRoutedToLive(t *testing.T) {
+	named := func(name string) *router.Local {
+		l := router.NewLocal(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, name) }))
+		t.Cleanup(func() { l.Close() })
+		return l
+	}
+	base := startRouter(t, router.Deps{API: named("api"), Live: named("live"), Gens: cache.NewGenerations()})
+	for path, want := range map[string]string{"/live/b": "live", "/live/b/12": "live", "/b/post": "api", "/lively/x": "api"} {
+		if got := get(t, base+path); got.body != want {
+			t.Errorf("GET %s went to %q, want %q", path, got.body, want)
+		}
+	}
+}
