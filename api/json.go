@@ -14,43 +14,9 @@ import (
 	"github.com/maniwani/maniwani"
 )
 
-// The 4chan API's shapes (github.com/4chan/4chan-API). Flags are the integer
-// 1 and left out when false.
-
-type postJSON struct {
-	No            int64       `json:"no"`
-	Resto         int64       `json:"resto"`
-	Sticky        int         `json:"sticky,omitempty"`
-	Closed        int         `json:"closed,omitempty"`
-	Now           string      `json:"now"`
-	Time          int64       `json:"time"`
-	Name          string      `json:"name"`
-	Trip          string      `json:"trip,omitempty"`
-	ID            string      `json:"id,omitempty"`
-	Sub           string      `json:"sub,omitempty"`
-	Com           string      `json:"com,omitempty"`
-	Tim           int64       `json:"tim,omitempty"`
-	Filename      string      `json:"filename,omitempty"`
-	Ext           string      `json:"ext,omitempty"`
-	Fsize         int64       `json:"fsize,omitempty"`
-	MD5           string      `json:"md5,omitempty"`
-	W             int         `json:"w,omitempty"`
-	H             int         `json:"h,omitempty"`
-	TnW           int         `json:"tn_w,omitempty"`
-	TnH           int         `json:"tn_h,omitempty"`
-	Spoiler       int         `json:"spoiler,omitempty"`
-	Replies       *int        `json:"replies,omitempty"`
-	Images        *int        `json:"images,omitempty"`
-	BumpLimit     int         `json:"bumplimit,omitempty"`
-	ImageLimit    int         `json:"imagelimit,omitempty"`
-	LastModified  int64       `json:"last_modified,omitempty"`
-	SemanticURL   string      `json:"semantic_url,omitempty"`
-	Archived      int         `json:"archived,omitempty"`
-	ArchivedOn    int64       `json:"archived_on,omitempty"`
-	OmittedPosts  *int        `json:"omitted_posts,omitempty"`
-	OmittedImages *int        `json:"omitted_images,omitempty"`
-	LastReplies   []*postJSON `json:"last_replies,omitempty"`
-}
+// The 4chan API's shapes (github.com/4chan/4chan-API); a post is
+// maniwani.PostJSON, shared with live. Flags are the integer 1 and left out
+// when false.
 
 func flag(b bool) int {
 	if b {
@@ -60,8 +26,8 @@ func flag(b bool) int {
 }
 
 // postOut is a post as the JSON shows it.
-func postOut(p *maniwani.Post) *postJSON {
-	j := &postJSON{
+func postOut(p *maniwani.Post) *maniwani.PostJSON {
+	j := &maniwani.PostJSON{
 		No: p.No, Resto: p.Resto, Now: fourChanNow(p.Time), Time: p.Time.Unix(),
 		Name: p.Name, Trip: p.Trip, ID: p.PosterID, Sub: p.Subject, Com: p.Com,
 	}
@@ -73,7 +39,7 @@ func postOut(p *maniwani.Post) *postJSON {
 }
 
 // opOut is an opening post with what the thread adds to it.
-func opOut(b *maniwani.Board, v *maniwani.ThreadView) *postJSON {
+func opOut(b *maniwani.Board, v *maniwani.ThreadView) *maniwani.PostJSON {
 	j := postOut(&v.Posts[0])
 	replies, images := v.Replies, v.Images
 	j.Sticky, j.Closed = flag(v.Sticky), flag(v.Closed)
@@ -233,7 +199,7 @@ func (s *Service) servePage(w http.ResponseWriter, r *http.Request, b *maniwani.
 		return
 	}
 	type threadJSON struct {
-		Posts []*postJSON `json:"posts"`
+		Posts []*maniwani.PostJSON `json:"posts"`
 	}
 	out := struct {
 		Threads []threadJSON `json:"threads"`
@@ -242,7 +208,7 @@ func (s *Service) servePage(w http.ResponseWriter, r *http.Request, b *maniwani.
 		v := &vs[i]
 		op := opOut(b, v)
 		op.OmittedPosts, op.OmittedImages = &v.OmittedPosts, &v.OmittedImages
-		posts := []*postJSON{op}
+		posts := []*maniwani.PostJSON{op}
 		for j := range v.Posts[1:] {
 			posts = append(posts, postOut(&v.Posts[j+1]))
 		}
@@ -313,12 +279,12 @@ func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
-	posts := make([]*postJSON, len(v.Posts))
+	posts := make([]*maniwani.PostJSON, len(v.Posts))
 	posts[0] = opOut(b, v)
 	for i := 1; i < len(v.Posts); i++ {
 		posts[i] = postOut(&v.Posts[i])
 	}
 	serveJSON(w, r, v.Modified, struct {
-		Posts []*postJSON `json:"posts"`
+		Posts []*maniwani.PostJSON `json:"posts"`
 	}{posts})
 }

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/maniwani/maniwani/live"
+
 	"github.com/maniwani/maniwani/internal/serve"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -220,7 +222,16 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 	defer s.Close()
 	local := router.NewLocal(s.api.Handler())
 	defer local.Close()
-	deps := router.Deps{API: local, Gens: s.gens, L2: s.l2}
+	liveSvc, err := live.New(live.Config{Proxies: cfg.Proxies, Logger: log}, live.Deps{Bus: s.bus})
+	if err != nil {
+		return err
+	}
+	// Streams end first on shutdown, telling their clients to reconnect, so
+	// the router's drain does not wait on them.
+	context.AfterFunc(ctx, liveSvc.Shutdown)
+	liveLocal := router.NewLocal(liveSvc.Handler())
+	defer liveLocal.Close()
+	deps := router.Deps{API: local, Live: liveLocal, Gens: s.gens, L2: s.l2}
 	if s.l2 != nil {
 		deps.Bus = s.bus // other processes' writes arrive as events
 	}

@@ -1,0 +1,120 @@
+package live
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/pubsub/pb"
+)
+
+// item is one bus message made into SSE frames, once for all the clients
+// of a hub. It is shared: read it, do not change it.
+type item struct {
+	id           string
+	reload       bool   // the hub could not resume: clients have to reload
+	thread       int64  // the thread the event is about; 0: none
+	boardFrames  []byte // what the board stream sends; nil: nothing
+	threadFrames []byte // what the stream of thread sends; nil: nothing
+}
+
+// postEvent is a post event's data: the public post object plus its board.
+type postEvent struct {
+	Board string `json:"board"`
+	*maniwani.PostJSON
+}
+
+type deleteEvent struct {
+	Board string `json:"board"`
+	No    int64  `json:"no"`
+}
+
+type updateEvent struct {
+	Board  string `json:"board"`
+	No     int64  `json:"no"`
+	Sticky bool   `json:"sticky"`
+	Closed bool   `json:"closed"`
+}
+
+// render decodes a message of a board topic into the frames of each stream.
+// A message that is not an event live shows (or not an event at all) gives
+// an item with no frames, which still moves the client's last ID.
+func render(log *slog.Logger, m maniwani.Message) *item {
+	it := &item{id: m.ID}
+	var ev pb.Event
+	if err := proto.Unmarshal(m.Data, &ev); err != nil {
+		log.Warn("live: undecodable event", "topic", m.Topic, "id", m.ID, "err", err)
+		return it
+	}
+	switch k := ev.Kind.(type) {
+	case *pb.Event_PostCreated:
+		pc := k.PostCreated
+		data := encode(postEvent{Board: pc.Board, PostJSON: postOut(pc)})
+		post := frame("post", m.ID, data)
+		it.thread, it.threadFrames, it.boardFrames = pc.Thread, post, post
+		if pc.No == pc.Thread {
+			it.boardFrames = append(frame("thread", m.ID, data), post...)
+		}
+	case *pb.Event_PostDeleted:
+		pd := k.PostDeleted
+		f := frame("delete", m.ID, encode(deleteEvent{Board: pd.Board, No: pd.No}))
+		it.thread, it.threadFrames, it.boardFrames = pd.Thread, f, f
+	case *pb.Event_ThreadUpdated:
+		tu := k.ThreadUpdated
+		f := frame("update", m.ID, encode(updateEvent{Board: tu.Board, No: tu.No, Sticky: tu.Sticky, Closed: tu.Closed}))
+		it.thread, it.threadFrames, it.boardFrames = tu.No, f, f
+	}
+	return it
+}
+
+// postOut is the public post object of a PostCreated event: resto is 0
+// for an opening post, and now is formatted as the api formats it.
+func postOut(pc *pb.PostCreated) *maniwani.PostJSON {
+	j := &maniwani.PostJSON{
+		No: pc.No, Now: fourChanNow(time.Unix(pc.Time, 0)), Time: pc.Time,
+		Name: pc.Name, Trip: pc.Trip, ID: pc.PosterId, Sub: pc.Sub, Com: pc.Com,
+	}
+	if pc.No != pc.Thread {
+		j.Resto = pc.Thread
+	}
+	if f := pc.File; f != nil {
+		j.Tim, j.Filename, j.Ext, j.Fsize, j.MD5 = f.Tim, f.Filename, f.Ext, f.Fsize, f.Md5
+		j.W, j.H, j.TnW, j.TnH = int(f.W), int(f.H), int(f.TnW), int(f.TnH)
+		if f.Spoiler {
+			j.Spoiler = 1
+		}
+	}
+	return j
+}
+
+// fourChanNow is the `now` field: MM/DD/YY(Day)HH:MM:SS, in UTC (as the
+// api's).
+func fourChanNow(t time.Time) string {
+	t = t.UTC()
+	return t.Format("01/02/06") + "(" + t.Format("Mon") + ")" + t.Format("15:04:05")
+}
+
+func encode(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // com is HTML; as the api writes it
+	_ = enc.Encode(v)        // the event types always encode
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// frame is one SSE event. data is one line: JSON from encode escapes the
+// line breaks inside strings.
+func frame(event, id string, data []byte) []byte {
+	b := make([]byte, 0, len(event)+len(id)+len(data)+24)
+	b = append(b, "event: "...)
+	b = append(b, event...)
+	b = append(b, "\nid: "...)
+	b = append(b, id...)
+	b = append(b, "\ndata: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
+}

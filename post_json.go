@@ -1,0 +1,40 @@
+package maniwani
+
+// PostJSON is a post in the public JSON, with the field names of the 4chan
+// API (github.com/4chan/4chan-API): the api serves it in thread, page and
+// catalog files and live pushes it in its `post` and `thread` events. Flags
+// are the integer 1 and left out when false.
+type PostJSON struct {
+	No            int64       `json:"no"`
+	Resto         int64       `json:"resto"`
+	Sticky        int         `json:"sticky,omitempty"`
+	Closed        int         `json:"closed,omitempty"`
+	Now           string      `json:"now"`
+	Time          int64       `json:"time"`
+	Name          string      `json:"name"`
+	Trip          string      `json:"trip,omitempty"`
+	ID            string      `json:"id,omitempty"`
+	Sub           string      `json:"sub,omitempty"`
+	Com           string      `json:"com,omitempty"`
+	Tim           int64       `json:"tim,omitempty"`
+	Filename      string      `json:"filename,omitempty"`
+	Ext           string      `json:"ext,omitempty"`
+	Fsize         int64       `json:"fsize,omitempty"`
+	MD5           string      `json:"md5,omitempty"`
+	W             int         `json:"w,omitempty"`
+	H             int         `json:"h,omitempty"`
+	TnW           int         `json:"tn_w,omitempty"`
+	TnH           int         `json:"tn_h,omitempty"`
+	Spoiler       int         `json:"spoiler,omitempty"`
+	Replies       *int        `json:"replies,omitempty"`
+	Images        *int        `json:"images,omitempty"`
+	BumpLimit     int         `json:"bumplimit,omitempty"`
+	ImageLimit    int         `json:"imagelimit,omitempty"`
+	LastModified  int64       `json:"last_modified,omitempty"`
+	SemanticURL   string      `json:"semantic_url,omitempty"`
+	Archived      int         `json:"archived,omitempty"`
+	ArchivedOn    int64       `json:"archived_on,omitempty"`
+	OmittedPosts  *int        `json:"omitted_posts,omitempty"`
+	OmittedImages *int        `json:"omitted_images,omitempty"`
+	LastReplies   []*PostJSON `json:"last_replies,omitempty"`
+}
