@@ -230,19 +230,25 @@ func (s *subscription) end(err error) {
 	s.stop()
 }
 
-// Replay implements maniwani.Bus.
-func (b *Bus) Replay(ctx context.Context, name, afterID string, limit int) ([]maniwani.Message, error) {
-	if err := checkName("topic", name); err != nil {
-		return nil, err
+// readArgs checks what Replay and Peek are asked for.
+func (b *Bus) readArgs(ctx context.Context, what, name, afterID string, limit int) (id, error) {
+	if err := checkName(what, name); err != nil {
+		return id{}, err
 	}
 	if err := checkLimit(limit); err != nil {
-		return nil, err
+		return id{}, err
 	}
 	a, err := parseAfter(afterID)
 	if err != nil {
-		return nil, err
+		return id{}, err
 	}
-	if err := ctx.Err(); err != nil {
+	return a, ctx.Err()
+}
+
+// Replay implements maniwani.Bus.
+func (b *Bus) Replay(ctx context.Context, name, afterID string, limit int) ([]maniwani.Message, error) {
+	a, err := b.readArgs(ctx, "topic", name, afterID, limit)
+	if err != nil {
 		return nil, err
 	}
 	b.mu.Lock()
@@ -333,17 +339,8 @@ func (b *Bus) Enqueue(ctx context.Context, name string, data []byte) (string, er
 
 // Peek implements maniwani.Bus.
 func (b *Bus) Peek(ctx context.Context, name, afterID string, limit int) ([]maniwani.Message, error) {
-	if err := checkName("queue", name); err != nil {
-		return nil, err
-	}
-	if err := checkLimit(limit); err != nil {
-		return nil, err
-	}
-	a, err := parseAfter(afterID)
+	a, err := b.readArgs(ctx, "queue", name, afterID, limit)
 	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	b.mu.Lock()

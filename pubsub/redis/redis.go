@@ -167,19 +167,25 @@ func (b *Bus) Publish(ctx context.Context, topic string, data []byte) (string, e
 	return id, unavailable(err)
 }
 
-// Replay implements maniwani.Bus.
-func (b *Bus) Replay(ctx context.Context, topic, afterID string, limit int) ([]maniwani.Message, error) {
-	if err := checkName("topic", topic); err != nil {
-		return nil, err
+// readArgs checks what Replay and Peek are asked for, and the bus.
+func (b *Bus) readArgs(ctx context.Context, what, name, afterID string, limit int) (string, error) {
+	if err := checkName(what, name); err != nil {
+		return "", err
 	}
 	if limit <= 0 {
-		return nil, maniwani.Errorf(maniwani.KindInvalid, "Invalid limit %d.", limit)
+		return "", maniwani.Errorf(maniwani.KindInvalid, "Invalid limit %d.", limit)
 	}
 	afterID, err := after(afterID)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := b.check(ctx); err != nil {
+	return afterID, b.check(ctx)
+}
+
+// Replay implements maniwani.Bus.
+func (b *Bus) Replay(ctx context.Context, topic, afterID string, limit int) ([]maniwani.Message, error) {
+	afterID, err := b.readArgs(ctx, "topic", topic, afterID, limit)
+	if err != nil {
 		return nil, err
 	}
 	res, err := replayScript.Run(ctx, b.rdb, []string{b.topicKey(topic)}, afterID, limit).Slice()
@@ -368,17 +374,8 @@ func (b *Bus) Enqueue(ctx context.Context, queue string, data []byte) (string, e
 
 // Peek implements maniwani.Bus.
 func (b *Bus) Peek(ctx context.Context, queue, afterID string, limit int) ([]maniwani.Message, error) {
-	if err := checkName("queue", queue); err != nil {
-		return nil, err
-	}
-	if limit <= 0 {
-		return nil, maniwani.Errorf(maniwani.KindInvalid, "Invalid limit %d.", limit)
-	}
-	afterID, err := after(afterID)
+	afterID, err := b.readArgs(ctx, "queue", queue, afterID, limit)
 	if err != nil {
-		return nil, err
-	}
-	if err := b.check(ctx); err != nil {
 		return nil, err
 	}
 	start := "-"
