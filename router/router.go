@@ -31,7 +31,7 @@ type Config struct {
 	Addr           string
 	L1Bytes        int64         // bound of the in-process cache; default 128 MiB
 	MaxRequestBody int           // bytes; default 32 MiB
-	MaxHeaderBytes int           // bytes; default 16 KiB
+	MaxHeaderBytes int           // bytes; default 8 KiB (also each connection's read buffer)
 	ReadTimeout    time.Duration // whole request; default 60 s
 	WriteTimeout   time.Duration // each write of an answer to the client; default 60 s
 	IdleTimeout    time.Duration // keep-alive; default 120 s
@@ -82,7 +82,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg.MaxRequestBody = 32 << 20
 	}
 	if cfg.MaxHeaderBytes == 0 {
-		cfg.MaxHeaderBytes = 16 << 10
+		cfg.MaxHeaderBytes = 8 << 10
 	}
 	s := &Service{cfg: cfg, deps: deps, log: cfg.Logger, l1: cache.NewL1(cfg.L1Bytes)}
 	if s.log == nil {

@@ -136,7 +136,9 @@ func NewRemote(addr string) *Remote { return &Remote{c: newHostClient(addr, nil)
 
 func newHostClient(addr string, dial fasthttp.DialFunc) *fasthttp.HostClient {
 	return &fasthttp.HostClient{
-		Addr: addr, Dial: dial, MaxConns: 4096,
+		// A live stream holds its connection for as long as it lasts, so the
+		// pool must not cap the streams; the router's own limits bound it.
+		Addr: addr, Dial: dial, MaxConns: 1 << 20,
 		// A response passed through streams to the client as it comes (a
 		// live stream, a large file) instead of being read whole first.
 		StreamResponseBody:     true,

@@ -1,0 +1,492 @@
+// Command live measures the live service under many open streams: it opens
+// -clients Server-Sent Events streams of one thread, then posts -posts
+// replies to the thread one by one, and prints how long after each post was
+// acknowledged (201) the last client had it, and what the connected clients
+// cost the server process in resident memory.
+//
+//	go run ./bench/live -url http://127.0.0.1:PORT -thread N -clients 10000 -posts 100 -pid PID
+//
+// bench/live/run.sh builds and starts Maniwani and runs this; see there.
+//
+// Each client is a raw TCP connection with a small hand-written HTTP/1.1
+// request, one goroutine and small buffers, so that the load program itself
+// stays small beside the server on the same machine. Each stream and each
+// post carries an X-Forwarded-For address of its own (the server trusts
+// 127.0.0.1 as a proxy): the live service admits only a few streams per
+// client address, and the api has a reply cooldown per address.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+type options struct {
+	url      string
+	board    string
+	thread   int64
+	clients  int
+	posts    int
+	pid      int
+	batch    int
+	gap      time.Duration
+	timeout  time.Duration
+	drain    time.Duration
+	p99ms    float64
+	kbClient float64
+}
+
+// receipt is one post event a client read.
+type receipt struct {
+	no int64
+	at time.Time
+}
+
+// conn is one client's stream.
+type conn struct {
+	c      net.Conn
+	opened chan error // one value: nil once ": open" came, or why not
+	mu     sync.Mutex
+	got    []receipt
+	err    error // why the stream ended early, if it did
+}
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	var o options
+	flag.StringVar(&o.url, "url", "", "Maniwani's public address, http://127.0.0.1:PORT")
+	flag.StringVar(&o.board, "board", "b", "the board")
+	flag.Int64Var(&o.thread, "thread", 0, "the thread whose stream the clients open and to which the posts reply")
+	flag.IntVar(&o.clients, "clients", 10000, "concurrent SSE clients")
+	flag.IntVar(&o.posts, "posts", 100, "replies posted once every client is connected")
+	flag.IntVar(&o.pid, "pid", 0, "the live instance's process id, for its RSS (0: not measured)")
+	flag.IntVar(&o.batch, "batch", 250, "connections opened at once while ramping up")
+	flag.DurationVar(&o.gap, "gap", 30*time.Millisecond, "pause between posts")
+	flag.DurationVar(&o.timeout, "timeout", 150*time.Second, "the whole run's limit")
+	flag.DurationVar(&o.drain, "drain", 10*time.Second, "how long after the last post to wait for deliveries")
+	flag.Float64Var(&o.p99ms, "target-p99", 200, "target: p99 of the last client's delivery latency, ms")
+	flag.Float64Var(&o.kbClient, "target-kb", 20, "target: server RSS per connected client, KB")
+	flag.Parse()
+	u, err := url.Parse(o.url)
+	if err != nil || u.Scheme != "http" || u.Host == "" || o.thread < 1 || o.clients < 1 || o.posts < 1 || o.batch < 1 {
+		fmt.Fprintln(os.Stderr, "live: need -url http://host:port, -thread N >= 1, -clients >= 1, -posts >= 1, -batch >= 1")
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	ok, err := bench(ctx, o, u.Host)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "live:", err)
+		fmt.Println("RESULT: FAIL (the run did not complete: " + err.Error() + ")")
+		return 1
+	}
+	if !ok {
+		return 1
+	}
+	return 0
+}
+
+func bench(ctx context.Context, o options, host string) (bool, error) {
+	fmt.Printf("live bench: %d SSE clients on /live/%s/%d, then %d replies one by one (%v apart)\n",
+		o.clients, o.board, o.thread, o.posts, o.gap)
+	fmt.Printf("server: the all-in-one maniwani (pid %d) is the live instance; each client goes client -> router (fasthttp) -> in-process pipe -> live (net/http)\n", o.pid)
+	fmt.Printf("machine: %d CPUs, shared by the server and this load program (GOMAXPROCS %d); all traffic on 127.0.0.1\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0))
+
+	rssBefore, err := rss(o.pid)
+	if err != nil {
+		return false, err
+	}
+
+	// Ramp up in batches: each batch's streams must be open before the next.
+	conns := make([]*conn, 0, o.clients)
+	t0 := time.Now()
+	var failed int
+	var firstErr error
+	defer func() {
+		for _, c := range conns {
+			c.mu.Lock()
+			if c.c != nil {
+				c.c.Close()
+			}
+			c.mu.Unlock()
+		}
+	}()
+	for len(conns) < o.clients {
+		n := min(o.batch, o.clients-len(conns))
+		batch := make([]*conn, n)
+		for i := range batch {
+			batch[i] = open(ctx, o, host, len(conns)+i)
+		}
+		for _, c := range batch {
+			select {
+			case err := <-c.opened:
+				if err != nil {
+					failed++
+					if firstErr == nil {
+						firstErr = err
+					}
+				}
+			case <-ctx.Done():
+				return false, fmt.Errorf("ramp-up: %d of %d streams open when time ran out", len(conns), o.clients)
+			}
+		}
+		conns = append(conns, batch...)
+	}
+	ramp := time.Since(t0)
+	fmt.Printf("connected: %d of %d streams open (got \": open\") in %v", o.clients-failed, o.clients, ramp.Round(time.Millisecond))
+	if failed > 0 {
+		e := firstErr.Error()
+		if len(e) > 120 {
+			e = e[:120] + "..."
+		}
+		fmt.Printf("; %d FAILED, first: %s", failed, e)
+	}
+	fmt.Println()
+	// Let the server settle (goroutines parked, buffers in place) before measuring.
+	sleep(ctx, time.Second)
+	rssAfter, err := rss(o.pid)
+	if err != nil {
+		return false, err
+	}
+
+	// The posts, one by one; each answered number and when its 201 came.
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2}}
+	acked := make([]int64, 0, o.posts)
+	ackAt := map[int64]time.Time{}
+	var postErrs int
+	for i := 0; i < o.posts; i++ {
+		no, at, err := post(ctx, hc, o, host, i)
+		if err != nil {
+			postErrs++
+			fmt.Fprintf(os.Stderr, "post %d: %v\n", i+1, err)
+			if ctx.Err() != nil {
+				break
+			}
+		} else {
+			acked = append(acked, no)
+			ackAt[no] = at
+		}
+		sleep(ctx, o.gap)
+	}
+
+	// Wait until every open stream has every answered post, or the drain ends.
+	deadline := time.Now().Add(o.drain)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if missing(conns, ackAt) == 0 {
+			break
+		}
+		sleep(ctx, 20*time.Millisecond)
+	}
+	rssEnd, _ := rss(o.pid)
+
+	// Per post: the last client's latency; over all: every receipt's.
+	var perPost, all []time.Duration
+	early := 0
+	last := map[int64]time.Duration{}
+	have := map[int64]int{}
+	ended := 0
+	for _, c := range conns {
+		c.mu.Lock()
+		if c.err != nil {
+			ended++
+		}
+		for _, r := range c.got {
+			at, ok := ackAt[r.no]
+			if !ok {
+				continue
+			}
+			d := r.at.Sub(at)
+			if d < 0 {
+				early++ // the event beat the 201 to this program
+				d = 0
+			}
+			all = append(all, d)
+			have[r.no]++
+			if d > last[r.no] {
+				last[r.no] = d
+			}
+		}
+		c.mu.Unlock()
+	}
+	open := o.clients - failed
+	missed := 0
+	for _, no := range acked {
+		missed += open - have[no] // a stream that ended early misses what came after
+		if have[no] > 0 {
+			perPost = append(perPost, last[no])
+		}
+	}
+	missed += failed * len(acked) // a client that never connected received nothing
+	slices.Sort(perPost)
+	slices.Sort(all)
+
+	fmt.Printf("posts: %d answered 201, %d failed\n", len(acked), postErrs)
+	fmt.Printf("delivery latency, 201 -> the LAST client has the post (per post, n=%d): p50 %s  p99 %s  max %s\n",
+		len(perPost), ms(pct(perPost, 50)), ms(pct(perPost, 99)), ms(pct(perPost, 100)))
+	fmt.Printf("delivery latency, 201 -> a client has the post (every receipt, n=%d): p50 %s  p99 %s  max %s\n",
+		len(all), ms(pct(all, 50)), ms(pct(all, 99)), ms(pct(all, 100)))
+	if early > 0 {
+		fmt.Printf("  (%d receipts came before the 201 reached the poster; counted as 0 ms)\n", early)
+	}
+	fmt.Printf("missed deliveries: %d of %d (streams that failed to open: %d, ended early: %d)\n",
+		missed, o.clients*len(acked), failed, ended)
+	perClient := float64(rssAfter-rssBefore) / float64(max(open, 1))
+	if o.pid > 0 {
+		fmt.Printf("server RSS (VmRSS of pid %d, the all-in-one maniwani = the live instance): before clients %.1f MB, all %d connected %.1f MB, after the posts %.1f MB\n",
+			o.pid, mb(rssBefore), open, mb(rssAfter), mb(rssEnd))
+		fmt.Printf("server RSS per connected client: %.1f KB ((connected - before) / %d)\n", perClient/1024, open)
+	}
+
+	p99 := pct(perPost, 99)
+	var why []string
+	if failed > 0 || postErrs > 0 || len(acked) < o.posts {
+		why = append(why, fmt.Sprintf("%d streams failed to open, %d posts failed", failed, postErrs))
+	}
+	if missed > 0 {
+		why = append(why, fmt.Sprintf("%d missed deliveries", missed))
+	}
+	if float64(p99)/float64(time.Millisecond) > o.p99ms {
+		why = append(why, fmt.Sprintf("p99 %s > %.0f ms", ms(p99), o.p99ms))
+	}
+	if o.pid > 0 && perClient/1024 > o.kbClient {
+		why = append(why, fmt.Sprintf("RSS %.1f KB per client > %.0f KB", perClient/1024, o.kbClient))
+	}
+	target := fmt.Sprintf("targets: p99 (last client) <= %.0f ms, <= %.0f KB RSS per client, 0 missed, all %d connected",
+		o.p99ms, o.kbClient, o.clients)
+	if len(why) > 0 {
+		fmt.Printf("RESULT: FAIL (%s; %s)\n", strings.Join(why, "; "), target)
+		return false, nil
+	}
+	fmt.Printf("RESULT: PASS (%s)\n", target)
+	return true, nil
+}
+
+// open starts client i's stream in the background.
+func open(ctx context.Context, o options, host string, i int) *conn {
+	c := &conn{opened: make(chan error, 1), got: make([]receipt, 0, o.posts)}
+	go c.run(ctx, o, host, i)
+	return c
+}
+
+func (c *conn) run(ctx context.Context, o options, host string, i int) {
+	opened := false
+	fail := func(err error) {
+		c.mu.Lock()
+		c.err = err
+		c.mu.Unlock()
+		if !opened {
+			c.opened <- err
+		}
+	}
+	d := net.Dialer{Timeout: 10 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		fail(err)
+		return
+	}
+	c.mu.Lock()
+	c.c = nc
+	c.mu.Unlock()
+	// 10.x.y.z, one address per client: the live service admits only a
+	// few streams per address.
+	xff := fmt.Sprintf("10.%d.%d.%d", 1+i/65536, (i/256)%256, i%256)
+	req := "GET /live/" + o.board + "/" + strconv.FormatInt(o.thread, 10) + " HTTP/1.1\r\nHost: " + host +
+		"\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nX-Forwarded-For: " + xff + "\r\n\r\n"
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(nc, req); err != nil {
+		fail(err)
+		return
+	}
+	br := bufio.NewReaderSize(nc, 4096)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		fail(fmt.Errorf("reading the answer: %w", err))
+		return
+	}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		fail(fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(b)))
+		return
+	}
+	body := resp.Body // chunked, decoded by net/http; its reads go through br
+	lr := bufio.NewReaderSize(body, 2048)
+	event := ""
+	var line []byte
+	for {
+		line, err = readLine(lr, line[:0])
+		if err != nil {
+			if ctx.Err() == nil {
+				fail(err)
+			} else if !opened {
+				fail(ctx.Err())
+			}
+			return
+		}
+		switch {
+		case len(line) == 0:
+			event = ""
+		case bytes.HasPrefix(line, []byte(": open")):
+			if !opened {
+				opened = true
+				nc.SetDeadline(time.Time{})
+				c.opened <- nil
+			}
+		case bytes.HasPrefix(line, []byte("event:")):
+			event = string(bytes.TrimSpace(line[len("event:"):]))
+		case bytes.HasPrefix(line, []byte("data:")) && event == "post":
+			at := time.Now()
+			if no, ok := postNo(line); ok {
+				c.mu.Lock()
+				c.got = append(c.got, receipt{no, at})
+				c.mu.Unlock()
+			}
+		}
+	}
+}
+
+// readLine reads one line without its end into buf.
+func readLine(r *bufio.Reader, buf []byte) ([]byte, error) {
+	for {
+		b, err := r.ReadSlice('\n')
+		buf = append(buf, b...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return buf, err
+		}
+		return bytes.TrimRight(buf, "\r\n"), nil
+	}
+}
+
+// postNo is the "no" of a post event's data line: the first "no" key of
+// {"board":...,"no":N,...}.
+func postNo(line []byte) (int64, bool) {
+	i := bytes.Index(line, []byte(`"no":`))
+	if i < 0 {
+		return 0, false
+	}
+	s := line[i+5:]
+	j := 0
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	n, err := strconv.ParseInt(string(s[:j]), 10, 64)
+	return n, err == nil
+}
+
+// post replies to the thread; it returns the post's number and when the
+// 201 came.
+func post(ctx context.Context, hc *http.Client, o options, host string, i int) (int64, time.Time, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("resto", strconv.FormatInt(o.thread, 10))
+	mw.WriteField("com", fmt.Sprintf("Live bench reply %d, sent at %s.", i+1, time.Now().Format(time.RFC3339Nano)))
+	mw.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+host+"/"+o.board+"/post", &body)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.250.%d.%d", i/250, 1+i%250)) // a cooldown per address
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	at := time.Now()
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusCreated {
+		return 0, at, fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+	}
+	var r struct {
+		No int64 `json:"no"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil || r.No == 0 {
+		return 0, at, fmt.Errorf("no post number in %q", b)
+	}
+	return r.No, at, nil
+}
+
+// missing counts the (open stream, answered post) pairs not received yet.
+func missing(conns []*conn, ackAt map[int64]time.Time) int {
+	n := 0
+	for _, c := range conns {
+		c.mu.Lock()
+		if c.err == nil {
+			seen := 0
+			for _, r := range c.got {
+				if _, ok := ackAt[r.no]; ok {
+					seen++
+				}
+			}
+			n += len(ackAt) - seen
+		}
+		c.mu.Unlock()
+	}
+	return n
+}
+
+// rss is the process's VmRSS in bytes; 0 without a pid.
+func rss(pid int) (int64, error) {
+	if pid <= 0 {
+		return 0, nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024, err
+			}
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc/" + strconv.Itoa(pid) + "/status")
+}
+
+func pct(s []time.Duration, p float64) time.Duration {
+	if len(s) == 0 {
+		return 0
+	}
+	i := int(float64(len(s))*p/100+0.999999) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Live fan-out: CLIENTS concurrent SSE clients on one live instance, then
+# POSTS replies; prints the delivery latency (201 of a post -> the last
+# client has it) p50/p99 and the live process's RSS per connected client.
+#
+#   bash bench/live/run.sh            # 10000 clients, 100 posts
+#   CLIENTS=1000 bash bench/live/run.sh
+#
+# It builds ./cmd/maniwani (or takes MANIWANI_BIN), starts it on free
+# 127.0.0.1 ports with a throwaway data directory (SQLite, in-process bus),
+# trusting 127.0.0.1 as a proxy so that each stream and each post can carry
+# an X-Forwarded-For address of its own, opens a thread, and runs the load
+# program (go run ./bench/live). The all-in-one process is the live
+# instance: its RSS is what is measured. Server and load share the machine.
+#
+# Settings (environment): CLIENTS (10000), POSTS (100), GAP (between posts,
+# 30ms), BATCH (connections opened at once, 250), TIMEOUT (of the load
+# program, 150s), MANIWANI_BIN.
+# Exit status: 0 when the targets are met (p99 <= 200 ms, <= 20 KB RSS per
+# client, no missed delivery), 1 when not, 2 on a setup failure.
+# Everything listens on 127.0.0.1 only; everything started is stopped on exit.
+set -u
+CLIENTS=${CLIENTS:-10000}
+POSTS=${POSTS:-100}
+GAP=${GAP:-30ms}
+BATCH=${BATCH:-250}
+TIMEOUT=${TIMEOUT:-150s}
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+TMP=$(mktemp -d /tmp/maniwani-live-bench.XXXXXX)
+PIDS=""
+cleanup() {
+  for p in $PIDS; do kill "$p" 2>/dev/null; done
+  for i in $(seq 1 50); do
+    alive=0; for p in $PIDS; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break; sleep 0.1
+  done
+  for p in $PIDS; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+die() { echo "live-bench: $*" >&2; exit 2; }
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+command -v curl >/dev/null || die "needs curl"
+command -v python3 >/dev/null || die "needs python3"
+
+# --- open files: each client is a socket in the load program and one in the server
+want=65536
+ulimit -n $want 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+have=$(ulimit -n)
+if [ "$have" != unlimited ] && [ "$have" -lt $((CLIENTS + 512)) ]; then
+  die "open-file limit is $have (hard $(ulimit -Hn)); $CLIENTS clients need at least $((CLIENTS + 512))"
+fi
+# Ephemeral ports: all clients come from 127.0.0.1 to one port.
+read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+[ $((hi - lo)) -gt $((CLIENTS + 1000)) ] || die "ephemeral port range $lo-$hi is too small for $CLIENTS clients"
+
+# --- maniwani -----------------------------------------------------------------
+BIN=${MANIWANI_BIN:-}
+if [ -z "$BIN" ]; then
+  BIN=$TMP/maniwani
+  (cd "$root" && go build -o "$BIN" ./cmd/maniwani) >"$TMP/build.log" 2>&1 || { tail -5 "$TMP/build.log"; die "go build failed"; }
+fi
+LOAD=$TMP/live-load
+(cd "$root" && go build -o "$LOAD" ./bench/live) >"$TMP/build-load.log" 2>&1 || { tail -5 "$TMP/build-load.log"; die "go build ./bench/live failed"; }
+
+mp=$(port); op=$(port)
+mkdir -p "$TMP/data"
+env MANIWANI_ADDR=127.0.0.1:$mp MANIWANI_OPS_ADDR=127.0.0.1:$op MANIWANI_DATA_DIR="$TMP/data" \
+  MANIWANI_TRUSTED_PROXIES=127.0.0.1/32 MANIWANI_ADMIN_PASSWORD=bench-admin-pw \
+  "$BIN" >"$TMP/server.log" 2>&1 &
+MPID=$!
+PIDS="$PIDS $MPID"
+R=http://127.0.0.1:$mp
+for i in $(seq 1 150); do curl -s -o /dev/null "$R/boards.json" && break; sleep 0.1; done
+curl -s -o /dev/null "$R/boards.json" || { tail -20 "$TMP/server.log"; die "maniwani did not answer on $R"; }
+
+# --- the thread -----------------------------------------------------------------
+out=$(curl -s -H 'Accept: application/json' -H 'X-Forwarded-For: 10.254.0.1' \
+  --form-string resto=0 --form-string "sub=Live bench" --form-string "com=The live bench thread." "$R/b/post")
+T=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["thread"])' 2>/dev/null) ||
+  die "could not start a thread: $out"
+
+# --- the load ----------------------------------------------------------------------
+echo "open-file limit $(ulimit -n); maniwani pid $MPID on $R; thread /b/thread/$T"
+"$LOAD" -url "$R" -thread "$T" -clients "$CLIENTS" -posts "$POSTS" -pid "$MPID" \
+  -gap "$GAP" -batch "$BATCH" -timeout "$TIMEOUT" &
+LPID=$!
+PIDS="$LPID $PIDS"
+wait $LPID
+code=$?
+PIDS=${PIDS#"$LPID "}
+if grep -q '"level":"ERROR"' "$TMP/server.log"; then
+  echo "server errors (last 5):"; grep '"level":"ERROR"' "$TMP/server.log" | tail -5
+fi
+exit $code
