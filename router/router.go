@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -41,11 +42,14 @@ type Config struct {
 
 // Deps are the services and stores the router works with.
 type Deps struct {
-	API  Upstream           // JSON, every write, and whatever no other service owns
-	Live Upstream           // /live/...: the event streams; nil: API
-	Gens *cache.Generations // the counters this process follows
-	L2   *cache.Redis       // nil: no Redis
-	Bus  maniwani.Bus       // where cache invalidations arrive; nil in one process without Redis
+	API  Upstream // JSON, every write, and whatever no other service owns
+	Live Upstream // /live/...: the event streams; nil: API
+	// LiveHandler is the live service in this process: /live/ requests are
+	// handed their client connection (see serveHijacked). It wins over Live.
+	LiveHandler http.Handler
+	Gens        *cache.Generations // the counters this process follows
+	L2          *cache.Redis       // nil: no Redis
+	Bus         maniwani.Bus       // where cache invalidations arrive; nil in one process without Redis
 }
 
 // Service is the router.
@@ -224,6 +228,13 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 			s.serveCached(ctx, key, sc, e)
 			return
 		}
+	}
+	if s.deps.LiveHandler != nil && bytes.HasPrefix(path, []byte("/live/")) {
+		if c, ok := ctx.Conn().(*conn); ok {
+			c.writeTimeout = 0 // the stream keeps its own write deadlines
+		}
+		serveHijacked(ctx, s.deps.LiveHandler)
+		return
 	}
 	s.owner(path).Forward(ctx)
 }

@@ -233,3 +233,58 @@ func TestLiveRoutedToLive(t *testing.T) {
 		}
 	}
 }
+
+// A live service in this process gets the client's connection: events reach
+// the client as they are flushed, with the client's own address.
+func TestLiveHandlerGetsTheConnection(t *testing.T) {
+	next := make(chan struct{})
+	seen := make(chan string, 1)
+	live := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.RemoteAddr + " " + r.URL.Path + " " + r.Header.Get("Last-Event-ID")
+		w.Header().Set("Content-Type", "text/event-stream")
+		rc := http.NewResponseController(w)
+		if err := rc.SetWriteDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Errorf("SetWriteDeadline: %v", err)
+		}
+		fmt.Fprint(w, "id: 1\ndata: one\n\n")
+		if err := rc.Flush(); err != nil {
+			t.Errorf("Flush: %v", err)
+		}
+		select {
+		case <-next:
+		case <-time.After(5 * time.Second):
+			return
+		}
+		fmt.Fprint(w, "id: 2\ndata: two\n\n")
+	})
+	base := startRouter(t, router.Deps{API: router.NewLocal(http.NotFoundHandler()), LiveHandler: live, Gens: cache.NewGenerations()})
+	req, _ := http.NewRequest("GET", base+"/live/b/12", nil)
+	req.Header.Set("Last-Event-ID", "5-0")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if got := <-seen; !strings.HasPrefix(got, "127.0.0.1:") || !strings.HasSuffix(got, " /live/b/12 5-0") {
+		t.Fatalf("the live handler saw %q", got)
+	}
+	if resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("Content-Type %q", resp.Header.Get("Content-Type"))
+	}
+	br := bufio.NewReader(resp.Body)
+	line := make(chan string, 1)
+	go func() { l, _ := br.ReadString('\n'); line <- l }()
+	select {
+	case l := <-line:
+		if l != "id: 1\n" {
+			t.Fatalf("first line %q", l)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first event did not arrive while the stream was open")
+	}
+	close(next)
+	rest, _ := io.ReadAll(br)
+	if string(rest) != "data: one\n\nid: 2\ndata: two\n\n" {
+		t.Fatalf("rest of the stream %q", rest)
+	}
+}

@@ -229,9 +229,7 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 	// Streams end first on shutdown, telling their clients to reconnect, so
 	// the router's drain does not wait on them.
 	context.AfterFunc(ctx, liveSvc.Shutdown)
-	liveLocal := router.NewLocal(liveSvc.Handler())
-	defer liveLocal.Close()
-	deps := router.Deps{API: local, Live: liveLocal, Gens: s.gens, L2: s.l2}
+	deps := router.Deps{API: local, LiveHandler: liveSvc.Handler(), Gens: s.gens, L2: s.l2}
 	if s.l2 != nil {
 		deps.Bus = s.bus // other processes' writes arrive as events
 	}
