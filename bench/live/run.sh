@@ -26,22 +26,8 @@ GAP=${GAP:-30ms}
 BATCH=${BATCH:-250}
 TIMEOUT=${TIMEOUT:-150s}
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-TMP=$(mktemp -d /tmp/maniwani-live-bench.XXXXXX)
-PIDS=""
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  for i in $(seq 1 50); do
-    alive=0; for p in $PIDS; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break; sleep 0.1
-  done
-  for p in $PIDS; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-die() { echo "live-bench: $*" >&2; exit 2; }
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. "$(dirname "$0")/../lib.sh"
+bench_init live-bench
 command -v curl >/dev/null || die "needs curl"
 command -v python3 >/dev/null || die "needs python3"
 
@@ -57,24 +43,11 @@ read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
 [ $((hi - lo)) -gt $((CLIENTS + 1000)) ] || die "ephemeral port range $lo-$hi is too small for $CLIENTS clients"
 
 # --- maniwani -----------------------------------------------------------------
-BIN=${MANIWANI_BIN:-}
-if [ -z "$BIN" ]; then
-  BIN=$TMP/maniwani
-  (cd "$root" && go build -o "$BIN" ./cmd/maniwani) >"$TMP/build.log" 2>&1 || { tail -5 "$TMP/build.log"; die "go build failed"; }
-fi
+build_maniwani
 LOAD=$TMP/live-load
 (cd "$root" && go build -o "$LOAD" ./bench/live) >"$TMP/build-load.log" 2>&1 || { tail -5 "$TMP/build-load.log"; die "go build ./bench/live failed"; }
 
-mp=$(port); op=$(port)
-mkdir -p "$TMP/data"
-env MANIWANI_ADDR=127.0.0.1:$mp MANIWANI_OPS_ADDR=127.0.0.1:$op MANIWANI_DATA_DIR="$TMP/data" \
-  MANIWANI_TRUSTED_PROXIES=127.0.0.1/32 MANIWANI_ADMIN_PASSWORD=bench-admin-pw \
-  "$BIN" >"$TMP/server.log" 2>&1 &
-MPID=$!
-PIDS="$PIDS $MPID"
-R=http://127.0.0.1:$mp
-for i in $(seq 1 150); do curl -s -o /dev/null "$R/boards.json" && break; sleep 0.1; done
-curl -s -o /dev/null "$R/boards.json" || { tail -20 "$TMP/server.log"; die "maniwani did not answer on $R"; }
+start_maniwani
 
 # --- the thread -----------------------------------------------------------------
 out=$(curl -s -H 'Accept: application/json' -H 'X-Forwarded-For: 10.254.0.1' \

@@ -27,22 +27,8 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 REPLIES=50
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-TMP=$(mktemp -d /tmp/maniwani-router-speed.XXXXXX)
-PIDS=""
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  for i in $(seq 1 30); do
-    alive=0; for p in $PIDS; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break; sleep 0.1
-  done
-  for p in $PIDS; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-die() { echo "router-speed: $*" >&2; exit 2; }
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. "$(dirname "$0")/../lib.sh"
+bench_init router-speed
 
 # --- tools --------------------------------------------------------------------
 need=()
@@ -60,27 +46,14 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # --- maniwani with redis ---------------------------------------------------------
-BIN=${MANIWANI_BIN:-}
-if [ -z "$BIN" ]; then
-  BIN=$TMP/maniwani
-  (cd "$root" && go build -o "$BIN" ./cmd/maniwani) >"$TMP/build.log" 2>&1 || { tail -5 "$TMP/build.log"; die "go build failed"; }
-fi
+build_maniwani
 rp=$(port)
 redis-server --bind 127.0.0.1 --port "$rp" --save "" --appendonly no --daemonize no >"$TMP/redis.log" 2>&1 &
 PIDS="$PIDS $!"
 for i in $(seq 1 50); do redis-cli -p "$rp" ping >/dev/null 2>&1 && break; sleep 0.1; done
 redis-cli -p "$rp" ping >/dev/null 2>&1 || die "redis did not start"
 
-mp=$(port); op=$(port)
-mkdir -p "$TMP/data"
-env MANIWANI_ADDR=127.0.0.1:$mp MANIWANI_OPS_ADDR=127.0.0.1:$op MANIWANI_DATA_DIR="$TMP/data" \
-  MANIWANI_REDIS_URL=redis://127.0.0.1:$rp/0 MANIWANI_TRUSTED_PROXIES=127.0.0.1/32 \
-  MANIWANI_ADMIN_PASSWORD=bench-admin-pw "$BIN" >"$TMP/server.log" 2>&1 &
-MPID=$!
-PIDS="$PIDS $MPID"
-R=http://127.0.0.1:$mp
-for i in $(seq 1 150); do curl -s -o /dev/null "$R/boards.json" && break; sleep 0.1; done
-curl -s -o /dev/null "$R/boards.json" || { tail -20 "$TMP/server.log"; die "maniwani did not answer on $R"; }
+start_maniwani MANIWANI_REDIS_URL=redis://127.0.0.1:$rp/0
 
 # --- the thread: an OP and 50 replies of about 300 characters ---------------------
 post() { # RESTO TEXT XFF
