@@ -570,3 +570,107 @@ func TestRerender(t *testing.T) {
 		}
 	})
 }
+
+// sendForm posts a JSON-answered form to a board's path from the address ip.
+func (s *site) sendForm(path, ip string, fields ...string) answer {
+	s.t.Helper()
+	ct, body := form(s.t, fields...)
+	req, _ := http.NewRequest("POST", s.url+path, body)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-Forwarded-For", ip)
+	return s.do(req)
+}
+
+// A poster deletes their own post with its password; a reply leaves the
+// thread one reply shorter, an opening post takes the thread with it.
+func TestSelfDelete(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		s := newSite(t, kind, "127.0.0.1/32")
+		op := s.mustPost("b", "10.0.0.1", "com", "op", "pwd", "op-secret")
+		r1 := s.mustPost("b", "10.0.0.2", "resto", fmt.Sprint(op), "com", "mine", "pwd", "hunter2")
+		r2 := s.mustPost("b", "10.0.0.3", "resto", fmt.Sprint(op), "com", fmt.Sprintf(">>%d no password", r1))
+		for _, c := range []struct {
+			name   string
+			fields []string
+			code   int
+		}{
+			{"wrong password", []string{"no", fmt.Sprint(r1), "pwd", "guess"}, 403},
+			{"no password given", []string{"no", fmt.Sprint(r1)}, 403},
+			{"post made without a password", []string{"no", fmt.Sprint(r2), "pwd", ""}, 403},
+			{"post made without a password, any guess", []string{"no", fmt.Sprint(r2), "pwd", "x"}, 403},
+			{"no such post", []string{"no", "99999", "pwd", "hunter2"}, 404},
+			{"not a number", []string{"no", "abc", "pwd", "hunter2"}, 400},
+		} {
+			if a := s.sendForm("/b/delete", "10.0.0.9", c.fields...); a.code != c.code || a.json(t)["error"] == "" {
+				t.Errorf("%s: %d %s, want %d", c.name, a.code, a.body, c.code)
+			}
+		}
+		if n := len(s.thread("b", op)); n != 3 {
+			t.Fatalf("refused deletes changed the thread: %d posts", n)
+		}
+		if a := s.sendForm("/b/delete", "10.0.0.2", "no", fmt.Sprint(r1), "pwd", "hunter2"); a.code != 200 {
+			t.Fatalf("delete with the right password: %d %s", a.code, a.body)
+		}
+		posts := s.thread("b", op)
+		if len(posts) != 2 || posts[0]["replies"] != 1.0 || posts[1]["no"] != float64(r2) {
+			t.Fatalf("after the delete: %d posts, replies %v", len(posts), posts[0]["replies"])
+		}
+		if bl, _ := s.store.Backlinks(context.Background(), "b", op); len(bl) != 0 {
+			t.Errorf("backlinks of a deleted post's quotes remain: %v", bl)
+		}
+		// The opening post takes the thread with it.
+		if a := s.sendForm("/b/delete", "10.0.0.1", "no", fmt.Sprint(op), "pwd", "op-secret"); a.code != 200 {
+			t.Fatalf("deleting the OP: %d %s", a.code, a.body)
+		}
+		if a := s.get(fmt.Sprintf("/b/thread/%d.json", op)); a.code != 404 {
+			t.Fatalf("the deleted thread answers %d", a.code)
+		}
+		var threads []struct{ Threads []any }
+		json.Unmarshal(s.get("/b/threads.json").body, &threads)
+		if len(threads) != 1 || len(threads[0].Threads) != 0 {
+			t.Fatalf("threads.json after the delete: %s", s.get("/b/threads.json").body)
+		}
+	})
+}
+
+func TestReports(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		s := newSite(t, kind, "127.0.0.1/32")
+		op := s.mustPost("b", "10.0.0.1", "com", "spam")
+		if a := s.sendForm("/b/report", "10.0.0.2", "no", fmt.Sprint(op), "reason", "spam"); a.code != 201 {
+			t.Fatalf("report: %d %s", a.code, a.body)
+		}
+		if a := s.sendForm("/b/report", "10.0.0.2", "no", "99999", "reason", "spam"); a.code != 404 {
+			t.Errorf("report of no post: %d", a.code)
+		}
+		if a := s.sendForm("/b/report", "10.0.0.2", "no", fmt.Sprint(op), "reason", strings.Repeat("x", 201)); a.code != 400 {
+			t.Errorf("a too long reason: %d", a.code)
+		}
+		for i := 0; i < 4; i++ {
+			if a := s.sendForm("/b/report", "10.0.0.2", "no", fmt.Sprint(op)); a.code != 201 {
+				t.Fatalf("report %d: %d %s", i+2, a.code, a.body)
+			}
+		}
+		if a := s.sendForm("/b/report", "10.0.0.2", "no", fmt.Sprint(op)); a.code != 429 {
+			t.Errorf("the sixth report in a minute answered %d", a.code)
+		}
+		if a := s.sendForm("/b/report", "10.0.0.3", "no", fmt.Sprint(op)); a.code != 201 {
+			t.Errorf("another address is not limited: %d", a.code)
+		}
+		s.advance(time.Minute)
+		if a := s.sendForm("/b/report", "10.0.0.2", "no", fmt.Sprint(op)); a.code != 201 {
+			t.Errorf("a minute later: %d", a.code)
+		}
+		// Bans hold on reports and on self-delete.
+		if _, err := s.store.CreateBan(context.Background(), maniwani.Ban{CIDR: "10.0.0.2", Reason: "report spam", Created: s.clock()}); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"/b/report", "/b/delete"} {
+			a := s.sendForm(p, "10.0.0.2", "no", fmt.Sprint(op), "pwd", "x")
+			if a.code != 403 || !strings.Contains(a.json(t)["error"].(string), "report spam") {
+				t.Errorf("banned %s: %d %s", p, a.code, a.body)
+			}
+		}
+	})
+}

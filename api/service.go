@@ -74,6 +74,8 @@ func (s *Service) routes() {
 	m.HandleFunc("GET /{board}/{file}", s.handleBoardFile)
 	m.HandleFunc("GET /{board}/thread/{file}", s.handleThread)
 	m.HandleFunc("POST /{board}/post", s.handlePost)
+	m.HandleFunc("POST /{board}/delete", s.handleDelete)
+	m.HandleFunc("POST /{board}/report", s.handleReport)
 	s.mux = m
 }
 

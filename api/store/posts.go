@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"time"
@@ -378,4 +379,101 @@ func (s *Store) whyRefused(tx *gorm.DB, in NewPost) error {
 		return err
 	}
 	return fmt.Errorf("store: reply to /%s/%d refused for no known reason", in.Board, in.Resto)
+}
+
+// Deleted is what DeletePost removed.
+type Deleted struct {
+	Board  string
+	No     int64
+	Thread int64 // the post's thread; equal to No when the whole thread went
+}
+
+// DeletePost removes a post whose password hash matches (a poster deleting
+// their own post): a reply leaves its thread one reply (and perhaps one
+// image) shorter; an opening post takes its whole thread with it.
+func (s *Store) DeletePost(ctx context.Context, board string, no int64, passwordHash string, at time.Time) (*Deleted, error) {
+	now := at.UnixMicro()
+	var out *Deleted
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		b, err := s.boardRow(tx, board)
+		if err != nil {
+			return err
+		}
+		var p postRow
+		err = tx.Where("board_id = ? AND no = ?", b.ID, no).Take(&p).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return notFound("Post No.%d does not exist on /%s/.", no, board)
+		}
+		if err != nil {
+			return err
+		}
+		if p.PasswordHash == "" || passwordHash == "" ||
+			subtle.ConstantTimeCompare([]byte(p.PasswordHash), []byte(passwordHash)) != 1 {
+			return maniwani.Errorf(maniwani.KindForbidden, "Wrong password for post No.%d.", no)
+		}
+		out = &Deleted{Board: board, No: no, Thread: p.ThreadNo}
+		gone := tx.Model(&postRow{}).Select("no").Where("board_id = ? AND no = ?", b.ID, no)
+		if p.ThreadNo == p.No { // the opening post: the thread goes
+			gone = tx.Model(&postRow{}).Select("no").Where("board_id = ? AND thread_no = ?", b.ID, no)
+			if err := tx.Where("board_id = ? AND no = ?", b.ID, no).Delete(&threadRow{}).Error; err != nil {
+				return err
+			}
+		} else {
+			var files int64
+			if err := tx.Model(&fileRow{}).Where("board_id = ? AND post_no = ?", b.ID, no).Count(&files).Error; err != nil {
+				return err
+			}
+			err := tx.Model(&threadRow{}).Where("board_id = ? AND no = ?", b.ID, p.ThreadNo).Updates(map[string]any{
+				"replies": gorm.Expr("replies - 1"), "images": gorm.Expr("images - ?", files), "modified_us": now}).Error
+			if err != nil {
+				return err
+			}
+		}
+		if err := tx.Where("board_id = ? AND from_no IN (?)", b.ID, gone).Delete(&quoteRow{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("board_id = ? AND post_no IN (?)", b.ID, gone).Delete(&fileRow{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("board_id = ? AND no IN (?)", b.ID, gone).Delete(&postRow{}).Error; err != nil {
+			return err
+		}
+		return tx.Model(&boardRow{}).Where("id = ?", b.ID).Update("modified_us", now).Error
+	})
+	return out, err
+}
+
+// maxReports is how many reports one address may send in reportWindow.
+const (
+	maxReports   = 5
+	reportWindow = time.Minute
+)
+
+// CreateReport stores a poster's report of a post, at most maxReports per
+// address in reportWindow.
+func (s *Store) CreateReport(ctx context.Context, r maniwani.Report) error {
+	now := r.Created.UnixMicro()
+	return s.write(ctx, func(tx *gorm.DB) error {
+		b, err := s.boardRow(tx, r.Board)
+		if err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.Model(&postRow{}).Where("board_id = ? AND no = ?", b.ID, r.No).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return notFound("Post No.%d does not exist on /%s/.", r.No, r.Board)
+		}
+		var recent int64
+		err = tx.Model(&reportRow{}).Where("ip = ? AND created_us > ?", r.IP, now-reportWindow.Microseconds()).
+			Count(&recent).Error
+		if err != nil {
+			return err
+		}
+		if recent >= maxReports {
+			return maniwani.Errorf(maniwani.KindTooMany, "You have sent %d reports in the last minute; wait before sending more.", recent)
+		}
+		return tx.Create(&reportRow{BoardID: b.ID, PostNo: r.No, Reason: r.Reason, IP: r.IP, CreatedUS: now}).Error
+	})
 }

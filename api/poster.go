@@ -1,0 +1,101 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/pubsub/pb"
+)
+
+// MaxReportReason is the longest reason a report may give, in characters.
+const MaxReportReason = 200
+
+// posterRequest reads the board, the client's address and a small form
+// (POST /{board}/delete and /{board}/report), after the ban check that comes
+// before any other.
+func (s *Service) posterRequest(w http.ResponseWriter, r *http.Request) (board, ip string, no int64, ok bool) {
+	board = r.PathValue("board")
+	ip = s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+	if !maniwani.ValidBoardName(board) {
+		s.fail(w, r, maniwani.Errorf(maniwani.KindNotFound, "Board /%s/ does not exist.", board), nil)
+		return
+	}
+	ban, err := s.store.BanFor(r.Context(), ip, board, s.now())
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if ban != nil {
+		s.fail(w, r, banError(ban), banFields(ban))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseMultipartForm(16 << 10); err != nil && err != http.ErrNotMultipart {
+		s.fail(w, r, malformed(err), nil)
+		return
+	}
+	no, err = strconv.ParseInt(strings.TrimSpace(r.FormValue("no")), 10, 64)
+	if err != nil || no < 1 {
+		s.fail(w, r, invalid("no must be a post number."), nil)
+		return
+	}
+	return board, ip, no, true
+}
+
+// handleDelete deletes a poster's own post: POST /{board}/delete with no and
+// the pwd the post was made with.
+func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
+	board, _, no, ok := s.posterRequest(w, r)
+	if !ok {
+		return
+	}
+	pw := r.FormValue("pwd")
+	if pw == "" {
+		s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden, "Give the password the post was made with."), nil)
+		return
+	}
+	d, err := s.store.DeletePost(r.Context(), board, no, s.keyed("pwd", pw, "hex"), s.now())
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: []int64{d.Thread}},
+		&pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{Board: board, No: no, Thread: d.Thread}}})
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"board": board, "no": no, "deleted": true})
+		return
+	}
+	to := fmt.Sprintf("/%s/thread/%d", board, d.Thread)
+	if d.Thread == no {
+		to = "/" + board + "/"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// handleReport stores a report of a post: POST /{board}/report with no and
+// reason.
+func (s *Service) handleReport(w http.ResponseWriter, r *http.Request) {
+	board, ip, no, ok := s.posterRequest(w, r)
+	if !ok {
+		return
+	}
+	reason := strings.TrimSpace(clean(r.FormValue("reason"), false))
+	if n := utf8.RuneCountInString(reason); n > MaxReportReason {
+		s.fail(w, r, invalid("The reason is %d characters long; at most %d are allowed.", n, MaxReportReason), nil)
+		return
+	}
+	err := s.store.CreateReport(r.Context(), maniwani.Report{Board: board, No: no, Reason: reason, IP: ip, Created: s.now()})
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusCreated, map[string]any{"board": board, "no": no, "reported": true})
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/%s/", board), http.StatusSeeOther)
+}
