@@ -1,5 +1,7 @@
 package maniwani
 
+import "time"
+
 // PostJSON is a post in the public JSON, with the field names of the 4chan
 // API (github.com/4chan/4chan-API): the api serves it in thread, page and
 // catalog files and live pushes it in its `post` and `thread` events. Flags
@@ -37,4 +39,11 @@ type PostJSON struct {
 	OmittedPosts  *int        `json:"omitted_posts,omitempty"`
 	OmittedImages *int        `json:"omitted_images,omitempty"`
 	LastReplies   []*PostJSON `json:"last_replies,omitempty"`
+}
+
+// FormatNow is a post's `now` field: MM/DD/YY(Day)HH:MM:SS, in UTC, the same
+// in the JSON and in live events.
+func FormatNow(t time.Time) string {
+	t = t.UTC()
+	return t.Format("01/02/06") + "(" + t.Format("Mon") + ")" + t.Format("15:04:05")
 }

@@ -28,7 +28,7 @@ func flag(b bool) int {
 // postOut is a post as the JSON shows it.
 func postOut(p *maniwani.Post) *maniwani.PostJSON {
 	j := &maniwani.PostJSON{
-		No: p.No, Resto: p.Resto, Now: fourChanNow(p.Time), Time: p.Time.Unix(),
+		No: p.No, Resto: p.Resto, Now: maniwani.FormatNow(p.Time), Time: p.Time.Unix(),
 		Name: p.Name, Trip: p.Trip, ID: p.PosterID, Sub: p.Subject, Com: p.Com,
 	}
 	if f := p.File; f != nil {
@@ -51,12 +51,6 @@ func opOut(b *maniwani.Board, v *maniwani.ThreadView) *maniwani.PostJSON {
 		j.Archived, j.ArchivedOn = 1, v.Archive.Unix()
 	}
 	return j
-}
-
-// fourChanNow is the `now` field: MM/DD/YY(Day)HH:MM:SS, in UTC.
-func fourChanNow(t time.Time) string {
-	t = t.UTC()
-	return t.Format("01/02/06") + "(" + t.Format("Mon") + ")" + t.Format("15:04:05")
 }
 
 // semanticURL is the slug 4chan puts after a thread's number: the subject,

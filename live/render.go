@@ -75,7 +75,7 @@ func render(log *slog.Logger, m maniwani.Message) *item {
 // for an opening post, and now is formatted as the api formats it.
 func postOut(pc *pb.PostCreated) *maniwani.PostJSON {
 	j := &maniwani.PostJSON{
-		No: pc.No, Now: fourChanNow(time.Unix(pc.Time, 0)), Time: pc.Time,
+		No: pc.No, Now: maniwani.FormatNow(time.Unix(pc.Time, 0)), Time: pc.Time,
 		Name: pc.Name, Trip: pc.Trip, ID: pc.PosterId, Sub: pc.Sub, Com: pc.Com,
 	}
 	if pc.No != pc.Thread {
@@ -89,13 +89,6 @@ func postOut(pc *pb.PostCreated) *maniwani.PostJSON {
 		}
 	}
 	return j
-}
-
-// fourChanNow is the `now` field: MM/DD/YY(Day)HH:MM:SS, in UTC (as the
-// api's).
-func fourChanNow(t time.Time) string {
-	t = t.UTC()
-	return t.Format("01/02/06") + "(" + t.Format("Mon") + ")" + t.Format("15:04:05")
 }
 
 func encode(v any) []byte {
