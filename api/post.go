@@ -42,21 +42,30 @@ type postForm struct {
 	spoiler, file             bool
 }
 
-func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
-	board := r.PathValue("board")
-	ip := s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+// admit reads a poster's request's board and address and refuses a banned
+// address, before any other check; it answers the refusal itself.
+func (s *Service) admit(w http.ResponseWriter, r *http.Request) (board, ip string, ok bool) {
+	board = r.PathValue("board")
+	ip = s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
 	if !maniwani.ValidBoardName(board) {
 		s.fail(w, r, maniwani.Errorf(maniwani.KindNotFound, "Board /%s/ does not exist.", board), nil)
-		return
+		return "", "", false
 	}
-	// A ban is told before any other check.
 	ban, err := s.store.BanFor(r.Context(), ip, board, s.now())
 	if err != nil {
 		s.fail(w, r, err, nil)
-		return
+		return "", "", false
 	}
 	if ban != nil {
 		s.fail(w, r, banError(ban), banFields(ban))
+		return "", "", false
+	}
+	return board, ip, true
+}
+
+func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
+	board, ip, ok := s.admit(w, r)
+	if !ok {
 		return
 	}
 	f, err := readPostForm(w, r)

@@ -14,34 +14,21 @@ import (
 // MaxReportReason is the longest reason a report may give, in characters.
 const MaxReportReason = 200
 
-// posterRequest reads the board, the client's address and a small form
-// (POST /{board}/delete and /{board}/report), after the ban check that comes
-// before any other.
+// posterRequest admits the request (board, address, ban) and reads its
+// small form (POST /{board}/delete and /{board}/report) and post number.
 func (s *Service) posterRequest(w http.ResponseWriter, r *http.Request) (board, ip string, no int64, ok bool) {
-	board = r.PathValue("board")
-	ip = s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
-	if !maniwani.ValidBoardName(board) {
-		s.fail(w, r, maniwani.Errorf(maniwani.KindNotFound, "Board /%s/ does not exist.", board), nil)
-		return
-	}
-	ban, err := s.store.BanFor(r.Context(), ip, board, s.now())
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
-	if ban != nil {
-		s.fail(w, r, banError(ban), banFields(ban))
-		return
+	if board, ip, ok = s.admit(w, r); !ok {
+		return "", "", 0, false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseMultipartForm(16 << 10); err != nil && err != http.ErrNotMultipart {
 		s.fail(w, r, malformed(err), nil)
-		return
+		return "", "", 0, false
 	}
-	no, err = strconv.ParseInt(strings.TrimSpace(r.FormValue("no")), 10, 64)
+	no, err := strconv.ParseInt(strings.TrimSpace(r.FormValue("no")), 10, 64)
 	if err != nil || no < 1 {
 		s.fail(w, r, invalid("no must be a post number."), nil)
-		return
+		return "", "", 0, false
 	}
 	return board, ip, no, true
 }
