@@ -6,7 +6,7 @@ import (
 )
 
 // Kind is what sort of failure an error is; each transport maps a kind to its
-// status once (HTTP: 400, 404, 403, 409, 429, 503, 500).
+// status once (HTTP: 400, 404, 403, 409, 429, 503, 401, 413, 500).
 type Kind int
 
 const (
@@ -18,6 +18,7 @@ const (
 	KindTooMany                  // slow down (cooldowns, rate limits)
 	KindUnavailable              // a dependency is down; try again
 	KindUnauthorized             // who you are is not known (no session)
+	KindTooLarge                 // a file or body over its limit
 )
 
 // Error is an error with a kind and a message a person can read.

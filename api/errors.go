@@ -31,6 +31,8 @@ func status(err error) int {
 		return http.StatusServiceUnavailable
 	case maniwani.KindUnauthorized:
 		return http.StatusUnauthorized
+	case maniwani.KindTooLarge:
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
 }
