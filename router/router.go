@@ -43,7 +43,10 @@ type Config struct {
 // Deps are the services and stores the router works with.
 type Deps struct {
 	API  Upstream // JSON, every write, and whatever no other service owns
-	Live Upstream // /live/...: the event streams; nil: API
+	UI   Upstream // pages (every GET that is not JSON, /api/ or another's), /static/, /admin/; nil: API
+	// Media serves /media/...: posts' files and thumbnails; nil: API.
+	Media Upstream
+	Live  Upstream // /live/...: the event streams; nil: API
 	// LiveHandler is the live service in this process: /live/ requests are
 	// handed their client connection (see serveHijacked). It wins over Live.
 	LiveHandler http.Handler
@@ -236,13 +239,25 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 		serveHijacked(ctx, s.deps.LiveHandler)
 		return
 	}
-	s.owner(path).Forward(ctx)
+	s.owner(ctx).Forward(ctx)
 }
 
-// owner is the service that answers a request passed through.
-func (s *Service) owner(path []byte) Upstream {
-	if s.deps.Live != nil && bytes.HasPrefix(path, []byte("/live/")) {
-		return s.deps.Live
+// owner is the service that answers a request: live its streams, media its
+// files, the ui every page a browser GETs, the api JSON and every write.
+func (s *Service) owner(ctx *fasthttp.RequestCtx) Upstream {
+	path := ctx.Path()
+	switch {
+	case bytes.HasPrefix(path, []byte("/live/")):
+		if s.deps.Live != nil {
+			return s.deps.Live
+		}
+	case bytes.HasPrefix(path, []byte("/media/")):
+		if s.deps.Media != nil {
+			return s.deps.Media
+		}
+	case s.deps.UI == nil, bytes.HasPrefix(path, []byte("/api/")), bytes.HasSuffix(path, []byte(".json")):
+	case ctx.IsGet(), ctx.IsHead(), bytes.HasPrefix(path, []byte("/admin/")):
+		return s.deps.UI
 	}
 	return s.deps.API
 }
@@ -307,7 +322,7 @@ func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*c
 		// lands meanwhile leaves this entry stale from birth, never current.
 		resp := fasthttp.AcquireResponse()
 		defer fasthttp.ReleaseResponse(resp)
-		if err := s.deps.API.Fetch(fctx, &ctx.Request, resp); err != nil {
+		if err := s.owner(ctx).Fetch(fctx, &ctx.Request, resp); err != nil {
 			return nil, err
 		}
 		e := &cache.Entry{

@@ -234,3 +234,55 @@ func (s *Store) UpdateThread(ctx context.Context, board string, no int64, f Thre
 		return tx.Model(&boardRow{}).Where("id = ?", b.ID).Update("modified_us", now).Error
 	})
 }
+
+// Latest reads the newest live threads across every board, newest first,
+// each with its opening post only: the home page's list.
+func (s *Store) Latest(ctx context.Context, limit int) ([]maniwani.ThreadView, error) {
+	db := s.db.WithContext(ctx)
+	var threads []threadRow
+	// Threads are inserted as they are started, so the newest have the
+	// highest IDs on every database.
+	err := db.Where("archived = ?", false).Order("id DESC").Limit(limit).Find(&threads).Error
+	if err != nil || len(threads) == 0 {
+		return nil, err
+	}
+	var boards []boardRow
+	if err := db.Select("id", "name").Find(&boards).Error; err != nil {
+		return nil, err
+	}
+	names := make(map[int64]string, len(boards))
+	for _, b := range boards {
+		names[b.ID] = b.Name
+	}
+	byBoard := map[int64][]int64{}
+	for _, t := range threads {
+		byBoard[t.BoardID] = append(byBoard[t.BoardID], t.No)
+	}
+	ops := map[int64]map[int64]maniwani.Post{}
+	for id, nos := range byBoard {
+		var rows []postRow
+		if err := db.Where("board_id = ? AND no IN ?", id, nos).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		posts := make([]maniwani.Post, len(rows))
+		for i := range rows {
+			posts[i] = rows[i].domain(names[id])
+		}
+		if err := s.attachFiles(db, id, posts); err != nil {
+			return nil, err
+		}
+		ops[id] = make(map[int64]maniwani.Post, len(posts))
+		for _, p := range posts {
+			ops[id][p.No] = p
+		}
+	}
+	out := make([]maniwani.ThreadView, 0, len(threads))
+	for i := range threads {
+		op, ok := ops[threads[i].BoardID][threads[i].No]
+		if !ok { // the opening post is gone: so is the thread
+			continue
+		}
+		out = append(out, maniwani.ThreadView{Thread: threads[i].domain(names[threads[i].BoardID]), Posts: []maniwani.Post{op}})
+	}
+	return out, nil
+}

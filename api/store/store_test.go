@@ -573,3 +573,28 @@ func TestCooldownAcrossInstances(t *testing.T) {
 		}
 	})
 }
+
+func TestLatest(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		s := openWithBoard(t, url, testBoard("b"))
+		if err := s.CreateBoard(ctx, testBoard("g")); err != nil {
+			t.Fatal(err)
+		}
+		c := newClock()
+		a := post(t, s, store.NewPost{Board: "b", Time: c.next()})
+		g := post(t, s, store.NewPost{Board: "g", Time: c.next()})
+		post(t, s, store.NewPost{Board: "b", Resto: a.No, Time: c.next()}) // a reply bumps, but does not make a newer thread
+		b2 := post(t, s, store.NewPost{Board: "b", Time: c.next()})
+		vs, err := s.Latest(ctx, 2)
+		if err != nil || len(vs) != 2 {
+			t.Fatalf("latest %v %v", vs, err)
+		}
+		if vs[0].Board != "b" || vs[0].No != b2.No || vs[1].Board != "g" || vs[1].No != g.No {
+			t.Fatalf("latest: %s/%d, %s/%d", vs[0].Board, vs[0].No, vs[1].Board, vs[1].No)
+		}
+		if len(vs[0].Posts) != 1 || vs[0].Posts[0].No != b2.No || vs[0].Posts[0].Board != "b" {
+			t.Fatalf("latest posts: %+v", vs[0].Posts)
+		}
+	})
+}
