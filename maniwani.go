@@ -19,8 +19,22 @@ type Board struct {
 	CooldownThread int   // seconds between new threads from one IP on this board
 	CooldownReply  int   // seconds between replies from one IP on this board
 	PosterIDs      bool  // show a per-thread poster ID
+	// FileTypes are the extensions of the files the board takes (".jpg",
+	// ".webm", ...); empty means DefaultFileTypes.
+	FileTypes []string
 	LastNo         int64 // the last post number taken on the board
 	Modified       time.Time
+}
+
+// DefaultFileTypes are the files a board takes unless it says otherwise.
+var DefaultFileTypes = []string{".jpg", ".png", ".gif", ".webp", ".webm", ".mp4"}
+
+// Types are the extensions of the files the board takes.
+func (b *Board) Types() []string {
+	if len(b.FileTypes) == 0 {
+		return DefaultFileTypes
+	}
+	return b.FileTypes
 }
 
 // ThreadsPerPage is the number of threads on one index page, as on 4chan.

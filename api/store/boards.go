@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -16,7 +17,29 @@ func (r *boardRow) domain() maniwani.Board {
 		MaxThreads: r.MaxThreads, BumpLimit: r.BumpLimit, ImageLimit: r.ImageLimit,
 		MaxFileSize: r.MaxFileSize, CooldownThread: r.CooldownThread, CooldownReply: r.CooldownReply,
 		PosterIDs: r.PosterIDs, LastNo: r.LastNo, Modified: usToTime(r.ModifiedUS),
+		FileTypes: splitTypes(r.FileTypes),
 	}
+}
+
+// splitTypes and joinTypes keep a board's file types as "jpg,webm": dots
+// and commas would be redundant in the column.
+func splitTypes(s string) []string {
+	if s == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		parts[i] = "." + p
+	}
+	return parts
+}
+
+func joinTypes(types []string) string {
+	parts := make([]string, len(types))
+	for i, t := range types {
+		parts[i] = strings.TrimPrefix(t, ".")
+	}
+	return strings.Join(parts, ",")
 }
 
 // Boards lists every board by name.
@@ -61,7 +84,7 @@ func (s *Store) CreateBoard(ctx context.Context, b maniwani.Board) error {
 		Name: b.Name, Title: b.Title, Description: b.Description,
 		MaxThreads: b.MaxThreads, BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit,
 		MaxFileSize: b.MaxFileSize, CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply,
-		PosterIDs: b.PosterIDs, CreatedUS: now, ModifiedUS: now,
+		PosterIDs: b.PosterIDs, FileTypes: joinTypes(b.FileTypes), CreatedUS: now, ModifiedUS: now,
 	}
 	return s.write(ctx, func(tx *gorm.DB) error {
 		var n int64
@@ -82,7 +105,7 @@ func (s *Store) UpdateBoard(ctx context.Context, b maniwani.Board) error {
 			"title": b.Title, "description": b.Description, "max_threads": b.MaxThreads,
 			"bump_limit": b.BumpLimit, "image_limit": b.ImageLimit, "max_file_size": b.MaxFileSize,
 			"cooldown_thread": b.CooldownThread, "cooldown_reply": b.CooldownReply,
-			"poster_ids": b.PosterIDs, "modified_us": time.Now().UnixMicro(),
+			"poster_ids": b.PosterIDs, "file_types": joinTypes(b.FileTypes), "modified_us": time.Now().UnixMicro(),
 		})
 		if res.Error != nil {
 			return res.Error

@@ -38,6 +38,18 @@ func Migrations() []Migration {
 		{ID: "0002_quotes", Up: func(tx *gorm.DB) error {
 			return tx.Migrator().AutoMigrate(&quoteRow{})
 		}},
+		{ID: "0003_files", Up: func(tx *gorm.DB) error {
+			m := tx.Migrator()
+			if !m.HasColumn(&boardRow{}, "FileTypes") {
+				if err := m.AddColumn(&boardRow{}, "FileTypes"); err != nil {
+					return err
+				}
+			}
+			if !m.HasIndex(&fileRow{}, "files_board_tim") {
+				return m.CreateIndex(&fileRow{}, "files_board_tim")
+			}
+			return nil
+		}},
 	}
 }
 

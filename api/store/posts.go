@@ -34,6 +34,9 @@ type NewPost struct {
 	PosterID func(thread int64) string
 	// Quotes are the existing posts the body quotes, kept as backlinks.
 	Quotes []maniwani.Ref
+	// File is the post's attachment, already stored in media; its Tim is
+	// chosen here, unique on the board.
+	File *maniwani.File
 }
 
 // saveQuotes keeps the post's quotes of other posts.
@@ -68,7 +71,7 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Created, error) {
 			return nil, err
 		}
 		defer unlock()
-		if in.Resto != 0 {
+		if in.Resto != 0 && in.File == nil {
 			return s.createReplyPostgres(ctx, in)
 		}
 	}
@@ -135,6 +138,17 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Created, error) {
 		if err := saveQuotes(tx, board.ID, no, in.Quotes); err != nil {
 			return err
 		}
+		var file *fileRow
+		if in.File != nil {
+			if in.Resto != 0 && thread.Images >= board.ImageLimit {
+				return maniwani.Errorf(maniwani.KindForbidden,
+					"Thread No.%d has reached its limit of %d images; reply without a file.", in.Resto, board.ImageLimit)
+			}
+			var err error
+			if file, err = saveFile(tx, board.ID, no, in.File, in.Time); err != nil {
+				return err
+			}
+		}
 
 		if in.Resto == 0 {
 			if err := tx.Create(&threadRow{BoardID: board.ID, No: no, BumpedUS: now, ModifiedUS: now}).Error; err != nil {
@@ -150,8 +164,13 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Created, error) {
 			if !in.Sage {
 				bumped = gorm.Expr("CASE WHEN replies < ? THEN ? ELSE bumped_us END", board.BumpLimit, now)
 			}
+			images := 0
+			if file != nil {
+				images = 1
+			}
 			res := tx.Model(&threadRow{}).Where("id = ? AND closed = ? AND archived = ?", thread.ID, false, false).
-				Updates(map[string]any{"replies": gorm.Expr("replies + 1"), "bumped_us": bumped, "modified_us": now})
+				Updates(map[string]any{"replies": gorm.Expr("replies + 1"), "images": gorm.Expr("images + ?", images),
+					"bumped_us": bumped, "modified_us": now})
 			if res.Error != nil {
 				return res.Error
 			}
@@ -169,12 +188,36 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Created, error) {
 			out = &Created{}
 		}
 		out.Post = post.domain(in.Board)
+		if file != nil {
+			out.Post.File = file.domain()
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// saveFile stores the row of a post's file under a tim of its own: the
+// post's time in milliseconds, or one past the board's newest when two
+// files come within a millisecond. The board's lock is held, so the
+// maximum read is still the maximum at commit.
+func saveFile(tx *gorm.DB, boardID, no int64, f *maniwani.File, at time.Time) (*fileRow, error) {
+	var last *int64
+	if err := tx.Model(&fileRow{}).Where("board_id = ?", boardID).Select("MAX(tim)").Scan(&last).Error; err != nil {
+		return nil, err
+	}
+	tim := at.UnixMilli()
+	if last != nil && *last >= tim {
+		tim = *last + 1
+	}
+	row := &fileRow{
+		BoardID: boardID, PostNo: no, Tim: tim, Filename: f.Filename, Ext: f.Ext, Size: f.Size,
+		MD5: f.MD5, SHA256: f.SHA256, Width: f.Width, Height: f.Height, ThumbW: f.ThumbW, ThumbH: f.ThumbH,
+		Spoiler: f.Spoiler, Thumbnail: f.Thumbnail,
+	}
+	return row, tx.Create(row).Error
 }
 
 func replyable(t *threadRow) error {
@@ -386,6 +429,42 @@ type Deleted struct {
 	Board  string
 	No     int64
 	Thread int64 // the post's thread; equal to No when the whole thread went
+	Files  []GoneFile
+}
+
+// GoneFile is a file of a deleted post; Last says no post uses its bytes
+// any more, so media may drop them.
+type GoneFile struct {
+	maniwani.FileRef
+	Last bool
+}
+
+// deleteFiles removes the file rows of the board's posts in nos and tells
+// which bytes no post uses any more.
+func deleteFiles(tx *gorm.DB, boardID int64, board string, nos *gorm.DB) ([]GoneFile, error) {
+	var rows []fileRow
+	if err := tx.Where("board_id = ? AND post_no IN (?)", boardID, nos).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].ID
+	}
+	if err := tx.Where("id IN ?", ids).Delete(&fileRow{}).Error; err != nil {
+		return nil, err
+	}
+	out := make([]GoneFile, len(rows))
+	for i, r := range rows {
+		var others int64
+		if err := tx.Model(&fileRow{}).Where("sha256 = ?", r.SHA256).Count(&others).Error; err != nil {
+			return nil, err
+		}
+		out[i] = GoneFile{FileRef: maniwani.FileRef{Board: board, Tim: r.Tim, SHA256: r.SHA256, Ext: r.Ext}, Last: others == 0}
+	}
+	return out, nil
 }
 
 // DeletePost removes a post whose password hash matches (a poster deleting
@@ -432,7 +511,7 @@ func (s *Store) DeletePost(ctx context.Context, board string, no int64, password
 		if err := tx.Where("board_id = ? AND from_no IN (?)", b.ID, gone).Delete(&quoteRow{}).Error; err != nil {
 			return err
 		}
-		if err := tx.Where("board_id = ? AND post_no IN (?)", b.ID, gone).Delete(&fileRow{}).Error; err != nil {
+		if out.Files, err = deleteFiles(tx, b.ID, board, gone); err != nil {
 			return err
 		}
 		if err := tx.Where("board_id = ? AND no IN (?)", b.ID, gone).Delete(&postRow{}).Error; err != nil {

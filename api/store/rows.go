@@ -16,6 +16,7 @@ type boardRow struct {
 	CooldownThread int    `gorm:"not null"`
 	CooldownReply  int    `gorm:"not null"`
 	PosterIDs      bool   `gorm:"not null"`
+	FileTypes      string `gorm:"size:64;not null;default:''"` // extensions without dots, comma-separated; empty: the defaults
 	LastNo         int64  `gorm:"not null;default:0"` // the board's post counter; its row lock orders the board's posts
 	CreatedUS      int64  `gorm:"not null"`
 	ModifiedUS     int64  `gorm:"not null"`
@@ -61,9 +62,9 @@ func (postRow) TableName() string { return "posts" }
 // fileRow is a post's attachment; the bytes live in media, keyed by SHA256.
 type fileRow struct {
 	ID        int64  `gorm:"primaryKey"`
-	BoardID   int64  `gorm:"not null;uniqueIndex:files_board_post"`
+	BoardID   int64  `gorm:"not null;uniqueIndex:files_board_post;uniqueIndex:files_board_tim"`
 	PostNo    int64  `gorm:"not null;uniqueIndex:files_board_post"`
-	Tim       int64  `gorm:"not null"`
+	Tim       int64  `gorm:"not null;uniqueIndex:files_board_tim"` // the file's name on the board: unique
 	Filename  string `gorm:"size:255;not null"`
 	Ext       string `gorm:"size:8;not null"`
 	Size      int64  `gorm:"not null"`
