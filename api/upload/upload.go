@@ -1,0 +1,279 @@
+// Package upload checks a posted file before the api stores it. The bytes go
+// to a temporary file while they are hashed, never whole into memory; the type
+// is decided from the bytes alone; the file's structure is walked so that what
+// is stored is wholly the format it claims and nothing hides after it; JPEG
+// metadata is cut out.
+package upload
+
+import (
+	"bufio"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/maniwani/maniwani"
+)
+
+const (
+	// DefaultMaxSize is the size limit of Limits that name none: 4 MiB, as
+	// on 4chan.
+	DefaultMaxSize = 4 << 20
+	// DefaultMaxPixels is the pixel limit of Limits that name none. It
+	// bounds what a decode (ours for EXIF orientation, the thumbnailer's)
+	// can allocate.
+	DefaultMaxPixels = 40_000_000
+)
+
+// DefaultTypes are the extensions a board takes when its Limits name none.
+func DefaultTypes() []string {
+	return []string{".jpg", ".png", ".gif", ".webp", ".webm", ".mp4"}
+}
+
+// Limits are what one board takes.
+type Limits struct {
+	MaxSize   int64    // bytes; a larger file is refused; 0 = DefaultMaxSize
+	MaxPixels int64    // width*height; 0 = DefaultMaxPixels
+	Types     []string // allowed extensions, e.g. ".jpg"; nil = DefaultTypes()
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxSize <= 0 {
+		l.MaxSize = DefaultMaxSize
+	}
+	if l.MaxPixels <= 0 {
+		l.MaxPixels = DefaultMaxPixels
+	}
+	if l.Types == nil {
+		l.Types = DefaultTypes()
+	}
+	return l
+}
+
+func (l Limits) takes(ext string) bool {
+	for _, t := range l.Types {
+		if !strings.HasPrefix(t, ".") {
+			t = "." + t
+		}
+		if strings.EqualFold(t, ext) || ext == ".jpg" && strings.EqualFold(t, ".jpeg") {
+			return true
+		}
+	}
+	return false
+}
+
+// File is an accepted upload, waiting in a temporary file to be stored.
+type File struct {
+	Path          string // the temporary file holding the bytes to store (after EXIF stripping)
+	Size          int64
+	SHA256        string // hex, of the stored bytes
+	MD5           string // base64, 24 chars, of the stored bytes
+	Ext           string // decided from the bytes: .jpg .png .gif .webp .webm .mp4
+	ContentType   string
+	Width, Height int
+	Name          string // the cleaned original name, without extension ("cat" for `C:\fakepath\cat.png`)
+}
+
+// Remove deletes the temporary file; removing it twice is not an error.
+func (f *File) Remove() error {
+	if f == nil || f.Path == "" {
+		return nil
+	}
+	if err := os.Remove(f.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// Receive streams r (the multipart part) into a temporary file in dir while
+// hashing it, then checks it against lim. A refusal is an error of kind
+// maniwani.KindInvalid (maniwani.KindTooLarge for the size) whose message a
+// poster can read; an error reading r is returned wrapped, as it came. On any
+// error nothing is left in dir; on success the caller owns File.Path and
+// calls Remove once the bytes are stored.
+func Receive(r io.Reader, filename, dir string, lim Limits) (_ *File, err error) {
+	lim = lim.withDefaults()
+	tmp, err := os.CreateTemp(dir, "upload-*")
+	if err != nil {
+		return nil, fmt.Errorf("upload: %w", err)
+	}
+	f := &File{Path: tmp.Name(), Name: cleanName(filename)}
+	defer func() {
+		tmp.Close()
+		if err != nil {
+			f.Remove()
+		}
+	}()
+
+	sum := newSummer(tmp)
+	limit := lim.MaxSize + 1
+	if lim.MaxSize == math.MaxInt64 {
+		limit = lim.MaxSize
+	}
+	if _, err := io.Copy(sum, io.LimitReader(r, limit)); err != nil {
+		if sum.err != nil {
+			return nil, fmt.Errorf("upload: writing %s: %w", f.Path, sum.err)
+		}
+		return nil, fmt.Errorf("upload: reading the file: %w", err)
+	}
+	if sum.n > lim.MaxSize {
+		return nil, maniwani.Errorf(maniwani.KindTooLarge, "The file is larger than this board's limit of %s.", sizeText(lim.MaxSize))
+	}
+	if sum.n == 0 {
+		return nil, maniwani.Errorf(maniwani.KindInvalid, "The file is empty.")
+	}
+	sum.done(f)
+
+	head := make([]byte, 512)
+	n, err := tmp.ReadAt(head, 0)
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("upload: %w", err)
+	}
+	ft := sniff(head[:n])
+	if ft == nil {
+		return nil, maniwani.Errorf(maniwani.KindInvalid, "The file's type is not one this site takes.")
+	}
+	if !lim.takes(ft.ext) {
+		return nil, maniwani.Errorf(maniwani.KindInvalid, "This board does not take %s files.", ft.name)
+	}
+	f.Ext, f.ContentType = ft.ext, ft.mime
+
+	// An image's size comes from its header before anything else reads it,
+	// so a small file claiming a huge image costs nothing.
+	if ft.config != nil {
+		cfg, err := ft.config(bufio.NewReader(io.NewSectionReader(tmp, 0, f.Size)))
+		if err != nil {
+			return nil, ft.refuse(configFlaw(err))
+		}
+		f.Width, f.Height = cfg.Width, cfg.Height
+		if err := checkPixels(ft, f.Width, f.Height, lim.MaxPixels); err != nil {
+			return nil, err
+		}
+	}
+	w, err := ft.walk(newScanner(tmp, f.Size))
+	if err != nil {
+		return nil, ft.refuse(err)
+	}
+	if ft.config == nil {
+		f.Width, f.Height = w.w, w.h
+		if err := checkPixels(ft, f.Width, f.Height, lim.MaxPixels); err != nil {
+			return nil, err
+		}
+	}
+
+	var rewrite func(io.Writer) error
+	switch {
+	case w.orient > 1:
+		rewrite = func(out io.Writer) (err error) {
+			f.Width, f.Height, err = reorient(out, tmp, f.Size, w)
+			return err
+		}
+	case len(w.drop) > 0:
+		rewrite = func(out io.Writer) error { return copyWithout(out, tmp, f.Size, w.drop) }
+	}
+	if rewrite != nil {
+		old := f.Path
+		if err := f.replace(rewrite); err != nil {
+			return nil, ft.refuse(err)
+		}
+		tmp.Close()
+		os.Remove(old)
+	}
+	return f, nil
+}
+
+// replace writes the bytes to store anew through write, into a new temporary
+// file beside the old one; the caller removes the old one.
+func (f *File) replace(write func(io.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(f.Path), "upload-*")
+	if err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	sum := newSummer(tmp)
+	bw := bufio.NewWriter(sum)
+	if err := write(bw); err != nil {
+		if sum.err != nil {
+			return fmt.Errorf("upload: writing %s: %w", tmp.Name(), sum.err)
+		}
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("upload: writing %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("upload: writing %s: %w", tmp.Name(), err)
+	}
+	f.Path = tmp.Name()
+	sum.done(f)
+	return nil
+}
+
+// summer writes to a file and hashes and counts what it writes, keeping
+// the file's own error apart from the reader's.
+type summer struct {
+	w       io.Writer
+	sha, md hash.Hash
+	n       int64
+	err     error
+}
+
+func newSummer(w io.Writer) *summer { return &summer{w: w, sha: sha256.New(), md: md5.New()} }
+
+func (s *summer) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	s.sha.Write(p[:n])
+	s.md.Write(p[:n])
+	s.n += int64(n)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
+}
+
+func (s *summer) done(f *File) {
+	f.Size = s.n
+	f.SHA256 = hex.EncodeToString(s.sha.Sum(nil))
+	f.MD5 = base64.StdEncoding.EncodeToString(s.md.Sum(nil))
+}
+
+func checkPixels(ft *format, w, h int, max int64) error {
+	if w <= 0 || h <= 0 {
+		return ft.refuse(damaged("no size (%dx%d)", w, h))
+	}
+	if int64(w)*int64(h) > max {
+		return maniwani.Errorf(maniwani.KindInvalid, "The %s is %dx%d, over the limit of %s megapixels.",
+			ft.noun, w, h, strconv.FormatFloat(float64(max)/1e6, 'f', -1, 64))
+	}
+	return nil
+}
+
+// sizeText writes n bytes as a person reads a limit: "4 MB", "1.5 MB", "800 KB".
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KB", n>>10)
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,724 @@
+package upload
+
+import (
+	"bytes"
+	"compress/zlib"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/maniwani/maniwani"
+)
+
+// receive runs Receive in a fresh directory and, when it refuses, checks
+// that nothing is left there.
+func receive(t testing.TB, data []byte, name string, lim Limits) (*File, error) {
+	t.Helper()
+	dir := t.TempDir()
+	f, err := Receive(bytes.NewReader(data), name, dir, lim)
+	if err != nil {
+		assertEmpty(t, dir)
+		return nil, err
+	}
+	if filepath.Dir(f.Path) != dir {
+		t.Fatalf("Path %s not in %s", f.Path, dir)
+	}
+	t.Cleanup(func() {
+		if err := f.Remove(); err != nil {
+			t.Error(err)
+		}
+		assertEmpty(t, dir)
+	})
+	return f, nil
+}
+
+func assertEmpty(t testing.TB, dir string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		t.Errorf("left behind in %s: %s", dir, e.Name())
+	}
+}
+
+// stored reads the bytes f holds and checks its size and hashes against them.
+func stored(t testing.TB, f *File) []byte {
+	t.Helper()
+	b, err := os.ReadFile(f.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha, md := sha256.Sum256(b), md5.Sum(b)
+	if f.Size != int64(len(b)) {
+		t.Errorf("Size %d, file has %d bytes", f.Size, len(b))
+	}
+	if got := hex.EncodeToString(sha[:]); f.SHA256 != got {
+		t.Errorf("SHA256 %s, file's is %s", f.SHA256, got)
+	}
+	if got := base64.StdEncoding.EncodeToString(md[:]); f.MD5 != got || len(f.MD5) != 24 {
+		t.Errorf("MD5 %s, file's is %s", f.MD5, got)
+	}
+	return b
+}
+
+func testdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func pattern(w, h int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.NRGBA{uint8(x * 7), uint8(y * 13), uint8(x ^ y), 255})
+		}
+	}
+	return img
+}
+
+func encodePNG(t testing.TB, img image.Image) []byte {
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func encodeJPEG(t testing.TB, img image.Image) []byte {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func encodeGIF(t testing.TB, w, h, frames int) []byte {
+	g := &gif.GIF{}
+	for i := 0; i < frames; i++ {
+		p := image.NewPaletted(image.Rect(0, 0, w, h), color.Palette{color.Black, color.White})
+		p.SetColorIndex(i%w, 0, 1)
+		g.Image = append(g.Image, p)
+		g.Delay = append(g.Delay, 10)
+	}
+	var b bytes.Buffer
+	if err := gif.EncodeAll(&b, g); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestAccept(t *testing.T) {
+	unknownCluster := testdata(t, "tiny-live.webm")
+	i := bytes.Index(unknownCluster, []byte("\x1f\x43\xb6\x75"))
+	if i < 0 || unknownCluster[i+4]&0x80 == 0 {
+		t.Fatal("tiny-live.webm: no Cluster with a one-byte size")
+	}
+	unknownCluster[i+4] = 0xff // the same length, unknown
+
+	cases := []struct {
+		name, file   string
+		data         []byte
+		ext, ct      string
+		w, h         int
+		wantFilename string
+	}{
+		{"png", "cat.png", encodePNG(t, pattern(30, 20)), ".png", "image/png", 30, 20, "cat"},
+		{"jpeg", `C:\fakepath\photo.JPG`, encodeJPEG(t, pattern(33, 17)), ".jpg", "image/jpeg", 33, 17, "photo"},
+		{"gif", "a.gif", encodeGIF(t, 12, 9, 1), ".gif", "image/gif", 12, 9, "a"},
+		{"animated gif", "b.gif", encodeGIF(t, 12, 9, 3), ".gif", "image/gif", 12, 9, "b"},
+		{"webp lossy", "x.webp", testdata(t, "tiny.webp"), ".webp", "image/webp", 40, 30, "x"},
+		{"webp lossless", "x.webp", testdata(t, "tiny-lossless.webp"), ".webp", "image/webp", 40, 30, "x"},
+		{"webp extended", "x.webp", testdata(t, "tiny-alpha.webp"), ".webp", "image/webp", 40, 30, "x"},
+		{"webm", "clip.webm", testdata(t, "tiny.webm"), ".webm", "video/webm", 64, 48, "clip"},
+		{"webm live", "clip.webm", testdata(t, "tiny-live.webm"), ".webm", "video/webm", 64, 48, "clip"},
+		{"webm unknown-size cluster", "clip.webm", unknownCluster, ".webm", "video/webm", 64, 48, "clip"},
+		{"mp4 faststart", "clip.mp4", testdata(t, "tiny-faststart.mp4"), ".mp4", "video/mp4", 64, 48, "clip"},
+		{"mp4 moov last", "clip.mp4", testdata(t, "tiny.mp4"), ".mp4", "video/mp4", 64, 48, "clip"},
+		{"type from bytes, not name", "really.gif", encodePNG(t, pattern(5, 6)), ".png", "image/png", 5, 6, "really"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := receive(t, c.data, c.file, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Ext != c.ext || f.ContentType != c.ct || f.Width != c.w || f.Height != c.h || f.Name != c.wantFilename {
+				t.Errorf("got %s %s %dx%d %q, want %s %s %dx%d %q", f.Ext, f.ContentType, f.Width, f.Height, f.Name,
+					c.ext, c.ct, c.w, c.h, c.wantFilename)
+			}
+			if got := stored(t, f); !bytes.Equal(got, c.data) {
+				t.Error("stored bytes differ from the upload")
+			}
+			sha, md := sha256.Sum256(c.data), md5.Sum(c.data)
+			if f.SHA256 != hex.EncodeToString(sha[:]) || f.MD5 != base64.StdEncoding.EncodeToString(md[:]) {
+				t.Error("hashes are not the upload's")
+			}
+		})
+	}
+}
+
+// A phone's portrait video: tkhd holds the landscape size and a quarter turn.
+func TestMP4Rotated(t *testing.T) {
+	data := testdata(t, "tiny-faststart.mp4")
+	i := bytes.Index(data, []byte("tkhd"))
+	if i < 0 || data[i+4] != 0 {
+		t.Fatal("no version 0 tkhd")
+	}
+	m := i + 4 + 40
+	copy(data[m:], []byte{0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0})
+	f, err := receive(t, data, "v.mp4", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Width != 48 || f.Height != 64 {
+		t.Errorf("%dx%d, want 48x64", f.Width, f.Height)
+	}
+}
+
+// hugePNG is a valid PNG header claiming w x h, with a tiny IDAT.
+func hugePNG(t testing.TB, w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		b.WriteString(typ)
+		b.Write(data)
+		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	chunk("IHDR", append(ihdr, 8, 2, 0, 0, 0))
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(make([]byte, 1000))
+	zw.Close()
+	chunk("IDAT", z.Bytes())
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+func TestHugeImageRefusedCheaply(t *testing.T) {
+	data := hugePNG(t, 20000, 20000)
+	if len(data) > 4096 {
+		t.Fatalf("the PNG is %d bytes", len(data))
+	}
+	dir := t.TempDir()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	_, err := Receive(bytes.NewReader(data), "big.png", dir, Limits{})
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	assertEmpty(t, dir)
+	want := "The image is 20000x20000, over the limit of 40 megapixels."
+	if maniwani.ErrorKind(err) != maniwani.KindInvalid || maniwani.ErrorMessage(err) != want {
+		t.Fatalf("err %v, want %q", err, want)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+		t.Errorf("allocated %d bytes to refuse it", alloc)
+	}
+	if took > time.Second {
+		t.Errorf("took %v", took)
+	}
+	// Under a limit it fits, the same file passes: the limit refused it.
+	if _, err := receive(t, data, "big.png", Limits{MaxPixels: 400_000_000}); err != nil {
+		t.Errorf("under a 400 MP limit: %v", err)
+	}
+}
+
+func TestRefuse(t *testing.T) {
+	png := encodePNG(t, pattern(30, 20))
+	jpg := encodeJPEG(t, pattern(64, 64))
+	gifb := encodeGIF(t, 12, 9, 2)
+	webp := testdata(t, "tiny.webp")
+	webm := testdata(t, "tiny.webm")
+	mp4 := testdata(t, "tiny.mp4")
+	mp4fast := testdata(t, "tiny-faststart.mp4")
+	live := testdata(t, "tiny-live.webm")
+
+	badCRC := bytes.Clone(png)
+	badCRC[len(badCRC)-20] ^= 1 // inside IDAT
+	matroska := bytes.Replace(webm, []byte("\x42\x82\x84webm"), []byte("\x42\x82\x84mkv1"), 1)
+	h264webm := bytes.Replace(webm, []byte("V_VP8"), []byte("V_H26"), 1)
+
+	const (
+		notTaken = "The file's type is not one this site takes."
+		cutJPEG  = "The file is not a valid JPEG image (it is cut short or damaged)."
+		cutPNG   = "The file is not a valid PNG image (it is cut short or damaged)."
+		cutGIF   = "The file is not a valid GIF image (it is cut short or damaged)."
+		cutWebP  = "The file is not a valid WebP image (it is cut short or damaged)."
+		cutWebM  = "The file is not a valid WebM video (it is cut short or damaged)."
+		cutMP4   = "The file is not a valid MP4 video (it is cut short or damaged)."
+	)
+	cases := []struct {
+		name string
+		data []byte
+		lim  Limits
+		kind maniwani.Kind
+		msg  string
+	}{
+		{"empty", nil, Limits{}, maniwani.KindInvalid, "The file is empty."},
+		{"text named .png", []byte("hello, world\n"), Limits{}, maniwani.KindInvalid, notTaken},
+		{"html", []byte("<html><script>alert(1)</script></html>"), Limits{}, maniwani.KindInvalid, notTaken},
+		{"over the size limit", png, Limits{MaxSize: int64(len(png)) - 1}, maniwani.KindTooLarge,
+			"The file is larger than this board's limit of " + sizeText(int64(len(png))-1) + "."},
+		{"type not taken", webm, Limits{Types: []string{".jpg", ".png"}}, maniwani.KindInvalid, "This board does not take WebM files."},
+		{"no types", png, Limits{Types: []string{}}, maniwani.KindInvalid, "This board does not take PNG files."},
+		{"jpeg cut in half", jpg[:len(jpg)/2], Limits{}, maniwani.KindInvalid, cutJPEG},
+		{"jpeg without EOI", jpg[:len(jpg)-2], Limits{}, maniwani.KindInvalid, cutJPEG},
+		{"jpeg with a zip after it", append(bytes.Clone(jpg), "PK\x03\x04rest of an archive"...), Limits{}, maniwani.KindInvalid,
+			"The file is not a valid JPEG image (it has data after its end)."},
+		{"png cut in half", png[:len(png)/2], Limits{}, maniwani.KindInvalid, cutPNG},
+		{"png without IEND", png[:len(png)-12], Limits{}, maniwani.KindInvalid, cutPNG},
+		{"png with a bad CRC", badCRC, Limits{}, maniwani.KindInvalid, cutPNG},
+		{"png with data after IEND", append(bytes.Clone(png), "junk"...), Limits{}, maniwani.KindInvalid,
+			"The file is not a valid PNG image (it has data after its end)."},
+		{"gif cut", gifb[:len(gifb)-1], Limits{}, maniwani.KindInvalid, cutGIF},
+		{"webp cut", webp[:len(webp)-3], Limits{}, maniwani.KindInvalid, cutWebP},
+		{"webm cut in its header", webm[:30], Limits{}, maniwani.KindInvalid, notTaken},
+		{"webm cut after its header", webm[:60], Limits{}, maniwani.KindInvalid, cutWebM},
+		{"webm cut in half", webm[:len(webm)/2], Limits{}, maniwani.KindInvalid, cutWebM},
+		{"webm cut by a byte", webm[:len(webm)-1], Limits{}, maniwani.KindInvalid, cutWebM},
+		{"live webm cut in a block", live[:len(live)-5], Limits{}, maniwani.KindInvalid, cutWebM},
+		{"webm with data after it", append(bytes.Clone(webm), 0), Limits{}, maniwani.KindInvalid,
+			"The file is not a valid WebM video (it has data after its end)."},
+		{"matroska", matroska, Limits{}, maniwani.KindInvalid, notTaken},
+		{"webm with H.264", h264webm, Limits{}, maniwani.KindInvalid,
+			"The file is not a valid WebM video (its video is not VP8, VP9 or AV1)."},
+		{"mp4 cut in half", mp4[:len(mp4)/2], Limits{}, maniwani.KindInvalid, cutMP4},
+		{"faststart mp4 cut in half", mp4fast[:len(mp4fast)/2], Limits{}, maniwani.KindInvalid, cutMP4},
+		{"mp4 cut by a byte", mp4fast[:len(mp4fast)-1], Limits{}, maniwani.KindInvalid, cutMP4},
+		{"mp4 with data after it", append(bytes.Clone(mp4), "PK\x03\x04"...), Limits{}, maniwani.KindInvalid, cutMP4},
+		{"mp4 without video", testdata(t, "audio-only.mp4"), Limits{}, maniwani.KindInvalid,
+			"The file is not a valid MP4 video (it has no video track)."},
+		{"video over the pixel limit", webm, Limits{MaxPixels: 1_000}, maniwani.KindInvalid,
+			"The video is 64x48, over the limit of 0.001 megapixels."},
+		{"mp4 over the pixel limit", mp4, Limits{MaxPixels: 64*48 - 1}, maniwani.KindInvalid,
+			"The video is 64x48, over the limit of 0.003071 megapixels."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := receive(t, c.data, "file.png", c.lim)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if k := maniwani.ErrorKind(err); k != c.kind || maniwani.ErrorMessage(err) != c.msg {
+				t.Errorf("kind %d, %q (%v)\nwant kind %d, %q", k, maniwani.ErrorMessage(err), err, c.kind, c.msg)
+			}
+		})
+	}
+}
+
+// endless is an upload that never ends, counting what is read of it.
+type endless struct{ n int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	clear(p)
+	e.n += int64(len(p))
+	return len(p), nil
+}
+
+func TestTooLargeStopsReading(t *testing.T) {
+	dir := t.TempDir()
+	r := &endless{}
+	_, err := Receive(r, "x.png", dir, Limits{MaxSize: 4 << 20})
+	if maniwani.ErrorKind(err) != maniwani.KindTooLarge ||
+		maniwani.ErrorMessage(err) != "The file is larger than this board's limit of 4 MB." {
+		t.Fatalf("err %v", err)
+	}
+	if r.n > 4<<20+1 {
+		t.Errorf("read %d bytes", r.n)
+	}
+	assertEmpty(t, dir)
+}
+
+type failing struct{ n int }
+
+func (f *failing) Read(p []byte) (int, error) {
+	if f.n > 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	f.n++
+	return copy(p, "\x89PNG\r\n\x1a\n"), nil
+}
+
+func TestReadError(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Receive(&failing{}, "x.png", dir, Limits{})
+	if !errors.Is(err, io.ErrUnexpectedEOF) || maniwani.ErrorKind(err) != maniwani.KindInternal {
+		t.Errorf("err %v", err)
+	}
+	assertEmpty(t, dir)
+}
+
+func exifSegment(order string, orient uint16) []byte {
+	var bo binary.AppendByteOrder = binary.BigEndian
+	if order == "II" {
+		bo = binary.LittleEndian
+	}
+	tiff := []byte(order)
+	tiff = bo.AppendUint16(tiff, 42)
+	tiff = bo.AppendUint32(tiff, 8)
+	tiff = bo.AppendUint16(tiff, 2) // two entries: Make, Orientation
+	tiff = bo.AppendUint16(tiff, 0x010f)
+	tiff = bo.AppendUint16(tiff, 2)
+	tiff = bo.AppendUint32(tiff, 4)
+	tiff = append(tiff, "Cam\x00"...)
+	tiff = bo.AppendUint16(tiff, 0x0112)
+	tiff = bo.AppendUint16(tiff, 3)
+	tiff = bo.AppendUint32(tiff, 1)
+	tiff = bo.AppendUint16(tiff, orient)
+	tiff = bo.AppendUint16(tiff, 0)
+	tiff = bo.AppendUint32(tiff, 0)
+	return segment(0xe1, append([]byte("Exif\x00\x00"), tiff...))
+}
+
+func segment(marker byte, body []byte) []byte {
+	s := []byte{0xff, marker}
+	s = binary.BigEndian.AppendUint16(s, uint16(len(body)+2))
+	return append(s, body...)
+}
+
+var (
+	iccSegment = segment(0xe2, []byte("ICC_PROFILE\x00\x01\x01not really a profile"))
+	xmpSegment = segment(0xe1, []byte("http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>GPS</x:xmpmeta>"))
+	app0       = segment(0xe0, []byte("JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"))
+	mpfSegment = segment(0xe2, []byte("MPF\x00II*\x00"))
+)
+
+func join(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+func TestEXIFStrippedLosslessly(t *testing.T) {
+	jpg := encodeJPEG(t, pattern(40, 24))
+	in := join(jpg[:2], app0, exifSegment("MM", 1), iccSegment, xmpSegment, mpfSegment, jpg[2:])
+	want := join(jpg[:2], app0, iccSegment, jpg[2:])
+	f, err := receive(t, in, "p.jpg", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := stored(t, f)
+	if !bytes.Equal(got, want) {
+		t.Errorf("stored %d bytes, want the %d of the upload without its EXIF, XMP and MPF", len(got), len(want))
+	}
+	if f.Width != 40 || f.Height != 24 {
+		t.Errorf("%dx%d", f.Width, f.Height)
+	}
+	sha := sha256.Sum256(want)
+	if f.SHA256 != hex.EncodeToString(sha[:]) {
+		t.Error("SHA256 is not of the stripped bytes")
+	}
+}
+
+// quadrants is an image with a colour per quadrant, in blocks of 16 pixels
+// so that JPEG keeps them apart: red, blue / green, white.
+func quadrants(w, h int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, quadrant(x >= w/2, y >= h/2))
+		}
+	}
+	return img
+}
+
+func quadrant(right, bottom bool) color.RGBA {
+	switch {
+	case !right && !bottom:
+		return color.RGBA{255, 0, 0, 255}
+	case right && !bottom:
+		return color.RGBA{0, 0, 255, 255}
+	case !right:
+		return color.RGBA{0, 255, 0, 255}
+	}
+	return color.RGBA{255, 255, 255, 255}
+}
+
+func near(a, b color.Color) bool {
+	r1, g1, b1, _ := a.RGBA()
+	r2, g2, b2, _ := b.RGBA()
+	d := func(x, y uint32) bool { return x-y < 0x2000 || y-x < 0x2000 }
+	return d(r1, r2) && d(g1, g2) && d(b1, b2)
+}
+
+// TestEXIFOrientation checks every orientation against the EXIF spec's
+// words (where the stored row 0 and column 0 are to be shown), not against
+// the library that turns the pixels.
+func TestEXIFOrientation(t *testing.T) {
+	const W, H = 64, 32
+	jpg := encodeJPEG(t, quadrants(W, H))
+	// from gives the stored pixel shown at (x, y) of the display.
+	from := map[uint16]func(x, y, dw, dh int) (int, int){
+		2: func(x, y, dw, dh int) (int, int) { return dw - 1 - x, y },
+		3: func(x, y, dw, dh int) (int, int) { return dw - 1 - x, dh - 1 - y },
+		4: func(x, y, dw, dh int) (int, int) { return x, dh - 1 - y },
+		5: func(x, y, dw, dh int) (int, int) { return y, x },
+		6: func(x, y, dw, dh int) (int, int) { return y, dw - 1 - x },
+		7: func(x, y, dw, dh int) (int, int) { return dh - 1 - y, dw - 1 - x },
+		8: func(x, y, dw, dh int) (int, int) { return dh - 1 - y, x },
+	}
+	for o := uint16(2); o <= 8; o++ {
+		order := "II"
+		if o%2 == 0 {
+			order = "MM"
+		}
+		in := join(jpg[:2], exifSegment(order, o), iccSegment, xmpSegment, jpg[2:])
+		f, err := receive(t, in, "p.jpg", Limits{})
+		if err != nil {
+			t.Fatalf("orientation %d: %v", o, err)
+		}
+		out := stored(t, f)
+		if bytes.Contains(out, []byte("Exif\x00\x00")) || bytes.Contains(out, []byte("xmpmeta")) {
+			t.Errorf("orientation %d: metadata left", o)
+		}
+		if !bytes.Contains(out, iccSegment) {
+			t.Errorf("orientation %d: the ICC profile is lost", o)
+		}
+		dw, dh := W, H
+		if o >= 5 {
+			dw, dh = H, W
+		}
+		if f.Width != dw || f.Height != dh {
+			t.Errorf("orientation %d: %dx%d, want %dx%d", o, f.Width, f.Height, dw, dh)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := img.Bounds(); b.Dx() != dw || b.Dy() != dh {
+			t.Fatalf("orientation %d: decoded %v", o, b)
+		}
+		for _, p := range []image.Point{{dw / 4, dh / 4}, {3 * dw / 4, dh / 4}, {dw / 4, 3 * dh / 4}, {3 * dw / 4, 3 * dh / 4}} {
+			sx, sy := from[o](p.X, p.Y, dw, dh)
+			want := quadrant(sx >= W/2, sy >= H/2)
+			if got := img.At(p.X, p.Y); !near(got, want) {
+				t.Errorf("orientation %d: at %v got %v, want %v", o, p, got, want)
+			}
+		}
+	}
+}
+
+// samePixels tells whether two images decode to the same pixels.
+func samePixels(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Go's own test JPEGs: restart markers, progressive scans, grey, CMYK; their
+// APP segments (Ducky, Photoshop, ...) go, the pixels stay exactly as they were.
+func TestJPEGKinds(t *testing.T) {
+	for _, name := range []string{"video-001.restart2.jpeg", "video-001.progressive.jpeg", "video-005.gray.jpeg", "video-001.cmyk.jpeg"} {
+		t.Run(name, func(t *testing.T) {
+			in := testdata(t, name)
+			f, err := receive(t, in, name, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := jpeg.Decode(bytes.NewReader(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := jpeg.Decode(bytes.NewReader(stored(t, f)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !samePixels(got, want) {
+				t.Error("the pixels changed")
+			}
+			if b := want.Bounds(); f.Width != b.Dx() || f.Height != b.Dy() {
+				t.Errorf("%dx%d, want %v", f.Width, f.Height, b)
+			}
+		})
+	}
+}
+
+// A turned grey JPEG stays grey with its profile; a turned CMYK one becomes
+// RGB and drops its CMYK profile, which would no longer fit.
+func TestEXIFOrientationGreyCMYK(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		icc  bool
+	}{{"video-005.gray.jpeg", true}, {"video-001.cmyk.jpeg", false}} {
+		in := testdata(t, c.name)
+		src, err := jpeg.Decode(bytes.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = join(in[:2], exifSegment("MM", 6), iccSegment, in[2:])
+		f, err := receive(t, in, "p.jpg", Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		out := stored(t, f)
+		if bytes.Contains(out, iccSegment) != c.icc {
+			t.Errorf("%s: ICC profile kept %t, want %t", c.name, !c.icc, c.icc)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, grey := img.(*image.Gray); grey != c.icc {
+			t.Errorf("%s: decodes as %T", c.name, img)
+		}
+		if b := src.Bounds(); f.Width != b.Dy() || f.Height != b.Dx() || img.Bounds().Dx() != b.Dy() {
+			t.Errorf("%s: %dx%d from %v", c.name, f.Width, f.Height, b)
+		}
+	}
+}
+
+// The walk itself, on made-up entropy data: stuffed zeros, restart markers
+// and fill bytes are data; a scan must end at EOI or the next segment.
+func TestWalkJPEGMarkers(t *testing.T) {
+	sof := segment(0xc0, make([]byte, 15))
+	sos := segment(0xda, make([]byte, 10))
+	dht := segment(0xc4, make([]byte, 20))
+	for _, c := range []struct {
+		name string
+		data []byte
+		ok   bool
+	}{
+		{"stuffing and restarts", join([]byte{0xff, 0xd8}, sof, sos, []byte{1, 0xff, 0, 2, 0xff, 0xd0, 3, 0xff, 0xd7, 4, 0xff, 0xff, 0xd9}), true},
+		{"scans with tables between", join([]byte{0xff, 0xd8}, sof, sos, []byte{1, 2}, dht, sos, []byte{3}, []byte{0xff, 0xd9}), true},
+		{"fill before a marker", join([]byte{0xff, 0xd8, 0xff, 0xff}, sof, sos, []byte{0xff, 0xd9}), true},
+		{"zero padding after EOI", join([]byte{0xff, 0xd8}, sof, sos, []byte{0xff, 0xd9, 0, 0, 0}), true},
+		{"no EOI", join([]byte{0xff, 0xd8}, sof, sos, []byte{1, 2, 3}), false},
+		{"SOS before SOF", join([]byte{0xff, 0xd8}, sos, []byte{0xff, 0xd9}), false},
+		{"EOI before a scan", join([]byte{0xff, 0xd8}, sof, []byte{0xff, 0xd9}), false},
+		{"a second SOI in a scan", join([]byte{0xff, 0xd8}, sof, sos, []byte{0xff, 0xd8, 0xff, 0xd9}), false},
+		{"a segment past the end", join([]byte{0xff, 0xd8}, sof[:10]), false},
+		{"junk after EOI", join([]byte{0xff, 0xd8}, sof, sos, []byte{0xff, 0xd9, 0, 1}), false},
+	} {
+		_, err := walkJPEG(newScanner(bytes.NewReader(c.data), int64(len(c.data))))
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+func TestCleanName(t *testing.T) {
+	long := strings.Repeat("é", 150) + ".png" // 300 bytes of name
+	for _, c := range []struct{ in, want string }{
+		{"cat.png", "cat"},
+		{`C:\fakepath\cat.png`, "cat"},
+		{"/home/anon/Pictures/cat.jpeg", "cat"},
+		{"archive.tar.gz", "archive.tar"},
+		{"Mr. Smith", "Mr. Smith"},
+		{"noext", "noext"},
+		{"  spaced out .png  ", "spaced out"},
+		{"...dots...png", "dots"},
+		{".png", "png"},
+		{"a<b>c:d\"e|f?g*h.gif", "abcdefgh"},
+		{"tab\there\nnew\x00line.webm", "tabherenewline"},
+		{"evil\u202egnp.exe", "evilgnp"},
+		{"\xff\xfebad utf8.png", "bad utf8"},
+		{"👩‍👩‍👧.png", "👩‍👩‍👧"},
+		{"", "file"},
+		{"...", "file"},
+		{"C:\\", "file"},
+		{"dir/", "file"},
+		{long, strings.Repeat("é", 100)},
+		{strings.Repeat("a", 199) + "é.png", strings.Repeat("a", 199)},
+	} {
+		if got := cleanName(c.in); got != c.want {
+			t.Errorf("cleanName(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestSizeText(t *testing.T) {
+	for n, want := range map[int64]string{
+		4 << 20: "4 MB", 3 << 19: "1.5 MB", 800 << 10: "800 KB", 1500: "1.5 KB", 999: "999 bytes",
+	} {
+		if got := sizeText(n); got != want {
+			t.Errorf("sizeText(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestRemoveTwice(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Receive(bytes.NewReader(encodePNG(t, pattern(3, 3))), "a.png", dir, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Remove(); err != nil {
+		t.Errorf("second Remove: %v", err)
+	}
+	assertEmpty(t, dir)
+}
+
+func FuzzReceive(f *testing.F) {
+	jpg := encodeJPEG(f, pattern(20, 12))
+	for _, seed := range [][]byte{
+		encodePNG(f, pattern(7, 5)),
+		encodeGIF(f, 6, 4, 2),
+		jpg,
+		join(jpg[:2], exifSegment("II", 6), iccSegment, jpg[2:]),
+		join(jpg[:2], exifSegment("MM", 1), jpg[2:]),
+		hugePNG(f, 20000, 20000),
+		testdata(f, "tiny.webp"),
+		testdata(f, "tiny-lossless.webp"),
+		testdata(f, "tiny-alpha.webp"),
+		testdata(f, "tiny.webm"),
+		testdata(f, "tiny-live.webm"),
+		testdata(f, "tiny.mp4"),
+		testdata(f, "tiny-faststart.mp4"),
+		testdata(f, "audio-only.mp4"),
+		testdata(f, "video-001.restart2.jpeg"),
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		file, err := Receive(bytes.NewReader(data), "fuzz.bin", dir, Limits{MaxSize: 1 << 20, MaxPixels: 1 << 20})
+		if err != nil {
+			if k := maniwani.ErrorKind(err); k != maniwani.KindInvalid && k != maniwani.KindTooLarge {
+				t.Fatalf("not a refusal: %v", err)
+			}
+		} else {
+			stored(t, file)
+			if file.Width <= 0 || file.Height <= 0 || int64(file.Width)*int64(file.Height) > 1<<20 {
+				t.Errorf("accepted %dx%d", file.Width, file.Height)
+			}
+			if err := file.Remove(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		assertEmpty(t, dir)
+	})
+}
