@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Makes sure the programs the thumbnailer and its tests run are installed:
+# ffmpeg (first frames of videos) and ImageMagick (test images, and the
+# baseline of bench/thumbnail). Installs them from Debian's packages when
+# they are missing; root is needed only then. Idempotent; quiet when all is
+# well.
+set -euo pipefail
+
+need_root() { [ "$(id -u)" = 0 ] || { echo "tools.sh: $1 needs root to install" >&2; exit 1; }; }
+apt_install() {
+  need_root "$*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null; }
+}
+
+# ImageMagick is what says so: a "convert" earlier on PATH may be something
+# else (a wrapper, or Windows' convert.exe under WSL).
+imagemagick() {
+  local c
+  for c in convert /usr/bin/convert convert-im6.q16 magick; do
+    command -v "$c" >/dev/null 2>&1 || continue
+    if [ "$(basename "$c")" = magick ]; then
+      magick convert -version 2>/dev/null | grep -q ImageMagick && return 0
+    else
+      "$c" -version 2>/dev/null | grep -q ImageMagick && return 0
+    fi
+  done
+  return 1
+}
+
+missing=()
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+imagemagick || missing+=(imagemagick)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "tools.sh: installing ${missing[*]}" >&2
+  apt_install "${missing[@]}"
+  command -v ffmpeg >/dev/null 2>&1 || { echo "tools.sh: ffmpeg is still missing" >&2; exit 1; }
+  imagemagick || { echo "tools.sh: ImageMagick is still missing" >&2; exit 1; }
+fi
