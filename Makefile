@@ -7,6 +7,9 @@ export CI ?=
 
 test: check-format check-generate vet
 	./scripts/services.sh
+	./scripts/tools.sh
+	./scripts/minio.sh
+	./scripts/chromium.sh
 	$(GO) test -count=1 -timeout 20m ./...
 
 check-format:

@@ -46,14 +46,15 @@ type FileRef struct {
 }
 
 // Media stores posts' files once per content and serves them under their
-// names. media.Service implements it in one process; its client does over
-// HTTP when media runs apart.
+// names (which FileNames resolves). media.Service implements it in one
+// process; its client does over HTTP when media runs apart.
 type Media interface {
-	// Save stores the size bytes of r as the file f. Bytes already stored
-	// under f.SHA256 are not stored again; the name is added either way.
+	// Save stores the size bytes of r, whose SHA-256 is f.SHA256. Bytes
+	// already stored are not stored again. f.Tim is not used: the name is
+	// the post's, made when the post is committed.
 	Save(ctx context.Context, f FileRef, r io.Reader, size int64) error
-	// Remove drops the name of f; when last is true (no other post uses
-	// the bytes) the bytes and their thumbnail go too.
+	// Remove forgets the name of f (a post was deleted); when last is true
+	// (no other post uses the bytes) the bytes and their thumbnail go too.
 	Remove(ctx context.Context, f FileRef, last bool) error
 	// Original opens the stored bytes of f.
 	Original(ctx context.Context, f FileRef) (Blob, error)
@@ -61,6 +62,15 @@ type Media interface {
 	HasThumb(ctx context.Context, f FileRef) (bool, error)
 	// SaveThumb stores the JPEG thumbnail of f's bytes.
 	SaveThumb(ctx context.Context, f FileRef, r io.Reader, size int64) error
+}
+
+// FileNames tells which bytes a board's file name stands for: the api
+// knows, as the files of its posts. Media asks it to serve
+// /media/{board}/{tim}{ext}, so a name exists exactly while its post does.
+type FileNames interface {
+	// FileByName finds the file named tim on board; KindNotFound when no
+	// post has it.
+	FileByName(ctx context.Context, board string, tim int64) (FileRef, error)
 }
 
 // ThumbMax is the longest side of a thumbnail, in pixels.
@@ -82,3 +92,10 @@ func ThumbSize(w, h int) (int, int) {
 	}
 	return max(1, int(float64(w)*ThumbMax/float64(h))), ThumbMax
 }
+
+// The bus queues between the api and the thumbnailer. Jobs are
+// pb.ThumbnailJob, results pb.ThumbnailResult, each protobuf-encoded.
+const (
+	ThumbnailQueue   = "thumbnails"
+	ThumbnailResults = "thumbnail-results"
+)

@@ -19,6 +19,7 @@ import (
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/api/tripcode"
+	"github.com/maniwani/maniwani/api/upload"
 	"github.com/maniwani/maniwani/pubsub/pb"
 )
 
@@ -29,9 +30,9 @@ const (
 	MaxName     = 100
 	MaxEmail    = 100
 	MaxPassword = 100
-	// maxTextBody bounds a post's body while files are not taken: the text
-	// fields at their longest, four bytes a character, and the multipart
-	// framing around them.
+	// maxTextBody bounds a post's body besides its file: the text fields
+	// at their longest, four bytes a character, and the multipart framing
+	// around them.
 	maxTextBody = 64 << 10
 )
 
@@ -39,7 +40,8 @@ const (
 type postForm struct {
 	resto                     int64
 	name, email, sub, com, pw string
-	spoiler, file             bool
+	spoiler                   bool
+	file                      *upload.File // checked, in a temporary file
 }
 
 // admit reads a poster's request's board and address and refuses a banned
@@ -68,7 +70,15 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, err := readPostForm(w, r)
+	b, err := s.store.Board(r.Context(), board)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	f, err := s.readPostForm(w, r, b)
+	if f != nil {
+		defer f.file.Remove()
+	}
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
@@ -78,10 +88,22 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
+	if f.file != nil {
+		if in.File, err = s.saveFile(r.Context(), board, f.file, f.spoiler); err != nil {
+			s.fail(w, r, err, nil)
+			return
+		}
+	}
 	p, err := s.store.CreatePost(r.Context(), *in)
 	if err != nil {
+		if in.File != nil {
+			s.dropUnused(r.Context(), maniwani.FileRef{Board: board, SHA256: in.File.SHA256, Ext: in.File.Ext})
+		}
 		s.fail(w, r, err, nil)
 		return
+	}
+	if p.File != nil {
+		s.afterFile(r.Context(), &p.Post, f.file)
 	}
 	thread := p.Resto
 	if thread == 0 {
@@ -129,9 +151,12 @@ func invalid(format string, args ...any) error {
 }
 
 // readPostForm reads the post's fields from a multipart (or urlencoded) body,
-// never holding more than a field's limit of any field.
-func readPostForm(w http.ResponseWriter, r *http.Request) (*postForm, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxTextBody)
+// never holding more than a field's limit of any field; a file goes to a
+// temporary file as it arrives and is checked against the board's limits.
+// The form is returned with its file, for the caller to remove, even with
+// an error.
+func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwani.Board) (*postForm, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxTextBody+b.MaxFileSize)
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		mt = ""
@@ -155,32 +180,44 @@ func readPostForm(w http.ResponseWriter, r *http.Request) (*postForm, error) {
 				break
 			}
 			if err != nil {
-				return nil, malformed(err)
+				return f, malformed(err)
 			}
 			name := part.FormName()
 			if name == "upfile" {
-				// Browsers send an empty upfile when no file was chosen.
-				if n, err := bufio.NewReader(part).Peek(1); len(n) > 0 {
-					f.file = true
-				} else if err != nil && err != io.EOF {
-					return nil, malformed(err)
+				if f.file != nil {
+					return f, invalid("Attach one file to a post.")
 				}
-				part.Close()
+				// Browsers send an empty upfile when no file was chosen.
+				br := bufio.NewReader(part)
+				if n, err := br.Peek(1); len(n) == 0 {
+					if err != nil && err != io.EOF {
+						return f, malformed(err)
+					}
+					continue
+				}
+				if s.cfg.Media == nil {
+					return f, invalid("This server does not take files.")
+				}
+				f.file, err = upload.Receive(br, part.FileName(), s.cfg.TempDir, upload.Limits{
+					MaxSize: b.MaxFileSize, MaxPixels: s.cfg.MaxPixels, Types: b.Types()})
+				if err != nil {
+					return f, malformed(err)
+				}
 				continue
 			}
 			dst, ok := fields[name]
 			if !ok {
 				if _, err := io.Copy(io.Discard, part); err != nil {
-					return nil, malformed(err)
+					return f, malformed(err)
 				}
 				continue
 			}
 			// A field's limit in characters is at most four bytes each.
-			b, err := io.ReadAll(io.LimitReader(part, 4*MaxComment+1))
+			v, err := io.ReadAll(io.LimitReader(part, 4*MaxComment+1))
 			if err != nil {
-				return nil, malformed(err)
+				return f, malformed(err)
 			}
-			*dst = string(b)
+			*dst = string(v)
 		}
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
@@ -192,13 +229,10 @@ func readPostForm(w http.ResponseWriter, r *http.Request) (*postForm, error) {
 	default:
 		return nil, invalid("Send the post as multipart/form-data.")
 	}
-	if f.file {
-		return nil, invalid("This server does not take files yet.")
-	}
 	if resto = strings.TrimSpace(resto); resto != "" {
 		n, err := strconv.ParseInt(resto, 10, 64)
 		if err != nil || n < 0 {
-			return nil, invalid("resto must be a thread number, not %q.", clip(resto, 20))
+			return f, invalid("resto must be a thread number, not %q.", clip(resto, 20))
 		}
 		f.resto = n
 	}
@@ -208,8 +242,8 @@ func readPostForm(w http.ResponseWriter, r *http.Request) (*postForm, error) {
 
 func malformed(err error) error {
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return err
+	if errors.As(err, &tooBig) || maniwani.ErrorKind(err) != maniwani.KindInternal {
+		return err // already says what is wrong
 	}
 	return invalid("The post is not well-formed multipart/form-data: %v.", err)
 }
@@ -231,7 +265,7 @@ func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*stor
 			return nil, nil, invalid("The %s is %d characters long; at most %d are allowed.", c.what, n, c.max)
 		}
 	}
-	if com == "" && !f.file {
+	if com == "" && f.file == nil {
 		return nil, nil, invalid("Your post is empty: write a comment or attach a file.")
 	}
 	display, trip := tripcode.Split(s.secret, name)

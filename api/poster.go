@@ -52,6 +52,7 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: []int64{d.Thread}},
 		&pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{Board: board, No: no, Thread: d.Thread}}})
+	s.removeFiles(r.Context(), d.Files)
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]any{"board": board, "no": no, "deleted": true})
 		return

@@ -31,9 +31,16 @@ type Config struct {
 	// Invalidator drops cached responses after each write; nil: nothing
 	// is cached.
 	Invalidator maniwani.Invalidator
-	// Bus carries the events of each write; nil: none are published.
-	Bus    maniwani.Bus
-	Logger *slog.Logger
+	// Bus carries the events of each write and the thumbnail jobs; nil:
+	// none are published.
+	Bus maniwani.Bus
+	// Media stores posts' files; nil: posts with files are refused.
+	Media maniwani.Media
+	// MaxPixels bounds an image's width x height; 0: 40 megapixels.
+	MaxPixels int64
+	// TempDir holds uploads while they are checked; "": the system's.
+	TempDir string
+	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -42,8 +42,8 @@ type Config struct {
 
 // Deps are the services and stores the router works with.
 type Deps struct {
-	API  Upstream // JSON, every write, and whatever no other service owns
-	UI   Upstream // pages (every GET that is not JSON, /api/ or another's), /static/, /admin/; nil: API
+	API Upstream // JSON, every write, and whatever no other service owns
+	UI  Upstream // pages (every GET that is not JSON, /api/ or another's), /static/, /admin/; nil: API
 	// Media serves /media/...: posts' files and thumbnails; nil: API.
 	Media Upstream
 	Live  Upstream // /live/...: the event streams; nil: API

@@ -1,6 +1,7 @@
 package router_test
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -607,5 +608,42 @@ func TestUpstreamRefusingServesStale(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadGateway {
 		t.Errorf("POST with the upstream refusing: %d, want 502", resp.StatusCode)
+	}
+}
+
+// A client that sends "Expect: 100-continue" (curl does for bodies over
+// 1 MB) gets the router's 100, then the service's answer: the service's own
+// 100 must not pass for its answer.
+func TestExpectContinue(t *testing.T) {
+	f := newFakeAPI()
+	base, _ := localRouter(t, f)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	body := "com=" + strings.Repeat("x", 2<<20)
+	fmt.Fprintf(conn, "POST /b/post HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
+		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", len(body))
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("first line %q %v, want 100 Continue", line, err)
+	}
+	for line != "\r\n" && err == nil {
+		line, err = br.ReadString('\n')
+	}
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || len(b) < len(body) {
+		t.Fatalf("answer %d with %d bytes, want 201 echoing %d", resp.StatusCode, len(b), len(body))
 	}
 }

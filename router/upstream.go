@@ -190,6 +190,9 @@ func (r *Remote) Forward(ctx *fasthttp.RequestCtx) {
 // the service) once it is sent.
 func (r *Remote) forward(ctx *fasthttp.RequestCtx) {
 	ctx.Request.Header.Del("Connection")
+	// The router has answered the client's "Expect: 100-continue" itself;
+	// passed on, the service's own 100 would be read as its answer.
+	ctx.Request.Header.Del("Expect")
 	if err := r.c.Do(&ctx.Request, &ctx.Response); err != nil {
 		unavailable(ctx, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,10 +27,15 @@ import (
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/realip"
 	"github.com/maniwani/maniwani/markdown"
+	"github.com/maniwani/maniwani/media"
+	"github.com/maniwani/maniwani/media/disk"
+	"github.com/maniwani/maniwani/media/s3"
 	"github.com/maniwani/maniwani/pubsub/memory"
 	redisbus "github.com/maniwani/maniwani/pubsub/redis"
 	"github.com/maniwani/maniwani/router"
 	"github.com/maniwani/maniwani/router/cache"
+	"github.com/maniwani/maniwani/thumbnailer"
+	"github.com/maniwani/maniwani/ui"
 )
 
 func main() {
@@ -60,6 +66,7 @@ type settings struct {
 	Addr, OpsAddr, DataDir, DatabaseURL, AdminPassword string
 	Proxies                                            realip.Resolver
 	Redis                                              *goredis.Options // nil: in-process cache and bus
+	S3                                                 *s3.Config       // nil: files on local disk
 }
 
 func loadSettings(getenv func(string) string) (settings, error) {
@@ -96,6 +103,24 @@ func loadSettings(getenv func(string) string) (settings, error) {
 		}
 		s.Redis = opt
 	}
+	if ep := getenv("MANIWANI_S3_ENDPOINT"); ep != "" {
+		c := &s3.Config{Endpoint: ep, AccessKey: getenv("MANIWANI_S3_ACCESS_KEY"),
+			SecretKey: getenv("MANIWANI_S3_SECRET_KEY"), Bucket: get("MANIWANI_S3_BUCKET", "maniwani")}
+		if _, _, err := net.SplitHostPort(ep); err != nil {
+			errs = append(errs, fmt.Errorf("MANIWANI_S3_ENDPOINT=%q is not host:port", ep))
+		}
+		if c.AccessKey == "" || c.SecretKey == "" {
+			errs = append(errs, errors.New("MANIWANI_S3_ACCESS_KEY and MANIWANI_S3_SECRET_KEY are needed with MANIWANI_S3_ENDPOINT"))
+		}
+		switch v := getenv("MANIWANI_S3_SECURE"); v {
+		case "", "false", "0":
+		case "true", "1":
+			c.Secure = true
+		default:
+			errs = append(errs, fmt.Errorf("MANIWANI_S3_SECURE=%q is not true or false", v))
+		}
+		s.S3 = c
+	}
 	return s, errors.Join(errs...)
 }
 
@@ -108,6 +133,8 @@ type site struct {
 	gens  *cache.Generations
 	l2    *cache.Redis // nil without Redis
 	rdb   *goredis.Client
+	files maniwani.FileStore
+	media *media.Service
 	api   *api.Service
 	close []func() error
 }
@@ -168,9 +195,22 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 		s.bus = mbus
 		s.inv = cache.Local{Gens: s.gens}
 	}
+	if cfg.S3 != nil {
+		s.files, err = s3.New(ctx, *cfg.S3)
+	} else {
+		s.files, err = disk.New(filepath.Join(cfg.DataDir, "media"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("file storage: %w", err)
+	}
+	// The store answers media's name lookups: in one process it is what
+	// the api would ask anyway, and the api needs media first.
+	if s.media, err = media.New(media.Config{Store: s.files, Names: s.store, Logger: log}); err != nil {
+		return nil, err
+	}
 	renderer := markdown.NewRenderer(markdown.RendererConfig{Cache: renders, Logger: log})
 	s.api, err = api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: s.inv, Bus: s.bus,
-		Renderer: renderer}, s.store)
+		Renderer: renderer, Media: s.media}, s.store)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +262,34 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 	defer s.Close()
 	local := router.NewLocal(s.api.Handler())
 	defer local.Close()
+	mediaLocal := router.NewLocal(s.media)
+	defer mediaLocal.Close()
+	pages, err := ui.New(ui.Config{Logger: log}, ui.Deps{Reader: s.api})
+	if err != nil {
+		return err
+	}
+	uiLocal := router.NewLocal(pages.Handler())
+	defer uiLocal.Close()
+	thumbs, err := thumbnailer.New(thumbnailer.Config{Logger: log}, thumbnailer.Deps{Bus: s.bus, Media: s.media})
+	if err != nil {
+		return err
+	}
+	// Background work ends with ctx; the bus closes after it (deferred
+	// Close above).
+	var bg sync.WaitGroup
+	defer bg.Wait()
+	ctx, cancel := context.WithCancel(ctx) // and ends when run returns early
+	defer cancel()
+	bg.Go(func() {
+		if err := thumbs.Run(ctx); err != nil {
+			log.Error("thumbnailer stopped", "err", err)
+		}
+	})
+	bg.Go(func() {
+		if err := s.api.WatchThumbnails(ctx); err != nil {
+			log.Error("thumbnail results no longer followed", "err", err)
+		}
+	})
 	liveSvc, err := live.New(live.Config{Proxies: cfg.Proxies, Logger: log}, live.Deps{Bus: s.bus})
 	if err != nil {
 		return err
@@ -229,7 +297,7 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 	// Streams end first on shutdown, telling their clients to reconnect, so
 	// the router's drain does not wait on them.
 	context.AfterFunc(ctx, liveSvc.Shutdown)
-	deps := router.Deps{API: local, LiveHandler: liveSvc.Handler(), Gens: s.gens, L2: s.l2}
+	deps := router.Deps{API: local, UI: uiLocal, Media: mediaLocal, LiveHandler: liveSvc.Handler(), Gens: s.gens, L2: s.l2}
 	if s.l2 != nil {
 		deps.Bus = s.bus // other processes' writes arrive as events
 	}

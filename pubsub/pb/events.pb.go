@@ -718,7 +718,8 @@ type ThumbnailResult struct {
 	TnW           int32                  `protobuf:"varint,4,opt,name=tn_w,json=tnW,proto3" json:"tn_w,omitempty"`
 	TnH           int32                  `protobuf:"varint,5,opt,name=tn_h,json=tnH,proto3" json:"tn_h,omitempty"`
 	Ok            bool                   `protobuf:"varint,6,opt,name=ok,proto3" json:"ok,omitempty"`
-	Error         string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"` // why not, when ok is false
+	Error         string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`   // why not, when ok is false
+	Sha256        string                 `protobuf:"bytes,8,opt,name=sha256,proto3" json:"sha256,omitempty"` // the bytes whose thumbnail it is: every file with them has it now
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -798,6 +799,13 @@ func (x *ThumbnailResult) GetOk() bool {
 func (x *ThumbnailResult) GetError() string {
 	if x != nil {
 		return x.Error
+	}
+	return ""
+}
+
+func (x *ThumbnailResult) GetSha256() string {
+	if x != nil {
+		return x.Sha256
 	}
 	return ""
 }
@@ -950,7 +958,7 @@ const file_events_proto_rawDesc = "" +
 	"\x06sha256\x18\x04 \x01(\tR\x06sha256\x12\x10\n" +
 	"\x03ext\x18\x05 \x01(\tR\x03ext\x12!\n" +
 	"\fcontent_type\x18\x06 \x01(\tR\vcontentType\x12\x18\n" +
-	"\aspoiler\x18\a \x01(\bR\aspoiler\"\x95\x01\n" +
+	"\aspoiler\x18\a \x01(\bR\aspoiler\"\xad\x01\n" +
 	"\x0fThumbnailResult\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x0e\n" +
 	"\x02no\x18\x02 \x01(\x03R\x02no\x12\x10\n" +
@@ -958,7 +966,8 @@ const file_events_proto_rawDesc = "" +
 	"\x04tn_w\x18\x04 \x01(\x05R\x03tnW\x12\x11\n" +
 	"\x04tn_h\x18\x05 \x01(\x05R\x03tnH\x12\x0e\n" +
 	"\x02ok\x18\x06 \x01(\bR\x02ok\x12\x14\n" +
-	"\x05error\x18\a \x01(\tR\x05error\"\xb2\x01\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12\x16\n" +
+	"\x06sha256\x18\b \x01(\tR\x06sha256\"\xb2\x01\n" +
 	"\x11CacheInvalidation\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x19\n" +
 	"\bsite_gen\x18\x02 \x01(\x04R\asiteGen\x12\x1b\n" +

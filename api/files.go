@@ -1,0 +1,163 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/api/store"
+	"github.com/maniwani/maniwani/api/upload"
+	"github.com/maniwani/maniwani/pubsub/pb"
+)
+
+// saveFile stores a checked upload in media before its post is committed,
+// so an answered post always has its bytes; it returns the post's File
+// (its tim is chosen by the store).
+func (s *Service) saveFile(ctx context.Context, board string, u *upload.File, spoiler bool) (*maniwani.File, error) {
+	ref := maniwani.FileRef{Board: board, SHA256: u.SHA256, Ext: u.Ext}
+	if err := s.putBytes(ctx, ref, u); err != nil {
+		return nil, err
+	}
+	tw, th := maniwani.ThumbSize(u.Width, u.Height)
+	f := &maniwani.File{Filename: u.Name, Ext: u.Ext, Size: u.Size, MD5: u.MD5, SHA256: u.SHA256,
+		Width: u.Width, Height: u.Height, ThumbW: tw, ThumbH: th, Spoiler: spoiler}
+	// The same bytes posted before already have their thumbnail.
+	if ok, err := s.cfg.Media.HasThumb(ctx, ref); err == nil {
+		f.Thumbnail = ok
+	}
+	return f, nil
+}
+
+func (s *Service) putBytes(ctx context.Context, ref maniwani.FileRef, u *upload.File) error {
+	fh, err := os.Open(u.Path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if err := s.cfg.Media.Save(ctx, ref, fh, u.Size); err != nil {
+		if maniwani.ErrorKind(err) == maniwani.KindInternal {
+			err = &maniwani.Error{Kind: maniwani.KindUnavailable, Message: "The file could not be stored; try again.", Err: err}
+		}
+		return err
+	}
+	return nil
+}
+
+// afterFile follows a committed post with a file: it makes sure the bytes
+// are still there (a deletion of the last other post with the same bytes
+// may have dropped them between the save and the commit) and asks the
+// thumbnailer for the thumbnail.
+func (s *Service) afterFile(ctx context.Context, p *maniwani.Post, u *upload.File) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	ref := maniwani.FileRef{Board: p.Board, Tim: p.File.Tim, SHA256: p.File.SHA256, Ext: p.File.Ext}
+	if b, err := s.cfg.Media.Original(ctx, ref); err == nil {
+		b.Close()
+	} else if maniwani.ErrorKind(err) == maniwani.KindNotFound {
+		if err := s.putBytes(ctx, ref, u); err != nil {
+			s.log.Error("file of a post lost and not stored again", "board", p.Board, "no", p.No, "err", err)
+		}
+	}
+	if !p.File.Thumbnail {
+		s.enqueueThumbnail(ctx, p.No, ref, p.File.Spoiler)
+	}
+}
+
+func (s *Service) enqueueThumbnail(ctx context.Context, no int64, ref maniwani.FileRef, spoiler bool) {
+	if s.cfg.Bus == nil {
+		return
+	}
+	data, err := proto.Marshal(&pb.ThumbnailJob{Board: ref.Board, No: no, Tim: ref.Tim, Sha256: ref.SHA256,
+		Ext: ref.Ext, Spoiler: spoiler})
+	if err == nil {
+		_, err = s.cfg.Bus.Enqueue(ctx, maniwani.ThumbnailQueue, data)
+	}
+	if err != nil {
+		// Not lost: WatchThumbnails sends the jobs of files without a
+		// thumbnail again when the api starts.
+		s.log.Error("thumbnail job not queued", "board", ref.Board, "tim", ref.Tim, "err", err)
+	}
+}
+
+// dropUnused removes bytes saved for a post that was then refused, unless
+// another post uses them.
+func (s *Service) dropUnused(ctx context.Context, ref maniwani.FileRef) {
+	ctx = context.WithoutCancel(ctx)
+	n, err := s.store.FileUsers(ctx, ref.SHA256)
+	if err != nil || n > 0 {
+		return
+	}
+	if err := s.cfg.Media.Remove(ctx, ref, true); err != nil {
+		s.log.Warn("bytes of a refused post not removed", "sha256", ref.SHA256, "err", err)
+	}
+}
+
+// removeFiles drops from media the files of deleted posts (and their bytes
+// when no other post uses them). The posts are gone whatever fails here.
+func (s *Service) removeFiles(ctx context.Context, files []store.GoneFile) {
+	if s.cfg.Media == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, f := range files {
+		if err := s.cfg.Media.Remove(ctx, f.FileRef, f.Last); err != nil {
+			s.log.Error("file of a deleted post not removed", "board", f.Board, "tim", f.Tim, "err", err)
+		}
+	}
+}
+
+// FileByName tells which bytes a board's file name stands for: how media
+// finds what to serve at /media/{board}/{tim}{ext}.
+func (s *Service) FileByName(ctx context.Context, board string, tim int64) (maniwani.FileRef, error) {
+	return s.store.FileByName(ctx, board, tim)
+}
+
+// WatchThumbnails records the thumbnailer's results until ctx ends: a made
+// thumbnail is marked on every file with those bytes and their threads'
+// pages are dropped from cache. First it queues again the jobs of files
+// still without a thumbnail (the in-process bus forgets its queue when the
+// process stops).
+func (s *Service) WatchThumbnails(ctx context.Context) error {
+	if s.cfg.Bus == nil || s.cfg.Media == nil {
+		return nil
+	}
+	missing, err := s.store.WithoutThumbnail(ctx, 1000)
+	if err != nil {
+		s.log.Error("files without thumbnails not read", "err", err)
+	}
+	for _, ref := range missing {
+		s.enqueueThumbnail(ctx, 0, ref, false)
+	}
+	err = s.cfg.Bus.Consume(ctx, maniwani.ThumbnailResults, "api", func(ctx context.Context, m maniwani.Message) error {
+		var res pb.ThumbnailResult
+		if err := proto.Unmarshal(m.Data, &res); err != nil {
+			s.log.Error("malformed thumbnail result dropped", "id", m.ID, "err", err)
+			return nil
+		}
+		if !res.Ok {
+			s.log.Warn("no thumbnail", "board", res.Board, "tim", res.Tim, "err", res.Error)
+			return nil
+		}
+		refs, err := s.store.ThumbnailMade(ctx, res.Sha256)
+		if err != nil {
+			return err
+		}
+		byBoard := map[string][]int64{}
+		for _, r := range refs {
+			byBoard[r.Board] = append(byBoard[r.Board], r.No)
+		}
+		for board, threads := range byBoard {
+			s.afterCommit(ctx, maniwani.Invalidation{Board: board, Threads: threads})
+		}
+		return nil
+	})
+	if errors.Is(err, maniwani.ErrClosed) {
+		return nil
+	}
+	return err
+}

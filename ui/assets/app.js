@@ -1,0 +1,422 @@
+// Maniwani's pages work without this script; it adds live thread updates,
+// quote previews, inline quotes and files, the quick reply, relative times
+// and (You) marks. Plain modern JavaScript, no dependencies, no build step.
+'use strict';
+(() => {
+  const d = document, body = d.body;
+  const K = body.dataset.k, B = body.dataset.b || '', T = +body.dataset.t || 0;
+  // The placeholders of a thumbnail not made yet and of a spoiler.
+  const { ph: PH, sp: SP } = d.currentScript.dataset;
+  const $ = (s, r = d) => r.querySelector(s), $$ = (s, r = d) => r.querySelectorAll(s);
+  const esc = s => String(s ?? '').replace(/[&<>"']/g, c => '&#' + c.charCodeAt(0) + ';');
+  const noOf = el => +el.id.slice(1);
+
+  // localStorage, which private windows may refuse.
+  const store = {
+    get(k, def) { try { const v = localStorage.getItem('mw.' + k); return v == null ? def : JSON.parse(v); } catch { return def; } },
+    set(k, v) { try { localStorage.setItem('mw.' + k, JSON.stringify(v)); } catch { /* not kept */ } },
+  };
+
+  // Your own posts, as "board/no", the newest 1000.
+  let own = new Set(store.get('own', []));
+  const mine = (b, no) => own.has(b + '/' + no);
+  const addOwn = (b, no) => { own.add(b + '/' + no); store.set('own', [...own].slice(-1000)); };
+  addEventListener('storage', e => { if (e.key === 'mw.own') own = new Set(store.get('own', [])); });
+
+  // The password that lets you delete your posts: made once, kept here.
+  function password() {
+    let p = store.get('pwd', '');
+    if (!p) {
+      const a = crypto.getRandomValues(new Uint8Array(12));
+      p = Array.from(a, x => x.toString(16).padStart(2, '0')).join('');
+      store.set('pwd', p);
+    }
+    return p;
+  }
+  const setPassword = f => {
+    const i = f.elements.pwd;
+    if (i) { i.value = password(); const row = i.closest('.pw'); if (row) row.hidden = true; }
+  };
+
+  // Relative times; the exact local time stays in the tooltip.
+  const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+  const units = [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]];
+  function rel(t) {
+    const s = (Date.now() - t) / 1000;
+    for (const [u, n] of units) if (s >= n) return rtf.format(-Math.floor(s / n), u);
+    return 'just now';
+  }
+  function times(root) {
+    for (const el of $$('time[datetime]', root)) {
+      const t = Date.parse(el.dateTime);
+      if (!el.title) el.title = new Date(t).toLocaleString();
+      el.textContent = rel(t);
+    }
+  }
+
+  // A thumbnail still being made: try it now and then, swap it in once it exists.
+  function waitThumb(img, tries = 0) {
+    const src = img.dataset.w;
+    if (!src) return;
+    const probe = new Image();
+    probe.onload = () => { img.src = probe.src; delete img.dataset.w; };
+    probe.onerror = () => { if (tries < 30) setTimeout(() => waitThumb(img, tries + 1), 1000 * Math.min(tries + 1, 5)); };
+    probe.src = tries ? src + '?r=' + tries : src;
+  }
+
+  // A quote link's target: board, thread and post number.
+  function target(a) {
+    const u = new URL(a.href, location.href);
+    const m = u.pathname.match(/^\/(\w+)\/thread\/(\d+)$/), n = u.hash.match(/^#p(\d+)$/);
+    return m && n ? { b: m[1], t: +m[2], no: +n[1] } : null;
+  }
+
+  // A post from the JSON (4chan's fields), as the server writes it.
+  const sizeOf = n => n < 1024 ? n + ' B' : n < 1048576 ? Math.round(n / 1024) + ' KB' : (n / 1048576).toFixed(1) + ' MB';
+  function render(p, b) {
+    const t = p.resto || p.no, href = `/${b}/thread/${t}#p${p.no}`;
+    const iso = new Date(p.time * 1000).toISOString().replace('.000Z', 'Z');
+    let h = `<div class="ph">${p.sub ? `<span class="su">${esc(p.sub)}</span> ` : ''}<span class="na">${esc(p.name)}</span>` +
+      (p.trip ? ` <span class="tr">${esc(p.trip)}</span>` : '') + (p.id ? ` <span class="id">ID:${esc(p.id)}</span>` : '') +
+      ` <time datetime="${iso}">${esc(p.now)}</time> <a href="${href}" class="no">No.${p.no}</a></div>`;
+    if (p.ext) {
+      const base = `/media/${b}/${p.tim}`, url = esc(base + p.ext);
+      let w = p.tn_w, hh = p.tn_h;
+      if (!w || !hh) { const s = Math.min(1, 250 / Math.max(p.w || 100, p.h || 100)); w = Math.round((p.w || 100) * s); hh = Math.round((p.h || 100) * s); }
+      const img = p.spoiler ? `<img src="${esc(SP)}" width="100" height="100" alt="Spoiler">`
+        : `<img src="${esc(PH)}" data-w="${base}s.jpg" width="${w}" height="${hh}" alt="Thumbnail">`;
+      h += `<div class="fi">File: <a href="${url}" target="_blank">${esc(p.filename)}${esc(p.ext)}</a> (${sizeOf(p.fsize)}, ${p.w}×${p.h})</div>` +
+        `<a href="${url}" class="fl" target="_blank">${img}</a>`;
+    }
+    h += `<blockquote>${p.com || ''}</blockquote>`; // com is the server's safe HTML
+    const el = d.createElement('div');
+    el.className = p.resto ? 'p' : 'p op';
+    el.id = 'p' + p.no;
+    el.innerHTML = h;
+    return el;
+  }
+
+  // What a post gets once it is on the page: marks, times, menu, thumbnail.
+  function enhance(el, b = B) {
+    if (mine(b, noOf(el))) el.classList.add('you');
+    for (const a of $$('a.quotelink', el)) {
+      const tg = target(a);
+      if (!tg) continue;
+      a.classList.toggle('y', mine(tg.b, tg.no));
+      a.classList.toggle('o', tg.no === tg.t && $('blockquote', el)?.contains(a));
+    }
+    times(el);
+    for (const img of $$('img[data-w]', el)) waitThumb(img);
+    const ph = $('.ph', el);
+    if (ph && !$('.mb', ph)) ph.insertAdjacentHTML('beforeend', ' <button type="button" class="mb" aria-label="Post menu" title="Delete or report">▾</button>');
+    return el;
+  }
+
+  // Posts of other threads, fetched once per thread as JSON.
+  const threads = new Map();
+  async function findPost(tg) {
+    if (tg.b === B) { const el = d.getElementById('p' + tg.no); if (el) return el; }
+    const key = tg.b + '/' + tg.t;
+    if (!threads.has(key)) {
+      threads.set(key, fetch(`/${tg.b}/thread/${tg.t}.json`).then(r => r.ok ? r.json() : { posts: [] }).catch(() => ({ posts: [] })));
+    }
+    const p = (await threads.get(key)).posts.find(x => x.no === tg.no);
+    return p ? enhance(render(p, tg.b), tg.b) : null;
+  }
+  function copy(el) {
+    const c = el.isConnected ? el.cloneNode(true) : el;
+    c.removeAttribute('id');
+    c.classList.remove('hl');
+    for (const x of $$('.inl, [id]', c)) x.id ? x.removeAttribute('id') : x.remove();
+    return c;
+  }
+  function gone(no) {
+    const el = d.createElement('div');
+    el.className = 'p';
+    el.textContent = `Post No.${no} is not there any more.`;
+    return el;
+  }
+
+  // Quote previews on hover.
+  let pv = null;
+  const hidePreview = () => { pv?.remove(); pv = null; for (const x of $$('.p.hl')) x.classList.remove('hl'); };
+  d.addEventListener('mouseover', async e => {
+    const a = e.target.closest?.('a.quotelink');
+    if (!a || a.closest('.pv')) return;
+    const tg = target(a);
+    if (!tg) return;
+    a.addEventListener('mouseout', hidePreview, { once: true });
+    const el = await findPost(tg);
+    if (!a.matches(':hover')) return;
+    hidePreview();
+    if (el?.isConnected) el.classList.add('hl');
+    pv = d.createElement('div');
+    pv.className = 'pv';
+    pv.append(el ? copy(el) : gone(tg.no));
+    body.append(pv);
+    const r = a.getBoundingClientRect();
+    pv.style.left = Math.max(4, Math.min(r.left, innerWidth - pv.offsetWidth - 8)) + 'px';
+    let top = r.bottom + 4;
+    if (top + pv.offsetHeight > innerHeight) top = Math.max(4, r.top - pv.offsetHeight - 4);
+    pv.style.top = top + 'px';
+  });
+
+  // Quotes inline on click; a second click folds them away.
+  async function inline(a, tg) {
+    const next = a.nextElementSibling;
+    hidePreview();
+    if (next?.matches('.inl') && +next.dataset.no === tg.no) { next.remove(); return; }
+    const el = await findPost(tg);
+    const box = d.createElement('div');
+    box.className = 'inl';
+    box.dataset.no = tg.no;
+    box.append(el ? copy(el) : gone(tg.no));
+    a.after(box);
+  }
+
+  // Files inline on click: images in place of their thumbnail, videos below it.
+  function expand(a) {
+    const img = $('img', a);
+    if (/\.(webm|mp4)$/i.test(a.pathname)) {
+      const box = d.createElement('div'), v = d.createElement('video'), close = d.createElement('button');
+      box.className = 'fl x';
+      Object.assign(v, { src: a.href, controls: true, loop: true, autoplay: true });
+      close.type = 'button';
+      close.textContent = 'Close video';
+      close.onclick = () => { box.remove(); a.hidden = false; };
+      box.append(v, close);
+      a.hidden = true;
+      a.after(box);
+      return;
+    }
+    if (a.classList.toggle('x')) {
+      a.dataset.th = img.src;
+      a.dataset.wh = img.getAttribute('width') + ' ' + img.getAttribute('height');
+      img.removeAttribute('width');
+      img.removeAttribute('height');
+      img.src = a.href;
+    } else {
+      const [w, h] = a.dataset.wh.split(' ');
+      Object.assign(img, { src: a.dataset.th, width: w, height: h });
+      if (a.getBoundingClientRect().top < 0) a.scrollIntoView();
+    }
+  }
+
+  // The reply form, floating as a quick reply on a thread page.
+  const form = $('form.pf');
+  function openQR() {
+    if (!form.classList.contains('qr')) {
+      form.classList.add('qr');
+      if (!$('.qh', form)) {
+        form.insertAdjacentHTML('afterbegin', `<div class="qh"><span>Reply to No.${T}</span><button type="button" aria-label="Close the quick reply">×</button></div>`);
+        $('.qh button', form).onclick = () => form.classList.remove('qr');
+      }
+    }
+  }
+  function quote(no, post) {
+    openQR();
+    const ta = form.elements.com, sel = getSelection().toString().trim();
+    let s = `>>${no}\n`;
+    if (sel && post?.contains(getSelection().anchorNode)) s += sel.split('\n').map(l => '>' + l).join('\n') + '\n';
+    const at = ta.selectionStart ?? ta.value.length;
+    ta.value = ta.value.slice(0, at) + s + ta.value.slice(ta.selectionEnd ?? at);
+    ta.focus();
+    ta.selectionStart = ta.selectionEnd = at + s.length;
+  }
+
+  // Posting through fetch: errors show in the form, the page stays.
+  for (const f of $$('form.pf')) {
+    setPassword(f);
+    f.addEventListener('submit', async e => {
+      e.preventDefault();
+      const btn = $('[type=submit]', f), err = $('.err', f);
+      btn.disabled = true;
+      err.hidden = true;
+      try {
+        const r = await fetch(f.action, { method: 'POST', body: new FormData(f), headers: { Accept: 'application/json' } });
+        const j = await r.json().catch(() => ({}));
+        if (!r.ok) throw new Error(j.error || `The post was not accepted (${r.status}).`);
+        addOwn(j.board, j.no);
+        markOwn(j.no);
+        if (j.thread !== T) { location.href = `/${j.board}/thread/${j.thread}#p${j.no}`; return; }
+        f.reset();
+        setPassword(f);
+        f.classList.remove('qr');
+        await sync();
+        d.getElementById('p' + j.no)?.scrollIntoView({ block: 'nearest' });
+      } catch (x) {
+        err.textContent = x instanceof TypeError ? 'The site could not be reached; please try again.' : x.message;
+        err.hidden = false;
+      } finally {
+        btn.disabled = false;
+      }
+    });
+  }
+  const dpwd = $('#d-pwd');
+  if (dpwd) dpwd.value = password();
+
+  // Delete (your own) or report a post, from its menu.
+  async function send(path, fields) {
+    const fd = new FormData();
+    for (const k in fields) fd.append(k, fields[k]);
+    const r = await fetch(path, { method: 'POST', body: fd, headers: { Accept: 'application/json' } });
+    const j = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(j.error || `Refused (${r.status}).`);
+  }
+  let menu = null;
+  function postMenu(btn) {
+    menu?.remove();
+    const post = btn.closest('.p'), no = noOf(post);
+    menu = d.createElement('div');
+    menu.className = 'menu';
+    menu.innerHTML = '<button type="button" data-a="d">Delete</button><button type="button" data-a="r">Report</button>';
+    const r = btn.getBoundingClientRect();
+    Object.assign(menu.style, { left: scrollX + r.left + 'px', top: scrollY + r.bottom + 'px' });
+    menu.onclick = async e => {
+      const act = e.target.dataset.a;
+      menu.remove();
+      try {
+        if (act === 'd' && confirm(`Delete post No.${no}?`)) {
+          await send(`/${B}/delete`, { no, pwd: password() });
+          post.classList.add('del');
+        } else if (act === 'r') {
+          const reason = prompt(`Why should the moderators look at No.${no}?`);
+          if (reason !== null) { await send(`/${B}/report`, { no, reason }); alert('Reported. Thank you.'); }
+        }
+      } catch (x) { alert(x.message); }
+    };
+    body.append(menu);
+  }
+
+  d.addEventListener('click', e => {
+    if (menu && !menu.contains(e.target)) { menu.remove(); menu = null; }
+    if (e.button || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    const btn = e.target.closest('.mb');
+    if (btn) { postMenu(btn); return; }
+    const a = e.target.closest('a');
+    if (!a || a.closest('.pv')) return;
+    if (a.matches('.quotelink')) {
+      const tg = target(a);
+      if (tg) { e.preventDefault(); inline(a, tg); }
+    } else if (a.matches('.fl')) {
+      e.preventDefault();
+      expand(a);
+    } else if (a.matches('.no') && !a.closest('.inl')) {
+      const post = a.closest('.p'), tg = target(a);
+      if (!tg) return;
+      e.preventDefault();
+      if (T && form && tg.t === T && !form.closest('[hidden]')) quote(tg.no, post);
+      else location.href = `/${tg.b}/thread/${tg.t}#q${tg.no}`;
+    }
+  });
+
+  // Unread posts count in the tab's title until they have been on screen.
+  const unread = new Set(), title = d.title;
+  function seen() {
+    if (!d.hidden) for (const el of unread) if (el.getBoundingClientRect().top < innerHeight) unread.delete(el);
+    d.title = unread.size ? `(${unread.size}) ${title}` : title;
+  }
+  let ticking = false;
+  addEventListener('scroll', () => { if (!ticking) { ticking = true; requestAnimationFrame(() => { ticking = false; seen(); }); } }, { passive: true });
+  d.addEventListener('visibilitychange', seen);
+
+  // A thread's posts: new ones in their place, with backlinks on the posts they quote.
+  const art = T ? d.getElementById('t' + T) : null;
+  function addPost(p) {
+    if (!art || d.getElementById('p' + p.no)) return;
+    const el = enhance(render(p, B));
+    let next = null;
+    for (const x of art.children) if (noOf(x) > p.no) { next = x; break; }
+    art.insertBefore(el, next);
+    for (const a of $$('blockquote a.quotelink', el)) {
+      const tg = target(a), to = tg && tg.b === B && tg.t === T && d.getElementById('p' + tg.no);
+      const href = `/${B}/thread/${T}#p${p.no}`;
+      if (!to || to === el || $(`.bl a[href="${href}"]`, to)) continue;
+      let bl = $(':scope > .bl', to);
+      if (!bl) { bl = d.createElement('div'); bl.className = 'bl'; to.append(bl); }
+      bl.insertAdjacentHTML('beforeend', `<a href="${href}" class="quotelink${mine(B, p.no) ? ' y' : ''}">&gt;&gt;${p.no}</a> `);
+    }
+    if (!mine(B, p.no)) unread.add(el);
+    seen();
+  }
+  // markOwn marks a post of yours that the stream may have shown before
+  // the answer to your post came.
+  function markOwn(no) {
+    const el = d.getElementById('p' + no);
+    if (el) { el.classList.add('you'); unread.delete(el); seen(); }
+    for (const a of $$(`a.quotelink[href$="#p${no}"]`)) if (target(a)?.b === B) a.classList.add('y');
+  }
+  function setClosed(closed) {
+    const rp = $('.rp');
+    if (rp) rp.hidden = closed;
+    if (closed && !$('.lock')) rp?.insertAdjacentHTML('beforebegin', '<p class="lock">This thread is closed: it takes no more replies.</p>');
+    if (!closed) $('.lock')?.remove();
+  }
+  // sync brings the thread up to date from its JSON: after a gap in the
+  // stream, or when the stream says its history is gone.
+  async function sync() {
+    if (!art) return;
+    try {
+      const r = await fetch(`/${B}/thread/${T}.json`, { cache: 'no-cache' });
+      if (!r.ok) return;
+      const posts = (await r.json()).posts, have = new Set(posts.map(p => p.no));
+      for (const p of posts) addPost(p);
+      for (const el of art.children) if (!have.has(noOf(el))) el.classList.add('del');
+      setClosed(!!posts[0].closed || !!posts[0].archived);
+    } catch { /* the next event or sync catches up */ }
+  }
+
+  // Event streams, reopened after they end for good; EventSource itself
+  // resumes a dropped one with Last-Event-ID.
+  function live(path, on) {
+    let es, wait = 1000;
+    const open = () => {
+      es = new EventSource(path);
+      // data-live says whether the stream is up (tests wait for it).
+      es.onopen = () => { wait = 1000; body.dataset.live = 'on'; on.open?.(); };
+      es.onerror = () => {
+        body.dataset.live = 'off';
+        if (es.readyState !== EventSource.CLOSED) return;
+        setTimeout(open, wait);
+        wait = Math.min(wait * 2, 30000);
+      };
+      for (const k in on) if (k !== 'open') es.addEventListener(k, e => { try { on[k](JSON.parse(e.data)); } catch { /* a bad event is skipped */ } });
+    };
+    open();
+  }
+
+  for (const el of $$('.p')) enhance(el);
+  for (const img of $$('.c img[data-w]')) waitThumb(img);
+  setInterval(() => times(d), 60000);
+
+  if (K === 'thread' && art) {
+    live(`/live/${B}/${T}`, {
+      open: sync, // covers what was posted between the page and the stream
+      post: addPost,
+      delete: x => d.getElementById('p' + x.no)?.classList.add('del'),
+      update: x => { if (x.no === T) setClosed(x.closed); },
+      reload: sync,
+    });
+    const q = location.hash.match(/^#q(\d+)$/);
+    if (q && form && !form.closest('[hidden]')) {
+      const post = d.getElementById('p' + q[1]);
+      post?.scrollIntoView();
+      quote(+q[1], post);
+    }
+  } else if ((K === 'index' || K === 'catalog') && B) {
+    let n = 0, note = null;
+    live(`/live/${B}`, {
+      thread: () => {
+        n++;
+        if (!note) {
+          note = d.createElement('button');
+          note.type = 'button';
+          note.className = 'ntc';
+          note.onclick = () => location.reload();
+          $('main').before(note);
+        }
+        note.textContent = `${n} new thread${n > 1 ? 's' : ''}: show`;
+      },
+    });
+  }
+})();

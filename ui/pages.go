@@ -1,0 +1,283 @@
+package ui
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/maniwani/maniwani"
+)
+
+// Home lists this many of the newest threads.
+const latestThreads = 12
+
+func (s *Service) handleHome(w http.ResponseWriter, r *http.Request) {
+	boards, err := s.read.Boards(r.Context())
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	latest, err := s.read.Latest(r.Context(), latestThreads)
+	if err != nil {
+		s.fail(w, r, boards, err)
+		return
+	}
+	p := &page{Title: "Maniwani", Kind: "home", Boards: boards, Threads: s.cards(latest)}
+	for i := range p.Threads {
+		p.Threads[i].ShowBoard = true
+	}
+	s.render(w, r, "home", p)
+}
+
+// board reads the boards (for the top bar) and the one the request names.
+func (s *Service) board(r *http.Request) ([]maniwani.Board, *maniwani.Board, error) {
+	boards, err := s.read.Boards(r.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	name := r.PathValue("board")
+	if !maniwani.ValidBoardName(name) {
+		// A word of the routes' own, such as admin: not a board at all.
+		return boards, nil, maniwani.Errorf(maniwani.KindNotFound, "There is no page at %s.", r.URL.Path)
+	}
+	for i := range boards {
+		if boards[i].Name == name {
+			return boards, &boards[i], nil
+		}
+	}
+	return boards, nil, maniwani.Errorf(maniwani.KindNotFound, "There is no board /%s/.", name)
+}
+
+func (s *Service) handleBoardRedirect(w http.ResponseWriter, r *http.Request) {
+	boards, b, err := s.board(r)
+	if err != nil {
+		s.fail(w, r, boards, err)
+		return
+	}
+	http.Redirect(w, r, "/"+b.Name+"/", http.StatusMovedPermanently)
+}
+
+func (s *Service) handleIndex(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("page") == "catalog" {
+		// Routed here: a pattern of its own would clash with /static/{file}.
+		s.handleCatalog(w, r)
+		return
+	}
+	boards, b, err := s.board(r)
+	if err != nil {
+		s.fail(w, r, boards, err)
+		return
+	}
+	n := 1
+	if arg := r.PathValue("page"); arg != "" {
+		n, err = strconv.Atoi(arg)
+		if err != nil || n < 1 || n > b.Pages() || arg != strconv.Itoa(n) {
+			s.fail(w, r, boards, maniwani.Errorf(maniwani.KindNotFound,
+				"/%s/ has no page %q: its pages are 1 to %d.", b.Name, arg, b.Pages()))
+			return
+		}
+		if n == 1 {
+			http.Redirect(w, r, "/"+b.Name+"/", http.StatusMovedPermanently)
+			return
+		}
+	}
+	per := maniwani.ThreadsPerPage
+	views, err := s.read.Threads(r.Context(), b.Name, (n-1)*per, per, 5)
+	if err != nil {
+		s.fail(w, r, boards, err)
+		return
+	}
+	if len(views) == 0 && n > 1 {
+		s.fail(w, r, boards, maniwani.Errorf(maniwani.KindNotFound, "/%s/ has no threads on page %d.", b.Name, n))
+		return
+	}
+	// The pager lists the pages that have threads. The Reader counts
+	// nothing, so a full page reads the opening posts after it; the page
+	// is cached, so that is once per change of the board.
+	last := n
+	if len(views) == per && n < b.Pages() {
+		rest, err := s.read.Threads(r.Context(), b.Name, n*per, (b.Pages()-n)*per, 0)
+		if err != nil {
+			s.fail(w, r, boards, err)
+			return
+		}
+		last += (len(rest) + per - 1) / per
+	}
+	p := &page{Title: "/" + b.Name + "/ - " + b.Title, Kind: "index", Boards: boards, Board: b}
+	p.Threads = make([]threadView, len(views))
+	for i := range views {
+		p.Threads[i] = s.newThreadView(&views[i])
+		if len(p.Threads[i].Posts) > 0 {
+			p.Threads[i].Posts[0].Reply = p.Threads[i].Path
+		}
+	}
+	pagePath := func(i int) string {
+		if i == 1 {
+			return "/" + b.Name + "/"
+		}
+		return "/" + b.Name + "/" + strconv.Itoa(i)
+	}
+	for i := 1; i <= last; i++ {
+		p.Pager = append(p.Pager, pageLink{N: i, Path: pagePath(i), Current: i == n})
+	}
+	if n > 1 {
+		p.Prev = pagePath(n - 1)
+		p.Title += " - Page " + strconv.Itoa(n)
+	}
+	if last > n {
+		p.Next = pagePath(n + 1)
+	}
+	s.render(w, r, "index", p)
+}
+
+func (s *Service) handleCatalog(w http.ResponseWriter, r *http.Request) {
+	boards, b, err := s.board(r)
+	if err != nil {
+		s.fail(w, r, boards, err)
+		return
+	}
+	views, err := s.read.Threads(r.Context(), b.Name, 0, max(b.MaxThreads, maniwani.ThreadsPerPage), 0)
+	if err != nil {
+		s.fail(w, r, boards, err)
+		return
+	}
+	p := &page{Title: "/" + b.Name + "/ - " + b.Title + " - Catalog", Kind: "catalog", Boards: boards, Board: b,
+		Threads: s.cards(views)}
+	s.render(w, r, "catalog", p)
+}
+
+// cards are threads as the catalog and home show them: the opening post,
+// its thumbnail and the start of its text.
+func (s *Service) cards(views []maniwani.ThreadView) []threadView {
+	out := make([]threadView, 0, len(views))
+	for i := range views {
+		if len(views[i].Posts) == 0 {
+			continue
+		}
+		tv := s.newThreadView(&views[i])
+		tv.Excerpt = excerpt(views[i].Posts[0].Body, 160)
+		out = append(out, tv)
+	}
+	return out
+}
+
+func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
+	boards, b, err := s.board(r)
+	if err != nil {
+		s.fail(w, r, boards, err)
+		return
+	}
+	arg := r.PathValue("no")
+	no, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || no <= 0 {
+		s.fail(w, r, boards, maniwani.Errorf(maniwani.KindNotFound, "%q is not a thread number.", arg))
+		return
+	}
+	v, err := s.read.Thread(r.Context(), b.Name, no)
+	if err == nil && len(v.Posts) == 0 {
+		err = maniwani.Errorf(maniwani.KindNotFound, "thread has no posts")
+	}
+	if err != nil {
+		if maniwani.ErrorKind(err) == maniwani.KindNotFound {
+			err = maniwani.Errorf(maniwani.KindNotFound,
+				"Thread No.%d is not on /%s/: it may have been deleted, or it never was.", no, b.Name)
+		}
+		s.fail(w, r, boards, err)
+		return
+	}
+	s.render(w, r, "thread", s.threadPage(boards, b, v))
+}
+
+// threadPage is the page of a thread; the benchmark renders it directly.
+func (s *Service) threadPage(boards []maniwani.Board, b *maniwani.Board, v *maniwani.ThreadView) *page {
+	tv := s.newThreadView(v)
+	title := v.Posts[0].Subject
+	if title == "" {
+		title = excerpt(v.Posts[0].Body, 50)
+	}
+	if title == "" {
+		title = "No." + strconv.FormatInt(v.No, 10)
+	}
+	return &page{Title: "/" + b.Name + "/ - " + title, Kind: "thread", Boards: boards, Board: b, Thread: &tv}
+}
+
+// render answers with a page: an ETag of its bytes, revalidated each time
+// (Cache-Control: no-cache), a 304 when the client's copy is current. No
+// Last-Modified: a page shows more than one row's time (the other boards,
+// thumbnails made later, the templates themselves), and only the hash of
+// the bytes says truly whether it changed. The router keeps the bytes and
+// gzips them; the ui never compresses pages.
+func (s *Service) render(w http.ResponseWriter, r *http.Request, name string, p *page) {
+	var buf bytes.Buffer
+	if err := s.tpl.ExecuteTemplate(&buf, name, p); err != nil {
+		s.log.Error("ui: render", "page", name, "path", r.URL.Path, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("ETag", `"`+hex.EncodeToString(sum[:16])+`"`)
+	h.Set("Cache-Control", "no-cache")
+	// ServeContent answers If-None-Match with 304, and HEAD.
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(buf.Bytes()))
+}
+
+// fail answers with the error page at the status the error's kind has.
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, boards []maniwani.Board, err error) {
+	code := status(err)
+	ev := &errorView{Status: code, Message: maniwani.ErrorMessage(err), Links: [][2]string{{"/", "Home"}}}
+	switch code {
+	case http.StatusNotFound:
+		ev.Heading = "Not found"
+		// A missing thread or page of a board that exists: the ways back to it.
+		for _, b := range boards {
+			if b.Name == r.PathValue("board") {
+				ev.Links = append([][2]string{{"/" + b.Name + "/", "Back to /" + b.Name + "/"},
+					{"/" + b.Name + "/catalog", "The catalog of /" + b.Name + "/"}}, ev.Links...)
+			}
+		}
+	case http.StatusServiceUnavailable:
+		ev.Heading = "Unavailable"
+		ev.Message += " Please try again in a moment."
+	default:
+		ev.Heading = http.StatusText(code)
+		if code >= 500 {
+			s.log.Error("ui: page failed", "path", r.URL.Path, "err", err)
+			ev.Heading = "Something went wrong"
+			ev.Message = "The page could not be made. Please try again in a moment."
+		}
+	}
+	p := &page{Title: ev.Heading + " - Maniwani", Kind: "error", Boards: boards, Err: ev}
+	var buf bytes.Buffer
+	if err := s.tpl.ExecuteTemplate(&buf, "error", p); err != nil {
+		s.log.Error("ui: render error page", "err", err)
+		http.Error(w, ev.Message, code)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(buf.Bytes())
+}
+
+// status maps an error's kind to the page's status.
+func status(err error) int {
+	switch maniwani.ErrorKind(err) {
+	case maniwani.KindNotFound:
+		return http.StatusNotFound
+	case maniwani.KindInvalid:
+		return http.StatusBadRequest
+	case maniwani.KindForbidden:
+		return http.StatusForbidden
+	case maniwani.KindUnavailable:
+		return http.StatusServiceUnavailable
+	case maniwani.KindTooMany:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}

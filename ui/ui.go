@@ -1,0 +1,106 @@
+// Package ui is the web pages: server-rendered HTML that works without
+// JavaScript, and the small script that makes it live. It reads the boards
+// through a maniwani.Reader only (the api in one process, its client apart),
+// and answers every page with an ETag, so the router caches it like the JSON.
+//
+// Routes:
+//
+//	GET /                      home: the boards and the latest threads
+//	GET /{board}               redirect to /{board}/
+//	GET /{board}/              index, page 1 (/{board}/1 redirects here)
+//	GET /{board}/{page}        index page 2 and on
+//	GET /{board}/catalog       every live thread as a card
+//	GET /{board}/thread/{no}   a thread
+//	GET /static/{file}         the embedded assets, by content-hashed name
+//
+// Anything else is the 404 page.
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/serve"
+)
+
+// Config is the ui's settings.
+type Config struct {
+	Addr   string // where Run listens when the ui runs as its own process
+	Logger *slog.Logger
+	// Now is the clock; nil: time.Now. The pages show the posts' own
+	// times (the script makes them relative), so nothing reads it yet.
+	Now func() time.Time
+}
+
+// Deps is what the ui reads from.
+type Deps struct {
+	Reader maniwani.Reader
+}
+
+// Service renders the pages.
+type Service struct {
+	cfg    Config
+	log    *slog.Logger
+	read   maniwani.Reader
+	assets *assets
+	tpl    *template.Template
+	mux    *http.ServeMux
+}
+
+// New makes the ui; deps.Reader is required.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if deps.Reader == nil {
+		return nil, errors.New("ui: Deps.Reader is required")
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, read: deps.Reader}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	var err error
+	if s.assets, err = loadAssets(); err != nil {
+		return nil, fmt.Errorf("ui: assets: %w", err)
+	}
+	if s.tpl, err = parseTemplates(s.assets); err != nil {
+		return nil, fmt.Errorf("ui: templates: %w", err)
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Service) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /{$}", s.handleHome)
+	m.HandleFunc("GET /static/{file}", s.assets.serve)
+	m.HandleFunc("GET /{board}", s.handleBoardRedirect)
+	m.HandleFunc("GET /{board}/{$}", s.handleIndex)
+	m.HandleFunc("GET /{board}/{page}", s.handleIndex) // and /{board}/catalog
+	m.HandleFunc("GET /{board}/thread/{no}", s.handleThread)
+	// Everything else, /admin/ included until the moderators' UI comes.
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		boards, _ := s.read.Boards(r.Context()) // for the top bar; none is fine
+		s.fail(w, r, boards, maniwani.Errorf(maniwani.KindNotFound, "There is no page at %s.", r.URL.Path))
+	})
+	s.mux = m
+}
+
+// Handler serves the routes.
+func (s *Service) Handler() http.Handler { return s.mux }
+
+// Run serves the ui on cfg.Addr until ctx ends, then finishes the requests
+// in flight.
+func (s *Service) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ui: listen: %w", err)
+	}
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.log.Info("ui listening", "addr", ln.Addr().String())
+	return serve.HTTP(ctx, srv, ln)
+}
