@@ -153,6 +153,47 @@ const (
 	RoleAdmin     Role = "admin"
 )
 
+// Valid tells whether r is one of the roles.
+func (r Role) Valid() bool { return r == RoleJanitor || r == RoleModerator || r == RoleAdmin }
+
+// Permission is one kind of thing staff do.
+type Permission string
+
+const (
+	PermReports Permission = "reports" // read and dismiss reports
+	PermDelete  Permission = "delete"  // delete posts and files
+	PermIPs     Permission = "ips"     // see posters' addresses; delete by address
+	PermBan     Permission = "ban"     // ban and lift bans
+	PermThreads Permission = "threads" // sticky and close threads
+	PermLog     Permission = "log"     // read the moderation log
+	PermBoards  Permission = "boards"  // create, change and delete boards
+	PermStaff   Permission = "staff"   // manage staff accounts
+)
+
+// Permissions is the table of what each role may do: a janitor cleans, a
+// moderator also judges posters, an admin also runs the site.
+func (r Role) Permissions() []Permission {
+	switch r {
+	case RoleJanitor:
+		return []Permission{PermReports, PermDelete}
+	case RoleModerator:
+		return []Permission{PermReports, PermDelete, PermIPs, PermBan, PermThreads, PermLog}
+	case RoleAdmin:
+		return []Permission{PermReports, PermDelete, PermIPs, PermBan, PermThreads, PermLog, PermBoards, PermStaff}
+	}
+	return nil
+}
+
+// Can tells whether the role has the permission.
+func (r Role) Can(p Permission) bool {
+	for _, q := range r.Permissions() {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
 // Staff is a moderator's account.
 type Staff struct {
 	ID           int64

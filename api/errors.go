@@ -65,7 +65,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, extra 
 		// router does, reads the answer only once it has sent it all.
 		io.Copy(io.Discard, io.LimitReader(r.Body, maxDrain))
 	}
-	if r.Method == http.MethodGet || wantsJSON(r) {
+	if r.Method == http.MethodGet || wantsJSON(r) || strings.HasPrefix(r.URL.Path, "/api/") {
 		body := map[string]any{"error": message(err)}
 		for k, v := range extra {
 			body[k] = v

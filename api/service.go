@@ -40,6 +40,9 @@ type Config struct {
 	MaxPixels int64
 	// TempDir holds uploads while they are checked; "": the system's.
 	TempDir string
+	// SessionIdle and SessionMax end a staff session unused that long, or
+	// that old; zero: DefaultSessionIdle, DefaultSessionMax.
+	SessionIdle, SessionMax time.Duration
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -68,6 +71,12 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.cfg.SessionIdle <= 0 {
+		s.cfg.SessionIdle = DefaultSessionIdle
+	}
+	if s.cfg.SessionMax <= 0 {
+		s.cfg.SessionMax = DefaultSessionMax
+	}
 	if s.cfg.Renderer == nil {
 		s.cfg.Renderer = markdown.NewRenderer(markdown.RendererConfig{Logger: s.log})
 	}
@@ -83,6 +92,7 @@ func (s *Service) routes() {
 	m.HandleFunc("POST /{board}/post", s.handlePost)
 	m.HandleFunc("POST /{board}/delete", s.handleDelete)
 	m.HandleFunc("POST /{board}/report", s.handleReport)
+	s.registerAdmin(m)
 	s.mux = m
 }
 

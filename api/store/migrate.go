@@ -50,6 +50,9 @@ func Migrations() []Migration {
 			}
 			return nil
 		}},
+		{ID: "0004_sessions", Up: func(tx *gorm.DB) error {
+			return tx.Migrator().AutoMigrate(&sessionRow{}, &loginFailureRow{})
+		}},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -471,7 +472,6 @@ func deleteFiles(tx *gorm.DB, boardID int64, board string, nos *gorm.DB) ([]Gone
 // their own post): a reply leaves its thread one reply (and perhaps one
 // image) shorter; an opening post takes its whole thread with it.
 func (s *Store) DeletePost(ctx context.Context, board string, no int64, passwordHash string, at time.Time) (*Deleted, error) {
-	now := at.UnixMicro()
 	var out *Deleted
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		b, err := s.boardRow(tx, board)
@@ -491,35 +491,63 @@ func (s *Store) DeletePost(ctx context.Context, board string, no int64, password
 			return maniwani.Errorf(maniwani.KindForbidden, "Wrong password for post No.%d.", no)
 		}
 		out = &Deleted{Board: board, No: no, Thread: p.ThreadNo}
-		gone := tx.Model(&postRow{}).Select("no").Where("board_id = ? AND no = ?", b.ID, no)
-		if p.ThreadNo == p.No { // the opening post: the thread goes
-			gone = tx.Model(&postRow{}).Select("no").Where("board_id = ? AND thread_no = ?", b.ID, no)
-			if err := tx.Where("board_id = ? AND no = ?", b.ID, no).Delete(&threadRow{}).Error; err != nil {
-				return err
-			}
-		} else {
-			var files int64
-			if err := tx.Model(&fileRow{}).Where("board_id = ? AND post_no = ?", b.ID, no).Count(&files).Error; err != nil {
-				return err
-			}
-			err := tx.Model(&threadRow{}).Where("board_id = ? AND no = ?", b.ID, p.ThreadNo).Updates(map[string]any{
-				"replies": gorm.Expr("replies - 1"), "images": gorm.Expr("images - ?", files), "modified_us": now}).Error
-			if err != nil {
-				return err
-			}
-		}
-		if err := tx.Where("board_id = ? AND from_no IN (?)", b.ID, gone).Delete(&quoteRow{}).Error; err != nil {
-			return err
-		}
-		if out.Files, err = deleteFiles(tx, b.ID, board, gone); err != nil {
-			return err
-		}
-		if err := tx.Where("board_id = ? AND no IN (?)", b.ID, gone).Delete(&postRow{}).Error; err != nil {
-			return err
-		}
-		return tx.Model(&boardRow{}).Where("id = ?", b.ID).Update("modified_us", now).Error
+		out.Files, err = deletePosts(tx, b, []postRow{p}, at.UnixMicro())
+		return err
 	})
 	return out, err
+}
+
+// deletePosts removes posts of board b: a reply leaves its thread one reply
+// (and perhaps one image) shorter; an opening post takes its whole thread.
+// It returns the files that went with them.
+func deletePosts(tx *gorm.DB, b *boardRow, posts []postRow, now int64) ([]GoneFile, error) {
+	var ops, replies []int64
+	for _, p := range posts {
+		if p.ThreadNo == p.No {
+			ops = append(ops, p.No)
+		}
+	}
+	for _, p := range posts {
+		if p.ThreadNo != p.No && !slices.Contains(ops, p.ThreadNo) {
+			replies = append(replies, p.No)
+		}
+	}
+	// Replies of surviving threads: each thread loses its count of them.
+	for _, p := range posts {
+		if !slices.Contains(replies, p.No) {
+			continue
+		}
+		var files int64
+		if err := tx.Model(&fileRow{}).Where("board_id = ? AND post_no = ?", b.ID, p.No).Count(&files).Error; err != nil {
+			return nil, err
+		}
+		err := tx.Model(&threadRow{}).Where("board_id = ? AND no = ?", b.ID, p.ThreadNo).Updates(map[string]any{
+			"replies": gorm.Expr("replies - 1"), "images": gorm.Expr("images - ?", files), "modified_us": now}).Error
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(ops) > 0 {
+		if err := tx.Where("board_id = ? AND no IN ?", b.ID, ops).Delete(&threadRow{}).Error; err != nil {
+			return nil, err
+		}
+	}
+	gone := tx.Model(&postRow{}).Select("no").Where("board_id = ? AND (no IN ? OR thread_no IN ?)",
+		b.ID, append(replies, 0), append(ops, 0))
+	if err := tx.Where("board_id = ? AND from_no IN (?)", b.ID, gone).Delete(&quoteRow{}).Error; err != nil {
+		return nil, err
+	}
+	if err := tx.Where("board_id = ? AND post_no IN (?)", b.ID, gone).Delete(&reportRow{}).Error; err != nil {
+		return nil, err
+	}
+	files, err := deleteFiles(tx, b.ID, b.Name, gone)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Where("board_id = ? AND no IN (?)", b.ID, gone).Delete(&postRow{}).Error; err != nil {
+		return nil, err
+	}
+	return files, tx.Model(&boardRow{}).Where("id = ?", b.ID).Update("modified_us", now).Error
 }
 
 // maxReports is how many reports one address may send in reportWindow.

@@ -88,3 +88,10 @@ func parseHostPort(s string) (netip.Addr, bool) {
 	}
 	return a.Unmap(), true
 }
+
+// Trusted tells whether the peer at remoteAddr is a trusted proxy, whose
+// other forwarding headers (X-Forwarded-Proto) can be believed too.
+func (r Resolver) Trusted(remoteAddr string) bool {
+	peer, ok := parseHostPort(remoteAddr)
+	return ok && r.isTrusted(peer)
+}

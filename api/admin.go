@@ -1,0 +1,244 @@
+package api
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/maniwani/maniwani"
+)
+
+// The staff API: /api/admin/..., JSON, behind a session cookie, never cached.
+
+// SessionCookie is the name of the staff session's cookie.
+const SessionCookie = "mw_session"
+
+// Session lifetimes when Config leaves them zero.
+const (
+	DefaultSessionIdle = 2 * time.Hour
+	DefaultSessionMax  = 12 * time.Hour
+)
+
+// Login throttling: failures counted over loginWindow.
+const (
+	loginWindow     = 15 * time.Minute
+	maxFailsPerIP   = 10
+	maxFailsPerUser = 5
+)
+
+// staffRequest is an admitted staff request: who sent it.
+type staffRequest struct {
+	staff maniwani.Staff
+	token string // the session's token, which the CSRF token derives from
+}
+
+// staffOnly admits a request to the staff API: a valid session (401), a
+// role with perm ("" for any role; 403) and, on a state-changing method,
+// the session's CSRF token in X-CSRF-Token (403), in that order.
+func (s *Service) staffOnly(perm maniwani.Permission, h func(http.ResponseWriter, *http.Request, *staffRequest)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		c, err := r.Cookie(SessionCookie)
+		if err != nil || c.Value == "" {
+			s.fail(w, r, maniwani.Errorf(maniwani.KindUnauthorized, "Log in first."), nil)
+			return
+		}
+		sess, err := s.store.SessionByHash(r.Context(), tokenHash(c.Value), s.now(), s.cfg.SessionIdle, s.cfg.SessionMax)
+		if err != nil {
+			s.fail(w, r, err, nil)
+			return
+		}
+		if perm != "" && !sess.Staff.Role.Can(perm) {
+			s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden, "A %s may not do this.", sess.Staff.Role), nil)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead &&
+			!hmac.Equal([]byte(r.Header.Get("X-CSRF-Token")), []byte(s.csrfToken(c.Value))) {
+			s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden, "The request lacks its CSRF token; reload the page."), nil)
+			return
+		}
+		h(w, r, &staffRequest{staff: sess.Staff, token: c.Value})
+	}
+}
+
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// csrfToken is derived from the session token, so it needs no storage and
+// dies with the session.
+func (s *Service) csrfToken(session string) string {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte("csrf\x00" + session))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// readJSON decodes a staff request's JSON body into v.
+func readJSON(r *http.Request, v any) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return invalid("Send the request as application/json.")
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return invalid("The request is not the JSON expected: %v.", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalid("The request holds more than one JSON value.")
+	}
+	return nil
+}
+
+func (s *Service) logEntry(st *staffRequest, action, target, reason string) maniwani.LogEntry {
+	return maniwani.LogEntry{Time: s.now(), Staff: st.staff.Username, Action: action, Target: target, Reason: reason}
+}
+
+func (s *Service) addLog(ctx context.Context, e maniwani.LogEntry) {
+	if err := s.store.AddLog(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("moderation log not written", "action", e.Action, "target", e.Target, "err", err)
+	}
+}
+
+func rfc3339(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// handleLogin: POST /api/admin/login {"username","password"}.
+func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	var in struct{ Username, Password string }
+	if err := readJSON(r, &in); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	ctx := r.Context()
+	ip := s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+	byIP, byUser, err := s.store.LoginFailures(ctx, ip, in.Username, s.now().Add(-loginWindow))
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if byIP >= maxFailsPerIP || byUser >= maxFailsPerUser {
+		s.fail(w, r, maniwani.Errorf(maniwani.KindTooMany,
+			"Too many failed logins; wait %d minutes and try again.", int(loginWindow/time.Minute)), nil)
+		return
+	}
+	st, err := s.store.StaffByName(ctx, in.Username)
+	if err != nil && maniwani.ErrorKind(err) != maniwani.KindNotFound {
+		s.fail(w, r, err, nil)
+		return
+	}
+	hash := dummyHash
+	if st != nil {
+		hash = st.PasswordHash
+	}
+	// An unknown name costs the same hashing as a wrong password: the
+	// answer's time does not tell which names exist.
+	if ok := CheckPassword(hash, in.Password); !ok || st == nil {
+		if err := s.store.RecordLoginFailure(ctx, ip, in.Username, s.now()); err != nil {
+			s.log.Error("login failure not recorded", "err", err)
+		}
+		s.log.Warn("staff login failed", "username", in.Username, "ip", ip)
+		s.fail(w, r, maniwani.Errorf(maniwani.KindUnauthorized, "Wrong username or password."), nil)
+		return
+	}
+	b := make([]byte, 32) // 256 bits
+	rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	if err := s.store.CreateSession(ctx, tokenHash(token), st.ID, s.now()); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: s.overTLS(r), MaxAge: int(s.cfg.SessionMax / time.Second)})
+	s.log.Info("staff logged in", "username", st.Username)
+	writeJSON(w, http.StatusOK, map[string]any{"csrf_token": s.csrfToken(token), "username": st.Username,
+		"role": st.Role, "permissions": st.Role.Permissions()})
+}
+
+// dummyHash is checked against when the username is unknown.
+var dummyHash = HashPassword("no such staff member")
+
+// overTLS tells whether the client reached us over HTTPS: directly, or
+// through a trusted proxy that says so.
+func (s *Service) overTLS(r *http.Request) bool {
+	return r.TLS != nil || (s.cfg.Proxies.Trusted(r.RemoteAddr) && r.Header.Get("X-Forwarded-Proto") == "https")
+}
+
+func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	if err := s.store.DeleteSession(r.Context(), tokenHash(st.token)); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: s.overTLS(r), MaxAge: -1})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleSession(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	writeJSON(w, http.StatusOK, map[string]any{"username": st.staff.Username, "role": st.staff.Role,
+		"csrf_token": s.csrfToken(st.token), "permissions": st.staff.Role.Permissions()})
+}
+
+// adminRoute is one route of the staff API and what it needs.
+type adminRoute struct {
+	Method, Path string
+	Perm         maniwani.Permission // "" for any staff member
+	h            func(http.ResponseWriter, *http.Request, *staffRequest)
+}
+
+// adminRoutes is the staff API, as a table so tests can walk every route
+// (login, which needs no session, is apart).
+func (s *Service) adminRoutes() []adminRoute {
+	return []adminRoute{
+		{"POST", "/api/admin/logout", "", s.handleLogout},
+		{"GET", "/api/admin/session", "", s.handleSession},
+		{"GET", "/api/admin/boards", "", s.handleAdminBoards},
+		{"POST", "/api/admin/boards", maniwani.PermBoards, s.handleCreateBoard},
+		{"PATCH", "/api/admin/boards/{board}", maniwani.PermBoards, s.handleUpdateBoard},
+		{"DELETE", "/api/admin/boards/{board}", maniwani.PermBoards, s.handleDeleteBoard},
+		{"GET", "/api/admin/posts/{board}/{no}", maniwani.PermDelete, s.handleAdminPost},
+		{"DELETE", "/api/admin/posts/{board}/{no}", maniwani.PermDelete, s.handleAdminDeletePost},
+		{"PATCH", "/api/admin/threads/{board}/{no}", maniwani.PermThreads, s.handleAdminThread},
+		{"GET", "/api/admin/bans", maniwani.PermBan, s.handleBans},
+		{"POST", "/api/admin/bans", maniwani.PermBan, s.handleCreateBan},
+		{"DELETE", "/api/admin/bans/{id}", maniwani.PermBan, s.handleDeleteBan},
+		{"GET", "/api/admin/reports", maniwani.PermReports, s.handleReports},
+		{"DELETE", "/api/admin/reports/{id}", maniwani.PermReports, s.handleDismissReport},
+		{"GET", "/api/admin/staff", maniwani.PermStaff, s.handleStaff},
+		{"POST", "/api/admin/staff", maniwani.PermStaff, s.handleCreateStaff},
+		{"DELETE", "/api/admin/staff/{username}", maniwani.PermStaff, s.handleDeleteStaff},
+		{"GET", "/api/admin/log", maniwani.PermLog, s.handleLog},
+	}
+}
+
+func (s *Service) registerAdmin(m *http.ServeMux) {
+	m.HandleFunc("POST /api/admin/login", s.handleLogin)
+	for _, rt := range s.adminRoutes() {
+		m.HandleFunc(rt.Method+" "+rt.Path, s.staffOnly(rt.Perm, rt.h))
+	}
+	// Anything else under /api/admin is unknown, but only to staff: the
+	// session is checked first, so the route list is not public.
+	m.HandleFunc("/api/admin/", s.staffOnly("", func(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
+		s.fail(w, r, maniwani.Errorf(maniwani.KindNotFound, "No such staff API route."), nil)
+	}))
+}

@@ -1,0 +1,597 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/api/store"
+	"github.com/maniwani/maniwani/pubsub/pb"
+)
+
+// The staff API's actions. Each takes effect everywhere at once: the cached
+// pages and JSON are dropped and the live streams told, as after a post.
+
+type boardAdminJSON struct {
+	Name           string   `json:"name"`
+	Title          string   `json:"title"`
+	Description    string   `json:"description"`
+	MaxThreads     int      `json:"max_threads"`
+	BumpLimit      int      `json:"bump_limit"`
+	ImageLimit     int      `json:"image_limit"`
+	MaxFileSize    int64    `json:"max_file_size"`
+	CooldownThread int      `json:"cooldown_thread"`
+	CooldownReply  int      `json:"cooldown_reply"`
+	PosterIDs      bool     `json:"poster_ids"`
+	FileTypes      []string `json:"file_types"`
+}
+
+func boardAdminOut(b *maniwani.Board) boardAdminJSON {
+	return boardAdminJSON{Name: b.Name, Title: b.Title, Description: b.Description, MaxThreads: b.MaxThreads,
+		BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit, MaxFileSize: b.MaxFileSize,
+		CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply, PosterIDs: b.PosterIDs,
+		FileTypes: slices.Clone(b.Types())}
+}
+
+// boardPatch is a board's settings as sent: absent fields are left as they are.
+type boardPatch struct {
+	Name           *string   `json:"name"`
+	Title          *string   `json:"title"`
+	Description    *string   `json:"description"`
+	MaxThreads     *int      `json:"max_threads"`
+	BumpLimit      *int      `json:"bump_limit"`
+	ImageLimit     *int      `json:"image_limit"`
+	MaxFileSize    *int64    `json:"max_file_size"`
+	CooldownThread *int      `json:"cooldown_thread"`
+	CooldownReply  *int      `json:"cooldown_reply"`
+	PosterIDs      *bool     `json:"poster_ids"`
+	FileTypes      *[]string `json:"file_types"`
+}
+
+// apply sets the sent fields on b and checks the result.
+func (p *boardPatch) apply(b *maniwani.Board) error {
+	set := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	if p.Title != nil {
+		b.Title = strings.TrimSpace(*p.Title)
+	}
+	if p.Description != nil {
+		b.Description = strings.TrimSpace(*p.Description)
+	}
+	set(&b.MaxThreads, p.MaxThreads)
+	set(&b.BumpLimit, p.BumpLimit)
+	set(&b.ImageLimit, p.ImageLimit)
+	set(&b.CooldownThread, p.CooldownThread)
+	set(&b.CooldownReply, p.CooldownReply)
+	if p.MaxFileSize != nil {
+		b.MaxFileSize = *p.MaxFileSize
+	}
+	if p.PosterIDs != nil {
+		b.PosterIDs = *p.PosterIDs
+	}
+	if p.FileTypes != nil {
+		b.FileTypes = nil
+		for _, t := range *p.FileTypes {
+			t = strings.ToLower(strings.TrimSpace(t))
+			if !strings.HasPrefix(t, ".") {
+				t = "." + t
+			}
+			if !slices.Contains(maniwani.DefaultFileTypes, t) {
+				return invalid("%q is not a file type this site takes (%s).", t, strings.Join(maniwani.DefaultFileTypes, ", "))
+			}
+			if !slices.Contains(b.FileTypes, t) {
+				b.FileTypes = append(b.FileTypes, t)
+			}
+		}
+		if len(b.FileTypes) == 0 {
+			b.FileTypes = nil // a board takes files; to take none, set max_file_size to 0
+		}
+	}
+	switch {
+	case !maniwani.ValidBoardName(b.Name):
+		return invalid("%q cannot be a board's name: 1 to 16 lowercase letters or digits, not a word the site's routes use.", b.Name)
+	case b.Title == "" || utf8.RuneCountInString(b.Title) > 100:
+		return invalid("A board's title is 1 to 100 characters.")
+	case utf8.RuneCountInString(b.Description) > 2000:
+		return invalid("A board's description is at most 2,000 characters.")
+	case b.MaxThreads < 1 || b.MaxThreads > 10000:
+		return invalid("max_threads is 1 to 10,000.")
+	case b.BumpLimit < 1 || b.ImageLimit < 0:
+		return invalid("bump_limit is at least 1 and image_limit at least 0.")
+	case b.MaxFileSize < 0 || b.MaxFileSize > 1<<30:
+		return invalid("max_file_size is 0 to 1 GiB, in bytes.")
+	case b.CooldownThread < 0 || b.CooldownReply < 0:
+		return invalid("Cooldowns are 0 or more seconds.")
+	}
+	return nil
+}
+
+func (s *Service) handleAdminBoards(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
+	bs, err := s.store.Boards(r.Context())
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	out := make([]boardAdminJSON, len(bs))
+	for i := range bs {
+		out[i] = boardAdminOut(&bs[i])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"boards": out})
+}
+
+func (s *Service) handleCreateBoard(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	var p boardPatch
+	if err := readJSON(r, &p); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	b := DefaultBoard() // what is not sent is as on board b of a new site
+	b.Title, b.Description = "", ""
+	if p.Name != nil {
+		b.Name = strings.TrimSpace(*p.Name)
+	}
+	if err := p.apply(&b); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if err := s.store.CreateBoard(r.Context(), b); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	s.addLog(r.Context(), s.logEntry(st, "create board", "/"+b.Name+"/", ""))
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true}, boardUpdated(b.Name))
+	writeJSON(w, http.StatusCreated, boardAdminOut(&b))
+}
+
+func boardUpdated(board string) *pb.Event {
+	return &pb.Event{Kind: &pb.Event_BoardUpdated{BoardUpdated: &pb.BoardUpdated{Board: board}}}
+}
+
+func (s *Service) handleUpdateBoard(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	b, err := s.store.Board(r.Context(), r.PathValue("board"))
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	var p boardPatch
+	if err := readJSON(r, &p); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if p.Name != nil && *p.Name != b.Name {
+		s.fail(w, r, invalid("A board cannot be renamed: its name is in every link to it."), nil)
+		return
+	}
+	if err := p.apply(b); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if err := s.store.UpdateBoard(r.Context(), *b); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	s.addLog(r.Context(), s.logEntry(st, "edit board", "/"+b.Name+"/", ""))
+	// A board's settings show on all its pages: everything cached goes.
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true}, boardUpdated(b.Name))
+	writeJSON(w, http.StatusOK, boardAdminOut(b))
+}
+
+func (s *Service) handleDeleteBoard(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	name := r.PathValue("board")
+	files, err := s.store.DeleteBoard(r.Context(), name, s.logEntry(st, "delete board", "/"+name+"/", ""))
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: name, All: true}, boardUpdated(name))
+	s.removeFiles(r.Context(), files)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// postNo reads the {no} of a path.
+func postNo(r *http.Request) (int64, error) {
+	no, err := strconv.ParseInt(r.PathValue("no"), 10, 64)
+	if err != nil || no < 1 {
+		return 0, maniwani.Errorf(maniwani.KindNotFound, "%q is not a post number.", r.PathValue("no"))
+	}
+	return no, nil
+}
+
+// staffPostOut is a post as staff see it: with its address when the role
+// may see addresses.
+func staffPostOut(p *maniwani.Post, role maniwani.Role) map[string]any {
+	thread := p.Resto
+	if thread == 0 {
+		thread = p.No
+	}
+	out := map[string]any{"board": p.Board, "no": p.No, "thread": thread, "time": rfc3339(p.Time),
+		"name": p.Name, "trip": p.Trip, "sub": p.Subject, "com": p.Com, "file": nil}
+	if role.Can(maniwani.PermIPs) {
+		out["ip"] = p.IP
+	}
+	if f := p.File; f != nil {
+		out["file"] = map[string]any{"tim": f.Tim, "ext": f.Ext, "filename": f.Filename, "fsize": f.Size,
+			"w": f.Width, "h": f.Height, "tn_w": f.ThumbW, "tn_h": f.ThumbH, "spoiler": f.Spoiler,
+			"md5": f.MD5, "sha256": f.SHA256}
+	}
+	return out
+}
+
+func (s *Service) handleAdminPost(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	no, err := postNo(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	p, err := s.store.Post(r.Context(), r.PathValue("board"), no)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, staffPostOut(p, st.staff.Role))
+}
+
+// handleAdminDeletePost: DELETE /api/admin/posts/{board}/{no}, the post
+// (and its thread, if it opens one); ?file_only=1 only its file;
+// ?by_ip=thread or board every post of its address there.
+func (s *Service) handleAdminDeletePost(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	board := r.PathValue("board")
+	no, err := postNo(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	q := r.URL.Query()
+	target := fmt.Sprintf("/%s/%d", board, no)
+	reason := strings.TrimSpace(q.Get("reason"))
+	if q.Get("file_only") == "1" || q.Get("file_only") == "true" {
+		thread, gone, err := s.store.DeleteFile(r.Context(), board, no, s.logEntry(st, "delete file", target, reason))
+		if err != nil {
+			s.fail(w, r, err, nil)
+			return
+		}
+		s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: []int64{thread}})
+		s.removeFiles(r.Context(), []store.GoneFile{gone})
+		writeJSON(w, http.StatusOK, map[string]any{"deleted": []int64{}, "file": true})
+		return
+	}
+	scope, action := store.ScopePost, "delete post"
+	switch q.Get("by_ip") {
+	case "":
+	case "thread":
+		scope, action = store.ScopeIPThread, "delete posts of an address in a thread"
+	case "board":
+		scope, action = store.ScopeIPBoard, "delete posts of an address on a board"
+	default:
+		s.fail(w, r, invalid("by_ip is thread or board."), nil)
+		return
+	}
+	if scope != store.ScopePost && !st.staff.Role.Can(maniwani.PermIPs) {
+		s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden, "A %s may not delete by address.", st.staff.Role), nil)
+		return
+	}
+	d, err := s.store.StaffDelete(r.Context(), board, no, scope, s.logEntry(st, action, target, reason))
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	events := make([]*pb.Event, 0, len(d.Posts))
+	nos := make([]int64, 0, len(d.Posts))
+	for i, p := range d.Posts {
+		nos = append(nos, p.No)
+		events = append(events, &pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{
+			Board: board, No: p.No, Thread: d.Threads[i]}}})
+	}
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: d.Threads}, events...)
+	s.removeFiles(r.Context(), d.Files)
+	writeJSON(w, http.StatusOK, map[string]any{"deleted": nos})
+}
+
+// handleAdminThread: PATCH /api/admin/threads/{board}/{no} {"sticky","closed"}.
+func (s *Service) handleAdminThread(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	board := r.PathValue("board")
+	no, err := postNo(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	var in struct {
+		Sticky, Closed *bool
+		Board          *string
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if in.Board != nil && *in.Board != board {
+		s.fail(w, r, invalid("Moving a thread to another board is not supported yet."), nil)
+		return
+	}
+	if in.Sticky == nil && in.Closed == nil {
+		s.fail(w, r, invalid("Send sticky or closed."), nil)
+		return
+	}
+	if err := s.store.UpdateThread(r.Context(), board, no, store.ThreadFlags{Sticky: in.Sticky, Closed: in.Closed}, s.now()); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	var what []string
+	if in.Sticky != nil {
+		what = append(what, map[bool]string{true: "sticky", false: "unsticky"}[*in.Sticky])
+	}
+	if in.Closed != nil {
+		what = append(what, map[bool]string{true: "close", false: "open"}[*in.Closed])
+	}
+	s.addLog(r.Context(), s.logEntry(st, strings.Join(what, ", ")+" thread", fmt.Sprintf("/%s/%d", board, no), ""))
+	v, err := s.store.Thread(r.Context(), board, no)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: []int64{no}},
+		&pb.Event{Kind: &pb.Event_ThreadUpdated{ThreadUpdated: &pb.ThreadUpdated{Board: board, No: no,
+			Sticky: v.Sticky, Closed: v.Closed, Archived: v.Archived}}})
+	writeJSON(w, http.StatusOK, map[string]any{"board": board, "no": no, "sticky": v.Sticky, "closed": v.Closed})
+}
+
+func banOut(b *maniwani.Ban) map[string]any {
+	return map[string]any{"id": b.ID, "cidr": b.CIDR, "reason": b.Reason, "board": b.Board, "staff": b.Staff,
+		"created": rfc3339(b.Created), "expires": rfc3339(b.Expires)}
+}
+
+func (s *Service) handleBans(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
+	bs, err := s.store.Bans(r.Context())
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	out := make([]map[string]any, len(bs))
+	for i := range bs {
+		out[i] = banOut(&bs[i])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"bans": out})
+}
+
+// handleCreateBan: POST /api/admin/bans {"ip" or "cidr", "reason",
+// "expires" (RFC 3339) or "duration" (72h), "board", "post": {"board","no"},
+// "public"}. Without ip or cidr it bans the post's address; "public" adds
+// USER WAS BANNED FOR THIS POST to the post.
+func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	var in struct {
+		IP, CIDR, Reason, Expires, Duration, Board string
+		Post                                       *struct {
+			Board string
+			No    int64
+		}
+		Public bool
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	ctx := r.Context()
+	target := strings.TrimSpace(in.CIDR)
+	if t := strings.TrimSpace(in.IP); t != "" {
+		if target != "" {
+			s.fail(w, r, invalid("Send ip or cidr, not both."), nil)
+			return
+		}
+		target = t
+	}
+	if target == "" && in.Post != nil {
+		p, err := s.store.Post(ctx, in.Post.Board, in.Post.No)
+		if err != nil {
+			s.fail(w, r, err, nil)
+			return
+		}
+		target = p.IP
+	}
+	if target == "" {
+		s.fail(w, r, invalid("Say whom to ban: ip, cidr or post."), nil)
+		return
+	}
+	reason := strings.TrimSpace(in.Reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 1000 {
+		s.fail(w, r, invalid("A ban needs a reason of 1 to 1,000 characters; the poster sees it."), nil)
+		return
+	}
+	ban := maniwani.Ban{CIDR: target, Reason: reason, Board: in.Board, Staff: st.staff.Username, Created: s.now()}
+	switch {
+	case in.Expires != "" && in.Duration != "":
+		s.fail(w, r, invalid("Send expires or duration, not both."), nil)
+		return
+	case in.Expires != "":
+		t, err := time.Parse(time.RFC3339, in.Expires)
+		if err != nil {
+			s.fail(w, r, invalid("expires is a time in RFC 3339, such as 2030-01-02T15:04:05Z."), nil)
+			return
+		}
+		ban.Expires = t
+	case in.Duration != "":
+		d, err := time.ParseDuration(in.Duration)
+		if err != nil || d <= 0 {
+			s.fail(w, r, invalid("duration is a positive length of time, such as 72h."), nil)
+			return
+		}
+		ban.Expires = ban.Created.Add(d)
+	}
+	if !ban.Expires.IsZero() && !ban.Expires.After(ban.Created) {
+		s.fail(w, r, invalid("The ban would end before it starts."), nil)
+		return
+	}
+	if ban.Board != "" {
+		if _, err := s.store.Board(ctx, ban.Board); err != nil {
+			s.fail(w, r, err, nil)
+			return
+		}
+	}
+	id, err := s.store.CreateBan(ctx, ban)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	ban.ID = id
+	if p, err := store.ParseBanTarget(target); err == nil {
+		ban.CIDR = p.String()
+	}
+	if in.Public && in.Post != nil {
+		thread, err := s.store.MarkBanned(ctx, in.Post.Board, in.Post.No)
+		if err != nil {
+			s.log.Error("ban note not shown on the post", "board", in.Post.Board, "no", in.Post.No, "err", err)
+		} else {
+			s.afterCommit(ctx, maniwani.Invalidation{Board: in.Post.Board, Threads: []int64{thread}})
+		}
+	}
+	writeJSON(w, http.StatusCreated, banOut(&ban))
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, maniwani.Errorf(maniwani.KindNotFound, "%q is not an id.", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (s *Service) handleDeleteBan(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	id, err := pathID(r)
+	if err == nil {
+		err = s.store.DeleteBan(r.Context(), id, s.logEntry(st, "lift ban", "", ""))
+	}
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleReports(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	rs, err := s.store.Reports(r.Context())
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	out := make([]map[string]any, len(rs))
+	for i, rep := range rs {
+		m := map[string]any{"id": rep.ID, "board": rep.Board, "no": rep.No, "reason": rep.Reason,
+			"created": rfc3339(rep.Created), "post": nil}
+		if p, err := s.store.Post(r.Context(), rep.Board, rep.No); err == nil {
+			m["post"] = staffPostOut(p, st.staff.Role)
+		}
+		out[i] = m
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reports": out})
+}
+
+func (s *Service) handleDismissReport(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	id, err := pathID(r)
+	if err == nil {
+		err = s.store.DeleteReport(r.Context(), id, s.logEntry(st, "dismiss report", fmt.Sprintf("report %d", id), ""))
+	}
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleStaff(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
+	list, err := s.store.ListStaff(r.Context())
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	out := make([]map[string]any, len(list))
+	for i, st := range list {
+		out[i] = map[string]any{"username": st.Username, "role": st.Role, "created": rfc3339(st.Created)}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"staff": out})
+}
+
+// MinPasswordLength is the shortest staff password taken.
+const MinPasswordLength = 12
+
+func (s *Service) handleCreateStaff(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	var in struct{ Username, Password, Role string }
+	if err := readJSON(r, &in); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	role := maniwani.Role(in.Role)
+	switch {
+	case !validUsername(in.Username):
+		s.fail(w, r, invalid("A username is 1 to 64 letters, digits, '.', '_' or '-'."), nil)
+		return
+	case utf8.RuneCountInString(in.Password) < MinPasswordLength || len(in.Password) > 1024:
+		s.fail(w, r, invalid("A password is at least %d characters.", MinPasswordLength), nil)
+		return
+	case !role.Valid():
+		s.fail(w, r, invalid("role is janitor, moderator or admin."), nil)
+		return
+	}
+	err := s.store.CreateStaff(r.Context(), maniwani.Staff{Username: in.Username, PasswordHash: HashPassword(in.Password),
+		Role: role, Created: s.now()})
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	s.addLog(r.Context(), s.logEntry(st, "create staff", in.Username, string(role)))
+	writeJSON(w, http.StatusCreated, map[string]any{"username": in.Username, "role": role, "created": rfc3339(s.now())})
+}
+
+func validUsername(u string) bool {
+	if len(u) < 1 || len(u) > 64 {
+		return false
+	}
+	for _, c := range u {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) handleDeleteStaff(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	name := r.PathValue("username")
+	if name == st.staff.Username {
+		s.fail(w, r, maniwani.Errorf(maniwani.KindConflict, "You cannot delete your own account."), nil)
+		return
+	}
+	if err := s.store.DeleteStaff(r.Context(), name); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	s.addLog(r.Context(), s.logEntry(st, "delete staff", name, ""))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) handleLog(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.fail(w, r, invalid("limit is 1 to 1,000."), nil)
+			return
+		}
+		limit = n
+	}
+	entries, err := s.store.Log(r.Context(), limit)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	out := make([]map[string]any, len(entries))
+	for i, e := range entries {
+		out[i] = map[string]any{"time": rfc3339(e.Time), "staff": e.Staff, "action": e.Action, "target": e.Target,
+			"reason": e.Reason}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"log": out})
+}

@@ -1,0 +1,386 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/api"
+)
+
+// staffClient is a logged-in staff member: a session cookie and its token.
+type staffClient struct {
+	s      *site
+	cookie *http.Cookie
+	csrf   string
+}
+
+func (s *site) addStaff(name string, role maniwani.Role) {
+	s.t.Helper()
+	err := s.store.CreateStaff(context.Background(), maniwani.Staff{Username: name,
+		PasswordHash: api.HashPassword(name + "-password"), Role: role, Created: s.clock()})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *site) login(name, password, ip string) answer {
+	s.t.Helper()
+	body, _ := json.Marshal(map[string]string{"username": name, "password": password})
+	req, _ := http.NewRequest("POST", s.url+"/api/admin/login", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", ip)
+	return s.do(req)
+}
+
+func (s *site) loginAs(name string) *staffClient {
+	s.t.Helper()
+	a := s.login(name, name+"-password", "10.0.0.1")
+	if a.code != 200 {
+		s.t.Fatalf("login %s: %d %s", name, a.code, a.body)
+	}
+	c := &staffClient{s: s, csrf: a.json(s.t)["csrf_token"].(string)}
+	for _, ck := range (&http.Response{Header: a.header}).Cookies() {
+		if ck.Name == api.SessionCookie {
+			c.cookie = ck
+		}
+	}
+	if c.cookie == nil || !c.cookie.HttpOnly || c.cookie.SameSite != http.SameSiteLaxMode || c.cookie.Value == "" {
+		s.t.Fatalf("session cookie %+v", c.cookie)
+	}
+	return c
+}
+
+// call sends a staff API request with the session and, unless noCSRF, its
+// token; v is sent as JSON when not nil.
+func (c *staffClient) call(method, path string, v any, noCSRF bool) answer {
+	c.s.t.Helper()
+	var body bytes.Buffer
+	if v != nil {
+		json.NewEncoder(&body).Encode(v)
+	}
+	req, _ := http.NewRequest(method, c.s.url+path, &body)
+	if v != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.cookie != nil {
+		req.AddCookie(c.cookie)
+	}
+	if !noCSRF {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	return c.s.do(req)
+}
+
+func (c *staffClient) must(method, path string, v any) map[string]any {
+	c.s.t.Helper()
+	a := c.call(method, path, v, false)
+	if a.code/100 != 2 {
+		c.s.t.Fatalf("%s %s: %d %s", method, path, a.code, a.body)
+	}
+	if len(a.body) == 0 {
+		return nil
+	}
+	return a.json(c.s.t)
+}
+
+// concrete fills a route's wildcards with values that exist.
+func concrete(path string, no int64) string {
+	r := strings.NewReplacer("{board}", "b", "{no}", fmt.Sprint(no), "{id}", "1", "{username}", "nobody")
+	return r.Replace(path)
+}
+
+// Every staff route: 401 without a session, 403 for a role without its
+// permission, 403 for a state-changing request without the CSRF token, and
+// none of them changes anything then.
+func TestStaffRoutesGuarded(t *testing.T) {
+	s := newSite(t, "sqlite", "127.0.0.1/32")
+	s.addStaff("jan", maniwani.RoleJanitor)
+	s.addStaff("mod", maniwani.RoleModerator)
+	s.addStaff("adm", maniwani.RoleAdmin)
+	no := s.mustPost("b", "10.1.0.1", "com", "a thread")
+	anon := &staffClient{s: s}
+	clients := map[maniwani.Role]*staffClient{maniwani.RoleJanitor: s.loginAs("jan"),
+		maniwani.RoleModerator: s.loginAs("mod"), maniwani.RoleAdmin: s.loginAs("adm")}
+	forged := &staffClient{s: s, cookie: &http.Cookie{Name: api.SessionCookie, Value: "forged"}}
+	routes := api.AdminRoutes()
+	if len(routes) < 18 {
+		t.Fatalf("only %d routes", len(routes))
+	}
+	for _, rt := range routes {
+		path := concrete(rt.Path, no)
+		for _, c := range []*staffClient{anon, forged} {
+			if a := c.call(rt.Method, path, map[string]any{}, false); a.code != http.StatusUnauthorized {
+				t.Errorf("%s %s without a valid session: %d %s", rt.Method, path, a.code, a.body)
+			}
+		}
+		for role, c := range clients {
+			if rt.Perm != "" && !role.Can(rt.Perm) {
+				if a := c.call(rt.Method, path, map[string]any{}, false); a.code != http.StatusForbidden {
+					t.Errorf("%s %s as %s: %d, want 403", rt.Method, path, role, a.code)
+				}
+			}
+		}
+		if rt.Method != "GET" {
+			if a := clients[maniwani.RoleAdmin].call(rt.Method, path, map[string]any{}, true); a.code != http.StatusForbidden ||
+				!strings.Contains(string(a.body), "CSRF") {
+				t.Errorf("%s %s without CSRF token: %d %s", rt.Method, path, a.code, a.body)
+			}
+		}
+	}
+	// An unknown route under /api/admin is 401 too, not a map of what exists.
+	if a := anon.call("GET", "/api/admin/nothing", nil, false); a.code != http.StatusUnauthorized {
+		t.Errorf("unknown staff route without session: %d", a.code)
+	}
+	// Nothing above changed anything.
+	if ps := s.thread("b", no); len(ps) != 1 {
+		t.Fatalf("thread changed: %v", ps)
+	}
+	if bs := clients[maniwani.RoleAdmin].must("GET", "/api/admin/boards", nil)["boards"].([]any); len(bs) != 1 {
+		t.Fatalf("boards changed: %v", bs)
+	}
+}
+
+func TestSessionsExpireAndLogout(t *testing.T) {
+	s := newSite(t, "sqlite", "127.0.0.1/32")
+	s.addStaff("mod", maniwani.RoleModerator)
+	c := s.loginAs("mod")
+	c.must("GET", "/api/admin/session", nil)
+	// Idle: 2 hours without a request ends it.
+	s.advance(api.DefaultSessionIdle + time.Minute)
+	if a := c.call("GET", "/api/admin/session", nil, false); a.code != 401 {
+		t.Fatalf("idle session: %d", a.code)
+	}
+	// In use, it still ends at its absolute limit.
+	c = s.loginAs("mod")
+	for elapsed := time.Duration(0); elapsed < api.DefaultSessionMax-time.Hour; elapsed += time.Hour {
+		s.advance(time.Hour)
+		c.must("GET", "/api/admin/session", nil)
+	}
+	s.advance(2 * time.Hour)
+	if a := c.call("GET", "/api/admin/session", nil, false); a.code != 401 {
+		t.Fatalf("session past its absolute limit: %d", a.code)
+	}
+	// Logout ends the session on the server: the cookie kept is worthless.
+	c = s.loginAs("mod")
+	c.must("POST", "/api/admin/logout", nil)
+	if a := c.call("GET", "/api/admin/session", nil, false); a.code != 401 {
+		t.Fatalf("after logout: %d", a.code)
+	}
+}
+
+func TestLoginRateLimits(t *testing.T) {
+	s := newSite(t, "sqlite", "127.0.0.1/32")
+	s.addStaff("mod", maniwani.RoleModerator)
+	s.addStaff("other", maniwani.RoleJanitor)
+	for i := range 5 {
+		if a := s.login("mod", "wrong", fmt.Sprintf("10.2.0.%d", i+1)); a.code != 401 {
+			t.Fatalf("wrong password #%d: %d", i, a.code)
+		}
+	}
+	// The account is locked for a while, from every address, even with the
+	// right password; the others are not.
+	if a := s.login("mod", "mod-password", "10.2.1.1"); a.code != 429 {
+		t.Fatalf("sixth try: %d %s", a.code, a.body)
+	}
+	if a := s.login("other", "other-password", "10.2.1.1"); a.code != 200 {
+		t.Fatalf("another account: %d", a.code)
+	}
+	// One address trying many accounts is stopped too.
+	for i := range 10 {
+		s.login(fmt.Sprintf("guess%d", i), "x", "10.3.0.1")
+	}
+	if a := s.login("other", "other-password", "10.3.0.1"); a.code != 429 {
+		t.Fatalf("address after 10 failures: %d", a.code)
+	}
+	// The window passes.
+	s.advance(16 * time.Minute)
+	if a := s.login("mod", "mod-password", "10.2.1.1"); a.code != 200 {
+		t.Fatalf("after the window: %d %s", a.code, a.body)
+	}
+	// Unknown names answer as wrong passwords do.
+	if a := s.login("nobody", "x", "10.4.0.1"); a.code != 401 || !strings.Contains(string(a.body), "Wrong username or password") {
+		t.Fatalf("unknown name: %d %s", a.code, a.body)
+	}
+}
+
+func TestModerationActions(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		s := newSite(t, kind, "127.0.0.1/32")
+		s.addStaff("adm", maniwani.RoleAdmin)
+		s.addStaff("jan", maniwani.RoleJanitor)
+		adm, jan := s.loginAs("adm"), s.loginAs("jan")
+
+		// Boards: create with defaults, edit, refuse bad settings.
+		b := adm.must("POST", "/api/admin/boards", map[string]any{"name": "g", "title": "Technology", "cooldown_reply": 0})
+		if b["bump_limit"].(float64) != 300 || b["cooldown_reply"].(float64) != 0 {
+			t.Fatalf("created %v", b)
+		}
+		adm.must("PATCH", "/api/admin/boards/g", map[string]any{"description": "Tech talk", "poster_ids": true,
+			"file_types": []string{"jpg", ".png"}})
+		if a := adm.call("PATCH", "/api/admin/boards/g", map[string]any{"max_threads": 0}, false); a.code != 400 {
+			t.Fatalf("bad setting: %d", a.code)
+		}
+		if a := adm.call("POST", "/api/admin/boards", map[string]any{"name": "admin", "title": "x"}, false); a.code != 400 {
+			t.Fatalf("reserved name: %d", a.code)
+		}
+		if a := adm.call("POST", "/api/admin/boards", map[string]any{"name": "g", "title": "again"}, false); a.code != 409 {
+			t.Fatalf("duplicate board: %d", a.code)
+		}
+		if bj := s.get("/boards.json"); !strings.Contains(string(bj.body), `"Tech talk"`) {
+			t.Fatalf("boards.json: %s", bj.body)
+		}
+
+		// Threads: sticky and close.
+		op := s.mustPost("g", "10.5.0.1", "com", "first")
+		r1 := s.mustPost("g", "10.5.0.2", "resto", fmt.Sprint(op), "com", "spam one")
+		s.mustPost("g", "10.5.0.2", "resto", fmt.Sprint(op), "com", "spam two")
+		keep := s.mustPost("g", "10.5.0.3", "resto", fmt.Sprint(op), "com", "fine")
+		adm.must("PATCH", fmt.Sprintf("/api/admin/threads/g/%d", op), map[string]any{"sticky": true, "closed": true})
+		ps := s.thread("g", op)
+		if ps[0]["sticky"] != 1.0 || ps[0]["closed"] != 1.0 {
+			t.Fatalf("flags: %v", ps[0])
+		}
+		if a := s.post("g", "10.5.0.9", "resto", fmt.Sprint(op), "com", "late"); a.code != 403 {
+			t.Fatalf("reply to a closed thread: %d", a.code)
+		}
+		if a := jan.call("PATCH", fmt.Sprintf("/api/admin/threads/g/%d", op), map[string]any{"closed": false}, false); a.code != 403 {
+			t.Fatalf("janitor closing: %d", a.code)
+		}
+
+		// Reports: a janitor sees the post (without its address) and dismisses.
+		if a := s.sendForm("/g/report", "10.6.0.1", "no", fmt.Sprint(r1), "reason", "spam"); a.code/100 != 2 && a.code != 303 {
+			t.Fatalf("report: %d %s", a.code, a.body)
+		}
+		reps := jan.must("GET", "/api/admin/reports", nil)["reports"].([]any)
+		rep := reps[0].(map[string]any)
+		if rep["post"] == nil {
+			t.Fatalf("report without its post: %v", rep)
+		}
+		post := rep["post"].(map[string]any)
+		if len(reps) != 1 || post["com"] != "spam one" || post["ip"] != nil {
+			t.Fatalf("reports as janitor: %v", reps)
+		}
+		if p := adm.must("GET", fmt.Sprintf("/api/admin/posts/g/%d", r1), nil); p["ip"] != "10.5.0.2" {
+			t.Fatalf("post as admin: %v", p)
+		}
+		jan.must("DELETE", fmt.Sprintf("/api/admin/reports/%d", int(rep["id"].(float64))), nil)
+		if reps := jan.must("GET", "/api/admin/reports", nil)["reports"].([]any); len(reps) != 0 {
+			t.Fatalf("after dismiss: %v", reps)
+		}
+
+		// Ban from the post, with the public note; then delete the address's
+		// posts in the thread (a janitor may not).
+		ban := adm.must("POST", "/api/admin/bans", map[string]any{"post": map[string]any{"board": "g", "no": r1},
+			"reason": "spamming", "duration": "24h", "public": true})
+		if ban["cidr"] != "10.5.0.2/32" || ban["expires"] == nil {
+			t.Fatalf("ban %v", ban)
+		}
+		if ps := s.thread("g", op); !strings.Contains(ps[1]["com"].(string), "USER WAS BANNED FOR THIS POST") {
+			t.Fatalf("no ban note: %v", ps[1])
+		}
+		a := s.post("g", "10.5.0.2", "com", "new thread")
+		if a.code != 403 || !strings.Contains(string(a.body), "spamming") {
+			t.Fatalf("banned poster: %d %s", a.code, a.body)
+		}
+		if a := jan.call("DELETE", fmt.Sprintf("/api/admin/posts/g/%d?by_ip=thread", r1), nil, false); a.code != 403 {
+			t.Fatalf("janitor deleting by address: %d", a.code)
+		}
+		del := adm.must("DELETE", fmt.Sprintf("/api/admin/posts/g/%d?by_ip=thread", r1), nil)
+		if n := len(del["deleted"].([]any)); n != 2 {
+			t.Fatalf("deleted %v", del)
+		}
+		if ps := s.thread("g", op); len(ps) != 2 || int64(ps[1]["no"].(float64)) != keep || ps[0]["replies"] != 1.0 {
+			t.Fatalf("thread after deleting by address: %v", ps)
+		}
+		// A janitor deletes one post; the OP takes its thread.
+		jan.must("DELETE", fmt.Sprintf("/api/admin/posts/g/%d", op), nil)
+		if a := s.get(fmt.Sprintf("/g/thread/%d.json", op)); a.code != 404 {
+			t.Fatalf("deleted thread: %d", a.code)
+		}
+
+		// Bans: IPv6 ranges, lifting, expiry.
+		v6 := adm.must("POST", "/api/admin/bans", map[string]any{"cidr": "2001:db8::/32", "reason": "range"})
+		if v6["expires"] != nil {
+			t.Fatalf("permanent ban: %v", v6)
+		}
+		if a := s.post("g", "2001:db8:1::5", "com", "x"); a.code != 403 {
+			t.Fatalf("address in a banned v6 range: %d", a.code)
+		}
+		if a := s.post("g", "2001:db9::5", "com", "outside the range"); a.code != 201 {
+			t.Fatalf("address outside the range: %d %s", a.code, a.body)
+		}
+		adm.must("DELETE", fmt.Sprintf("/api/admin/bans/%d", int(v6["id"].(float64))), nil)
+		if a := s.post("g", "2001:db8:1::6", "com", "lifted"); a.code != 201 {
+			t.Fatalf("after lifting: %d %s", a.code, a.body)
+		}
+		s.advance(25 * time.Hour) // the 24 h ban is over (and so is the session)
+		if a := s.post("g", "10.5.0.2", "com", "back"); a.code != 201 {
+			t.Fatalf("after the ban ended: %d %s", a.code, a.body)
+		}
+		adm = s.loginAs("adm")
+		for _, bad := range []map[string]any{{"ip": "10.0.0.1"}, {"ip": "nonsense", "reason": "x"},
+			{"ip": "10.0.0.1", "reason": "x", "expires": "2001-01-01T00:00:00Z"}, {"ip": "10.0.0.1", "reason": "x", "duration": "-1h"}} {
+			if a := adm.call("POST", "/api/admin/bans", bad, false); a.code != 400 {
+				t.Errorf("bad ban %v: %d %s", bad, a.code, a.body)
+			}
+		}
+
+		// Staff: an admin adds and removes accounts; not their own.
+		adm.must("POST", "/api/admin/staff", map[string]any{"username": "newmod", "password": "a long enough password", "role": "moderator"})
+		if a := adm.call("POST", "/api/admin/staff", map[string]any{"username": "x", "password": "short", "role": "admin"}, false); a.code != 400 {
+			t.Fatalf("short password: %d", a.code)
+		}
+		if a := s.login("newmod", "a long enough password", "10.7.0.1"); a.code != 200 {
+			t.Fatalf("new account login: %d", a.code)
+		}
+		adm.must("DELETE", "/api/admin/staff/newmod", nil)
+		if a := adm.call("DELETE", "/api/admin/staff/adm", nil, false); a.code != 409 {
+			t.Fatalf("deleting oneself: %d", a.code)
+		}
+
+		// The log says who did what.
+		log := adm.must("GET", "/api/admin/log", nil)["log"].([]any)
+		var actions []string
+		for _, e := range log {
+			m := e.(map[string]any)
+			actions = append(actions, m["staff"].(string)+": "+m["action"].(string)+" "+m["target"].(string))
+		}
+		all := strings.Join(actions, "\n")
+		for _, want := range []string{"adm: create board /g/", "adm: edit board /g/", "adm: sticky, close thread /g/",
+			"jan: dismiss report", "adm: ban 10.5.0.2/32", "adm: delete posts of an address in a thread",
+			"jan: delete post /g/", "adm: lift ban 2001:db8::/32", "adm: create staff newmod", "adm: delete staff newmod"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("log lacks %q:\n%s", want, all)
+			}
+		}
+
+		// Deleting a board takes everything on it.
+		adm.must("DELETE", "/api/admin/boards/g", nil)
+		if a := s.get("/g/catalog.json"); a.code != 404 {
+			t.Fatalf("deleted board: %d", a.code)
+		}
+	})
+}
+
+// No public answer ever carries a poster's address.
+func TestNoAddressInPublicAnswers(t *testing.T) {
+	s := newSite(t, "sqlite", "127.0.0.1/32")
+	ip := "10.99.88.77"
+	op := s.mustPost("b", ip, "com", "hello", "name", "x##secret")
+	s.advance(time.Minute) // past the cooldown
+	s.mustPost("b", ip, "resto", fmt.Sprint(op), "com", ">>"+fmt.Sprint(op))
+	for _, path := range []string{"/boards.json", "/b/catalog.json", "/b/threads.json", "/b/1.json",
+		fmt.Sprintf("/b/thread/%d.json", op), "/b/archive.json"} {
+		a := s.get(path)
+		if a.code != 200 || bytes.Contains(a.body, []byte(ip)) || bytes.Contains(a.body, []byte("10.99")) {
+			t.Errorf("%s: %d, address in %s", path, a.code, a.body)
+		}
+	}
+}
