@@ -22,8 +22,8 @@ type Board struct {
 	// FileTypes are the extensions of the files the board takes (".jpg",
 	// ".webm", ...); empty means DefaultFileTypes.
 	FileTypes []string
-	LastNo         int64 // the last post number taken on the board
-	Modified       time.Time
+	LastNo    int64 // the last post number taken on the board
+	Modified  time.Time
 }
 
 // DefaultFileTypes are the files a board takes unless it says otherwise.

@@ -43,7 +43,7 @@ type Config struct {
 	// SessionIdle and SessionMax end a staff session unused that long, or
 	// that old; zero: DefaultSessionIdle, DefaultSessionMax.
 	SessionIdle, SessionMax time.Duration
-	Logger  *slog.Logger
+	Logger                  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

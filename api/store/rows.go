@@ -17,7 +17,7 @@ type boardRow struct {
 	CooldownReply  int    `gorm:"not null"`
 	PosterIDs      bool   `gorm:"not null"`
 	FileTypes      string `gorm:"size:64;not null;default:''"` // extensions without dots, comma-separated; empty: the defaults
-	LastNo         int64  `gorm:"not null;default:0"` // the board's post counter; its row lock orders the board's posts
+	LastNo         int64  `gorm:"not null;default:0"`          // the board's post counter; its row lock orders the board's posts
 	CreatedUS      int64  `gorm:"not null"`
 	ModifiedUS     int64  `gorm:"not null"`
 }
