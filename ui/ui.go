@@ -12,6 +12,7 @@
 //	GET /{board}/catalog       every live thread as a card
 //	GET /{board}/thread/{no}   a thread
 //	GET /static/{file}         the embedded assets, by content-hashed name
+//	/admin/...                 the moderators' admin UI (admin.go), when Deps.StaffAPI is set
 //
 // Anything else is the 404 page.
 package ui
@@ -42,16 +43,21 @@ type Config struct {
 // Deps is what the ui reads from.
 type Deps struct {
 	Reader maniwani.Reader
+	// StaffAPI serves the staff API (/api/admin/...) that the admin UI
+	// is made of: the api's handler in one process, a reverse proxy to
+	// it apart. nil: no admin UI.
+	StaffAPI http.Handler
 }
 
 // Service renders the pages.
 type Service struct {
-	cfg    Config
-	log    *slog.Logger
-	read   maniwani.Reader
-	assets *assets
-	tpl    *template.Template
-	mux    *http.ServeMux
+	cfg      Config
+	log      *slog.Logger
+	read     maniwani.Reader
+	staffAPI http.Handler
+	assets   *assets
+	tpl      *template.Template
+	mux      *http.ServeMux
 }
 
 // New makes the ui; deps.Reader is required.
@@ -59,7 +65,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Reader == nil {
 		return nil, errors.New("ui: Deps.Reader is required")
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, read: deps.Reader}
+	s := &Service{cfg: cfg, log: cfg.Logger, read: deps.Reader, staffAPI: deps.StaffAPI}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -82,7 +88,10 @@ func (s *Service) routes() {
 	m.HandleFunc("GET /{board}/{$}", s.handleIndex)
 	m.HandleFunc("GET /{board}/{page}", s.handleIndex) // and /{board}/catalog
 	m.HandleFunc("GET /{board}/thread/{no}", s.handleThread)
-	// Everything else, /admin/ included until the moderators' UI comes.
+	if s.staffAPI != nil {
+		s.adminRoutes(m)
+	}
+	// Everything else.
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		boards, _ := s.read.Boards(r.Context()) // for the top bar; none is fine
 		s.fail(w, r, boards, maniwani.Errorf(maniwani.KindNotFound, "There is no page at %s.", r.URL.Path))

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The admin UI as a moderator uses it, in headless Chromium against the
+// whole binary: log in, read the report queue, ban a poster from a report
+// with the public note on the post, dismiss the other report, and then, as
+// the banned poster, get the ban page. Screenshots of the admin pages and
+// of the ban page go to MANIWANI_ARTIFACTS (default artifacts/screenshots),
+// as admin-*.png and ban-page.png.
+func TestAdminBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and drives a browser")
+	}
+	chrome := chromiumPath(t)
+	site := startProc(t, buildBinary(t), "site", "MANIWANI_TRUSTED_PROXIES=127.0.0.1/32",
+		"MANIWANI_ADMIN_PASSWORD=test-password")
+	b := newBrowser(t, chrome, site.base)
+	dir := artifactsDir(t)
+
+	// A thread, the spammer's reply from 10.9.0.5, and a reply that is fine.
+	op := formPost(t, site.base, "10.9.0.4", map[string]string{"sub": "Wristwatches",
+		"com": "Post your watches. Mine is a plain steel field watch."}, testPNG(t, 400, 300))
+	spam := formPost(t, site.base, "10.9.0.5", map[string]string{"resto": fmt.Sprint(op.No),
+		"com": "BUY CHEAP WATCHES at totally-legit.example!!! best prices"}, nil)
+	fine := formPost(t, site.base, "10.9.0.6", map[string]string{"resto": fmt.Sprint(op.No),
+		"com": "A diver on a rubber strap, nothing fancy."}, nil)
+	report(t, site.base, "10.9.1.1", spam.No, "spam")
+	report(t, site.base, "10.9.1.2", fine.No, "I don't like divers")
+	threadURL := fmt.Sprintf("%s/b/thread/%d", site.base, op.No)
+
+	ctx := b.tab(t, "10.9.2.1", true) // the moderator
+	save := func(name string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), result(t, ctx, chromedp.FullScreenshot(100)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := func(sel string) string { t.Helper(); return result(t, ctx, chromedp.Text(chromedp.CSS(sel))) }
+
+	// Logged out, the admin UI is the login form; logged in, the dashboard.
+	b.do(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(site.base+"/admin/reports"),
+		chromedp.WaitVisible(chromedp.CSS("#l-user")))
+	if loc := result(t, ctx, chromedp.Location()); !strings.Contains(loc, "/admin/login?next=") {
+		t.Errorf("logged out, /admin/reports led to %s", loc)
+	}
+	b.do(t, ctx, chromedp.SendKeys(chromedp.CSS("#l-user"), "admin"),
+		chromedp.SendKeys(chromedp.CSS("#l-pass"), "test-password"),
+		chromedp.Click(chromedp.CSS("form[action='/admin/login'] button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(".rep")))
+	if loc := result(t, ctx, chromedp.Location()); !strings.HasSuffix(loc, "/admin/reports") {
+		t.Errorf("after login: %s, want the page asked for", loc)
+	}
+	b.do(t, ctx, chromedp.Navigate(site.base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(".tiles")))
+	if got := strings.Join(strings.Fields(text(".tile.hot")), " "); got != "2 open reports" {
+		t.Errorf("dashboard shows %q, want 2 open reports", got)
+	}
+	save("admin-dashboard.png")
+
+	// The queue shows each reported post in place, with its address.
+	b.do(t, ctx, chromedp.Navigate(site.base+"/admin/reports"), chromedp.WaitVisible(chromedp.CSS(".rep")))
+	if got := text("main"); !strings.Contains(got, "BUY CHEAP WATCHES") || !strings.Contains(got, "10.9.0.5") ||
+		!strings.Contains(got, "A diver on a rubber strap") {
+		t.Errorf("report queue shows:\n%s", got)
+	}
+	save("admin-reports.png")
+
+	// Ban from the report: a day, reason spam, the public note.
+	banLink := fmt.Sprintf("a[href^='/admin/ban?board=b&no=%d&']", spam.No)
+	b.do(t, ctx, chromedp.Click(chromedp.CSS(banLink)), chromedp.WaitVisible(chromedp.CSS("#b-target")))
+	if v := result(t, ctx, chromedp.Value(chromedp.CSS("#b-target"))); v != "10.9.0.5" {
+		t.Errorf("ban form's address is %q, want the post's 10.9.0.5", v)
+	}
+	b.do(t, ctx, chromedp.SetValue(chromedp.CSS("#b-len"), "24h"),
+		chromedp.SendKeys(chromedp.CSS("#b-reason"), "spam"),
+		chromedp.Click(chromedp.CSS("input[name=public]")))
+	save("admin-ban-form.png")
+	b.do(t, ctx, chromedp.Click(chromedp.CSS("form[action='/admin/bans'] button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
+	if got := text(".flash.ok"); !strings.HasPrefix(got, "Banned 10.9.0.5/32 until ") {
+		t.Errorf("after the ban: %q", got)
+	}
+	// The ban dismissed its report; the other one is dismissed by hand.
+	if got := text("main"); strings.Contains(got, "BUY CHEAP WATCHES") || !strings.Contains(got, "A diver") {
+		t.Errorf("queue after the ban:\n%s", got)
+	}
+	b.do(t, ctx, chromedp.Click(chromedp.CSS("form[action$='/dismiss'] button")),
+		chromedp.WaitVisible(chromedp.CSS("main .empty")))
+	if got := text(".flash.ok"); !strings.HasPrefix(got, "Dismissed report #") {
+		t.Errorf("after dismissing: %q", got)
+	}
+
+	// The post now says so, to everyone.
+	b.do(t, ctx, chromedp.Navigate(threadURL), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#p%d", spam.No))))
+	if got := text(fmt.Sprintf("#p%d blockquote", spam.No)); !strings.Contains(got, "USER WAS BANNED FOR THIS POST") {
+		t.Errorf("the banned post shows %q", got)
+	}
+	save("admin-banned-post.png")
+
+	for _, pg := range []struct{ name, path, want string }{
+		{"admin-bans.png", "/admin/bans", "10.9.0.5/32"},
+		{"admin-boards.png", "/admin/boards", "/b/"},
+		{"admin-log.png", "/admin/log", "dismiss report"},
+	} {
+		b.do(t, ctx, chromedp.Navigate(site.base+pg.path), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		if got := text("main"); !strings.Contains(got, pg.want) {
+			t.Errorf("%s does not show %q:\n%s", pg.path, pg.want, got)
+		}
+		if pg.path == "/admin/boards" { // with the form to create one open
+			b.do(t, ctx, chromedp.Click(chromedp.CSS("details.nb summary")), chromedp.WaitVisible(chromedp.CSS("#e-name")))
+		}
+		save(pg.name)
+	}
+	// At a phone's width nothing is wider than the screen.
+	b.do(t, ctx, chromedp.EmulateViewport(375, 800, chromedp.EmulateMobile))
+	for _, path := range []string{"/admin/", "/admin/reports", "/admin/bans", "/admin/boards", "/admin/log"} {
+		b.do(t, ctx, chromedp.Navigate(site.base+path), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		if w := result(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`)); w > 375 {
+			t.Errorf("%s at 375 px is %d px wide", path, w)
+		}
+	}
+	save("admin-log-375.png")
+
+	// The banned poster posts with the plain form: the ban page, 403, with
+	// the reason and the end.
+	resp, err := http.DefaultClient.Do(formRequest(t, site.base+"/b/post", "10.9.0.5",
+		url.Values{"resto": {fmt.Sprint(op.No)}, "com": {"why can't I post"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	end := time.Now().Add(24 * time.Hour).UTC()
+	if resp.StatusCode != http.StatusForbidden || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(page), "spam") || !strings.Contains(string(page), "It ends") ||
+		!strings.Contains(string(page), end.Format("2006")) {
+		t.Errorf("banned poster's post: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), page)
+	}
+	// And in the browser, from the thread's own form without JavaScript.
+	poster := b.tab(t, "10.9.0.5", false)
+	b.do(t, poster, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(threadURL),
+		chromedp.SendKeys(chromedp.CSS("#f-com"), "why can't I post"),
+		chromedp.Click(chromedp.CSS("#f button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if got := result(t, poster, chromedp.Text(chromedp.CSS("main"))); !strings.Contains(got, "You are banned") ||
+		!strings.Contains(got, "spam") || !strings.Contains(got, "It ends") {
+		t.Errorf("the ban page shows:\n%s", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ban-page.png"), result(t, poster, chromedp.FullScreenshot(100)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", dir)
+}
+
+// formRequest is a browser's plain form post (urlencoded, wanting HTML)
+// from the address ip.
+func formRequest(t *testing.T, target, ip string, form url.Values) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("X-Forwarded-For", ip)
+	return req
+}
+
+// report reports post no of /b/ from the address ip, as the thread page's
+// form does.
+func report(t *testing.T, base, ip string, no int64, reason string) {
+	t.Helper()
+	req := formRequest(t, base+"/b/report", ip, url.Values{"no": {fmt.Sprint(no)}, "reason": {reason}})
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("report No.%d: %d %s", no, resp.StatusCode, b)
+	}
+}

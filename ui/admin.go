@@ -1,0 +1,354 @@
+package ui
+
+// The moderators' admin UI at /admin/: server-rendered pages over the staff
+// API (CONTRACT.md: Staff API). The ui keeps no session of its own: each
+// page and each action is one or more requests to the staff API, made with
+// the browser's session cookie (and, for a write, the CSRF token from the
+// form's hidden csrf field), whose JSON the page shows. Deps.StaffAPI is the
+// api's handler in one process, a reverse proxy to it apart.
+//
+// Routes (all answered with Cache-Control: no-store):
+//
+//	GET  /admin/                          dashboard
+//	GET  /admin/login, POST /admin/login  the login form; POST /admin/logout
+//	GET  /admin/reports                   the report queue, each post in place
+//	POST /admin/reports/{id}/dismiss
+//	GET  /admin/post?board=&no=           look a post up: to /admin/posts/{board}/{no}
+//	GET  /admin/posts/{board}/{no}        a post with everything staff may do to it
+//	POST /admin/posts/{board}/{no}/delete mode=post|file|ip-thread|ip-board
+//	POST /admin/threads/{board}/{no}      set=sticky|unsticky|close|open
+//	GET  /admin/ban                       the ban form (?board=&no= a post's address, ?ip=)
+//	GET  /admin/bans, POST /admin/bans    the bans; POST /admin/bans/{id}/lift
+//	GET  /admin/boards, POST /admin/boards
+//	GET  /admin/boards/{board}, POST /admin/boards/{board}, POST /admin/boards/{board}/delete
+//	GET  /admin/staff, POST /admin/staff, POST /admin/staff/{username}/delete
+//	GET  /admin/log                       the moderation log
+//
+// A GET never changes anything. Every form posts back to /admin/..., and
+// the answer is a 303 to the page it came from with ?done= or ?err= saying
+// what happened (Post/Redirect/Get). The api's 401 sends the browser to the
+// login form; its 403 is a page saying the role may not do that.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// adminRoutes adds the admin UI's routes to m.
+func (s *Service) adminRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
+		http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
+	})
+	m.HandleFunc("GET /admin/login", s.handleLoginForm)
+	m.HandleFunc("POST /admin/login", s.handleLogin)
+	m.HandleFunc("POST /admin/logout", s.staffAction(s.actLogout))
+
+	m.HandleFunc("GET /admin/{$}", s.staffPage(s.pageDashboard))
+	m.HandleFunc("GET /admin/reports", s.staffPage(s.pageReports))
+	m.HandleFunc("POST /admin/reports/{id}/dismiss", s.staffAction(s.actDismiss))
+	m.HandleFunc("GET /admin/post", s.handlePostLookup)
+	m.HandleFunc("GET /admin/posts/{board}/{no}", s.staffPage(s.pagePost))
+	m.HandleFunc("POST /admin/posts/{board}/{no}/delete", s.staffAction(s.actDeletePost))
+	m.HandleFunc("POST /admin/threads/{board}/{no}", s.staffAction(s.actThreadFlags))
+	m.HandleFunc("GET /admin/ban", s.staffPage(s.pageBanForm))
+	m.HandleFunc("GET /admin/bans", s.staffPage(s.pageBans))
+	m.HandleFunc("POST /admin/bans", s.staffAction(s.actBan))
+	m.HandleFunc("POST /admin/bans/{id}/lift", s.staffAction(s.actLift))
+	m.HandleFunc("GET /admin/boards", s.staffPage(s.pageBoards))
+	m.HandleFunc("POST /admin/boards", s.staffAction(s.actCreateBoard))
+	m.HandleFunc("GET /admin/boards/{board}", s.staffPage(s.pageBoard))
+	m.HandleFunc("POST /admin/boards/{board}", s.staffAction(s.actEditBoard))
+	m.HandleFunc("POST /admin/boards/{board}/delete", s.staffAction(s.actDeleteBoard))
+	m.HandleFunc("GET /admin/staff", s.staffPage(s.pageStaff))
+	m.HandleFunc("POST /admin/staff", s.staffAction(s.actCreateStaff))
+	m.HandleFunc("POST /admin/staff/{username}/delete", s.staffAction(s.actDeleteStaff))
+	m.HandleFunc("GET /admin/log", s.staffPage(s.pageLog))
+	// Anything else under /admin/ is the site's 404 page.
+}
+
+// staffError is the staff API's refusal (or failure) of a request.
+type staffError struct {
+	Status  int
+	Message string
+}
+
+func (e *staffError) Error() string { return e.Message }
+
+// invalid is a form's mistake, found before the api is asked.
+func invalid(msg string) error { return &staffError{Status: http.StatusBadRequest, Message: msg} }
+
+// staffAnswer is the staff API's answer to one request: a small
+// http.ResponseWriter that keeps the status, headers and body.
+type staffAnswer struct {
+	code   int
+	header http.Header
+	body   bytes.Buffer
+}
+
+func (a *staffAnswer) Header() http.Header { return a.header }
+
+func (a *staffAnswer) WriteHeader(code int) {
+	if a.code == 0 {
+		a.code = code
+	}
+}
+
+func (a *staffAnswer) Write(b []byte) (int, error) {
+	if a.code == 0 {
+		a.code = http.StatusOK
+	}
+	return a.body.Write(b)
+}
+
+// staffCall makes one request to the staff API for the browser's request
+// r: with its session cookie and address, csrf as X-CSRF-Token when set,
+// and in as the JSON body when not nil. A 2xx answer's JSON is decoded into
+// out (when not nil); any other is a *staffError.
+func (s *Service) staffCall(r *http.Request, method, path, csrf string, in, out any) (*staffAnswer, error) {
+	var body io.Reader = http.NoBody
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(r.Context(), method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	// The api sees the browser: its address (for the login's rate limit
+	// and the log), its cookie and its user agent.
+	req.RemoteAddr = r.RemoteAddr
+	req.Host = r.Host
+	for _, k := range [...]string{"Cookie", "X-Forwarded-For", "User-Agent", "X-Request-Id"} {
+		if v := r.Header.Values(k); len(v) > 0 {
+			req.Header[k] = v
+		}
+	}
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if csrf != "" {
+		req.Header.Set("X-CSRF-Token", csrf)
+	}
+	a := &staffAnswer{header: http.Header{}}
+	s.staffAPI.ServeHTTP(a, req)
+	if a.code == 0 {
+		a.code = http.StatusOK
+	}
+	if a.code < 200 || a.code > 299 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.Unmarshal(a.body.Bytes(), &e)
+		if e.Error == "" || a.code >= 500 {
+			if a.code >= 500 {
+				s.log.Error("ui: staff API failed", "method", method, "path", path, "status", a.code, "body", a.body.String())
+			}
+			e.Error = http.StatusText(a.code) + "."
+		}
+		return a, &staffError{Status: a.code, Message: e.Error}
+	}
+	if out != nil && a.body.Len() > 0 {
+		if err := json.Unmarshal(a.body.Bytes(), out); err != nil {
+			s.log.Error("ui: staff API answer unreadable", "method", method, "path", path, "err", err)
+			return a, &staffError{Status: http.StatusBadGateway, Message: "The staff API gave an answer the page cannot read."}
+		}
+	}
+	return a, nil
+}
+
+// session is who is logged in, as GET /api/admin/session says.
+type session struct {
+	Username    string   `json:"username"`
+	Role        string   `json:"role"`
+	CSRF        string   `json:"csrf_token"`
+	Permissions []string `json:"permissions"`
+}
+
+// staffPage makes a page's handler: it reads the session first (without
+// one, the browser goes to the login form), then h fills the page and
+// renders it, or fails.
+func (s *Service) staffPage(h func(w http.ResponseWriter, r *http.Request, p *adminPage) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := &adminPage{S: &session{}, Done: r.URL.Query().Get("done"), Err: r.URL.Query().Get("err")}
+		_, err := s.staffCall(r, http.MethodGet, "/api/admin/session", "", nil, p.S)
+		if err == nil {
+			err = h(w, r, p)
+		}
+		if err != nil {
+			if _, ok := err.(*staffError); !ok || p.S.Username == "" {
+				p.S = nil
+			}
+			s.adminError(w, r, p, err)
+		}
+	}
+}
+
+// action is a form posted to the admin UI.
+type action struct {
+	r    *http.Request
+	csrf string
+	back string // where the browser goes after: the form's page
+}
+
+// call makes a state-changing request to the staff API with the form's
+// CSRF token.
+func (a *action) call(s *Service, method, path string, in, out any) error {
+	_, err := s.staffCall(a.r, method, path, a.csrf, in, out)
+	return err
+}
+
+// staffAction makes a form's handler: h does what the form asks and says
+// what was done; the browser goes back to the form's page with that, or
+// with what went wrong.
+func (s *Service) staffAction(h func(w http.ResponseWriter, a *action) (string, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			s.adminError(w, r, nil, invalid("The form could not be read."))
+			return
+		}
+		a := &action{r: r, csrf: r.PostForm.Get("csrf"), back: localAdminPath(r.PostForm.Get("back"), "/admin/")}
+		done, err := h(w, a)
+		var se *staffError
+		switch {
+		case err == nil:
+			if done != "" { // "": h answered itself
+				s.seeOther(w, r, flash(a.back, "done", done))
+			}
+		case errors.As(err, &se) && se.Status == http.StatusUnauthorized:
+			s.seeOther(w, r, "/admin/login?next="+url.QueryEscape(a.back))
+		case errors.As(err, &se) && se.Status != http.StatusForbidden && se.Status < 500:
+			s.seeOther(w, r, flash(a.back, "err", se.Message))
+		default:
+			s.adminError(w, r, nil, err)
+		}
+	}
+}
+
+// localAdminPath is p when it is a path of the admin UI, else def: the
+// forms' back and the login's next never lead off the site.
+func localAdminPath(p, def string) string {
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(p, "//") ||
+		strings.Contains(p, "\\") || !strings.HasPrefix(u.Path, "/admin/") {
+		return def
+	}
+	return p
+}
+
+// flash is path with key=msg in its query, in place of any done or err.
+func flash(path, key, msg string) string {
+	u, err := url.Parse(path)
+	if err != nil {
+		return path
+	}
+	q := u.Query()
+	q.Del("done")
+	q.Del("err")
+	q.Set(key, msg)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func (s *Service) seeOther(w http.ResponseWriter, r *http.Request, to string) {
+	noStore(w)
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// noStore marks an answer as never to be kept: the admin's pages show what
+// only staff may see, and change with every action.
+func noStore(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+}
+
+// adminRender answers with the admin template name filled from p.
+func (s *Service) adminRender(w http.ResponseWriter, r *http.Request, name string, code int, p *adminPage) {
+	var buf bytes.Buffer
+	if err := s.tpl.ExecuteTemplate(&buf, name, p); err != nil {
+		s.log.Error("ui: render", "page", name, "path", r.URL.Path, "err", err)
+		noStore(w)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	noStore(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
+
+// adminError answers a page or action that failed: without a session, the
+// login form; otherwise a page that says what happened, at its status. p
+// is the page's frame, or nil when no session was read.
+func (s *Service) adminError(w http.ResponseWriter, r *http.Request, p *adminPage, err error) {
+	var se *staffError
+	if !errors.As(err, &se) {
+		s.log.Error("ui: admin page failed", "path", r.URL.Path, "err", err)
+		se = &staffError{Status: http.StatusInternalServerError}
+	}
+	if se.Status == http.StatusUnauthorized {
+		next := "/admin/"
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next = r.URL.RequestURI()
+		}
+		s.seeOther(w, r, "/admin/login?next="+url.QueryEscape(localAdminPath(next, "/admin/")))
+		return
+	}
+	if p == nil {
+		p = &adminPage{}
+	}
+	ev := &errorView{Status: se.Status, Message: se.Message, Links: [][2]string{{"/admin/", "Dashboard"}}}
+	switch {
+	case se.Status == http.StatusForbidden:
+		// The api's own words name the role ("A janitor may not do
+		// this.") or the missing CSRF token; the ui's own refusals do not.
+		ev.Heading = "Not allowed"
+		if se.Message == "" || se.Message == http.StatusText(http.StatusForbidden)+"." {
+			ev.Message = "Your role may not do this."
+			if p.S != nil && p.S.Role != "" {
+				ev.Message = "Your role (" + p.S.Role + ") may not do this."
+			}
+		}
+	case se.Status == http.StatusNotFound:
+		ev.Heading = "Not found"
+	case se.Status >= 500:
+		ev.Heading = "Something went wrong"
+		ev.Message = "The staff API did not answer as it should. Please try again in a moment."
+		if se.Status != http.StatusInternalServerError {
+			se.Status = http.StatusBadGateway
+		}
+		ev.Status = se.Status
+	default:
+		ev.Heading = http.StatusText(se.Status)
+	}
+	if r.Referer() != "" {
+		if back := localAdminPath(refererPath(r), ""); back != "" {
+			ev.Links = append([][2]string{{back, "Back"}}, ev.Links...)
+		}
+	}
+	p.Title, p.Error = ev.Heading, ev
+	s.adminRender(w, r, "a-error", ev.Status, p)
+}
+
+// refererPath is the path and query of the request's Referer.
+func refererPath(r *http.Request) string {
+	u, err := url.Parse(r.Referer())
+	if err != nil || u.Host != r.Host {
+		return ""
+	}
+	return u.RequestURI()
+}

@@ -1,0 +1,580 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/maniwani/maniwani"
+)
+
+// The admin pages and the actions of their forms; admin.go has the frame.
+
+func (s *Service) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	p := &adminPage{Title: "Log in", Next: localAdminPath(r.URL.Query().Get("next"), "/admin/"),
+		Done: r.URL.Query().Get("done")}
+	s.adminRender(w, r, "a-login", http.StatusOK, p)
+}
+
+// handleLogin logs in through the staff API and hands its session cookie
+// to the browser.
+func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	r.ParseForm()
+	p := &adminPage{Title: "Log in", Next: localAdminPath(r.PostForm.Get("next"), "/admin/")}
+	in := map[string]string{"username": strings.TrimSpace(r.PostForm.Get("username")), "password": r.PostForm.Get("password")}
+	a, err := s.staffCall(r, http.MethodPost, "/api/admin/login", "", in, nil)
+	var se *staffError
+	switch {
+	case err == nil:
+		for _, c := range a.header.Values("Set-Cookie") {
+			w.Header().Add("Set-Cookie", c)
+		}
+		s.seeOther(w, r, p.Next)
+	case errors.As(err, &se) && se.Status < 500:
+		p.Err = se.Message
+		if se.Status == http.StatusUnauthorized && p.Err == http.StatusText(se.Status)+"." {
+			p.Err = "Wrong username or password."
+		}
+		s.adminRender(w, r, "a-login", se.Status, p)
+	default:
+		s.adminError(w, r, nil, err)
+	}
+}
+
+func (s *Service) actLogout(w http.ResponseWriter, a *action) (string, error) {
+	ans, err := s.staffCall(a.r, http.MethodPost, "/api/admin/logout", a.csrf, nil, nil)
+	var se *staffError
+	if err != nil && !(errors.As(err, &se) && se.Status == http.StatusUnauthorized) {
+		return "", err
+	}
+	for _, c := range ans.header.Values("Set-Cookie") {
+		w.Header().Add("Set-Cookie", c)
+	}
+	s.seeOther(w, a.r, "/admin/login?done="+url.QueryEscape("You are logged out."))
+	return "", nil
+}
+
+func (s *Service) pageDashboard(w http.ResponseWriter, r *http.Request, p *adminPage) error {
+	p.Title, p.Section, p.Counts = "Dashboard", "dash", &dashCounts{}
+	if p.Can("reports") {
+		var v struct {
+			Reports []report `json:"reports"`
+		}
+		if _, err := s.staffCall(r, http.MethodGet, "/api/admin/reports", "", nil, &v); err != nil {
+			return err
+		}
+		p.Counts.Reports, p.Counts.HasReports = len(v.Reports), true
+	}
+	if p.Can("ban") {
+		var v struct {
+			Bans []ban `json:"bans"`
+		}
+		if _, err := s.staffCall(r, http.MethodGet, "/api/admin/bans", "", nil, &v); err != nil {
+			return err
+		}
+		p.Counts.Bans, p.Counts.HasBans = len(v.Bans), true
+	}
+	if p.Can("staff") {
+		var v struct {
+			Staff []staffMember `json:"staff"`
+		}
+		if _, err := s.staffCall(r, http.MethodGet, "/api/admin/staff", "", nil, &v); err != nil {
+			return err
+		}
+		p.Counts.Staff, p.Counts.HasStaff = len(v.Staff), true
+	}
+	if p.Can("log") {
+		var v struct {
+			Log []logEntry `json:"log"`
+		}
+		if _, err := s.staffCall(r, http.MethodGet, "/api/admin/log", "", nil, &v); err != nil {
+			return err
+		}
+		p.Log = v.Log[:min(len(v.Log), 10)]
+	}
+	p.Boards, _ = s.read.Boards(r.Context()) // only for the look-up form
+	p.Counts.Boards, p.Counts.HasBoards = len(p.Boards), true
+	s.adminRender(w, r, "a-dash", http.StatusOK, p)
+	return nil
+}
+
+func (s *Service) pageReports(w http.ResponseWriter, r *http.Request, p *adminPage) error {
+	p.Title, p.Section, p.Back = "Reports", "reports", "/admin/reports"
+	var v struct {
+		Reports []report `json:"reports"`
+	}
+	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/reports", "", nil, &v); err != nil {
+		return err
+	}
+	for _, rep := range v.Reports {
+		rv := reportView{report: rep}
+		if rep.Post != nil {
+			rv.Post = s.newStaffPostView(rep.Post)
+		}
+		p.Reports = append(p.Reports, rv)
+	}
+	s.adminRender(w, r, "a-reports", http.StatusOK, p)
+	return nil
+}
+
+func (s *Service) actDismiss(w http.ResponseWriter, a *action) (string, error) {
+	id, err := strconv.ParseInt(a.r.PathValue("id"), 10, 64)
+	if err != nil {
+		return "", invalid("No such report.")
+	}
+	if err := a.call(s, http.MethodDelete, "/api/admin/reports/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Dismissed report #%d.", id), nil
+}
+
+// postPath reads {board} and {no} and gives the post's path after /api/admin/posts/.
+func postPath(r *http.Request) (board string, no int64, err error) {
+	board = r.PathValue("board")
+	if board == "" {
+		board = r.FormValue("board")
+	}
+	arg := r.PathValue("no")
+	if arg == "" {
+		arg = r.FormValue("no")
+	}
+	arg = strings.TrimPrefix(strings.TrimSpace(arg), "No.")
+	no, err = strconv.ParseInt(strings.TrimLeft(arg, ">"), 10, 64)
+	if !maniwani.ValidBoardName(board) || err != nil || no <= 0 {
+		return "", 0, &staffError{Status: http.StatusNotFound, Message: "There is no such post."}
+	}
+	return board, no, nil
+}
+
+// handlePostLookup answers the dashboard's look-up form.
+func (s *Service) handlePostLookup(w http.ResponseWriter, r *http.Request) {
+	board, no, err := postPath(r)
+	if err != nil {
+		s.seeOther(w, r, flash("/admin/", "err", "Give a board and a post number."))
+		return
+	}
+	s.seeOther(w, r, fmt.Sprintf("/admin/posts/%s/%d", board, no))
+}
+
+// staffPost reads one post through the staff API.
+func (s *Service) staffPost(r *http.Request, board string, no int64) (*staffPost, error) {
+	var p staffPost
+	if _, err := s.staffCall(r, http.MethodGet, fmt.Sprintf("/api/admin/posts/%s/%d", board, no), "", nil, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (s *Service) pagePost(w http.ResponseWriter, r *http.Request, p *adminPage) error {
+	board, no, err := postPath(r)
+	if err != nil {
+		return err
+	}
+	post, err := s.staffPost(r, board, no)
+	if err != nil {
+		return err
+	}
+	p.Post = s.newStaffPostView(post)
+	p.Title, p.Back = fmt.Sprintf("/%s/ No.%d", board, no), p.Post.Path
+	if p.Post.IsOP {
+		if v, err := s.read.Thread(r.Context(), board, no); err == nil {
+			p.Thread = &v.Thread
+		}
+	}
+	s.adminRender(w, r, "a-post", http.StatusOK, p)
+	return nil
+}
+
+// actDeletePost deletes a post, its file only, or every post of its
+// address in its thread or on its board; from a report, it dismisses the
+// report too.
+func (s *Service) actDeletePost(w http.ResponseWriter, a *action) (string, error) {
+	board, no, err := postPath(a.r)
+	if err != nil {
+		return "", err
+	}
+	path := fmt.Sprintf("/api/admin/posts/%s/%d", board, no)
+	mode := a.r.PostForm.Get("mode")
+	switch mode {
+	case "post":
+	case "file":
+		path += "?file_only=1"
+	case "ip-thread":
+		path += "?by_ip=thread"
+	case "ip-board":
+		path += "?by_ip=board"
+	default:
+		return "", invalid("Choose what to delete.")
+	}
+	var v struct {
+		Deleted []int64 `json:"deleted"`
+	}
+	if err := a.call(s, http.MethodDelete, path, nil, &v); err != nil {
+		return "", err
+	}
+	s.resolveReport(a)
+	if mode == "file" {
+		return fmt.Sprintf("Deleted the file of /%s/ No.%d.", board, no), nil
+	}
+	if u, err := url.Parse(a.back); err == nil && u.Path == fmt.Sprintf("/admin/posts/%s/%d", board, no) {
+		a.back = "/admin/" // the post's page is gone with it
+	}
+	if len(v.Deleted) == 0 {
+		return "Deleted nothing: no post matched.", nil
+	}
+	nos := make([]string, len(v.Deleted))
+	for i, n := range v.Deleted {
+		nos[i] = "No." + strconv.FormatInt(n, 10)
+	}
+	return fmt.Sprintf("Deleted from /%s/: %s.", board, strings.Join(nos, ", ")), nil
+}
+
+// resolveReport dismisses the report the form came from, if any: once its
+// post is dealt with, it is done. One already gone is fine.
+func (s *Service) resolveReport(a *action) {
+	id, err := strconv.ParseInt(a.r.PostForm.Get("report"), 10, 64)
+	if err != nil || id <= 0 {
+		return
+	}
+	if err := a.call(s, http.MethodDelete, "/api/admin/reports/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
+		var se *staffError
+		if !errors.As(err, &se) || se.Status != http.StatusNotFound {
+			s.log.Warn("ui: report not dismissed", "report", id, "err", err)
+		}
+	}
+}
+
+func (s *Service) actThreadFlags(w http.ResponseWriter, a *action) (string, error) {
+	board, no, err := postPath(a.r)
+	if err != nil {
+		return "", err
+	}
+	var in map[string]bool
+	var done string
+	switch a.r.PostForm.Get("set") {
+	case "sticky":
+		in, done = map[string]bool{"sticky": true}, "is sticky"
+	case "unsticky":
+		in, done = map[string]bool{"sticky": false}, "is no longer sticky"
+	case "close":
+		in, done = map[string]bool{"closed": true}, "is locked"
+	case "open":
+		in, done = map[string]bool{"closed": false}, "is open again"
+	default:
+		return "", invalid("Choose what to change.")
+	}
+	if err := a.call(s, http.MethodPatch, fmt.Sprintf("/api/admin/threads/%s/%d", board, no), in, nil); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Thread /%s/ No.%d %s.", board, no, done), nil
+}
+
+// need refuses a page whose every form the session's role may not use;
+// the staff API would refuse each of them anyway.
+func need(p *adminPage, perm string) error {
+	if p.Can(perm) {
+		return nil
+	}
+	return &staffError{Status: http.StatusForbidden, Message: http.StatusText(http.StatusForbidden) + "."}
+}
+
+func (s *Service) pageBanForm(w http.ResponseWriter, r *http.Request, p *adminPage) error {
+	if err := need(p, "ban"); err != nil {
+		return err
+	}
+	p.Title, p.Section, p.Ban = "Ban", "bans", &banForm{Target: r.URL.Query().Get("ip")}
+	p.Back = localAdminPath(r.URL.Query().Get("back"), "/admin/bans")
+	if r.URL.Query().Get("no") != "" {
+		board, no, err := postPath(r)
+		if err != nil {
+			return err
+		}
+		post, err := s.staffPost(r, board, no)
+		if err != nil {
+			return err
+		}
+		p.Post = s.newStaffPostView(post)
+		p.Ban.Target, p.Ban.PostFrom, p.Ban.PostNo = post.IP, board, no
+	}
+	if id, err := strconv.ParseInt(r.URL.Query().Get("report"), 10, 64); err == nil && id > 0 {
+		p.Ban.Report = id
+	}
+	p.Boards, _ = s.read.Boards(r.Context())
+	s.adminRender(w, r, "a-ban", http.StatusOK, p)
+	return nil
+}
+
+func (s *Service) pageBans(w http.ResponseWriter, r *http.Request, p *adminPage) error {
+	p.Title, p.Section, p.Back = "Bans", "bans", "/admin/bans"
+	var v struct {
+		Bans []ban `json:"bans"`
+	}
+	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/bans", "", nil, &v); err != nil {
+		return err
+	}
+	p.Bans = v.Bans
+	s.adminRender(w, r, "a-bans", http.StatusOK, p)
+	return nil
+}
+
+// banLength reads the ban form's length: a choice of the list, or what was
+// typed (a Go duration, or days and weeks as 10d, 2w); "" is permanent.
+func banLength(choice, typed string) (string, error) {
+	v := strings.TrimSpace(typed)
+	if v == "" {
+		v = choice
+	}
+	if v == "" || v == "perm" {
+		return "", nil
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(strings.TrimRight(v, "dw")); err == nil && len(v) > 1 && strings.ContainsAny(v[len(v)-1:], "dw") {
+		d = time.Duration(n) * 24 * time.Hour
+		if strings.HasSuffix(v, "w") {
+			d *= 7
+		}
+	} else if d, err = time.ParseDuration(v); err != nil {
+		return "", invalid(fmt.Sprintf("%q is not a length of time: write it as 12h, 3d or 2w.", v))
+	}
+	if d <= 0 {
+		return "", invalid("A ban's length must be more than nothing.")
+	}
+	return d.String(), nil
+}
+
+func (s *Service) actBan(w http.ResponseWriter, a *action) (string, error) {
+	f := a.r.PostForm
+	target := strings.TrimSpace(f.Get("target"))
+	in := map[string]any{"reason": strings.TrimSpace(f.Get("reason"))}
+	if pfx, err := netip.ParsePrefix(target); err == nil {
+		in["cidr"] = pfx.String()
+	} else if addr, err := netip.ParseAddr(target); err == nil {
+		in["ip"] = addr.String()
+	} else {
+		return "", invalid(fmt.Sprintf("%q is not an IPv4 or IPv6 address or a CIDR range.", target))
+	}
+	if in["reason"] == "" {
+		return "", invalid("A ban needs a reason.")
+	}
+	d, err := banLength(f.Get("duration"), f.Get("custom"))
+	if err != nil {
+		return "", err
+	}
+	if d != "" {
+		in["duration"] = d
+	}
+	if b := f.Get("board"); b != "" {
+		in["board"] = b
+	}
+	if no, err := strconv.ParseInt(f.Get("post_no"), 10, 64); err == nil && no > 0 {
+		in["post"] = map[string]any{"board": f.Get("post_board"), "no": no}
+		in["public"] = f.Get("public") != ""
+	}
+	var b ban
+	if err := a.call(s, http.MethodPost, "/api/admin/bans", in, &b); err != nil {
+		return "", err
+	}
+	if f.Get("resolve") != "" {
+		s.resolveReport(a)
+	}
+	until := "for good"
+	if b.Expires != nil {
+		until = "until " + b.Expires.Show()
+	}
+	who := b.CIDR
+	if who == "" {
+		who = target
+	}
+	return fmt.Sprintf("Banned %s %s.", who, until), nil
+}
+
+func (s *Service) actLift(w http.ResponseWriter, a *action) (string, error) {
+	id, err := strconv.ParseInt(a.r.PathValue("id"), 10, 64)
+	if err != nil {
+		return "", invalid("No such ban.")
+	}
+	if err := a.call(s, http.MethodDelete, "/api/admin/bans/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Lifted ban #%d.", id), nil
+}
+
+func (s *Service) pageBoards(w http.ResponseWriter, r *http.Request, p *adminPage) error {
+	if err := need(p, "boards"); err != nil {
+		return err
+	}
+	p.Title, p.Section, p.Back = "Boards", "boards", "/admin/boards"
+	var v struct {
+		Boards []boardSettings `json:"boards"`
+	}
+	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/boards", "", nil, &v); err != nil {
+		return err
+	}
+	p.BoardList = v.Boards
+	// A new board starts with the settings of a new site's /b/.
+	d := newBoardDefaults()
+	p.Edit = &d
+	s.adminRender(w, r, "a-boards", http.StatusOK, p)
+	return nil
+}
+
+// newBoardDefaults are the create form's starting values.
+func newBoardDefaults() boardSettings {
+	return boardSettings{MaxThreads: 150, BumpLimit: 300, ImageLimit: 150, MaxFileSize: 8 << 20,
+		CooldownThread: 30, CooldownReply: 10}
+}
+
+func (s *Service) pageBoard(w http.ResponseWriter, r *http.Request, p *adminPage) error {
+	if err := need(p, "boards"); err != nil {
+		return err
+	}
+	name := r.PathValue("board")
+	p.Title, p.Section, p.Back = "/"+name+"/", "boards", "/admin/boards/"+name
+	var v struct {
+		Boards []boardSettings `json:"boards"`
+	}
+	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/boards", "", nil, &v); err != nil {
+		return err
+	}
+	for i := range v.Boards {
+		if v.Boards[i].Name == name {
+			p.Edit = &v.Boards[i]
+		}
+	}
+	if p.Edit == nil {
+		return &staffError{Status: http.StatusNotFound, Message: "There is no board /" + name + "/."}
+	}
+	s.adminRender(w, r, "a-board", http.StatusOK, p)
+	return nil
+}
+
+// boardFields reads the board form: every setting it holds, as the staff
+// API takes them.
+func boardFields(f url.Values) (map[string]any, error) {
+	in := map[string]any{}
+	for _, k := range []string{"title", "description"} {
+		if _, ok := f[k]; ok {
+			in[k] = strings.TrimSpace(f.Get(k))
+		}
+	}
+	for _, k := range []string{"max_threads", "bump_limit", "image_limit", "max_file_size", "cooldown_thread", "cooldown_reply"} {
+		v := strings.TrimSpace(f.Get(k))
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, invalid(fmt.Sprintf("%s must be a whole number, not %q.", strings.ReplaceAll(k, "_", " "), v))
+		}
+		in[k] = n
+	}
+	if _, ok := f["settings"]; ok { // the whole form: an unticked box is false
+		in["poster_ids"] = f.Get("poster_ids") != ""
+	}
+	if v, ok := f["file_types"]; ok {
+		types := []string{}
+		for _, t := range strings.FieldsFunc(strings.Join(v, " "), func(r rune) bool { return r == ' ' || r == ',' }) {
+			types = append(types, "."+strings.TrimPrefix(strings.ToLower(t), "."))
+		}
+		in["file_types"] = types // none: the site's default types
+	}
+	return in, nil
+}
+
+func (s *Service) actCreateBoard(w http.ResponseWriter, a *action) (string, error) {
+	in, err := boardFields(a.r.PostForm)
+	if err != nil {
+		return "", err
+	}
+	name := strings.TrimSpace(a.r.PostForm.Get("name"))
+	if !maniwani.ValidBoardName(name) {
+		return "", invalid(fmt.Sprintf("%q cannot be a board's name: 1 to 16 lowercase letters or digits, and not a word the site uses itself.", name))
+	}
+	in["name"] = name
+	if err := a.call(s, http.MethodPost, "/api/admin/boards", in, nil); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Created /%s/.", name), nil
+}
+
+func (s *Service) actEditBoard(w http.ResponseWriter, a *action) (string, error) {
+	name := a.r.PathValue("board")
+	in, err := boardFields(a.r.PostForm)
+	if err != nil {
+		return "", err
+	}
+	if !maniwani.ValidBoardName(name) {
+		return "", &staffError{Status: http.StatusNotFound, Message: "There is no board /" + name + "/."}
+	}
+	if err := a.call(s, http.MethodPatch, "/api/admin/boards/"+name, in, nil); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Saved the settings of /%s/.", name), nil
+}
+
+func (s *Service) actDeleteBoard(w http.ResponseWriter, a *action) (string, error) {
+	name := a.r.PathValue("board")
+	if !maniwani.ValidBoardName(name) {
+		return "", &staffError{Status: http.StatusNotFound, Message: "There is no board /" + name + "/."}
+	}
+	if strings.TrimSpace(strings.Trim(a.r.PostForm.Get("confirm"), "/")) != name {
+		return "", invalid(fmt.Sprintf("To delete /%s/, type its name %s in the box.", name, name))
+	}
+	if err := a.call(s, http.MethodDelete, "/api/admin/boards/"+name, nil, nil); err != nil {
+		return "", err
+	}
+	a.back = "/admin/boards"
+	return fmt.Sprintf("Deleted /%s/ and everything on it.", name), nil
+}
+
+func (s *Service) pageStaff(w http.ResponseWriter, r *http.Request, p *adminPage) error {
+	p.Title, p.Section, p.Back = "Staff", "staff", "/admin/staff"
+	var v struct {
+		Staff []staffMember `json:"staff"`
+	}
+	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/staff", "", nil, &v); err != nil {
+		return err
+	}
+	p.Staff = v.Staff
+	s.adminRender(w, r, "a-staff", http.StatusOK, p)
+	return nil
+}
+
+func (s *Service) actCreateStaff(w http.ResponseWriter, a *action) (string, error) {
+	f := a.r.PostForm
+	in := map[string]string{"username": strings.TrimSpace(f.Get("username")), "password": f.Get("password"), "role": f.Get("role")}
+	if in["username"] == "" || in["password"] == "" {
+		return "", invalid("A new account needs a username and a password.")
+	}
+	if err := a.call(s, http.MethodPost, "/api/admin/staff", in, nil); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Added %s as %s.", in["username"], in["role"]), nil
+}
+
+func (s *Service) actDeleteStaff(w http.ResponseWriter, a *action) (string, error) {
+	name := a.r.PathValue("username")
+	if err := a.call(s, http.MethodDelete, "/api/admin/staff/"+url.PathEscape(name), nil, nil); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Removed %s.", name), nil
+}
+
+func (s *Service) pageLog(w http.ResponseWriter, r *http.Request, p *adminPage) error {
+	p.Title, p.Section = "Moderation log", "log"
+	var v struct {
+		Log []logEntry `json:"log"`
+	}
+	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/log", "", nil, &v); err != nil {
+		return err
+	}
+	p.Log = v.Log
+	s.adminRender(w, r, "a-log", http.StatusOK, p)
+	return nil
+}
