@@ -27,6 +27,7 @@ type site struct {
 	t     *testing.T
 	url   string
 	store *store.Store
+	svc   *api.Service
 	mu    sync.Mutex
 	now   time.Time
 }
@@ -80,6 +81,7 @@ func newSite(t *testing.T, kind string, trusted string, boards ...maniwani.Board
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.svc = svc
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
 	s.url = srv.URL

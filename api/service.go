@@ -93,6 +93,7 @@ func (s *Service) routes() {
 	m.HandleFunc("POST /{board}/delete", s.handleDelete)
 	m.HandleFunc("POST /{board}/report", s.handleReport)
 	s.registerAdmin(m)
+	s.registerInternal(m)
 	s.mux = m
 }
 

@@ -388,3 +388,14 @@ func (c *client) kick(deadline time.Time) {
 	}
 	_ = c.rc.SetWriteDeadline(c.limit)
 }
+
+// Clients counts the streams open on this instance.
+func (s *Service) Clients() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, h := range s.hubs {
+		n += h.refs
+	}
+	return n
+}

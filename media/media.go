@@ -272,6 +272,10 @@ var placeholderSVG []byte
 // /media/{board}/{tim}s.jpg (its thumbnail). It expects the full path, not
 // one with /media stripped.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, InternalPrefix) {
+		s.serveInternal(w, r)
+		return
+	}
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	// A file is never a page: no scripts, no plugins, no same-origin access

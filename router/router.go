@@ -8,6 +8,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html"
@@ -38,6 +40,12 @@ type Config struct {
 	IdleTimeout    time.Duration // keep-alive; default 120 s
 	FetchTimeout   time.Duration // a cache fill from upstream; default 10 s
 	Logger         *slog.Logger
+	// Observe, when set, is told of every answer: which service owned it
+	// ("cache" for one from cache), its status and how long it took.
+	Observe func(owner string, code int, d time.Duration)
+	// ObserveCache, when set, is told the X-Cache state of every
+	// cacheable GET: HIT, MISS or STALE.
+	ObserveCache func(state string)
 }
 
 // Deps are the services and stores the router works with.
@@ -95,8 +103,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	handler := s.Handle
+	if cfg.Observe != nil {
+		handler = s.observed
+	}
 	s.srv = &fasthttp.Server{
-		Handler:     s.Handle,
+		Handler:     handler,
 		Name:        "maniwani",
 		ReadTimeout: cfg.ReadTimeout,
 		// The write timeout is kept by conn, per write, not per answer:
@@ -211,6 +223,17 @@ func (s *Service) apply(data []byte) {
 	}
 }
 
+// observed is Handle, timed and told to Config.Observe.
+func (s *Service) observed(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	s.Handle(ctx)
+	owner := "cache"
+	if ctx.Response.Header.Peek("X-Cache") == nil {
+		owner = s.ownerName(ctx)
+	}
+	s.cfg.Observe(owner, ctx.Response.StatusCode(), time.Since(start))
+}
+
 // Handle routes one request.
 func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
@@ -232,6 +255,7 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	s.requestID(ctx)
 	if s.deps.LiveHandler != nil && bytes.HasPrefix(path, []byte("/live/")) {
 		if c, ok := ctx.Conn().(*conn); ok {
 			c.writeTimeout = 0 // the stream keeps its own write deadlines
@@ -245,25 +269,51 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 // owner is the service that answers a request: live its streams, media its
 // files, the ui every page a browser GETs, the api JSON and every write.
 func (s *Service) owner(ctx *fasthttp.RequestCtx) Upstream {
-	path := ctx.Path()
-	switch {
-	case bytes.HasPrefix(path, []byte("/live/")):
-		if s.deps.Live != nil {
-			return s.deps.Live
-		}
-	case bytes.HasPrefix(path, []byte("/media/")):
-		if s.deps.Media != nil {
-			return s.deps.Media
-		}
-	case s.deps.UI == nil, bytes.HasPrefix(path, []byte("/api/")), bytes.HasSuffix(path, []byte(".json")):
-	case ctx.IsGet(), ctx.IsHead(), bytes.HasPrefix(path, []byte("/admin/")):
+	switch s.ownerName(ctx) {
+	case "live":
+		return s.deps.Live
+	case "media":
+		return s.deps.Media
+	case "ui":
 		return s.deps.UI
 	}
 	return s.deps.API
 }
 
+func (s *Service) ownerName(ctx *fasthttp.RequestCtx) string {
+	path := ctx.Path()
+	switch {
+	case bytes.HasPrefix(path, []byte("/live/")):
+		if s.deps.Live != nil || s.deps.LiveHandler != nil {
+			return "live"
+		}
+	case bytes.HasPrefix(path, []byte("/media/")):
+		if s.deps.Media != nil {
+			return "media"
+		}
+	case s.deps.UI == nil, bytes.HasPrefix(path, []byte("/api/")), bytes.HasSuffix(path, []byte(".json")):
+	case ctx.IsGet(), ctx.IsHead(), bytes.HasPrefix(path, []byte("/admin/")):
+		return "ui"
+	}
+	return "api"
+}
+
+// requestID gives a request that goes upstream an X-Request-Id, unless the
+// client (a trusted load balancer) sent one: every service logs it.
+func (s *Service) requestID(ctx *fasthttp.RequestCtx) {
+	if len(ctx.Request.Header.Peek("X-Request-Id")) > 0 {
+		return
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	ctx.Request.Header.Set("X-Request-Id", hex.EncodeToString(b[:]))
+}
+
 // isInternal tells the paths that are never served on the public port.
 func isInternal(path []byte) bool {
+	if bytes.HasPrefix(path, []byte("/_internal/")) { // the services' routes between themselves
+		return true
+	}
 	for _, p := range [...]string{"/metrics", "/healthz", "/readyz"} {
 		if bytes.Equal(path, []byte(p)) {
 			return true
@@ -276,6 +326,7 @@ func isInternal(path []byte) bool {
 // is missing or outdated.
 func (s *Service) serveCached(ctx *fasthttp.RequestCtx, key []byte, sc cache.Scope, e *cache.Entry) {
 	state := stateMiss
+	s.requestID(ctx)
 	fresh, err := s.fill(ctx, string(key), sc)
 	switch {
 	case err == nil:
@@ -376,6 +427,9 @@ var (
 // write answers from an entry: 304 when the client's copy is current, the
 // gzip form to clients that take it.
 func (s *Service) write(ctx *fasthttp.RequestCtx, e *cache.Entry, state []byte) {
+	if s.cfg.ObserveCache != nil {
+		s.cfg.ObserveCache(string(state))
+	}
 	h := &ctx.Response.Header
 	h.SetCanonical(headerXCache, state)
 	if e.ContentType != "" {

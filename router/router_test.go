@@ -421,7 +421,8 @@ func TestWritesAndUncacheablePassThrough(t *testing.T) {
 func TestInternalPathsNotPublic(t *testing.T) {
 	f := newFakeAPI()
 	base, _ := localRouter(t, f)
-	for _, path := range []string{"/metrics", "/healthz", "/readyz", "/metrics?x=1", "//metrics", "/%6detrics", "/./healthz"} {
+	for _, path := range []string{"/metrics", "/healthz", "/readyz", "/metrics?x=1", "//metrics", "/%6detrics", "/./healthz",
+		"/_internal/boards", "/_internal/media/src/x", "//_internal/boards", "/%5finternal/boards"} {
 		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost} {
 			a := do(t, m, base+path)
 			if a.code != 404 || strings.Contains(a.body, "UPSTREAM-SECRET") {

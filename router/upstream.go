@@ -3,8 +3,10 @@ package router
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -18,6 +20,18 @@ type Upstream interface {
 	// Forward passes a request through and answers it on ctx.
 	Forward(ctx *fasthttp.RequestCtx)
 }
+
+// Unset is an upstream whose address is not set: every request to it is
+// answered 502, as if it were down, and the rest of the site works.
+type Unset struct{ Name string }
+
+// Fetch implements Upstream.
+func (u Unset) Fetch(context.Context, *fasthttp.Request, *fasthttp.Response) error {
+	return fmt.Errorf("router: the address of %s is not set", u.Name)
+}
+
+// Forward implements Upstream.
+func (u Unset) Forward(ctx *fasthttp.RequestCtx) { unavailable(ctx, u.Fetch(nil, nil, nil)) }
 
 // Local is a service in this process. Cache fills call its handler
 // directly; requests passed through (posts, streams, media) go to it over an
@@ -133,6 +147,22 @@ type Remote struct {
 
 // NewRemote reaches the service at addr (host:port).
 func NewRemote(addr string) *Remote { return &Remote{c: newHostClient(addr, nil)} }
+
+// NewRemoteURL makes the upstream at base, an http:// or https:// URL of a
+// host and port (a service's MANIWANI_*_URL).
+func NewRemoteURL(base string) (*Remote, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("router: %q is not a service's base URL", base)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	r := NewRemote(host)
+	r.c.IsTLS = u.Scheme == "https"
+	return r, nil
+}
 
 func newHostClient(addr string, dial fasthttp.DialFunc) *fasthttp.HostClient {
 	return &fasthttp.HostClient{

@@ -1,10 +1,12 @@
 // Command maniwani runs the imageboard: with no settings, every service in
-// one process on embedded defaults (SQLite and files under ./data).
+// one process on embedded defaults (SQLite and files under ./data); with
+// -target, any subset of them, finding the others through the settings of
+// README.md.
 package main
 
 import (
 	"context"
-	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,16 +18,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/maniwani/maniwani/live"
-
-	"github.com/maniwani/maniwani/internal/serve"
-
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
-	"github.com/maniwani/maniwani/internal/realip"
+	"github.com/maniwani/maniwani/internal/metrics"
+	"github.com/maniwani/maniwani/internal/serve"
+	"github.com/maniwani/maniwani/live"
 	"github.com/maniwani/maniwani/markdown"
 	"github.com/maniwani/maniwani/media"
 	"github.com/maniwani/maniwani/media/disk"
@@ -40,19 +40,31 @@ import (
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	cfg, err := loadSettings(os.Getenv)
+	flags := flag.NewFlagSet("maniwani", flag.ExitOnError)
+	target := flags.String("target", "", "the services to run: all (default), or a comma list of "+
+		"router, api, ui, markdown, thumbnailer, media, live")
+	flags.Parse(os.Args[1:])
+	args := flags.Args()
+	if len(args) == 2 && args[0] == "healthcheck" {
+		os.Exit(healthcheck(args[1]))
+	}
+	cfg, err := loadSettings(os.Getenv, *target)
 	if err != nil {
 		log.Error("bad settings", "err", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if len(os.Args) > 1 && os.Args[1] == "rerender" {
+	if len(args) > 0 && args[0] == "rerender" {
 		if err := rerender(ctx, cfg, log); err != nil {
 			log.Error("rerender failed", "err", err)
 			os.Exit(1)
 		}
 		return
+	}
+	if len(args) > 0 {
+		log.Error("unknown command", "args", args)
+		os.Exit(2)
 	}
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("maniwani stopped", "err", err)
@@ -61,82 +73,44 @@ func main() {
 	log.Info("maniwani stopped cleanly")
 }
 
-// settings are read from the environment (see README).
-type settings struct {
-	Addr, OpsAddr, DataDir, DatabaseURL, AdminPassword string
-	Proxies                                            realip.Resolver
-	Redis                                              *goredis.Options // nil: in-process cache and bus
-	S3                                                 *s3.Config       // nil: files on local disk
-}
-
-func loadSettings(getenv func(string) string) (settings, error) {
-	get := func(k, def string) string {
-		if v := getenv(k); v != "" {
-			return v
-		}
-		return def
-	}
-	s := settings{
-		Addr:          get("MANIWANI_ADDR", "127.0.0.1:8080"),
-		OpsAddr:       get("MANIWANI_OPS_ADDR", "127.0.0.1:9090"),
-		DataDir:       get("MANIWANI_DATA_DIR", "./data"),
-		AdminPassword: getenv("MANIWANI_ADMIN_PASSWORD"),
-	}
-	s.DatabaseURL = get("MANIWANI_DATABASE_URL", "sqlite://"+filepath.Join(s.DataDir, "maniwani.db"))
-	var errs []error
-	for k, v := range map[string]string{"MANIWANI_ADDR": s.Addr, "MANIWANI_OPS_ADDR": s.OpsAddr} {
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q is not host:port", k, v))
-		}
-	}
-	p, err := realip.Parse(getenv("MANIWANI_TRUSTED_PROXIES"))
+// healthcheck answers 0 when GET url answers 200 within 2 s: a container's
+// health check, for images without curl.
+func healthcheck(url string) int {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("MANIWANI_TRUSTED_PROXIES: %w", err))
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	s.Proxies = p
-	if u := getenv("MANIWANI_REDIS_URL"); u != "" {
-		opt, err := goredis.ParseURL(u)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("MANIWANI_REDIS_URL: %w", err))
-		} else {
-			redisTimeouts(opt)
-		}
-		s.Redis = opt
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(os.Stderr, url, "answered", resp.Status)
+		return 1
 	}
-	if ep := getenv("MANIWANI_S3_ENDPOINT"); ep != "" {
-		c := &s3.Config{Endpoint: ep, AccessKey: getenv("MANIWANI_S3_ACCESS_KEY"),
-			SecretKey: getenv("MANIWANI_S3_SECRET_KEY"), Bucket: get("MANIWANI_S3_BUCKET", "maniwani")}
-		if _, _, err := net.SplitHostPort(ep); err != nil {
-			errs = append(errs, fmt.Errorf("MANIWANI_S3_ENDPOINT=%q is not host:port", ep))
-		}
-		if c.AccessKey == "" || c.SecretKey == "" {
-			errs = append(errs, errors.New("MANIWANI_S3_ACCESS_KEY and MANIWANI_S3_SECRET_KEY are needed with MANIWANI_S3_ENDPOINT"))
-		}
-		switch v := getenv("MANIWANI_S3_SECURE"); v {
-		case "", "false", "0":
-		case "true", "1":
-			c.Secure = true
-		default:
-			errs = append(errs, fmt.Errorf("MANIWANI_S3_SECURE=%q is not true or false", v))
-		}
-		s.S3 = c
-	}
-	return s, errors.Join(errs...)
+	return 0
 }
 
-// site is what every service of this process shares: the database, the
-// bus, the cache's counters and how writes drop cached pages.
+// site is what the services of this process share: the database (when the
+// api runs here), the bus, the cache's counters and how writes drop cached
+// pages, and the services themselves.
 type site struct {
-	store *store.Store
+	cfg   settings
+	log   *slog.Logger
+	store *store.Store // nil unless the api runs here
 	bus   maniwani.Bus
 	inv   maniwani.Invalidator
 	gens  *cache.Generations
 	l2    *cache.Redis // nil without Redis
 	rdb   *goredis.Client
-	files maniwani.FileStore
-	media *media.Service
-	api   *api.Service
-	close []func() error
+	media maniwani.Media // the service here, or its client
+	api   *api.Service   // nil unless the api runs here
+	// The HTTP services of this process, by target.
+	handlers map[string]http.Handler
+	mediaSvc *media.Service
+	liveSvc  *live.Service
+	thumbs   *thumbnailer.Service
+	metrics  *metrics.Metrics
+	close    []func() error
 }
 
 func (s *site) Close() {
@@ -147,8 +121,10 @@ func (s *site) Close() {
 
 // ready tells whether the site's dependencies answer.
 func (s *site) ready(ctx context.Context) error {
-	if err := s.store.Ping(ctx); err != nil {
-		return err
+	if s.store != nil {
+		if err := s.store.Ping(ctx); err != nil {
+			return err
+		}
 	}
 	if s.rdb != nil {
 		return s.rdb.Ping(ctx).Err()
@@ -156,25 +132,30 @@ func (s *site) ready(ctx context.Context) error {
 	return nil
 }
 
-// openSite opens the database (migrating it, and making board b and the
-// admin on first start), the bus and the cache, all in this process or
-// shared through Redis with every other process of the site.
+// openSite makes the services this process runs, each with the others as
+// local services or as clients of the processes that run them.
 func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	s := &site{gens: cache.NewGenerations()}
+	s := &site{cfg: cfg, log: log, gens: cache.NewGenerations(), handlers: map[string]http.Handler{},
+		metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
-	if s.store, err = store.Open(ctx, store.Config{URL: cfg.DatabaseURL}); err != nil {
-		return nil, err
+	on := cfg.Targets
+	if on["api"] || on["media"] {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
 	}
-	s.close = append(s.close, s.store.Close)
-	if err := api.Bootstrap(ctx, s.store, cfg.AdminPassword, log); err != nil {
-		return nil, fmt.Errorf("first start: %w", err)
+	if on["api"] {
+		if s.store, err = store.Open(ctx, store.Config{URL: cfg.DatabaseURL}); err != nil {
+			return nil, err
+		}
+		s.close = append(s.close, s.store.Close)
+		if err := api.Bootstrap(ctx, s.store, cfg.AdminPassword, log); err != nil {
+			return nil, fmt.Errorf("first start: %w", err)
+		}
 	}
 	renders := markdown.Cache(markdown.NewMemoryCache(0))
 	if cfg.Redis != nil {
@@ -187,32 +168,112 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 		s.close = append(s.close, rbus.Close)
 		s.bus = rbus
 		s.l2 = cache.NewRedis(s.rdb, "maniwani", 10*time.Minute)
-		s.inv = cache.Shared{Redis: s.l2, Gens: s.gens, Bus: rbus, Topic: router.CacheTopic}
 		renders = markdown.Layered{L1: renders, L2: markdown.NewRedisCache(s.rdb, markdown.RedisConfig{Prefix: "maniwani"})}
 	} else {
 		mbus := memory.New(memory.Config{})
 		s.close = append(s.close, mbus.Close)
 		s.bus = mbus
+	}
+
+	for _, m := range cfg.missing() {
+		log.Warn(m)
+	}
+	s.bus = s.metrics.Bus(s.bus)
+	if s.l2 == nil {
 		s.inv = cache.Local{Gens: s.gens}
-	}
-	if cfg.S3 != nil {
-		s.files, err = s3.New(ctx, *cfg.S3)
 	} else {
-		s.files, err = disk.New(filepath.Join(cfg.DataDir, "media"))
+		s.inv = cache.Shared{Redis: s.l2, Gens: s.gens, Bus: s.bus, Topic: router.CacheTopic}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("file storage: %w", err)
+	apiClient := api.NewClient(cfg.URLs["api"]) // used only when the api is not here
+
+	if on["media"] {
+		var files maniwani.FileStore
+		if cfg.S3 != nil {
+			files, err = s3.New(ctx, *cfg.S3)
+		} else {
+			files, err = disk.New(filepath.Join(cfg.DataDir, "media"))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("file storage: %w", err)
+		}
+		// In one process the store answers media's name lookups: it is
+		// what the api would ask anyway, and the api needs media first.
+		var names maniwani.FileNames = apiClient
+		if s.store != nil {
+			names = s.store
+		}
+		if s.mediaSvc, err = media.New(media.Config{Store: files, Names: names, Logger: log}); err != nil {
+			return nil, err
+		}
+		s.media = s.mediaSvc
+		s.handlers["media"] = s.mediaSvc
+	} else {
+		s.media = media.NewClient(cfg.URLs["media"])
 	}
-	// The store answers media's name lookups: in one process it is what
-	// the api would ask anyway, and the api needs media first.
-	if s.media, err = media.New(media.Config{Store: s.files, Names: s.store, Logger: log}); err != nil {
-		return nil, err
+
+	if on["markdown"] && !cfg.all() {
+		md, err := markdown.New(markdown.Config{Logger: log}, markdown.Deps{Cache: renders})
+		if err != nil {
+			return nil, err
+		}
+		s.handlers["markdown"] = md.Handler()
 	}
-	renderer := markdown.NewRenderer(markdown.RendererConfig{Cache: renders, Logger: log})
-	s.api, err = api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: s.inv, Bus: s.bus,
-		Renderer: renderer, Media: s.media}, s.store)
-	if err != nil {
-		return nil, err
+	if on["api"] {
+		var renderer maniwani.Renderer = markdown.NewRenderer(markdown.RendererConfig{Cache: renders, Logger: log})
+		if u := cfg.URLs["markdown"]; u != "" && !on["markdown"] {
+			renderer = &markdown.Client{BaseURL: u, Fallback: renderer.(*markdown.Renderer), Logger: log}
+		}
+		s.api, err = api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: s.inv, Bus: s.bus,
+			Renderer: renderer, Media: s.media}, s.store)
+		if err != nil {
+			return nil, err
+		}
+		s.handlers["api"] = s.api.Handler()
+	}
+	if on["ui"] {
+		deps := ui.Deps{}
+		if s.api != nil {
+			deps.Reader, deps.StaffAPI = s.api, s.api.Handler()
+		} else {
+			deps.Reader, deps.StaffAPI = apiClient, reverseProxy(cfg.URLs["api"])
+		}
+		pages, err := ui.New(ui.Config{Logger: log}, deps)
+		if err != nil {
+			return nil, err
+		}
+		s.handlers["ui"] = pages.Handler()
+	}
+	if on["live"] {
+		if s.liveSvc, err = live.New(live.Config{Proxies: cfg.Proxies, Logger: log}, live.Deps{Bus: s.bus}); err != nil {
+			return nil, err
+		}
+		s.handlers["live"] = s.liveSvc.Handler()
+	}
+	if on["thumbnailer"] {
+		if s.thumbs, err = thumbnailer.New(thumbnailer.Config{Logger: log}, thumbnailer.Deps{Bus: s.bus, Media: s.media}); err != nil {
+			return nil, err
+		}
+	}
+	for name, h := range s.handlers {
+		if name != "live" { // a live stream's connection is handed over whole (hijacked)
+			s.handlers[name] = s.metrics.Instrument(name, log, h)
+		}
+	}
+	if s.liveSvc != nil {
+		s.metrics.Gauge("maniwani_live_clients", "Live streams open on this process.",
+			func() float64 { return float64(s.liveSvc.Clients()) })
+	}
+	if on["api"] || on["thumbnailer"] {
+		s.metrics.Gauge("maniwani_thumbnail_queue_depth", "Thumbnail jobs waiting (counted up to 10,000).",
+			func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				jobs, err := s.bus.Peek(ctx, maniwani.ThumbnailQueue, "", 10000)
+				if err != nil {
+					return -1
+				}
+				return float64(len(jobs))
+			})
 	}
 	return s, nil
 }
@@ -221,6 +282,7 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 // Caches of other processes learn of it through Redis; without Redis, run
 // it while Maniwani is stopped.
 func rerender(ctx context.Context, cfg settings, log *slog.Logger) error {
+	cfg.Targets = map[string]bool{"api": true, "markdown": true}
 	s, err := openSite(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -253,86 +315,139 @@ func redisTimeouts(opt *goredis.Options) {
 	opt.ContextTimeoutEnabled = true
 }
 
-// run starts the services in this process and serves until ctx ends.
+// run starts the services of this process and serves until ctx ends: the
+// router on the public address when it runs here (the other services of
+// the process behind it, in process), else the services' own routes on
+// MANIWANI_ADDR.
 func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 	s, err := openSite(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	local := router.NewLocal(s.api.Handler())
-	defer local.Close()
-	mediaLocal := router.NewLocal(s.media)
-	defer mediaLocal.Close()
-	pages, err := ui.New(ui.Config{Logger: log}, ui.Deps{Reader: s.api})
-	if err != nil {
-		return err
-	}
-	uiLocal := router.NewLocal(pages.Handler())
-	defer uiLocal.Close()
-	thumbs, err := thumbnailer.New(thumbnailer.Config{Logger: log}, thumbnailer.Deps{Bus: s.bus, Media: s.media})
-	if err != nil {
-		return err
-	}
-	// Background work ends with ctx; the bus closes after it (deferred
-	// Close above).
+	// Background work ends with ctx, and before the bus closes (deferred
+	// Close above); run returning early ends it too.
 	var bg sync.WaitGroup
 	defer bg.Wait()
-	ctx, cancel := context.WithCancel(ctx) // and ends when run returns early
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bg.Go(func() {
-		if err := thumbs.Run(ctx); err != nil {
-			log.Error("thumbnailer stopped", "err", err)
-		}
-	})
-	bg.Go(func() {
-		if err := s.api.WatchThumbnails(ctx); err != nil {
-			log.Error("thumbnail results no longer followed", "err", err)
-		}
-	})
-	liveSvc, err := live.New(live.Config{Proxies: cfg.Proxies, Logger: log}, live.Deps{Bus: s.bus})
-	if err != nil {
-		return err
+	if s.thumbs != nil {
+		bg.Go(func() {
+			if err := s.thumbs.Run(ctx); err != nil {
+				log.Error("thumbnailer stopped", "err", err)
+			}
+		})
 	}
-	// Streams end first on shutdown, telling their clients to reconnect, so
-	// the router's drain does not wait on them.
-	context.AfterFunc(ctx, liveSvc.Shutdown)
-	deps := router.Deps{API: local, UI: uiLocal, Media: mediaLocal, LiveHandler: liveSvc.Handler(), Gens: s.gens, L2: s.l2}
-	if s.l2 != nil {
-		deps.Bus = s.bus // other processes' writes arrive as events
+	if s.api != nil && s.media != nil {
+		bg.Go(func() {
+			if err := s.api.WatchThumbnails(ctx); err != nil && ctx.Err() == nil {
+				log.Error("thumbnail results no longer followed", "err", err)
+			}
+		})
 	}
-	rt, err := router.New(router.Config{Logger: log}, deps)
-	if err != nil {
-		return err
+	if s.liveSvc != nil {
+		// Streams end first on shutdown, telling their clients to
+		// reconnect, so the drain does not wait on them.
+		context.AfterFunc(ctx, s.liveSvc.Shutdown)
 	}
 
-	ops := &http.Server{Handler: opsHandler(s.ready), ReadHeaderTimeout: 5 * time.Second}
-	pubLn, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on MANIWANI_ADDR: %w", err)
+	var public func(net.Listener) error
+	if cfg.Targets["router"] {
+		rt, err := s.router()
+		if err != nil {
+			return err
+		}
+		public = func(ln net.Listener) error { return rt.Serve(ctx, ln) }
+	} else if len(s.handlers) > 0 {
+		srv := &http.Server{Handler: combine(s.handlers), ReadHeaderTimeout: 10 * time.Second}
+		public = func(ln net.Listener) error { return serve.HTTP(ctx, srv, ln) }
 	}
+
+	ops := &http.Server{Handler: opsHandler(s.ready, s.metrics.Handler()), ReadHeaderTimeout: 5 * time.Second}
 	opsLn, err := net.Listen("tcp", cfg.OpsAddr)
 	if err != nil {
-		pubLn.Close()
 		return fmt.Errorf("listen on MANIWANI_OPS_ADDR: %w", err)
 	}
-	log.Info("maniwani listening", "public", "http://"+pubLn.Addr().String(), "ops", "http://"+opsLn.Addr().String(),
-		"database", store.Redact(cfg.DatabaseURL), "redis", cfg.Redis != nil)
-
 	errc := make(chan error, 2)
-	go func() { errc <- rt.Serve(ctx, pubLn) }()
 	go func() { errc <- serve.HTTP(ctx, ops, opsLn) }()
-	err = <-errc
-	if e := <-errc; err == nil {
-		err = e
+	started := 1
+	attrs := []any{"ops", "http://" + opsLn.Addr().String(), "targets", targetList(cfg), "redis", cfg.Redis != nil}
+	if s.store != nil {
+		attrs = append(attrs, "database", store.Redact(cfg.DatabaseURL))
+	}
+	if public != nil {
+		pubLn, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			cancel()
+			<-errc
+			return fmt.Errorf("listen on MANIWANI_ADDR: %w", err)
+		}
+		attrs = append(attrs, "public", "http://"+pubLn.Addr().String())
+		go func() { errc <- public(pubLn) }()
+		started++
+	}
+	log.Info("maniwani listening", attrs...)
+	for range started {
+		if e := <-errc; err == nil {
+			err = e
+		}
+		cancel() // one server stopping stops the process
 	}
 	return err
 }
 
-// opsHandler answers /healthz (the process is alive) and /readyz (its
-// dependencies answer).
-func opsHandler(ready func(context.Context) error) http.Handler {
+func targetList(cfg settings) []string {
+	if cfg.all() {
+		return []string{"all"}
+	}
+	var out []string
+	for _, t := range targetNames {
+		if cfg.Targets[t] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// router makes the router with each service as a local upstream when it
+// runs in this process, or as a remote one.
+func (s *site) router() (*router.Service, error) {
+	up := func(name string) (router.Upstream, error) {
+		if h := s.handlers[name]; h != nil {
+			l := router.NewLocal(h)
+			s.close = append(s.close, l.Close)
+			return l, nil
+		}
+		u := s.cfg.URLs[name]
+		if u == "" {
+			return router.Unset{Name: name}, nil
+		}
+		return router.NewRemoteURL(u)
+	}
+	deps := router.Deps{Gens: s.gens, L2: s.l2}
+	var err error
+	for name, dst := range map[string]*router.Upstream{"api": &deps.API, "ui": &deps.UI, "media": &deps.Media} {
+		if *dst, err = up(name); err != nil {
+			return nil, err
+		}
+	}
+	if s.liveSvc != nil {
+		deps.LiveHandler = s.liveSvc.Handler()
+	} else if deps.Live, err = up("live"); err != nil {
+		return nil, err
+	}
+	if s.l2 != nil {
+		deps.Bus = s.bus // other processes' writes arrive as events
+	}
+	return router.New(router.Config{Logger: s.log, ObserveCache: s.metrics.Cache,
+		Observe: func(owner string, code int, d time.Duration) { s.metrics.Request("router", owner, code, d) }}, deps)
+}
+
+// opsHandler answers /healthz (the process is alive), /readyz (its
+// dependencies answer) and /metrics.
+func opsHandler(ready func(context.Context) error, metrics http.Handler) http.Handler {
 	m := http.NewServeMux()
+	m.Handle("GET /metrics", metrics)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -18,14 +18,43 @@ import (
 
 func TestLoadSettings(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	s, err := loadSettings(env(nil))
+	s, err := loadSettings(env(nil), "")
 	if err != nil || s.Addr != "127.0.0.1:8080" || s.OpsAddr != "127.0.0.1:9090" ||
 		s.DatabaseURL != "sqlite://data/maniwani.db" {
 		t.Fatalf("defaults: %+v %v", s, err)
 	}
-	_, err = loadSettings(env(map[string]string{"MANIWANI_ADDR": "8080", "MANIWANI_TRUSTED_PROXIES": "10.0.0.0/99"}))
+	_, err = loadSettings(env(map[string]string{"MANIWANI_ADDR": "8080", "MANIWANI_TRUSTED_PROXIES": "10.0.0.0/99"}), "")
 	if err == nil || !strings.Contains(err.Error(), "MANIWANI_ADDR") || !strings.Contains(err.Error(), "MANIWANI_TRUSTED_PROXIES") {
 		t.Fatalf("bad settings not each named: %v", err)
+	}
+	if !s.all() || len(s.URLs) != 0 {
+		t.Fatalf("default targets: %+v", s)
+	}
+	// Apart, Redis is needed, and a URL that is not one is refused.
+	_, err = loadSettings(env(map[string]string{"MANIWANI_API_URL": "api:8081"}), "router,live")
+	for _, want := range []string{"MANIWANI_REDIS_URL", "MANIWANI_API_URL"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("router apart: %v lacks %s", err, want)
+		}
+	}
+	// The others' URLs missing are said (the process still starts).
+	s, _ = loadSettings(env(map[string]string{"MANIWANI_REDIS_URL": "redis://127.0.0.1:6379/0"}), "router,live")
+	said := strings.Join(s.missing(), "\n")
+	for _, want := range []string{"MANIWANI_API_URL", "MANIWANI_UI_URL", "MANIWANI_MEDIA_URL"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("router apart: %q lacks %s", said, want)
+		}
+	}
+	if strings.Contains(said, "MANIWANI_LIVE_URL") {
+		t.Errorf("live runs in the process, yet its URL is asked for: %q", said)
+	}
+	if _, err = loadSettings(env(nil), "api,nonsense"); err == nil || !strings.Contains(err.Error(), "nonsense") {
+		t.Errorf("unknown target: %v", err)
+	}
+	s, err = loadSettings(env(map[string]string{"MANIWANI_REDIS_URL": "redis://127.0.0.1:6379/0",
+		"MANIWANI_API_URL": "http://api:8081/"}), "ui,markdown")
+	if err != nil || s.all() || !s.Targets["ui"] || !s.Targets["markdown"] || s.URLs["api"] != "http://api:8081" {
+		t.Errorf("ui and markdown: %+v %v", s, err)
 	}
 }
 

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/maniwani/maniwani/internal/realip"
+	"github.com/maniwani/maniwani/media/s3"
+)
+
+// Targets are the services one process can run; "all" is every one of them.
+var targetNames = []string{"router", "api", "ui", "markdown", "thumbnailer", "media", "live"}
+
+// settings are read from the environment (see README) and the -target flag.
+type settings struct {
+	Addr, OpsAddr, DataDir, DatabaseURL, AdminPassword string
+	Proxies                                            realip.Resolver
+	Redis                                              *goredis.Options // nil: in-process cache and bus
+	S3                                                 *s3.Config       // nil: files on local disk
+	Targets                                            map[string]bool  // the services this process runs
+	// Where the services this process does not run are, by target name.
+	URLs map[string]string
+}
+
+// all tells whether the process runs every service.
+func (s settings) all() bool { return len(s.Targets) == len(targetNames) }
+
+// knownSettings are the environment variables Maniwani reads.
+func knownSettings() []string {
+	return []string{"MANIWANI_TARGET", "MANIWANI_ADDR", "MANIWANI_OPS_ADDR", "MANIWANI_DATA_DIR",
+		"MANIWANI_DATABASE_URL", "MANIWANI_REDIS_URL", "MANIWANI_ADMIN_PASSWORD", "MANIWANI_TRUSTED_PROXIES",
+		"MANIWANI_S3_ENDPOINT", "MANIWANI_S3_ACCESS_KEY", "MANIWANI_S3_SECRET_KEY", "MANIWANI_S3_BUCKET",
+		"MANIWANI_S3_SECURE", "MANIWANI_API_URL", "MANIWANI_UI_URL", "MANIWANI_MEDIA_URL", "MANIWANI_LIVE_URL",
+		"MANIWANI_MARKDOWN_URL"}
+}
+
+// urlSetting is the variable that says where a service is.
+func urlSetting(target string) string { return "MANIWANI_" + strings.ToUpper(target) + "_URL" }
+
+// needs lists, for each service, the others it calls (the api renders
+// markdown itself when that service is not set, so it is not among them).
+var needs = map[string][]string{
+	"router":      {"api", "ui", "media", "live"},
+	"api":         {"media"},
+	"ui":          {"api"},
+	"media":       {"api"},
+	"thumbnailer": {"media"},
+}
+
+// parseTargets reads "all" or a comma-separated list of services.
+func parseTargets(v string) (map[string]bool, error) {
+	if v == "" || v == "all" {
+		v = strings.Join(targetNames, ",")
+	}
+	out := map[string]bool{}
+	for _, t := range strings.Split(v, ",") {
+		t = strings.TrimSpace(t)
+		if !slices.Contains(targetNames, t) {
+			return nil, fmt.Errorf("-target: %q is not a service (all, %s)", t, strings.Join(targetNames, ", "))
+		}
+		out[t] = true
+	}
+	return out, nil
+}
+
+func loadSettings(getenv func(string) string, target string) (settings, error) {
+	get := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	s := settings{
+		Addr:          get("MANIWANI_ADDR", "127.0.0.1:8080"),
+		OpsAddr:       get("MANIWANI_OPS_ADDR", "127.0.0.1:9090"),
+		DataDir:       get("MANIWANI_DATA_DIR", "./data"),
+		AdminPassword: getenv("MANIWANI_ADMIN_PASSWORD"),
+		URLs:          map[string]string{},
+	}
+	s.DatabaseURL = get("MANIWANI_DATABASE_URL", "sqlite://"+filepath.Join(s.DataDir, "maniwani.db"))
+	var errs []error
+	if target == "" {
+		target = getenv("MANIWANI_TARGET")
+	}
+	t, err := parseTargets(target)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	s.Targets = t
+	for k, v := range map[string]string{"MANIWANI_ADDR": s.Addr, "MANIWANI_OPS_ADDR": s.OpsAddr} {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q is not host:port", k, v))
+		}
+	}
+	p, err := realip.Parse(getenv("MANIWANI_TRUSTED_PROXIES"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("MANIWANI_TRUSTED_PROXIES: %w", err))
+	}
+	s.Proxies = p
+	if u := getenv("MANIWANI_REDIS_URL"); u != "" {
+		opt, err := goredis.ParseURL(u)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MANIWANI_REDIS_URL: %w", err))
+		} else {
+			redisTimeouts(opt)
+		}
+		s.Redis = opt
+	}
+	if ep := getenv("MANIWANI_S3_ENDPOINT"); ep != "" {
+		c := &s3.Config{Endpoint: ep, AccessKey: getenv("MANIWANI_S3_ACCESS_KEY"),
+			SecretKey: getenv("MANIWANI_S3_SECRET_KEY"), Bucket: get("MANIWANI_S3_BUCKET", "maniwani")}
+		if _, _, err := net.SplitHostPort(ep); err != nil {
+			errs = append(errs, fmt.Errorf("MANIWANI_S3_ENDPOINT=%q is not host:port", ep))
+		}
+		if c.AccessKey == "" || c.SecretKey == "" {
+			errs = append(errs, errors.New("MANIWANI_S3_ACCESS_KEY and MANIWANI_S3_SECRET_KEY are needed with MANIWANI_S3_ENDPOINT"))
+		}
+		switch v := getenv("MANIWANI_S3_SECURE"); v {
+		case "", "false", "0":
+		case "true", "1":
+			c.Secure = true
+		default:
+			errs = append(errs, fmt.Errorf("MANIWANI_S3_SECURE=%q is not true or false", v))
+		}
+		s.S3 = c
+	}
+	for _, name := range targetNames {
+		k := urlSetting(name)
+		v := getenv(k)
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s=%q is not an http:// URL", k, v))
+			continue
+		}
+		s.URLs[name] = strings.TrimSuffix(v, "/")
+	}
+	if t != nil && !s.all() {
+		// Services apart share the bus and the cache through Redis.
+		for _, n := range []string{"router", "api", "thumbnailer", "live"} {
+			if t[n] && s.Redis == nil {
+				errs = append(errs, fmt.Errorf("MANIWANI_REDIS_URL is needed when %s runs apart from the other services", n))
+				break
+			}
+		}
+	}
+	return s, errors.Join(errs...)
+}
+
+// missing says which services this process calls but can find neither in
+// itself nor at a URL: it starts anyway (each service can be started and
+// checked alone), and what needs them answers "unavailable" until they are
+// set.
+func (s settings) missing() []string {
+	var out []string
+	for _, svc := range targetNames {
+		for _, d := range needs[svc] {
+			if s.Targets[svc] && !s.Targets[d] && s.URLs[d] == "" {
+				out = append(out, fmt.Sprintf("%s is not set: %s calls %s, which this process does not run", urlSetting(d), svc, d))
+			}
+		}
+	}
+	return out
+}
