@@ -75,8 +75,15 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, extra 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
+	heading := "Your post was not accepted"
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/delete"):
+		heading = "The post was not deleted"
+	case strings.HasSuffix(r.URL.Path, "/report"):
+		heading = "The report was not sent"
+	}
 	errorPage.Execute(w, map[string]any{"Status": code, "Text": http.StatusText(code), "Message": message(err),
-		"Back": r.Referer()})
+		"Back": r.Referer(), "Heading": heading})
 }
 
 // maxDrain bounds what a refusal reads of a body it does not want: past it
@@ -91,7 +98,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Text}} - Maniwani</title></head>
-<body><main><h1>Your post was not accepted</h1><p>{{.Message}}</p>
-{{if .Back}}<p><a href="{{.Back}}">Go back</a></p>{{else}}<p><a href="/">Home</a></p>{{end}}</main></body></html>
+<title>{{.Text}} - Maniwani</title><link rel="stylesheet" href="/static/style.css"></head>
+<body><main class="errp"><h1>{{.Heading}}</h1><p>{{.Message}}</p>
+<ul>{{if .Back}}<li><a href="{{.Back}}">Go back</a></li>{{end}}<li><a href="/">Home</a></li></ul></main></body></html>
 `))
