@@ -24,7 +24,7 @@ const InternalPrefix = "/_internal/media/"
 //	DELETE /_internal/media/src/{sha}{ext}?board=&tim=&last=1   Remove
 //	GET    /_internal/media/src/{sha}{ext}          Original
 //	HEAD   /_internal/media/thumb/{sha}             HasThumb (200 or 404)
-//	PUT    /_internal/media/thumb/{sha}             SaveThumb
+//	PUT    /_internal/media/thumb/{sha}{ext}        SaveThumb
 func (s *Service) serveInternal(w http.ResponseWriter, r *http.Request) {
 	kind, name, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, InternalPrefix), "/")
 	ctx := r.Context()
@@ -51,7 +51,7 @@ func (s *Service) serveInternal(w http.ResponseWriter, r *http.Request) {
 			err = maniwani.Errorf(maniwani.KindInvalid, "Method not allowed.")
 		}
 	case kind == "thumb":
-		f := maniwani.FileRef{SHA256: name}
+		f := maniwani.FileRef{SHA256: name[:min(64, len(name))], Ext: name[min(64, len(name)):]}
 		switch r.Method {
 		case http.MethodHead:
 			var ok bool
@@ -220,7 +220,7 @@ func (c *Client) HasThumb(ctx context.Context, f maniwani.FileRef) (bool, error)
 
 // SaveThumb implements maniwani.Media.
 func (c *Client) SaveThumb(ctx context.Context, f maniwani.FileRef, r io.Reader, size int64) error {
-	resp, err := c.do(ctx, http.MethodPut, "thumb/"+f.SHA256, r, size)
+	resp, err := c.do(ctx, http.MethodPut, "thumb/"+f.SHA256+f.Ext, r, size)
 	if err == nil {
 		resp.Body.Close()
 	}

@@ -143,12 +143,27 @@ func (s *Service) HasThumb(ctx context.Context, f maniwani.FileRef) (bool, error
 	return false, err
 }
 
-// SaveThumb stores the JPEG thumbnail of f's bytes.
+// SaveThumb stores the JPEG thumbnail of f's bytes (f.SHA256 and f.Ext);
+// when the bytes are gone meanwhile it keeps nothing and answers
+// KindNotFound.
 func (s *Service) SaveThumb(ctx context.Context, f maniwani.FileRef, r io.Reader, size int64) error {
 	if err := checkSHA(f.SHA256); err != nil {
 		return err
 	}
-	return s.store.Put(ctx, thumbKey(f.SHA256), r, size)
+	if err := s.store.Put(ctx, thumbKey(f.SHA256), r, size); err != nil {
+		return err
+	}
+	// The last post with these bytes may have gone while the thumbnail
+	// was made; Remove deletes the bytes before the thumbnail, so either
+	// its delete comes after this Put, or the bytes are seen gone here.
+	if f.Ext == "" || checkExt(f.Ext) != nil {
+		return nil // the bytes are not named: nothing to check against
+	}
+	if _, err := s.store.Stat(ctx, srcKey(f.SHA256, f.Ext)); maniwani.ErrorKind(err) == maniwani.KindNotFound {
+		s.store.Delete(ctx, thumbKey(f.SHA256))
+		return maniwani.Errorf(maniwani.KindNotFound, "The file is gone; its thumbnail was not kept.")
+	}
+	return nil
 }
 
 // resolve finds which bytes the name board/tim serves: their sha and ext.

@@ -99,12 +99,20 @@ func (s *Service) handle(ctx context.Context, m maniwani.Message) error {
 		switch kind := maniwani.ErrorKind(err); {
 		case err == nil:
 			if err := s.deps.Media.SaveThumb(ctx, ref, bytes.NewReader(th.JPEG), int64(len(th.JPEG))); err != nil {
+				if maniwani.ErrorKind(err) == maniwani.KindNotFound {
+					return nil // the bytes went meanwhile (see Media.SaveThumb)
+				}
 				return err
 			}
 			res.TnW, res.TnH = int32(th.W), int32(th.H)
 		case kind == maniwani.KindInvalid || kind == maniwani.KindTooLarge:
 			s.log.Warn("thumbnailer: no thumbnail", "board", job.Board, "tim", job.Tim, "err", err)
 			res.Ok, res.Error = false, maniwani.ErrorMessage(err)
+		case kind == maniwani.KindNotFound:
+			// The post (and its bytes) went before its thumbnail was made:
+			// nothing left to do, however often it is tried.
+			s.log.Info("thumbnailer: original gone", "board", job.Board, "tim", job.Tim)
+			return nil
 		default:
 			return err
 		}
