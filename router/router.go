@@ -223,13 +223,16 @@ func (s *Service) apply(data []byte) {
 	}
 }
 
-// observed is Handle, timed and told to Config.Observe.
+// observed is Handle, timed and told to Config.Observe; a hit from L1,
+// the hot path, is only counted (ObserveCache), not timed.
 func (s *Service) observed(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	s.Handle(ctx)
 	owner := "cache"
-	if ctx.Response.Header.Peek("X-Cache") == nil {
+	if state := ctx.Response.Header.Peek("X-Cache"); state == nil {
 		owner = s.ownerName(ctx)
+	} else if bytes.Equal(state, stateHit) {
+		return
 	}
 	s.cfg.Observe(owner, ctx.Response.StatusCode(), time.Since(start))
 }

@@ -25,7 +25,7 @@ type Metrics struct {
 	reg       *prometheus.Registry
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
-	cache     *prometheus.CounterVec
+	cache     map[string]prometheus.Counter // by X-Cache state, bound once: hits are the hot path
 	published *prometheus.CounterVec
 	consumed  *prometheus.CounterVec
 	lag       *prometheus.HistogramVec
@@ -39,8 +39,12 @@ func New() *Metrics {
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "maniwani_http_request_duration_seconds",
 		Help:    "Time to answer HTTP requests, by service and route.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}}, []string{"service", "route"})
-	m.cache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "maniwani_cache_requests_total",
+	cache := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "maniwani_cache_requests_total",
 		Help: "The router's cacheable GETs by outcome: hit, miss or stale."}, []string{"state"})
+	m.cache = map[string]prometheus.Counter{}
+	for _, st := range []string{"HIT", "MISS", "STALE"} {
+		m.cache[st] = cache.WithLabelValues(strings.ToLower(st))
+	}
 	m.published = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "maniwani_bus_published_total",
 		Help: "Messages published to topics and jobs enqueued, by kind (topic or queue)."}, []string{"kind"})
 	m.consumed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "maniwani_bus_consumed_total",
@@ -48,7 +52,7 @@ func New() *Metrics {
 	m.lag = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "maniwani_bus_consume_lag_seconds",
 		Help:    "Time from a job's enqueue to the start of its handling, by queue.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}, []string{"queue"})
-	m.reg.MustRegister(m.requests, m.latency, m.cache, m.published, m.consumed, m.lag,
+	m.reg.MustRegister(m.requests, m.latency, cache, m.published, m.consumed, m.lag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -70,7 +74,11 @@ func (m *Metrics) Request(service, route string, code int, d time.Duration) {
 }
 
 // Cache counts one cacheable GET of the router by its X-Cache state.
-func (m *Metrics) Cache(state string) { m.cache.WithLabelValues(strings.ToLower(state)).Inc() }
+func (m *Metrics) Cache(state string) {
+	if c := m.cache[state]; c != nil {
+		c.Inc()
+	}
+}
 
 // RequestIDHeader carries a request's ID from the router through every
 // service, so one request's lines can be found in every log.
