@@ -147,7 +147,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
-	hash := dummyHash
+	hash := s.dummyHash()
 	if st != nil {
 		hash = st.PasswordHash
 	}
@@ -174,9 +174,6 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"csrf_token": s.csrfToken(token), "username": st.Username,
 		"role": st.Role, "permissions": st.Role.Permissions()})
 }
-
-// dummyHash is checked against when the username is unknown.
-var dummyHash = HashPassword("no such staff member")
 
 // overTLS tells whether the client reached us over HTTPS: directly, or
 // through a trusted proxy that says so.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/maniwani/maniwani/internal/serve"
@@ -56,6 +57,10 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	mux    *http.ServeMux
+	// dummyHash is checked against when a login's username is unknown;
+	// made at the first login, not at start: argon2id's 19 MiB would be
+	// every process's.
+	dummyHash func() string
 }
 
 // New makes the api on an open store.
@@ -64,7 +69,8 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, secret: secret, log: cfg.Logger, now: cfg.Now}
+	s := &Service{cfg: cfg, store: st, secret: secret, log: cfg.Logger, now: cfg.Now,
+		dummyHash: sync.OnceValue(func() string { return HashPassword("no such staff member") })}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
