@@ -111,6 +111,23 @@ func (s *Service) removeFiles(ctx context.Context, files []store.GoneFile) {
 	}
 }
 
+// thumbnailMade records a made thumbnail on every file with its bytes and
+// drops the pages that show them.
+func (s *Service) thumbnailMade(ctx context.Context, sha string) error {
+	refs, err := s.store.ThumbnailMade(ctx, sha)
+	if err != nil {
+		return err
+	}
+	byBoard := map[string][]int64{}
+	for _, r := range refs {
+		byBoard[r.Board] = append(byBoard[r.Board], r.No)
+	}
+	for board, threads := range byBoard {
+		s.afterCommit(ctx, maniwani.Invalidation{Board: board, Threads: threads})
+	}
+	return nil
+}
+
 // FileByName tells which bytes a board's file name stands for: how media
 // finds what to serve at /media/{board}/{tim}{ext}.
 func (s *Service) FileByName(ctx context.Context, board string, tim int64) (maniwani.FileRef, error) {
@@ -131,6 +148,13 @@ func (s *Service) WatchThumbnails(ctx context.Context) error {
 		s.log.Error("files without thumbnails not read", "err", err)
 	}
 	for _, ref := range missing {
+		// Made while no api listened for the result: record it; else the
+		// job may be lost (an in-process bus) or queued (Redis, where a
+		// second job finds the thumbnail made and only reports it).
+		if ok, err := s.cfg.Media.HasThumb(ctx, ref); err == nil && ok {
+			s.thumbnailMade(ctx, ref.SHA256)
+			continue
+		}
 		s.enqueueThumbnail(ctx, 0, ref, false)
 	}
 	err = s.cfg.Bus.Consume(ctx, maniwani.ThumbnailResults, "api", func(ctx context.Context, m maniwani.Message) error {
@@ -141,20 +165,9 @@ func (s *Service) WatchThumbnails(ctx context.Context) error {
 		}
 		if !res.Ok {
 			s.log.Warn("no thumbnail", "board", res.Board, "tim", res.Tim, "err", res.Error)
-			return nil
+			return s.store.ThumbnailFailed(ctx, res.Sha256)
 		}
-		refs, err := s.store.ThumbnailMade(ctx, res.Sha256)
-		if err != nil {
-			return err
-		}
-		byBoard := map[string][]int64{}
-		for _, r := range refs {
-			byBoard[r.Board] = append(byBoard[r.Board], r.No)
-		}
-		for board, threads := range byBoard {
-			s.afterCommit(ctx, maniwani.Invalidation{Board: board, Threads: threads})
-		}
-		return nil
+		return s.thumbnailMade(ctx, res.Sha256)
 	})
 	if errors.Is(err, maniwani.ErrClosed) {
 		return nil

@@ -48,6 +48,13 @@ func (s *Store) ThumbnailMade(ctx context.Context, sha string) ([]maniwani.Ref, 
 	return refs, err
 }
 
+// ThumbnailFailed records that the bytes sha cannot be thumbnailed.
+func (s *Store) ThumbnailFailed(ctx context.Context, sha string) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&fileRow{}).Where("sha256 = ?", sha).Update("thumb_failed", true).Error
+	})
+}
+
 // WithoutThumbnail lists up to limit files, newest first, whose thumbnail
 // is not recorded as made: the jobs to send again after a restart.
 func (s *Store) WithoutThumbnail(ctx context.Context, limit int) ([]maniwani.FileRef, error) {
@@ -61,7 +68,7 @@ func (s *Store) WithoutThumbnail(ctx context.Context, limit int) ([]maniwani.Fil
 	err := s.db.WithContext(ctx).Model(&fileRow{}).
 		Select("boards.name AS board, files.tim, files.sha256, files.ext").
 		Joins("JOIN boards ON boards.id = files.board_id").
-		Where("NOT files.thumbnail").Order("files.id DESC").Limit(limit).Scan(&rows).Error
+		Where("NOT files.thumbnail AND NOT files.thumb_failed").Order("files.id DESC").Limit(limit).Scan(&rows).Error
 	out := make([]maniwani.FileRef, len(rows))
 	for i, r := range rows {
 		out[i] = maniwani.FileRef{Board: r.Board, Tim: r.Tim, SHA256: r.SHA256, Ext: r.Ext}

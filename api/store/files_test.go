@@ -65,6 +65,13 @@ func TestFiles(t *testing.T) {
 		if missing, _ := s.WithoutThumbnail(ctx, 10); len(missing) != 1 {
 			t.Fatalf("still without thumbnail: %+v", missing)
 		}
+		// Bytes that cannot be thumbnailed are not asked for again.
+		if err := s.ThumbnailFailed(ctx, "bb"); err != nil {
+			t.Fatal(err)
+		}
+		if missing, _ := s.WithoutThumbnail(ctx, 10); len(missing) != 0 {
+			t.Fatalf("a failed thumbnail asked again: %+v", missing)
+		}
 
 		// Deleting tells when the last user of some bytes is gone.
 		pw := "hash"

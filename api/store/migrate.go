@@ -53,6 +53,12 @@ func Migrations() []Migration {
 		{ID: "0004_sessions", Up: func(tx *gorm.DB) error {
 			return tx.Migrator().AutoMigrate(&sessionRow{}, &loginFailureRow{})
 		}},
+		{ID: "0005_thumb_failed", Up: func(tx *gorm.DB) error {
+			if tx.Migrator().HasColumn(&fileRow{}, "ThumbFailed") {
+				return nil
+			}
+			return tx.Migrator().AddColumn(&fileRow{}, "ThumbFailed")
+		}},
 	}
 }
 

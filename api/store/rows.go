@@ -76,6 +76,9 @@ type fileRow struct {
 	ThumbH    int    `gorm:"not null"`
 	Spoiler   bool   `gorm:"not null;default:false"`
 	Thumbnail bool   `gorm:"not null;default:false"`
+	// ThumbFailed: the thumbnailer could not make one (a damaged file); the
+	// page keeps its placeholder and the job is not sent again.
+	ThumbFailed bool `gorm:"not null;default:false"`
 }
 
 func (fileRow) TableName() string { return "files" }
