@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -387,6 +388,11 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 		started++
 	}
 	log.Info("maniwani listening", attrs...)
+	// What starting took (migrations, templates, the first admin's hash)
+	// is garbage now; hand it back rather than hold it until the runtime's
+	// scavenger gets to it minutes later.
+	startup := time.AfterFunc(time.Second, debug.FreeOSMemory)
+	defer startup.Stop()
 	for range started {
 		if e := <-errc; err == nil {
 			err = e
