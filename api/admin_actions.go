@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -311,26 +312,28 @@ func (s *Service) handleAdminThread(w http.ResponseWriter, r *http.Request, st *
 		s.fail(w, r, err, nil)
 		return
 	}
+	if in.Sticky == nil && in.Closed == nil && (in.Board == nil || *in.Board == board) {
+		s.fail(w, r, invalid("Send sticky, closed or board."), nil)
+		return
+	}
+	if in.Sticky != nil || in.Closed != nil {
+		if err := s.store.UpdateThread(r.Context(), board, no, store.ThreadFlags{Sticky: in.Sticky, Closed: in.Closed}, s.now()); err != nil {
+			s.fail(w, r, err, nil)
+			return
+		}
+		var what []string
+		if in.Sticky != nil {
+			what = append(what, map[bool]string{true: "sticky", false: "unsticky"}[*in.Sticky])
+		}
+		if in.Closed != nil {
+			what = append(what, map[bool]string{true: "close", false: "open"}[*in.Closed])
+		}
+		s.addLog(r.Context(), s.logEntry(st, strings.Join(what, ", ")+" thread", fmt.Sprintf("/%s/%d", board, no), ""))
+	}
 	if in.Board != nil && *in.Board != board {
-		s.fail(w, r, invalid("Moving a thread to another board is not supported yet."), nil)
+		s.moveThread(w, r, st, board, no, *in.Board)
 		return
 	}
-	if in.Sticky == nil && in.Closed == nil {
-		s.fail(w, r, invalid("Send sticky or closed."), nil)
-		return
-	}
-	if err := s.store.UpdateThread(r.Context(), board, no, store.ThreadFlags{Sticky: in.Sticky, Closed: in.Closed}, s.now()); err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
-	var what []string
-	if in.Sticky != nil {
-		what = append(what, map[bool]string{true: "sticky", false: "unsticky"}[*in.Sticky])
-	}
-	if in.Closed != nil {
-		what = append(what, map[bool]string{true: "close", false: "open"}[*in.Closed])
-	}
-	s.addLog(r.Context(), s.logEntry(st, strings.Join(what, ", ")+" thread", fmt.Sprintf("/%s/%d", board, no), ""))
 	v, err := s.store.Thread(r.Context(), board, no)
 	if err != nil {
 		s.fail(w, r, err, nil)
@@ -340,6 +343,33 @@ func (s *Service) handleAdminThread(w http.ResponseWriter, r *http.Request, st *
 		&pb.Event{Kind: &pb.Event_ThreadUpdated{ThreadUpdated: &pb.ThreadUpdated{Board: board, No: no,
 			Sticky: v.Sticky, Closed: v.Closed, Archived: v.Archived}}})
 	writeJSON(w, http.StatusOK, map[string]any{"board": board, "no": no, "sticky": v.Sticky, "closed": v.Closed})
+}
+
+// moveThread moves a thread to another board, where its posts take new
+// numbers: its viewers see it deleted where it was, and the destination's
+// see a new thread.
+func (s *Service) moveThread(w http.ResponseWriter, r *http.Request, st *staffRequest, from string, no int64, to string) {
+	m, err := s.store.MoveThread(r.Context(), from, no, to, s.logEntry(st, "move thread", "", ""))
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	v, err := s.store.Thread(r.Context(), to, m.NewNo)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: from, All: true},
+		&pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{Board: from, No: no, Thread: no}}})
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: to, All: true}, postCreated(&v.Posts[0], m.NewNo))
+	if s.cfg.Media != nil {
+		for _, f := range m.Files { // the old names, which media may have cached
+			if err := s.cfg.Media.Remove(context.WithoutCancel(r.Context()), f, false); err != nil {
+				s.log.Warn("moved file's old name not dropped", "board", f.Board, "tim", f.Tim, "err", err)
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"board": to, "no": m.NewNo, "sticky": v.Sticky, "closed": v.Closed})
 }
 
 func banOut(b *maniwani.Ban) map[string]any {

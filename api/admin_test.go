@@ -384,3 +384,60 @@ func TestNoAddressInPublicAnswers(t *testing.T) {
 		}
 	}
 }
+
+// Moving a thread: its posts take the destination's next numbers, quotes
+// between them follow, files keep being served under new names, and the
+// old thread is gone.
+func TestMoveThread(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		s := newSite(t, kind, "127.0.0.1/32")
+		s.addStaff("mod", maniwani.RoleModerator)
+		mod := s.loginAs("mod")
+		if err := s.store.CreateBoard(context.Background(), maniwani.Board{Name: "g", Title: "Technology",
+			MaxThreads: 10, BumpLimit: 300, ImageLimit: 150, MaxFileSize: 1 << 20}); err != nil {
+			t.Fatal(err)
+		}
+		s.mustPost("g", "10.1.0.9", "com", "a thread of g's own") // g's No.1
+		op := s.mustPost("b", "10.1.0.1", "com", "to be moved")
+		other := s.mustPost("b", "10.1.0.5", "com", "stays") // b's No.2
+		r1 := s.mustPost("b", "10.1.0.2", "resto", fmt.Sprint(op), "com", ">>"+fmt.Sprint(op)+" first reply")
+		s.mustPost("b", "10.1.0.3", "resto", fmt.Sprint(op), "com", ">>"+fmt.Sprint(r1)+"\n>>"+fmt.Sprint(other))
+		s.sendForm("/b/report", "10.1.0.4", "no", fmt.Sprint(r1), "reason", "off topic")
+
+		moved := mod.must("PATCH", fmt.Sprintf("/api/admin/threads/b/%d", op), map[string]any{"board": "g"})
+		newOP := int64(moved["no"].(float64))
+		if moved["board"] != "g" || newOP != 2 {
+			t.Fatalf("moved: %v", moved)
+		}
+		if a := s.get(fmt.Sprintf("/b/thread/%d.json", op)); a.code != 404 {
+			t.Fatalf("old thread: %d", a.code)
+		}
+		ps := s.thread("g", newOP)
+		if len(ps) != 3 || ps[1]["no"] != 3.0 || ps[2]["no"] != 4.0 || ps[0]["replies"] != 2.0 {
+			t.Fatalf("moved thread: %v", ps)
+		}
+		// In-thread quotes point at the new numbers; the one to /b/ stays as it was.
+		if c := ps[1]["com"].(string); !strings.Contains(c, `href="/g/thread/2#p2"`) {
+			t.Errorf("first reply's quote: %s", c)
+		}
+		c := ps[2]["com"].(string)
+		if !strings.Contains(c, `href="/g/thread/2#p3"`) || !strings.Contains(c, `&gt;&gt;3`) || !strings.Contains(c, fmt.Sprintf("&gt;&gt;%d", other)) {
+			t.Errorf("second reply's quotes: %s", c)
+		}
+		// /b/ goes on numbering where it was; the report follows the post.
+		if n := s.mustPost("b", "10.1.0.6", "com", "after"); n != 5 {
+			t.Errorf("next number on /b/: %d", n)
+		}
+		reps := mod.must("GET", "/api/admin/reports", nil)["reports"].([]any)
+		if len(reps) != 1 || reps[0].(map[string]any)["board"] != "g" || reps[0].(map[string]any)["no"] != 3.0 {
+			t.Errorf("report after the move: %v", reps)
+		}
+		log := mod.must("GET", "/api/admin/log", nil)["log"].([]any)
+		if e := log[0].(map[string]any); e["action"] != "move thread" || e["target"] != fmt.Sprintf("/b/%d -> /g/2", op) {
+			t.Errorf("log: %v", e)
+		}
+		if a := mod.call("PATCH", "/api/admin/threads/g/2", map[string]any{"board": "nope"}, false); a.code != 404 {
+			t.Errorf("move to no board: %d", a.code)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -78,7 +79,8 @@ func (s *Service) enqueueThumbnail(ctx context.Context, no int64, ref maniwani.F
 	}
 	if err != nil {
 		// Not lost: WatchThumbnails sends the jobs of files without a
-		// thumbnail again when the api starts.
+		// thumbnail again when the api starts, and once the bus is back.
+		s.requeue.Store(true)
 		s.log.Error("thumbnail job not queued", "board", ref.Board, "tim", ref.Tim, "err", err)
 	}
 }
@@ -128,6 +130,35 @@ func (s *Service) thumbnailMade(ctx context.Context, sha string) error {
 	return nil
 }
 
+// requeueEvery is how often WatchThumbnails tries again to queue the jobs
+// that could not be queued.
+const requeueEvery = time.Second
+
+// requeueThumbnails queues again the jobs of the files still without a
+// thumbnail; a job it cannot queue sets requeue again.
+func (s *Service) requeueThumbnails(ctx context.Context) {
+	missing, err := s.store.WithoutThumbnail(ctx, 1000)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.requeue.Store(true)
+		}
+		s.log.Error("files without thumbnails not read", "err", err)
+	}
+	for _, ref := range missing {
+		if ctx.Err() != nil {
+			return
+		}
+		// Made while no api listened for the result: record it; else the
+		// job may be lost (an in-process bus) or queued (Redis, where a
+		// second job finds the thumbnail made and only reports it).
+		if ok, err := s.cfg.Media.HasThumb(ctx, ref); err == nil && ok {
+			s.thumbnailMade(ctx, ref.SHA256)
+			continue
+		}
+		s.enqueueThumbnail(ctx, 0, ref, false)
+	}
+}
+
 // FileByName tells which bytes a board's file name stands for: how media
 // finds what to serve at /media/{board}/{tim}{ext}.
 func (s *Service) FileByName(ctx context.Context, board string, tim int64) (maniwani.FileRef, error) {
@@ -138,26 +169,34 @@ func (s *Service) FileByName(ctx context.Context, board string, tim int64) (mani
 // thumbnail is marked on every file with those bytes and their threads'
 // pages are dropped from cache. First it queues again the jobs of files
 // still without a thumbnail (the in-process bus forgets its queue when the
-// process stops).
+// process stops), and so again, each second, after a job could not be
+// queued (the bus was down), until they are.
 func (s *Service) WatchThumbnails(ctx context.Context) error {
 	if s.cfg.Bus == nil || s.cfg.Media == nil {
 		return nil
 	}
-	missing, err := s.store.WithoutThumbnail(ctx, 1000)
-	if err != nil {
-		s.log.Error("files without thumbnails not read", "err", err)
-	}
-	for _, ref := range missing {
-		// Made while no api listened for the result: record it; else the
-		// job may be lost (an in-process bus) or queued (Redis, where a
-		// second job finds the thumbnail made and only reports it).
-		if ok, err := s.cfg.Media.HasThumb(ctx, ref); err == nil && ok {
-			s.thumbnailMade(ctx, ref.SHA256)
-			continue
+	s.requeueThumbnails(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() {
+		// Jobs that could not be queued since (the bus was down) are
+		// queued again once it takes them.
+		tick := time.NewTicker(requeueEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if s.requeue.Swap(false) {
+					s.requeueThumbnails(ctx)
+				}
+			}
 		}
-		s.enqueueThumbnail(ctx, 0, ref, false)
-	}
-	err = s.cfg.Bus.Consume(ctx, maniwani.ThumbnailResults, "api", func(ctx context.Context, m maniwani.Message) error {
+	})
+	err := s.cfg.Bus.Consume(ctx, maniwani.ThumbnailResults, "api", func(ctx context.Context, m maniwani.Message) error {
 		var res pb.ThumbnailResult
 		if err := proto.Unmarshal(m.Data, &res); err != nil {
 			s.log.Error("malformed thumbnail result dropped", "id", m.ID, "err", err)

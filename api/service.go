@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/maniwani/maniwani/internal/serve"
@@ -61,6 +62,10 @@ type Service struct {
 	// made at the first login, not at start: argon2id's 19 MiB would be
 	// every process's.
 	dummyHash func() string
+	// requeue is set when a thumbnail job could not be queued (the bus
+	// was down): WatchThumbnails queues the jobs of the files still
+	// without a thumbnail again once the bus takes them.
+	requeue atomic.Bool
 }
 
 // New makes the api on an open store.
