@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -71,6 +72,11 @@ type Service struct {
 	l1     *cache.L1
 	flight singleflight.Group
 	srv    *fasthttp.Server
+	// following is true while the invalidations of other processes are
+	// heard (always without a bus): only then can an L1 entry vouch for
+	// itself. While the bus is down a write elsewhere goes unheard, so
+	// every GET goes to Redis or upstream: slower, never stale.
+	following atomic.Bool
 }
 
 // CacheTopic is the bus topic of cache invalidations.
@@ -100,6 +106,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg.MaxHeaderBytes = 8 << 10
 	}
 	s := &Service{cfg: cfg, deps: deps, log: cfg.Logger, l1: cache.NewL1(cfg.L1Bytes)}
+	s.following.Store(deps.Bus == nil)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -147,6 +154,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 			s.log.Warn("router: cache invalidations unavailable; retrying", "err", err)
 			sub = nil
 		}
+		s.following.Store(sub != nil)
 		go s.follow(ctx, sub)
 	}
 	s.log.Info("router listening", "addr", ln.Addr().String())
@@ -164,7 +172,8 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 
 // follow raises this process's counters as invalidations arrive, starting
 // with sub when the caller could subscribe. When the subscription breaks,
-// events may have been missed: the L1 is dropped once it is back.
+// events may have been missed: until it is back the L1 answers nothing by
+// itself, and then it is dropped.
 func (s *Service) follow(ctx context.Context, sub maniwani.Subscription) {
 	for ctx.Err() == nil {
 		if sub == nil {
@@ -179,10 +188,12 @@ func (s *Service) follow(ctx context.Context, sub maniwani.Subscription) {
 				continue
 			}
 			s.resync()
+			s.following.Store(true)
 		}
 		for m := range sub.C() {
 			s.apply(m.Data)
 		}
+		s.following.Store(false)
 		if err := sub.Err(); err != nil && ctx.Err() == nil {
 			s.log.Warn("router: cache invalidation stream broke; resyncing", "err", err)
 		}
@@ -247,7 +258,7 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 	if ctx.IsGet() || ctx.IsHead() {
 		key := ctx.URI().RequestURI()
 		e, current := s.l1.Get(key)
-		if current {
+		if current && s.following.Load() {
 			// Only the answers of cacheable paths are ever stored, so a current
 			// entry answers at once.
 			s.write(ctx, e, stateHit)
@@ -348,7 +359,7 @@ func (s *Service) serveCached(ctx *fasthttp.RequestCtx, key []byte, sc cache.Sco
 // from the upstream. Concurrent misses on one key share one fill.
 func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*cache.Entry, error) {
 	v, err, _ := s.flight.Do(key, func() (any, error) {
-		if e, current := s.l1.Get([]byte(key)); current {
+		if e, current := s.l1.Get([]byte(key)); current && s.following.Load() {
 			return e, nil // filled while this caller waited to fly
 		}
 		fctx, cancel := context.WithTimeout(context.Background(), s.cfg.FetchTimeout)

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -183,7 +184,7 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 	if s.l2 == nil {
 		s.inv = cache.Local{Gens: s.gens}
 	} else {
-		s.inv = cache.Shared{Redis: s.l2, Gens: s.gens, Bus: s.bus, Topic: router.CacheTopic}
+		s.inv = cache.Shared{Redis: s.l2, Gens: s.gens, Bus: s.bus, Topic: router.CacheTopic, Missed: new(atomic.Bool)}
 	}
 	apiClient := api.NewClient(cfg.URLs["api"]) // used only when the api is not here
 
@@ -346,6 +347,9 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 			}
 		})
 	}
+	if shared, ok := s.inv.(cache.Shared); ok && s.api != nil {
+		bg.Go(func() { repairCache(ctx, shared, log) })
+	}
 	if s.liveSvc != nil {
 		// Streams end first on shutdown, telling their clients to
 		// reconnect, so the drain does not wait on them.
@@ -400,6 +404,25 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 		cancel() // one server stopping stops the process
 	}
 	return err
+}
+
+// repairCache retries, each second, the invalidation of everything after
+// writes whose invalidations Redis missed.
+func repairCache(ctx context.Context, c cache.Shared, log *slog.Logger) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if c.Missed.Load() {
+				if err := c.Repair(ctx); err == nil {
+					log.Info("cache: Redis is back; everything cached before is dropped")
+				}
+			}
+		}
+	}
 }
 
 func targetList(cfg settings) []string {

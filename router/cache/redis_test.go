@@ -3,6 +3,7 @@ package cache
 import (
 	"net"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -295,5 +296,44 @@ func TestRedisRestartResetsCounters(t *testing.T) {
 	l1.Put("/b/thread/12.json", &Entry{Status: 200, Body: []byte("new"), Gens: after}, g, b12)
 	if got, cur := l1.Get([]byte("/b/thread/12.json")); !cur || string(got.Body) != "new" {
 		t.Fatal("the L1 does not hit again after the restart")
+	}
+}
+
+// A write whose invalidation Redis missed (it was down) and a Redis that
+// comes back with its data: entries stored before are current by Redis's
+// counters, though stale. Repair moves the epoch once Redis answers, and
+// only then stops.
+func TestSharedRepairAfterMissedWrite(t *testing.T) {
+	rdb, prefix := testdb.Redis(t)
+	ctx := t.Context()
+	bus := newBus(t, rdb, prefix)
+	gens := NewGenerations()
+	missed := new(atomic.Bool)
+	r := NewRedis(rdb, prefix, time.Minute)
+	good := Shared{Redis: r, Gens: gens, Bus: bus, Topic: "cache", Missed: missed}
+	down := Shared{Redis: NewRedis(deadRedis(t), prefix, time.Minute), Gens: gens, Bus: bus, Topic: "cache", Missed: missed}
+	b12 := Scope{Board: "b", Thread: 12}
+	before, err := r.Gens(ctx, b12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := down.Invalidate(ctx, maniwani.Invalidation{Board: "b", Threads: []int64{12}}); err == nil || !missed.Load() {
+		t.Fatalf("missed write not remembered: %v", err)
+	}
+	if err := down.Repair(ctx); err == nil || !missed.Load() {
+		t.Fatalf("repair with Redis still down: %v, missed %v", err, missed.Load())
+	}
+	if err := good.Repair(ctx); err != nil || missed.Load() {
+		t.Fatalf("repair with Redis back: %v, missed %v", err, missed.Load())
+	}
+	after, err := r.Gens(ctx, b12)
+	if err != nil || after[0] == before[0] {
+		t.Fatalf("epoch %v -> %v (%v): entries stored before the outage would still be current", before, after, err)
+	}
+	if err := good.Repair(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := r.Gens(ctx, b12); again != after {
+		t.Errorf("repair with nothing missed moved the counters: %v -> %v", after, again)
 	}
 }

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -17,17 +18,41 @@ type Shared struct {
 	Gens  *Generations
 	Bus   maniwani.Bus
 	Topic string
+	// Missed, when set, remembers a write whose invalidation did not
+	// reach Redis: Redis may come back with its data (and its entries
+	// that the write made stale, still current by its counters), so
+	// Repair then moves the epoch.
+	Missed *atomic.Bool
+}
+
+// Repair invalidates everything once Redis answers again after a write
+// whose invalidation it missed; call it now and then (it does nothing
+// otherwise).
+func (s Shared) Repair(ctx context.Context) error {
+	if s.Missed == nil || !s.Missed.Load() {
+		return nil
+	}
+	return s.Invalidate(ctx, maniwani.Invalidation{All: true})
 }
 
 // Invalidate implements maniwani.Invalidator.
 func (s Shared) Invalidate(ctx context.Context, inv maniwani.Invalidation) error {
+	if s.Missed != nil && s.Missed.Load() {
+		inv.All = true // what was missed is not known: everything goes
+	}
 	b, err := s.Redis.Bump(ctx, inv)
 	if err != nil {
 		// Redis is out of reach: at least this process's own L1 drops what
 		// changed. Only here: bumping on success too would leave the local
 		// counters ahead of Redis's for good after one failure.
 		s.Gens.Bump(inv)
+		if s.Missed != nil {
+			s.Missed.Store(true)
+		}
 		return err
+	}
+	if inv.All && s.Missed != nil {
+		s.Missed.Store(false)
 	}
 	s.Gens.Sync(Scope{}, b.Site)
 	ev := &pb.CacheInvalidation{Epoch: b.Site[0], SiteGen: b.Site[1], Board: inv.Board}
