@@ -85,7 +85,8 @@ func (m *Metrics) Cache(state string) {
 const RequestIDHeader = "X-Request-Id"
 
 // Instrument wraps a service's handler: each request is counted under its
-// route (the ServeMux pattern that took it) and logged with its request ID.
+// route (the ServeMux pattern that took it) and logged with its request ID
+// (the router's answers from cache reach no service and are not logged).
 func (m *Metrics) Instrument(service string, log *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -97,7 +98,7 @@ func (m *Metrics) Instrument(service string, log *slog.Logger, h http.Handler) h
 			route = coarse(r.URL.Path)
 		}
 		m.Request(service, route, rec.code, d)
-		level := slog.LevelDebug
+		level := slog.LevelInfo
 		if rec.code >= 500 {
 			level = slog.LevelWarn
 		}
