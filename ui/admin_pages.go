@@ -266,6 +266,18 @@ func (s *Service) actThreadFlags(w http.ResponseWriter, a *action) (string, erro
 		in, done = map[string]bool{"closed": true}, "is locked"
 	case "open":
 		in, done = map[string]bool{"closed": false}, "is open again"
+	case "move":
+		to := strings.TrimSpace(a.r.PostForm.Get("to"))
+		var moved struct {
+			Board string
+			No    int64
+		}
+		err := a.call(s, http.MethodPatch, fmt.Sprintf("/api/admin/threads/%s/%d", board, no), map[string]string{"board": to}, &moved)
+		if err != nil {
+			return "", err
+		}
+		a.back = fmt.Sprintf("/admin/posts/%s/%d", moved.Board, moved.No) // the old one is gone
+		return fmt.Sprintf("Thread /%s/ No.%d is now /%s/ No.%d.", board, no, moved.Board, moved.No), nil
 	default:
 		return "", invalid("Choose what to change.")
 	}

@@ -363,6 +363,18 @@ func TestAdminDeleteAndThreads(t *testing.T) {
 	if _, msg := b.submit(fmt.Sprintf("/admin/posts/b/%d/delete", th), "mode", "post"); !strings.HasPrefix(msg, "Deleted from /b/: No.") {
 		t.Errorf("delete thread: %q", msg)
 	}
+	// Move a thread to another board: the admin lands on its new page.
+	b.submit("/admin/boards", "name", "g", "title", "Technology", "max_threads", "50", "bump_limit", "200",
+		"image_limit", "100", "max_file_size", "4194304", "cooldown_thread", "0", "cooldown_reply", "0", "settings", "1")
+	mv, _ := s.post("b", 0, "com", "wrong board")
+	b.page("/admin/log") // refresh the token
+	to, msg = b.submit(fmt.Sprintf("/admin/threads/b/%d", mv), "set", "move", "to", "g")
+	if to != "/admin/posts/g/1" || msg != fmt.Sprintf("Thread /b/ No.%d is now /g/ No.1.", mv) {
+		t.Errorf("move: %s %q", to, msg)
+	}
+	if coms := s.threadCom("g", 1); len(coms) != 1 || !strings.Contains(coms[0], "wrong board") {
+		t.Errorf("moved thread: %v", coms)
+	}
 }
 
 func TestAdminBoards(t *testing.T) {
