@@ -45,8 +45,8 @@ type Config struct {
 	// ("cache" for one from cache), its status and how long it took.
 	Observe func(owner string, code int, d time.Duration)
 	// ObserveCache, when set, is told the X-Cache state of every
-	// cacheable GET: HIT, MISS or STALE.
-	ObserveCache func(state string)
+	// cacheable GET: HIT, MISS or STALE (it must not keep the slice).
+	ObserveCache func(state []byte)
 }
 
 // Deps are the services and stores the router works with.
@@ -110,12 +110,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	handler := s.Handle
-	if cfg.Observe != nil {
-		handler = s.observed
-	}
 	s.srv = &fasthttp.Server{
-		Handler:     handler,
+		Handler:     s.Handle,
 		Name:        "maniwani",
 		ReadTimeout: cfg.ReadTimeout,
 		// The write timeout is kept by conn, per write, not per answer:
@@ -234,16 +230,11 @@ func (s *Service) apply(data []byte) {
 	}
 }
 
-// observed is Handle, timed and told to Config.Observe; a hit from L1,
-// the hot path, is only counted (ObserveCache), not timed.
-func (s *Service) observed(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
-	s.Handle(ctx)
-	owner := "cache"
-	if state := ctx.Response.Header.Peek("X-Cache"); state == nil {
+// observe tells Config.Observe of an answer that did not come from L1.
+func (s *Service) observe(ctx *fasthttp.RequestCtx, start time.Time) {
+	owner := "cache" // a cacheable GET, filled (or stale)
+	if ctx.Response.Header.Peek("X-Cache") == nil {
 		owner = s.ownerName(ctx)
-	} else if bytes.Equal(state, stateHit) {
-		return
 	}
 	s.cfg.Observe(owner, ctx.Response.StatusCode(), time.Since(start))
 }
@@ -255,17 +246,24 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 		notFound(ctx)
 		return
 	}
+	var e *cache.Entry // a stale copy, for when the upstream is down
 	if ctx.IsGet() || ctx.IsHead() {
-		key := ctx.URI().RequestURI()
-		e, current := s.l1.Get(key)
+		var current bool
+		e, current = s.l1.Get(ctx.URI().RequestURI())
 		if current && s.following.Load() {
 			// Only the answers of cacheable paths are ever stored, so a current
-			// entry answers at once.
+			// entry answers at once. It is the hot path: counted (in write),
+			// not timed.
 			s.write(ctx, e, stateHit)
 			return
 		}
+	}
+	if s.cfg.Observe != nil {
+		defer s.observe(ctx, time.Now())
+	}
+	if ctx.IsGet() || ctx.IsHead() {
 		if sc, ok := cache.ScopeOf(string(path)); ok {
-			s.serveCached(ctx, key, sc, e)
+			s.serveCached(ctx, ctx.URI().RequestURI(), sc, e)
 			return
 		}
 	}
@@ -442,7 +440,7 @@ var (
 // gzip form to clients that take it.
 func (s *Service) write(ctx *fasthttp.RequestCtx, e *cache.Entry, state []byte) {
 	if s.cfg.ObserveCache != nil {
-		s.cfg.ObserveCache(string(state))
+		s.cfg.ObserveCache(state)
 	}
 	h := &ctx.Response.Header
 	h.SetCanonical(headerXCache, state)
