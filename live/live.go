@@ -21,8 +21,20 @@
 //
 // Fan-out: one bus subscription per board topic per Service (a hub), made
 // when the first client of the board comes and closed when the last leaves.
-// Each client has a buffer of SendBuffer events; a client whose buffer is
-// full (it stopped reading) is dropped, never slowing the others.
+// The hub renders each event once and writes it to its clients itself, a
+// few goroutines (Writers) sharing the list, with writes that never wait:
+// what a client's socket does not take at once waits in the client's queue
+// of at most SendBuffer writes, which a goroutine of its own then writes
+// out; a client whose queue is full (it stopped reading) is dropped, never
+// slowing the others. The heartbeat is the hub's too, one ticker for all.
+//
+// Connections: when the ResponseWriter hands its connection over
+// (http.Hijacker: net/http's HTTP/1.x, and the router's in one process)
+// the stream is written by the hub straight to the socket, chunked (HTTP/1.1,
+// each write one chunk, framed once for all the clients) with Connection:
+// close; each client then costs one parked goroutine, which reads the
+// connection to see it close. Otherwise (HTTP/2, HEAD) the handler writes
+// what the hub queues for it.
 //
 // Ending: Shutdown, which Run also calls when its ctx ends, sends every
 // client "retry: 1000" and ends its stream, so EventSource reconnects (to
@@ -30,11 +42,13 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -49,7 +63,8 @@ type Config struct {
 	Addr       string          // where Run listens
 	Heartbeat  time.Duration   // longest quiet time before a comment line (15s)
 	MaxPerIP   int             // open streams per client address (8)
-	SendBuffer int             // events waiting for one client before it is dropped (256)
+	SendBuffer int             // writes waiting for one client before it is dropped (256)
+	Writers    int             // goroutines that write an event to a board's clients (GOMAXPROCS)
 	Proxies    realip.Resolver // the proxies whose X-Forwarded-For is believed
 	Logger     *slog.Logger    // slog.Default()
 }
@@ -64,6 +79,9 @@ func (c Config) withDefaults() Config {
 	if c.SendBuffer <= 0 {
 		c.SendBuffer = 256
 	}
+	if c.Writers <= 0 {
+		c.Writers = runtime.GOMAXPROCS(0)
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -77,14 +95,14 @@ type Deps struct {
 
 // Service serves the live streams.
 type Service struct {
-	cfg  Config
-	bus  maniwani.Bus
-	log  *slog.Logger
-	mux  *http.ServeMux
-	ctx  context.Context // ends at Shutdown; the hubs' subscriptions live under it
-	stop context.CancelFunc
-	quit chan struct{} // closed at Shutdown
-	once sync.Once
+	cfg     Config
+	bus     maniwani.Bus
+	log     *slog.Logger
+	mux     *http.ServeMux
+	ctx     context.Context // ends at Shutdown; the hubs' subscriptions live under it
+	stop    context.CancelFunc
+	once    sync.Once
+	streams sync.WaitGroup // admitted streams: Run waits for those on connections taken over, which net/http no longer tracks
 
 	mu     sync.Mutex
 	closed bool
@@ -105,7 +123,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{
 		cfg: cfg, bus: deps.Bus, log: cfg.Logger, ctx: ctx, stop: stop,
-		quit: make(chan struct{}), hubs: map[string]*hub{}, ips: map[string]int{},
+		hubs: map[string]*hub{}, ips: map[string]int{},
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /live/{board}", s.handleStream)
@@ -125,12 +143,21 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	srv.RegisterOnShutdown(s.Shutdown)
-	return serve.HTTP(ctx, srv, ln)
+	err = serve.HTTP(ctx, srv, ln)
+	s.Shutdown()
+	done := make(chan struct{})
+	go func() { s.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+	}
+	return err
 }
 
 // Shutdown tells every client to reconnect ("retry: 1000", then the end of
 // the stream), closes the bus subscriptions, and answers later requests 503.
-// It returns at once; the handlers end on their own. Safe to call again.
+// It returns at once; the streams end on their own, within a second. Safe
+// to call again.
 func (s *Service) Shutdown() {
 	s.once.Do(func() {
 		s.mu.Lock()
@@ -140,16 +167,18 @@ func (s *Service) Shutdown() {
 			hubs = append(hubs, h)
 		}
 		s.mu.Unlock()
-		close(s.quit)
-		s.stop()
-		// A client stuck in a write gets a second to take "retry:".
+		// A client that does not take "retry:" at once gets a second.
+		deadline := time.Now().Add(time.Second)
 		for _, h := range hubs {
 			h.mu.Lock()
-			for c := range h.clients {
-				c.kick(time.Now().Add(time.Second))
-			}
+			h.shut = true
+			cs := append([]*client(nil), h.clients...)
 			h.mu.Unlock()
+			for _, c := range cs {
+				c.closeWith(deadline)
+			}
 		}
+		s.stop()
 	})
 }
 
@@ -163,7 +192,7 @@ type stream struct {
 
 // frames is what of an item the stream shows.
 func (st stream) frames(it *item) []byte {
-	if st.thread == 0 {
+	if st.thread == 0 || it.reload {
 		return it.boardFrames
 	}
 	if it.thread == st.thread {
@@ -210,9 +239,9 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.leave(ip)
 
-	rc := http.NewResponseController(w)
-	c := &client{ch: make(chan *item, s.cfg.SendBuffer), rc: rc}
-	// 1. Join the board's hub: from now on nothing is missed.
+	// 1. Join the board's hub: from now on nothing is missed. Until the
+	// client goes live the hub only queues for it.
+	c := &client{s: s, st: st, idx: -1, replaying: true}
 	h, err := s.join(r.Context(), st.board, c)
 	if err != nil {
 		if errors.Is(err, errShutdown) || errors.Is(err, maniwani.ErrClosed) {
@@ -228,78 +257,173 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	// A first line at once, not only the header: a proxy that streams the
-	// body (the router) sends the header along with the first bytes.
-	if c.write(w, openFrame) != nil {
+	if conn := takeConn(w, r); conn != nil {
+		defer conn.Close()
+		s.serveConn(r.Context(), c, conn, hd, r.ProtoAtLeast(1, 1), last)
 		return
 	}
+	c.setWriter(w)
+	w.WriteHeader(http.StatusOK)
+	s.serveWriter(r.Context(), c, last)
+}
 
-	// 2. What the client missed, from the history.
-	if last != "" {
+// takeConn takes the connection over from w, or answers nil (the stream is
+// then written through w).
+func takeConn(w http.ResponseWriter, r *http.Request) net.Conn {
+	if r.ProtoMajor != 1 || r.Method != http.MethodGet {
+		return nil
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil
+	}
+	// The request's deadlines may still be on it; the client's own are set
+	// as it goes.
+	_ = conn.SetDeadline(time.Time{})
+	return conn
+}
+
+// responseHead is the answer's status line and header: chunked for an
+// HTTP/1.1 client, else the body runs until the connection closes.
+func responseHead(h http.Header, chunked bool) []byte {
+	h.Del("Content-Length")
+	h.Del("Transfer-Encoding")
+	if chunked {
+		h.Set("Transfer-Encoding", "chunked")
+	}
+	h.Set("Connection", "close")
+	if _, ok := h["Date"]; !ok {
+		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	var b bytes.Buffer
+	b.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = h.Write(&b)
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// serveConn runs a stream on a connection of its own: the handler writes the
+// head and the replay, then the hub writes, and the handler waits for the
+// connection to close (or for the client to be ended, which makes its read
+// fail).
+func (s *Service) serveConn(ctx context.Context, c *client, conn net.Conn, hd http.Header, chunked bool, last string) {
+	c.setConn(conn, chunked)
+	defer func() {
+		c.end(endGone)    // the hub writes no more ...
+		c.flushers.Wait() // ... nor does a flush goroutine, whose write the end cut short
+	}()
+	// The head goes with the first comment: a proxy that streams the body
+	// sends the header along with its first bytes.
+	if c.writeRaw(append(responseHead(hd, chunked), c.wire(openFrame)...)) != nil {
+		return
+	}
+	last, ok := s.replay(ctx, c, last)
+	if !ok {
+		return
+	}
+	if c.goLive(last) {
+		c.flush()
+	}
+	var buf [16]byte
+	for {
+		// The client sends nothing more; a read ends when it goes away.
+		if _, err := conn.Read(buf[:]); err != nil {
+			break
+		}
+	}
+}
+
+// serveWriter runs a stream through w: the handler writes what the hub
+// queues for the client.
+func (s *Service) serveWriter(ctx context.Context, c *client, last string) {
+	if c.writeNow(openFrame) != nil {
+		return
+	}
+	last, ok := s.replay(ctx, c, last)
+	if !ok {
+		return
+	}
+	c.goLive(last)
+	var frames [][]byte
+	for {
+		select {
+		case <-c.wake:
+		case <-ctx.Done():
+			c.end(endGone)
+			return
+		}
 		for {
-			ms, err := s.bus.Replay(r.Context(), maniwani.BoardTopic(st.board), last, replayPage)
-			if errors.Is(err, maniwani.ErrHistoryGone) {
-				if c.write(w, reloadFrame) != nil {
-					return
-				}
-				break
-			}
-			if err != nil {
-				s.log.Warn("live: replay failed", "board", st.board, "err", err)
-				c.write(w, retryFrame)
+			c.mu.Lock()
+			if c.reason != 0 {
+				c.mu.Unlock()
 				return
 			}
-			for _, m := range ms {
-				last = m.ID
-				if f := st.frames(render(s.log, m)); f != nil {
-					if c.write(w, f) != nil {
-						return
+			if len(c.queue) == 0 {
+				if c.closing {
+					c.endLocked(endHub)
+					c.mu.Unlock()
+					return
+				}
+				c.mu.Unlock()
+				break
+			}
+			frames = frames[:0]
+			for _, e := range c.queue {
+				frames = append(frames, e.frames)
+			}
+			clear(c.queue)
+			c.queue = c.queue[:0]
+			d := c.deadlineLocked()
+			_ = c.rc.SetWriteDeadline(d)
+			c.mu.Unlock()
+			err := errKicked
+			if d.After(time.Now()) {
+				err = nil
+				for _, f := range frames {
+					if _, err = c.w.Write(f); err != nil {
+						break
 					}
 				}
+				if err == nil {
+					err = c.rc.Flush()
+				}
 			}
-			if len(ms) < replayPage {
-				break
+			clear(frames)
+			if err != nil {
+				c.end(endGone)
+				return
 			}
 		}
 	}
+}
 
-	// 3. Live, skipping what the replay sent.
-	tick := time.NewTicker(s.cfg.Heartbeat)
-	defer tick.Stop()
+// replay writes what the client missed after last, from the history; it
+// answers the last ID it wrote, and false when the stream has to end.
+func (s *Service) replay(ctx context.Context, c *client, last string) (string, bool) {
+	if last == "" {
+		return "", true
+	}
+	var page []byte
 	for {
-		select {
-		case it, ok := <-c.ch:
-			if !ok {
-				if c.reason == endHub {
-					c.write(w, retryFrame)
-				}
-				return
-			}
-			if it.reload {
-				if c.write(w, reloadFrame) != nil {
-					return
-				}
-				continue
-			}
-			if maniwani.CompareIDs(it.id, last) <= 0 {
-				continue
-			}
-			last = it.id
-			if f := st.frames(it); f != nil {
-				if c.write(w, f) != nil {
-					return
-				}
-			}
-		case <-tick.C:
-			if c.write(w, keepaliveFrame) != nil {
-				return
-			}
-		case <-s.quit:
-			c.write(w, retryFrame)
-			return
-		case <-r.Context().Done():
-			return
+		ms, err := s.bus.Replay(ctx, maniwani.BoardTopic(c.st.board), last, replayPage)
+		if errors.Is(err, maniwani.ErrHistoryGone) {
+			return last, c.writeNow(reloadFrame) == nil
+		}
+		if err != nil {
+			s.log.Warn("live: replay failed", "board", c.st.board, "err", err)
+			_ = c.writeRaw(c.retry())
+			return last, false
+		}
+		page = page[:0]
+		for _, m := range ms {
+			last = m.ID
+			page = append(page, c.st.frames(render(s.log, m))...)
+		}
+		if len(page) > 0 && c.writeNow(page) != nil {
+			return last, false
+		}
+		if len(ms) < replayPage {
+			return last, true
 		}
 	}
 }
@@ -311,7 +435,23 @@ var (
 	retryFrame     = []byte("retry: 1000\n\n")
 	openFrame      = []byte(": open\n\n")
 	reloadFrame    = []byte("event: reload\ndata: {}\n\n")
+
+	// As chunks; the last "retry:" ends the body, too.
+	keepaliveChunk = chunk(keepaliveFrame)
+	retryChunkEnd  = append(chunk(retryFrame), "0\r\n\r\n"...)
 )
+
+// chunk is p as one chunk of a chunked body; nil for nothing.
+func chunk(p []byte) []byte {
+	if len(p) == 0 {
+		return nil
+	}
+	b := make([]byte, 0, len(p)+16)
+	b = strconv.AppendInt(b, int64(len(p)), 16)
+	b = append(b, "\r\n"...)
+	b = append(b, p...)
+	return append(b, "\r\n"...)
+}
 
 // admit counts a stream of ip, or refuses it.
 func (s *Service) admit(ip string) error {
@@ -324,6 +464,7 @@ func (s *Service) admit(ip string) error {
 		return errTooMany
 	}
 	s.ips[ip]++
+	s.streams.Add(1) // under s.mu, before closed: never after Run's Wait began
 	return nil
 }
 
@@ -335,58 +476,7 @@ func (s *Service) leave(ip string) {
 	if s.ips[ip]--; s.ips[ip] <= 0 {
 		delete(s.ips, ip)
 	}
-}
-
-// client is one open stream, as its hub sees it.
-type client struct {
-	ch chan *item // the hub sends; closed when the client is dropped or the hub ends
-	rc *http.ResponseController
-
-	// set before ch is closed
-	reason int
-
-	mu    sync.Mutex
-	limit time.Time // writes fail after it; zero: no limit but writeTimeout
-}
-
-const (
-	endHub  = 1 // the hub ended: shutdown, or the bus closed
-	endSlow = 2 // the client's buffer was full
-)
-
-// write sends frames (none: only flushes what was written) and flushes.
-func (c *client) write(w http.ResponseWriter, frames []byte) error {
-	c.mu.Lock()
-	d := time.Now().Add(writeTimeout)
-	if !c.limit.IsZero() && c.limit.Before(d) {
-		d = c.limit
-	}
-	if !d.After(time.Now()) {
-		c.mu.Unlock()
-		return errKicked
-	}
-	_ = c.rc.SetWriteDeadline(d)
-	c.mu.Unlock()
-	if len(frames) > 0 {
-		if _, err := w.Write(frames); err != nil {
-			return err
-		}
-	}
-	return c.rc.Flush()
-}
-
-var errKicked = errors.New("live: client dropped")
-
-// kick makes the client's writes fail from deadline on, so a handler stuck
-// writing to a client that stopped reading lets go. A deadline still ahead
-// (Shutdown) lets one last "retry:" through.
-func (c *client) kick(deadline time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.limit.IsZero() || deadline.Before(c.limit) {
-		c.limit = deadline
-	}
-	_ = c.rc.SetWriteDeadline(c.limit)
+	s.streams.Done()
 }
 
 // Clients counts the streams open on this instance.

@@ -2,9 +2,12 @@ package live
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -49,28 +52,93 @@ var backends = []backend{
 	}},
 }
 
-// each runs f on every backend.
-func each(t *testing.T, f func(t *testing.T, newBus func() maniwani.Bus)) {
+// each runs f on every backend (in parallel), with each way of writing a
+// stream (one after the other).
+func each(t *testing.T, f func(t *testing.T, newBus func() maniwani.Bus, start starter)) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			f(t, be.make(t, 1000))
+			for _, m := range modes {
+				t.Run(m.name, func(t *testing.T) { f(t, be.make(t, 1000), m.start) })
+			}
 		})
 	}
 }
 
+// inModes runs f with each way of writing a stream.
+func inModes(t *testing.T, f func(t *testing.T, start starter)) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			f(t, m.start)
+		})
+	}
+}
+
+// starter starts a Service and an HTTP server in front of it.
+type starter func(t *testing.T, bus maniwani.Bus, cfg Config) (*Service, *httptest.Server)
+
+// The ways a stream is written: on the socket, taken over from net/http
+// (the hub writes without waiting); on a connection taken over that is no
+// socket (a goroutine writes); through a ResponseWriter that cannot be
+// taken over, as with HTTP/2 (the handler writes).
+var modes = []struct {
+	name  string
+	start starter
+}{
+	{"socket", start},
+	{"conn", func(t *testing.T, bus maniwani.Bus, cfg Config) (*Service, *httptest.Server) {
+		return startWrapped(t, bus, cfg, func(w http.ResponseWriter) http.ResponseWriter { return connOnly{plainWriter{w}} })
+	}},
+	{"writer", func(t *testing.T, bus maniwani.Bus, cfg Config) (*Service, *httptest.Server) {
+		return startWrapped(t, bus, cfg, func(w http.ResponseWriter) http.ResponseWriter { return plainWriter{w} })
+	}},
+}
+
 func start(t *testing.T, bus maniwani.Bus, cfg Config) (*Service, *httptest.Server) {
+	t.Helper()
+	return startWrapped(t, bus, cfg, nil)
+}
+
+func startWrapped(t *testing.T, bus maniwani.Bus, cfg Config, wrap func(http.ResponseWriter) http.ResponseWriter) (*Service, *httptest.Server) {
 	t.Helper()
 	s, err := New(cfg, Deps{Bus: bus})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s.Handler())
+	h := s.Handler()
+	if wrap != nil {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.Handler().ServeHTTP(wrap(w), r) })
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		s.Shutdown()
 		srv.Close()
 	})
 	return s, srv
+}
+
+// plainWriter is a ResponseWriter that flushes and takes write deadlines,
+// and cannot be taken over.
+type plainWriter struct{ w http.ResponseWriter }
+
+func (p plainWriter) Header() http.Header         { return p.w.Header() }
+func (p plainWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p plainWriter) WriteHeader(code int)        { p.w.WriteHeader(code) }
+func (p plainWriter) FlushError() error           { return http.NewResponseController(p.w).Flush() }
+func (p plainWriter) SetWriteDeadline(d time.Time) error {
+	return http.NewResponseController(p.w).SetWriteDeadline(d)
+}
+
+// connOnly hands its connection over as a plain net.Conn: no socket.
+type connOnly struct{ plainWriter }
+
+func (c connOnly) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(c.w).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	return struct{ net.Conn }{conn}, rw, nil
 }
 
 type event struct {
@@ -221,7 +289,7 @@ func expect(t *testing.T, got event, typ, id, data string) {
 }
 
 func TestEvents(t *testing.T) {
-	each(t, func(t *testing.T, newBus func() maniwani.Bus) {
+	each(t, func(t *testing.T, newBus func() maniwani.Bus, start starter) {
 		bus := newBus()
 		_, srv := start(t, bus, Config{})
 		board := dial(t, srv.URL+"/live/g", nil)
@@ -280,7 +348,7 @@ func TestBadRequests(t *testing.T) {
 }
 
 func TestResume(t *testing.T) {
-	each(t, func(t *testing.T, newBus func() maniwani.Bus) {
+	each(t, func(t *testing.T, newBus func() maniwani.Bus, start starter) {
 		bus := newBus()
 		_, srv := start(t, bus, Config{})
 		for _, via := range []string{"header", "query"} {
@@ -325,7 +393,7 @@ func TestResume(t *testing.T) {
 
 // While a client replays, events published meanwhile come once, in order.
 func TestResumeUnderLoad(t *testing.T) {
-	each(t, func(t *testing.T, newBus func() maniwani.Bus) {
+	each(t, func(t *testing.T, newBus func() maniwani.Bus, start starter) {
 		bus := newBus()
 		_, srv := start(t, bus, Config{SendBuffer: 1000})
 		first := publish(t, bus, "g", post("g", 1, 1, "x"))
@@ -362,26 +430,30 @@ func TestHistoryGone(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			bus := be.make(t, 5)()
-			_, srv := start(t, bus, Config{})
-			old := publish(t, bus, "g", post("g", 1, 1, "old"))
-			for i := range 300 {
-				publish(t, bus, "g", post("g", 1, int64(i)+2, "x"))
-			}
-			c := dial(t, srv.URL+"/live/g/1", http.Header{"Last-Event-Id": {old}})
-			if ev := c.next(t); ev.typ != "reload" || ev.data != "{}" {
-				t.Fatalf("got %+v, want reload", ev)
-			}
-			id := publish(t, bus, "g", post("g", 1, 400, "live"))
-			if ev := c.next(t); ev.id != id {
-				t.Fatalf("got %+v, want the live post %s", ev, id)
+			for _, m := range modes {
+				t.Run(m.name, func(t *testing.T) {
+					bus := be.make(t, 5)()
+					_, srv := m.start(t, bus, Config{})
+					old := publish(t, bus, "g", post("g", 1, 1, "old"))
+					for i := range 300 {
+						publish(t, bus, "g", post("g", 1, int64(i)+2, "x"))
+					}
+					c := dial(t, srv.URL+"/live/g/1", http.Header{"Last-Event-Id": {old}})
+					if ev := c.next(t); ev.typ != "reload" || ev.data != "{}" {
+						t.Fatalf("got %+v, want reload", ev)
+					}
+					id := publish(t, bus, "g", post("g", 1, 400, "live"))
+					if ev := c.next(t); ev.id != id {
+						t.Fatalf("got %+v, want the live post %s", ev, id)
+					}
+				})
 			}
 		})
 	}
 }
 
 func TestTwoInstances(t *testing.T) {
-	each(t, func(t *testing.T, newBus func() maniwani.Bus) {
+	each(t, func(t *testing.T, newBus func() maniwani.Bus, start starter) {
 		bus1, bus2 := newBus(), newBus()
 		_, srv1 := start(t, bus1, Config{})
 		_, srv2 := start(t, bus2, Config{})
@@ -415,7 +487,7 @@ func (s *Service) hubCount() int {
 }
 
 func TestStalledClient(t *testing.T) {
-	each(t, func(t *testing.T, newBus func() maniwani.Bus) {
+	each(t, func(t *testing.T, newBus func() maniwani.Bus, start starter) {
 		bus := newBus()
 		s, srv := start(t, bus, Config{SendBuffer: 4, MaxPerIP: 100})
 		normal := dial(t, srv.URL+"/live/g", nil)
@@ -460,66 +532,72 @@ func TestStalledClient(t *testing.T) {
 }
 
 func TestHeartbeat(t *testing.T) {
-	_, srv := start(t, memory.New(memory.Config{}), Config{Heartbeat: 50 * time.Millisecond})
-	c := dial(t, srv.URL+"/live/g", nil)
-	// The stream opens with a comment at once, then keepalives.
-	for _, want := range []string{"open", "keepalive", "keepalive"} {
-		select {
-		case ev := <-c.events:
-			if ev.comment != want {
-				t.Fatalf("got %+v, want the %s comment", ev, want)
+	inModes(t, func(t *testing.T, start starter) {
+		_, srv := start(t, memory.New(memory.Config{}), Config{Heartbeat: 50 * time.Millisecond})
+		c := dial(t, srv.URL+"/live/g", nil)
+		// The stream opens with a comment at once, then keepalives.
+		for _, want := range []string{"open", "keepalive", "keepalive"} {
+			select {
+			case ev := <-c.events:
+				if ev.comment != want {
+					t.Fatalf("got %+v, want the %s comment", ev, want)
+				}
+			case <-time.After(time.Second):
+				t.Fatalf("no %s comment within 1 s", want)
 			}
-		case <-time.After(time.Second):
-			t.Fatalf("no %s comment within 1 s", want)
 		}
-	}
+	})
 }
 
 func TestPerIPLimit(t *testing.T) {
-	s, srv := start(t, memory.New(memory.Config{}), Config{MaxPerIP: 2})
-	a := dial(t, srv.URL+"/live/g", nil)
-	dial(t, srv.URL+"/live/g/1", nil)
-	// X-Forwarded-For from an untrusted peer changes nothing.
-	if _, code := tryDial(t, srv.URL+"/live/a", http.Header{"X-Forwarded-For": {"10.1.2.3"}}); code != http.StatusTooManyRequests {
-		t.Fatalf("third stream: %d, want 429", code)
-	}
-	a.close()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		c, code := tryDial(t, srv.URL+"/live/a", nil)
-		if code == http.StatusOK {
-			c.close()
-			break
+	inModes(t, func(t *testing.T, start starter) {
+		s, srv := start(t, memory.New(memory.Config{}), Config{MaxPerIP: 2})
+		a := dial(t, srv.URL+"/live/g", nil)
+		dial(t, srv.URL+"/live/g/1", nil)
+		// X-Forwarded-For from an untrusted peer changes nothing.
+		if _, code := tryDial(t, srv.URL+"/live/a", http.Header{"X-Forwarded-For": {"10.1.2.3"}}); code != http.StatusTooManyRequests {
+			t.Fatalf("third stream: %d, want 429", code)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after one closed: %d, want 200", code)
+		a.close()
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			c, code := tryDial(t, srv.URL+"/live/a", nil)
+			if code == http.StatusOK {
+				c.close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after one closed: %d, want 200", code)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	_ = s
+		_ = s
+	})
 }
 
 func TestShutdown(t *testing.T) {
-	s, srv := start(t, memory.New(memory.Config{}), Config{})
-	c1 := dial(t, srv.URL+"/live/g", nil)
-	c2 := dial(t, srv.URL+"/live/g/3", nil)
-	s.Shutdown()
-	for _, c := range []*sse{c1, c2} {
-		if ev := c.next(t); ev.retry != "1000" {
-			t.Fatalf("got %+v, want retry: 1000", ev)
-		}
-		select {
-		case _, ok := <-c.events:
-			if ok {
-				t.Fatal("the stream went on")
+	inModes(t, func(t *testing.T, start starter) {
+		s, srv := start(t, memory.New(memory.Config{}), Config{})
+		c1 := dial(t, srv.URL+"/live/g", nil)
+		c2 := dial(t, srv.URL+"/live/g/3", nil)
+		s.Shutdown()
+		for _, c := range []*sse{c1, c2} {
+			if ev := c.next(t); ev.retry != "1000" {
+				t.Fatalf("got %+v, want retry: 1000", ev)
 			}
-		case <-time.After(2 * time.Second):
-			t.Fatal("the stream did not end")
+			select {
+			case _, ok := <-c.events:
+				if ok {
+					t.Fatal("the stream went on")
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("the stream did not end")
+			}
 		}
-	}
-	if _, code := tryDial(t, srv.URL+"/live/g", nil); code != http.StatusServiceUnavailable {
-		t.Fatalf("after shutdown: %d, want 503", code)
-	}
+		if _, code := tryDial(t, srv.URL+"/live/g", nil); code != http.StatusServiceUnavailable {
+			t.Fatalf("after shutdown: %d, want 503", code)
+		}
+	})
 }
 
 func TestRun(t *testing.T) {
@@ -567,43 +645,45 @@ func TestRun(t *testing.T) {
 // A hub whose subscription breaks resubscribes and replays: its clients
 // miss nothing and get nothing twice. The last client out closes the hub.
 func TestHubResumes(t *testing.T) {
-	fb := &flakyBus{Bus: memory.New(memory.Config{}), gate: make(chan struct{})}
-	s, srv := start(t, fb, Config{})
-	c1 := dial(t, srv.URL+"/live/g", nil)
-	c2 := dial(t, srv.URL+"/live/g/1", nil)
-	if n := s.hubCount(); n != 1 {
-		t.Fatalf("%d hubs for one board, want 1", n)
-	}
-	a := publish(t, fb, "g", post("g", 1, 2, "a"))
-	for _, c := range []*sse{c1, c2} {
-		if ev := c.next(t); ev.id != a {
-			t.Fatalf("got %+v, want %s", ev, a)
+	inModes(t, func(t *testing.T, start starter) {
+		fb := &flakyBus{Bus: memory.New(memory.Config{}), gate: make(chan struct{})}
+		s, srv := start(t, fb, Config{})
+		c1 := dial(t, srv.URL+"/live/g", nil)
+		c2 := dial(t, srv.URL+"/live/g/1", nil)
+		if n := s.hubCount(); n != 1 {
+			t.Fatalf("%d hubs for one board, want 1", n)
 		}
-	}
-	fb.breakSubs() // the next Subscribe waits for the gate
-	b := publish(t, fb, "g", post("g", 1, 3, "b"))
-	close(fb.gate)
-	for _, c := range []*sse{c1, c2} {
-		if ev := c.next(t); ev.id != b {
-			t.Fatalf("got %+v, want %s", ev, b)
+		a := publish(t, fb, "g", post("g", 1, 2, "a"))
+		for _, c := range []*sse{c1, c2} {
+			if ev := c.next(t); ev.id != a {
+				t.Fatalf("got %+v, want %s", ev, a)
+			}
 		}
-	}
-	d := publish(t, fb, "g", post("g", 1, 4, "d"))
-	for _, c := range []*sse{c1, c2} {
-		if ev := c.next(t); ev.id != d {
-			t.Fatalf("got %+v, want %s", ev, d)
+		fb.breakSubs() // the next Subscribe waits for the gate
+		b := publish(t, fb, "g", post("g", 1, 3, "b"))
+		close(fb.gate)
+		for _, c := range []*sse{c1, c2} {
+			if ev := c.next(t); ev.id != b {
+				t.Fatalf("got %+v, want %s", ev, b)
+			}
 		}
-		c.quiet(t, 50*time.Millisecond)
-	}
-	c1.close()
-	c2.close()
-	deadline := time.Now().Add(2 * time.Second)
-	for s.hubCount() != 0 || fb.open() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d hubs, %d subscriptions after the last client left", s.hubCount(), fb.open())
+		d := publish(t, fb, "g", post("g", 1, 4, "d"))
+		for _, c := range []*sse{c1, c2} {
+			if ev := c.next(t); ev.id != d {
+				t.Fatalf("got %+v, want %s", ev, d)
+			}
+			c.quiet(t, 50*time.Millisecond)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		c1.close()
+		c2.close()
+		deadline := time.Now().Add(2 * time.Second)
+		for s.hubCount() != 0 || fb.open() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d hubs, %d subscriptions after the last client left", s.hubCount(), fb.open())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
 }
 
 // flakyBus lets a test break its subscriptions.
@@ -657,4 +737,100 @@ func (f *flakyBus) open() int {
 		}
 	}
 	return n
+}
+
+// Events that come together go out in one write per client: each stream
+// gets what it shows of them, in order.
+func TestBatchFrames(t *testing.T) {
+	log := slog.Default()
+	msg := func(id string, ev *pb.Event) *item {
+		data, err := proto.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return render(log, maniwani.Message{ID: id, Topic: maniwani.BoardTopic("g"), Data: data})
+	}
+	op := msg("1-0", post("g", 5, 5, "op"))
+	a := msg("2-0", post("g", 1, 2, "a"))
+	b := msg("3-0", post("g", 5, 6, "b"))
+	reload := &item{reload: true, boardFrames: reloadFrame, threadFrames: reloadFrame}
+	c := msg("4-0", post("g", 1, 3, "c"))
+	items := []*item{op, a, b, reload, c}
+	bt := newBatch(items)
+	join := func(fs ...[]byte) string { return string(bytes.Join(fs, nil)) }
+	for _, tc := range []struct {
+		st   stream
+		want string
+	}{
+		{stream{board: "g"}, join(op.boardFrames, a.boardFrames, b.boardFrames, reloadFrame, c.boardFrames)},
+		{stream{board: "g", thread: 1}, join(a.threadFrames, reloadFrame, c.threadFrames)},
+		{stream{board: "g", thread: 5}, join(op.threadFrames, b.threadFrames, reloadFrame)},
+		{stream{board: "g", thread: 9}, join(reloadFrame)},
+	} {
+		if got := string(bt.frames(tc.st, false)); got != tc.want {
+			t.Errorf("stream %+v:\n got %q\nwant %q", tc.st, got, tc.want)
+		}
+		want := fmt.Sprintf("%x\r\n%s\r\n", len(tc.want), tc.want)
+		if got := string(bt.frames(tc.st, true)); got != want {
+			t.Errorf("stream %+v, chunked:\n got %q\nwant %q", tc.st, got, want)
+		}
+	}
+	if !strings.HasPrefix(string(op.boardFrames), "event: thread\n") || !strings.HasPrefix(string(op.threadFrames), "event: post\n") {
+		t.Fatalf("the OP's frames: %q, %q", op.boardFrames, op.threadFrames)
+	}
+	// One item: its own frames, nothing for a stream it is not about.
+	if f := newBatch([]*item{a}).frames(stream{board: "g", thread: 5}, true); f != nil {
+		t.Errorf("thread 5 got %q of thread 1's post", f)
+	}
+}
+
+// On a connection of its own, an HTTP/1.1 stream is chunked and ends, at
+// Shutdown, with "retry:" and the last chunk; an HTTP/1.0 one is the bare
+// body until the connection closes.
+func TestWire(t *testing.T) {
+	for _, m := range modes[:2] { // the connection is taken over
+		for _, proto := range []string{"HTTP/1.1", "HTTP/1.0"} {
+			t.Run(m.name+"/"+proto, func(t *testing.T) {
+				bus := memory.New(memory.Config{})
+				s, srv := m.start(t, bus, Config{})
+				conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				fmt.Fprintf(conn, "GET /live/g/1 %s\r\nHost: x\r\n\r\n", proto)
+				br := bufio.NewReader(conn)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				chunked := len(resp.TransferEncoding) > 0
+				if chunked != (proto == "HTTP/1.1") || resp.Header.Get("Connection") != "close" && !resp.Close {
+					t.Fatalf("%s: Transfer-Encoding %v, Connection %q", proto, resp.TransferEncoding, resp.Header.Get("Connection"))
+				}
+				id := publish(t, bus, "g", post("g", 1, 2, "hi"))
+				for s.clients("g") != 1 {
+					time.Sleep(time.Millisecond)
+				}
+				time.Sleep(50 * time.Millisecond)
+				s.Shutdown()
+				conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+				raw, err := io.ReadAll(br) // the body as it came, chunks and all
+				if err != nil {
+					t.Fatalf("after %q: %v", raw, err)
+				}
+				body := ": open\n\nevent: post\nid: " + id + "\ndata: "
+				if chunked {
+					if !strings.HasPrefix(string(raw), fmt.Sprintf("%x\r\n: open\n\n\r\n", len(": open\n\n"))) ||
+						!strings.HasSuffix(string(raw), "\r\nretry: 1000\n\n\r\n0\r\n\r\n") || !strings.Contains(string(raw), "\r\nevent: post\nid: "+id+"\n") {
+						t.Fatalf("chunked body %q", raw)
+					}
+					return
+				}
+				if !strings.HasPrefix(string(raw), body) || !strings.HasSuffix(string(raw), "\n\nretry: 1000\n\n") {
+					t.Fatalf("body %q", raw)
+				}
+			})
+		}
+	}
 }

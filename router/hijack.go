@@ -32,11 +32,15 @@ func serveHijacked(ctx *fasthttp.RequestCtx, h http.Handler) {
 	remote := ctx.RemoteAddr().String()
 	host := string(ctx.Host())
 	method := string(ctx.Method())
+	proto, minor := "HTTP/1.1", 1
+	if !ctx.Request.Header.IsHTTP11() {
+		proto, minor = "HTTP/1.0", 0 // a handler must not answer it chunked
+	}
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
 		rctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		r := (&http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		r := (&http.Request{Method: method, URL: u, Proto: proto, ProtoMajor: 1, ProtoMinor: minor,
 			Header: header, Host: host, RemoteAddr: remote, RequestURI: u.RequestURI(), Body: http.NoBody}).WithContext(rctx)
 		w := &streamWriter{conn: c, header: http.Header{}}
 		h.ServeHTTP(w, r)

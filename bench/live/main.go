@@ -109,9 +109,9 @@ func run() int {
 func bench(ctx context.Context, o options, host string) (bool, error) {
 	fmt.Printf("live bench: %d SSE clients on /live/%s/%d, then %d replies one by one (%v apart)\n",
 		o.clients, o.board, o.thread, o.posts, o.gap)
-	fmt.Printf("server: the all-in-one maniwani (pid %d) is the live instance; each client goes client -> router (fasthttp) -> in-process pipe -> live (net/http)\n", o.pid)
-	fmt.Printf("machine: %d CPUs, shared by the server and this load program (GOMAXPROCS %d); all traffic on 127.0.0.1\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Printf("server: the all-in-one maniwani (pid %d) is the live instance; the router (fasthttp) hands each client's connection to live in the same process\n", o.pid)
+	fmt.Printf("machine: %d CPUs; this load program may use %s (GOMAXPROCS %d), the server %s; all traffic on 127.0.0.1\n",
+		onlineCPUs(), cpus(0), runtime.GOMAXPROCS(0), cpus(o.pid))
 
 	rssBefore, err := rss(o.pid)
 	if err != nil {
@@ -172,6 +172,8 @@ func bench(ctx context.Context, o options, host string) (bool, error) {
 
 	// The posts, one by one; each answered number and when its 201 came.
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2}}
+	srvCPU0, selfCPU0, machine0 := cpuTime(o.pid), cpuTime(0), machineBusy()
+	tPosts := time.Now()
 	acked := make([]int64, 0, o.posts)
 	ackAt := map[int64]time.Time{}
 	var postErrs int
@@ -199,6 +201,8 @@ func bench(ctx context.Context, o options, host string) (bool, error) {
 		sleep(ctx, 20*time.Millisecond)
 	}
 	rssEnd, _ := rss(o.pid)
+	srvCPU, selfCPU, busy := cpuTime(o.pid).sub(srvCPU0), cpuTime(0).sub(selfCPU0), time.Since(tPosts)
+	others := machineBusy() - machine0 - srvCPU.user - srvCPU.sys - selfCPU.user - selfCPU.sys
 
 	// Per post: the last client's latency; over all: every receipt's.
 	var perPost, all []time.Duration
@@ -246,6 +250,10 @@ func bench(ctx context.Context, o options, host string) (bool, error) {
 		len(perPost), ms(pct(perPost, 50)), ms(pct(perPost, 99)), ms(pct(perPost, 100)))
 	fmt.Printf("delivery latency, 201 -> a client has the post (every receipt, n=%d): p50 %s  p99 %s  max %s\n",
 		len(all), ms(pct(all, 50)), ms(pct(all, 99)), ms(pct(all, 100)))
+	fmt.Printf("CPU from the first post to the last delivery (%.1f s): server user %.2f s + sys %.2f s, this load program user %.2f s + sys %.2f s\n",
+		busy.Seconds(), srvCPU.user.Seconds(), srvCPU.sys.Seconds(), selfCPU.user.Seconds(), selfCPU.sys.Seconds())
+	fmt.Printf("CPU of everything else on the machine meanwhile (other processes, interrupts): %.2f s of %.1f s (%d CPUs); more than a little makes this run noisy\n",
+		max(others, 0).Seconds(), busy.Seconds()*float64(onlineCPUs()), onlineCPUs())
 	if early > 0 {
 		fmt.Printf("  (%d receipts came before the 201 reached the poster; counted as 0 ms)\n", early)
 	}
@@ -468,6 +476,93 @@ func rss(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS in /proc/" + strconv.Itoa(pid) + "/status")
+}
+
+// cpu is a process's CPU time.
+type cpu struct{ user, sys time.Duration }
+
+func (a cpu) sub(b cpu) cpu { return cpu{a.user - b.user, a.sys - b.sys} }
+
+// cpuTime is the CPU time of process pid (0: this one) so far, from
+// /proc/PID/stat (in clock ticks of 10 ms); zero when it cannot be read.
+func cpuTime(pid int) cpu {
+	p := "self"
+	if pid > 0 {
+		p = strconv.Itoa(pid)
+	}
+	b, err := os.ReadFile("/proc/" + p + "/stat")
+	if err != nil {
+		return cpu{}
+	}
+	// The fields after the command, which is in parentheses: utime and
+	// stime are the 12th and 13th.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return cpu{}
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return cpu{}
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return cpu{time.Duration(u) * 10 * time.Millisecond, time.Duration(s) * 10 * time.Millisecond}
+}
+
+// machineBusy is the CPU time all CPUs spent not idle so far, from /proc/stat.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i != 3 && i != 4 && i < 8 { // not idle, not iowait; not guest (counted in user)
+			busy += n
+		}
+	}
+	return time.Duration(busy) * 10 * time.Millisecond
+}
+
+// cpus is the CPUs process pid (0: this one) may run on, from
+// /proc/PID/status; "?" when it cannot be read.
+func cpus(pid int) string {
+	p := "self"
+	if pid > 0 {
+		p = strconv.Itoa(pid)
+	}
+	b, err := os.ReadFile("/proc/" + p + "/status")
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok {
+			return "CPUs " + strings.TrimSpace(rest)
+		}
+	}
+	return "?"
+}
+
+// onlineCPUs counts the machine's CPUs (runtime.NumCPU counts those this
+// process may use).
+func onlineCPUs() int {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.NumCPU()
+	}
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "processor") {
+			n++
+		}
+	}
+	return max(n, 1)
 }
 
 func pct(s []time.Duration, p float64) time.Duration {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -9,12 +10,17 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/internal/realip"
 	"github.com/maniwani/maniwani/live"
 	"github.com/maniwani/maniwani/pubsub/memory"
+	"github.com/maniwani/maniwani/pubsub/pb"
 	"github.com/maniwani/maniwani/router"
 	"github.com/maniwani/maniwani/router/cache"
 )
@@ -42,11 +48,10 @@ func TestProfileConns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	liveLocal := router.NewLocal(svc.Handler())
-	defer liveLocal.Close()
 	api := router.NewLocal(http.NotFoundHandler())
 	defer api.Close()
-	rt, err := router.New(router.Config{}, router.Deps{API: api, Live: liveLocal, Gens: cache.NewGenerations()})
+	// As cmd/maniwani wires it: the router hands each stream's connection to live.
+	rt, err := router.New(router.Config{}, router.Deps{API: api, LiveHandler: svc.Handler(), Gens: cache.NewGenerations()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,5 +102,167 @@ func TestProfileConns(t *testing.T) {
 			c.c.Close()
 		}
 		c.mu.Unlock()
+	}
+}
+
+// throughRouter starts a live service behind a router that hands it the
+// connections, as in one process; it answers the router's address.
+func throughRouter(t *testing.T, cfg live.Config) (*live.Service, *memory.Bus, string) {
+	t.Helper()
+	bus := memory.New(memory.Config{})
+	t.Cleanup(func() { bus.Close() })
+	svc, err := live.New(cfg, live.Deps{Bus: bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Shutdown)
+	api := router.NewLocal(http.NotFoundHandler())
+	t.Cleanup(func() { api.Close() })
+	rt, err := router.New(router.Config{}, router.Deps{API: api, LiveHandler: svc.Handler(), Gens: cache.NewGenerations()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go rt.Serve(ctx, ln)
+	return svc, bus, ln.Addr().String()
+}
+
+func publishPost(t *testing.T, bus *memory.Bus, thread, no int64, com string) string {
+	t.Helper()
+	data, err := proto.Marshal(&pb.Event{Kind: &pb.Event_PostCreated{PostCreated: &pb.PostCreated{
+		Board: "b", Thread: thread, No: no, Time: 1700000000, Com: com}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := bus.Publish(context.Background(), maniwani.BoardTopic("b"), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// sseStream is a raw client of a stream: the answer's head, then its lines.
+type sseStream struct {
+	c     net.Conn
+	br    *bufio.Reader
+	lines chan string // closed at the end of the stream
+}
+
+func openStream(t *testing.T, addr, path string, header string) *sseStream {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n", path, header)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" || resp.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("answer %d, header %v", resp.StatusCode, resp.Header)
+	}
+	s := &sseStream{c: c, br: br, lines: make(chan string, 1000)}
+	go func() {
+		defer close(s.lines)
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			s.lines <- sc.Text()
+		}
+	}()
+	return s
+}
+
+// next is the next line that is neither empty nor a comment, within 3 s.
+func (s *sseStream) next(t *testing.T) string {
+	t.Helper()
+	timeout := time.After(3 * time.Second)
+	for {
+		select {
+		case l, ok := <-s.lines:
+			if !ok {
+				t.Fatal("the stream ended")
+			}
+			if l != "" && l[0] != ':' {
+				return l
+			}
+		case <-timeout:
+			t.Fatal("nothing within 3 s")
+		}
+	}
+}
+
+// TestThroughRouter: streams whose connection the router hands to live
+// get events, resume with Last-Event-ID, keep getting events while a
+// client that stopped reading is dropped, and end with "retry:" at
+// Shutdown.
+func TestThroughRouter(t *testing.T) {
+	svc, bus, addr := throughRouter(t, live.Config{SendBuffer: 4, Heartbeat: time.Hour})
+	a := openStream(t, addr, "/live/b/1", "")
+	board := openStream(t, addr, "/live/b", "")
+	id1 := publishPost(t, bus, 1, 2, "one")
+	for _, s := range []*sseStream{a, board} {
+		if l := s.next(t); l != "event: post" {
+			t.Fatalf("got %q, want the post event", l)
+		}
+		if l := s.next(t); l != "id: "+id1 {
+			t.Fatalf("got %q, want id %s", l, id1)
+		}
+		s.next(t) // data
+	}
+
+	// Resume: what came after id1.
+	id2 := publishPost(t, bus, 1, 3, "two")
+	r := openStream(t, addr, "/live/b/1", "Last-Event-ID: "+id1+"\r\n")
+	r.next(t)
+	if l := r.next(t); l != "id: "+id2 {
+		t.Fatalf("resumed: got %q, want id %s", l, id2)
+	}
+
+	// A client that stops reading, with a small window: dropped, while a
+	// reads on.
+	stalled, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	stalled.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(stalled, "GET /live/b/1 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.9\r\n\r\n")
+	deadline := time.Now().Add(3 * time.Second)
+	for svc.Clients() != 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d clients, want 4", svc.Clients())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	big := strings.Repeat("x", 64<<10)
+	for i := 0; svc.Clients() == 4; i++ {
+		if i == 1000 {
+			t.Fatal("the stalled client was never dropped")
+		}
+		id := publishPost(t, bus, 1, int64(i)+10, big)
+		for a.next(t) != "id: "+id {
+		}
+	}
+
+	svc.Shutdown()
+	for _, s := range []*sseStream{a, board, r} {
+		for l := range s.lines {
+			if l == "retry: 1000" {
+				goto ended
+			}
+		}
+		t.Fatal("the stream ended without retry")
+	ended:
+		for range s.lines { // then it ends
+		}
 	}
 }

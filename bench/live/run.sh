@@ -5,6 +5,8 @@
 #
 #   bash bench/live/run.sh            # 10000 clients, 100 posts
 #   CLIENTS=1000 bash bench/live/run.sh
+#   MANIWANI_BIN=/tmp/a LOAD_BIN=/tmp/load bash bench/live/run.sh   # prebuilt
+#   SERVER_CPUS=0 LOAD_CPUS=1 bash bench/live/run.sh   # pinned apart
 #
 # It builds ./cmd/maniwani (or takes MANIWANI_BIN), starts it on free
 # 127.0.0.1 ports with a throwaway data directory (SQLite, in-process bus),
@@ -15,7 +17,11 @@
 #
 # Settings (environment): CLIENTS (10000), POSTS (100), GAP (between posts,
 # 30ms), BATCH (connections opened at once, 250), TIMEOUT (of the load
-# program, 150s), MANIWANI_BIN.
+# program, 150s), MANIWANI_BIN (a built maniwani), LOAD_BIN (a built
+# ./bench/live: compare two servers with the same load program),
+# SERVER_CPUS and LOAD_CPUS (taskset CPU lists: pin the server and the
+# load program, e.g. apart; unset, both may run on every CPU, which is what
+# the targets are judged on).
 # Exit status: 0 when the targets are met (p99 <= 200 ms, <= 20 KB RSS per
 # client, no missed delivery), 1 when not, 2 on a setup failure.
 # Everything listens on 127.0.0.1 only; everything started is stopped on exit.
@@ -44,8 +50,23 @@ read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
 
 # --- maniwani -----------------------------------------------------------------
 build_maniwani
-LOAD=$TMP/live-load
-(cd "$root" && go build -o "$LOAD" ./bench/live) >"$TMP/build-load.log" 2>&1 || { tail -5 "$TMP/build-load.log"; die "go build ./bench/live failed"; }
+LOAD=${LOAD_BIN:-}
+if [ -z "$LOAD" ]; then
+  LOAD=$TMP/live-load
+  (cd "$root" && go build -o "$LOAD" ./bench/live) >"$TMP/build-load.log" 2>&1 || { tail -5 "$TMP/build-load.log"; die "go build ./bench/live failed"; }
+fi
+# Pinning: taskset runs the program in its own place (same pid), so the Go
+# runtime sees the CPUs it may use from the start (GOMAXPROCS).
+PIN_LOAD=()
+if [ -n "${SERVER_CPUS:-}${LOAD_CPUS:-}" ]; then
+  command -v taskset >/dev/null || die "SERVER_CPUS/LOAD_CPUS need taskset"
+fi
+if [ -n "${SERVER_CPUS:-}" ]; then
+  printf '#!/bin/sh\nexec taskset -c %s %s "$@"\n' "$SERVER_CPUS" "$BIN" >"$TMP/maniwani-pinned"
+  chmod +x "$TMP/maniwani-pinned"
+  BIN=$TMP/maniwani-pinned
+fi
+[ -n "${LOAD_CPUS:-}" ] && PIN_LOAD=(taskset -c "$LOAD_CPUS")
 
 start_maniwani
 
@@ -57,7 +78,7 @@ T=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)
 
 # --- the load ----------------------------------------------------------------------
 echo "open-file limit $(ulimit -n); maniwani pid $MPID on $R; thread /b/thread/$T"
-"$LOAD" -url "$R" -thread "$T" -clients "$CLIENTS" -posts "$POSTS" -pid "$MPID" \
+"${PIN_LOAD[@]}" "$LOAD" -url "$R" -thread "$T" -clients "$CLIENTS" -posts "$POSTS" -pid "$MPID" \
   -gap "$GAP" -batch "$BATCH" -timeout "$TIMEOUT" &
 LPID=$!
 PIDS="$LPID $PIDS"
