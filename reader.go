@@ -19,4 +19,7 @@ type Reader interface {
 	// Latest reads the newest live threads of every board, newest first,
 	// with their opening posts only.
 	Latest(ctx context.Context, limit int) ([]ThreadView, error)
+	// ThreadOf tells the thread of the board's post no (a link to a
+	// reply's number leads to its thread).
+	ThreadOf(ctx context.Context, board string, no int64) (int64, error)
 }

@@ -97,6 +97,12 @@ func (c *Client) Latest(ctx context.Context, limit int) ([]maniwani.ThreadView, 
 	return v, c.get(ctx, fmt.Sprintf("/_internal/latest?limit=%d", limit), &v)
 }
 
+// ThreadOf implements maniwani.Reader.
+func (c *Client) ThreadOf(ctx context.Context, board string, no int64) (int64, error) {
+	var v int64
+	return v, c.get(ctx, fmt.Sprintf("/_internal/posts/%s/%d/thread", url.PathEscape(board), no), &v)
+}
+
 // FileByName implements maniwani.FileNames.
 func (c *Client) FileByName(ctx context.Context, board string, tim int64) (maniwani.FileRef, error) {
 	var v maniwani.FileRef

@@ -42,6 +42,12 @@ func TestClientMatchesService(t *testing.T) {
 	if err != nil || len(latest) != 1 || latest[0].No != op {
 		t.Fatalf("latest %+v %v", latest, err)
 	}
+	if th, err := c.ThreadOf(ctx, "b", op+1); err != nil || th != op {
+		t.Fatalf("thread of the reply: %d %v", th, err)
+	}
+	if _, err := c.ThreadOf(ctx, "b", 999); maniwani.ErrorKind(err) != maniwani.KindNotFound {
+		t.Fatalf("thread of a missing post: %v", err)
+	}
 	_, err = c.Thread(ctx, "b", 999)
 	if maniwani.ErrorKind(err) != maniwani.KindNotFound {
 		t.Fatalf("missing thread: %v", err)

@@ -40,6 +40,14 @@ func (s *Service) registerInternal(m *http.ServeMux) {
 		}
 		s.internalReply(w, r, v, err)
 	})
+	m.HandleFunc("GET /_internal/posts/{board}/{no}/thread", func(w http.ResponseWriter, r *http.Request) {
+		no, err := postNo(r)
+		var thread int64
+		if err == nil {
+			thread, err = s.ThreadOf(r.Context(), r.PathValue("board"), no)
+		}
+		s.internalReply(w, r, thread, err)
+	})
 	m.HandleFunc("GET /_internal/latest", func(w http.ResponseWriter, r *http.Request) {
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		v, err := s.Latest(r.Context(), limit)

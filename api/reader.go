@@ -48,6 +48,11 @@ func (s *Service) Latest(ctx context.Context, limit int) ([]maniwani.ThreadView,
 	return vs, err
 }
 
+// ThreadOf implements maniwani.Reader.
+func (s *Service) ThreadOf(ctx context.Context, board string, no int64) (int64, error) {
+	return s.store.ThreadOf(ctx, board, no)
+}
+
 // public drops what only staff may see.
 func public(ps []maniwani.Post) {
 	for i := range ps {

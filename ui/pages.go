@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -182,6 +183,11 @@ func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if maniwani.ErrorKind(err) == maniwani.KindNotFound {
+			// A reply's number: its thread, at the reply.
+			if t, terr := s.read.ThreadOf(r.Context(), b.Name, no); terr == nil && t != no {
+				http.Redirect(w, r, fmt.Sprintf("/%s/thread/%d#p%d", b.Name, t, no), http.StatusFound)
+				return
+			}
 			err = maniwani.Errorf(maniwani.KindNotFound,
 				"Thread No.%d is not on /%s/: it may have been deleted, or it never was.", no, b.Name)
 		}

@@ -262,3 +262,6 @@ func (nopReader) Thread(context.Context, string, int64) (*maniwani.ThreadView, e
 	return nil, maniwani.Errorf(maniwani.KindNotFound, "no thread")
 }
 func (nopReader) Latest(context.Context, int) ([]maniwani.ThreadView, error) { return nil, nil }
+func (nopReader) ThreadOf(context.Context, string, int64) (int64, error) {
+	return 0, maniwani.Errorf(maniwani.KindNotFound, "none")
+}

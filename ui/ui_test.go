@@ -246,6 +246,12 @@ func TestNotFound(t *testing.T) {
 	if a := s.get("/b/thread/99999"); !strings.Contains(a.body, `href="/b/"`) {
 		t.Error("a missing thread's page has no way back to its board")
 	}
+	// A reply's number leads to its thread, at the reply.
+	_, reply := s.post("b", th, "com", "a reply")
+	if a := s.get(fmt.Sprintf("/b/thread/%d", reply)); a.code != http.StatusFound ||
+		a.header.Get("Location") != fmt.Sprintf("/b/thread/%d#p%d", th, reply) {
+		t.Errorf("a reply's number: %d %q", a.code, a.header.Get("Location"))
+	}
 }
 
 // Pages carry an ETag and answer 304 to it; assets have hashed names and

@@ -23,6 +23,20 @@ func (s *Store) FileByName(ctx context.Context, board string, tim int64) (maniwa
 	return maniwani.FileRef{Board: board, Tim: tim, SHA256: row.SHA256, Ext: row.Ext}, nil
 }
 
+// ThreadOf tells the thread of the board's post no.
+func (s *Store) ThreadOf(ctx context.Context, board string, no int64) (int64, error) {
+	var thread []int64
+	err := s.db.WithContext(ctx).Model(&postRow{}).Joins("JOIN boards ON boards.id = posts.board_id").
+		Where("boards.name = ? AND posts.no = ?", board, no).Limit(1).Pluck("posts.thread_no", &thread).Error
+	if err != nil {
+		return 0, err
+	}
+	if len(thread) == 0 {
+		return 0, notFound("Post No.%d does not exist on /%s/.", no, board)
+	}
+	return thread[0], nil
+}
+
 // FileUsers counts the files, on every board, whose bytes are sha.
 func (s *Store) FileUsers(ctx context.Context, sha string) (int64, error) {
 	var n int64
