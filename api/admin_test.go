@@ -421,8 +421,14 @@ func TestMoveThread(t *testing.T) {
 			t.Errorf("first reply's quote: %s", c)
 		}
 		c := ps[2]["com"].(string)
-		if !strings.Contains(c, `href="/g/thread/2#p3"`) || !strings.Contains(c, `&gt;&gt;3`) || !strings.Contains(c, fmt.Sprintf("&gt;&gt;%d", other)) {
+		if !strings.Contains(c, `href="/g/thread/2#p3"`) || !strings.Contains(c, `&gt;&gt;3`) ||
+			!strings.Contains(c, fmt.Sprintf(`href="/b/thread/%d#p%d"`, other, other)) || !strings.Contains(c, fmt.Sprintf("&gt;&gt;&gt;/b/%d", other)) {
 			t.Errorf("second reply's quotes: %s", c)
+		}
+		// The body says the same, so a rerender makes the same links.
+		v, err := s.store.Thread(context.Background(), "g", newOP)
+		if err != nil || v.Posts[2].Body != fmt.Sprintf(">>3\n>>>/b/%d", other) {
+			t.Errorf("second reply's body: %q %v", v.Posts[2].Body, err)
 		}
 		// /b/ goes on numbering where it was; the report follows the post.
 		if n := s.mustPost("b", "10.1.0.6", "com", "after"); n != 5 {

@@ -88,11 +88,14 @@ func (s *Store) MoveThread(ctx context.Context, from string, no int64, to string
 			return quoteLink.ReplaceAllStringFunc(com, func(m string) string {
 				g := quoteLink.FindStringSubmatch(m)
 				old, _ := strconv.ParseInt(g[3], 10, 64)
-				n, ok := out.Numbers[old]
-				if g[1] != from || !ok {
+				if g[1] != from {
 					return m
 				}
-				return fmt.Sprintf(`<a href="/%s/thread/%d#p%d" class="quotelink">&gt;&gt;%d</a>`, to, out.NewNo, n, n)
+				if n, ok := out.Numbers[old]; ok {
+					return fmt.Sprintf(`<a href="/%s/thread/%d#p%d" class="quotelink">&gt;&gt;%d</a>`, to, out.NewNo, n, n)
+				}
+				// A post of the board left behind: now a quote across boards.
+				return fmt.Sprintf(`<a href="/%s/thread/%s#p%s" class="quotelink">&gt;&gt;&gt;/%s/%s</a>`, from, g[2], g[3], from, g[3])
 			})
 		}
 		rebody := func(body string) string {
@@ -102,7 +105,7 @@ func (s *Store) MoveThread(ctx context.Context, from string, no int64, to string
 				if n, ok := out.Numbers[old]; ok {
 					return g[1] + ">>" + strconv.FormatInt(n, 10)
 				}
-				return m
+				return g[1] + ">>>/" + from + "/" + g[2] // still the same post when rendered again
 			})
 		}
 		var lastTim *int64
