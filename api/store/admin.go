@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -246,15 +247,7 @@ func (s *Store) DeleteReport(ctx context.Context, id int64, e maniwani.LogEntry)
 // Post reads one post with what only staff see (its address).
 func (s *Store) Post(ctx context.Context, board string, no int64) (*maniwani.Post, error) {
 	db := s.db.WithContext(ctx)
-	b, err := s.boardRow(db, board)
-	if err != nil {
-		return nil, err
-	}
-	var r postRow
-	err = db.Where("board_id = ? AND no = ?", b.ID, no).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, notFound("Post No.%d does not exist on /%s/.", no, board)
-	}
+	b, r, err := s.postRow(db, board, no)
 	if err != nil {
 		return nil, err
 	}
@@ -280,19 +273,11 @@ func (s *Store) StaffDelete(ctx context.Context, board string, no int64, scope S
 	out := &StaffDeleted{}
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		*out = StaffDeleted{}
-		b, err := s.boardRow(tx, board)
+		b, p, err := s.postRow(tx, board, no)
 		if err != nil {
 			return err
 		}
-		var p postRow
-		err = tx.Where("board_id = ? AND no = ?", b.ID, no).Take(&p).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return notFound("Post No.%d does not exist on /%s/.", no, board)
-		}
-		if err != nil {
-			return err
-		}
-		posts := []postRow{p}
+		posts := []postRow{*p}
 		switch scope {
 		case ScopeIPThread:
 			err = tx.Where("board_id = ? AND thread_no = ? AND ip = ?", b.ID, p.ThreadNo, p.IP).Find(&posts).Error
@@ -328,15 +313,7 @@ type StaffDeleted struct {
 // DeleteFile removes a post's file and keeps the post, and logs it.
 func (s *Store) DeleteFile(ctx context.Context, board string, no int64, e maniwani.LogEntry) (thread int64, gone GoneFile, err error) {
 	err = s.write(ctx, func(tx *gorm.DB) error {
-		b, err := s.boardRow(tx, board)
-		if err != nil {
-			return err
-		}
-		var p postRow
-		err = tx.Where("board_id = ? AND no = ?", b.ID, no).Take(&p).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return notFound("Post No.%d does not exist on /%s/.", no, board)
-		}
+		b, p, err := s.postRow(tx, board, no)
 		if err != nil {
 			return err
 		}
@@ -368,23 +345,15 @@ const BanNote = `<br><br><strong class="banned">(USER WAS BANNED FOR THIS POST)<
 // its thread.
 func (s *Store) MarkBanned(ctx context.Context, board string, no int64) (thread int64, err error) {
 	err = s.write(ctx, func(tx *gorm.DB) error {
-		b, err := s.boardRow(tx, board)
-		if err != nil {
-			return err
-		}
-		var p postRow
-		err = tx.Where("board_id = ? AND no = ?", b.ID, no).Take(&p).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return notFound("Post No.%d does not exist on /%s/.", no, board)
-		}
+		_, p, err := s.postRow(tx, board, no)
 		if err != nil {
 			return err
 		}
 		thread = p.ThreadNo
-		if len(p.Com) >= len(BanNote) && p.Com[len(p.Com)-len(BanNote):] == BanNote {
+		if strings.HasSuffix(p.Com, BanNote) {
 			return nil
 		}
-		return tx.Model(&p).Update("com", p.Com+BanNote).Error
+		return tx.Model(p).Update("com", p.Com+BanNote).Error
 	})
 	return thread, err
 }

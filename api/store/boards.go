@@ -77,6 +77,23 @@ func (s *Store) boardRow(db *gorm.DB, name string) (*boardRow, error) {
 	return &row, nil
 }
 
+// postRow finds the board's row and its post no's.
+func (s *Store) postRow(db *gorm.DB, board string, no int64) (*boardRow, *postRow, error) {
+	b, err := s.boardRow(db, board)
+	if err != nil {
+		return nil, nil, err
+	}
+	var p postRow
+	err = db.Where("board_id = ? AND no = ?", b.ID, no).Take(&p).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, notFound("Post No.%d does not exist on /%s/.", no, board)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, &p, nil
+}
+
 // CreateBoard adds a board; its settings must already be valid.
 func (s *Store) CreateBoard(ctx context.Context, b maniwani.Board) error {
 	now := time.Now().UnixMicro()

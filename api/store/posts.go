@@ -474,15 +474,7 @@ func deleteFiles(tx *gorm.DB, boardID int64, board string, nos *gorm.DB) ([]Gone
 func (s *Store) DeletePost(ctx context.Context, board string, no int64, passwordHash string, at time.Time) (*Deleted, error) {
 	var out *Deleted
 	err := s.write(ctx, func(tx *gorm.DB) error {
-		b, err := s.boardRow(tx, board)
-		if err != nil {
-			return err
-		}
-		var p postRow
-		err = tx.Where("board_id = ? AND no = ?", b.ID, no).Take(&p).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return notFound("Post No.%d does not exist on /%s/.", no, board)
-		}
+		b, p, err := s.postRow(tx, board, no)
 		if err != nil {
 			return err
 		}
@@ -491,7 +483,7 @@ func (s *Store) DeletePost(ctx context.Context, board string, no int64, password
 			return maniwani.Errorf(maniwani.KindForbidden, "Wrong password for post No.%d.", no)
 		}
 		out = &Deleted{Board: board, No: no, Thread: p.ThreadNo}
-		out.Files, err = deletePosts(tx, b, []postRow{p}, at.UnixMicro())
+		out.Files, err = deletePosts(tx, b, []postRow{*p}, at.UnixMicro())
 		return err
 	})
 	return out, err
