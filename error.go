@@ -6,7 +6,7 @@ import (
 )
 
 // Kind is what sort of failure an error is; each transport maps a kind to its
-// status once (HTTP: 400, 404, 403, 409, 429, 503, 401, 413, 500).
+// status once (HTTP: HTTPStatus).
 type Kind int
 
 const (
@@ -40,6 +40,30 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf makes an error of a kind with a readable message.
 func Errorf(kind Kind, format string, args ...any) error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// HTTPStatus is the HTTP status of err's kind, the one mapping every HTTP
+// transport uses; errors without a kind are 500.
+func HTTPStatus(err error) int {
+	switch ErrorKind(err) {
+	case KindInvalid:
+		return 400
+	case KindUnauthorized:
+		return 401
+	case KindForbidden:
+		return 403
+	case KindNotFound:
+		return 404
+	case KindConflict:
+		return 409
+	case KindTooLarge:
+		return 413
+	case KindTooMany:
+		return 429
+	case KindUnavailable:
+		return 503
+	}
+	return 500
 }
 
 // ErrorKind is the kind of err; errors that carry none are internal.

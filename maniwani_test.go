@@ -53,3 +53,18 @@ func TestMessageIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPStatus(t *testing.T) {
+	for kind, want := range map[maniwani.Kind]int{
+		maniwani.KindInvalid: 400, maniwani.KindUnauthorized: 401, maniwani.KindForbidden: 403,
+		maniwani.KindNotFound: 404, maniwani.KindConflict: 409, maniwani.KindTooLarge: 413,
+		maniwani.KindTooMany: 429, maniwani.KindUnavailable: 503, maniwani.KindInternal: 500,
+	} {
+		if got := maniwani.HTTPStatus(fmt.Errorf("wrapped: %w", maniwani.Errorf(kind, "x"))); got != want {
+			t.Errorf("kind %d: %d, want %d", kind, got, want)
+		}
+	}
+	if got := maniwani.HTTPStatus(errors.New("plain")); got != 500 {
+		t.Errorf("an error without a kind: %d", got)
+	}
+}

@@ -17,25 +17,7 @@ func status(err error) int {
 	if errors.As(err, &tooBig) {
 		return http.StatusRequestEntityTooLarge
 	}
-	switch maniwani.ErrorKind(err) {
-	case maniwani.KindInvalid:
-		return http.StatusBadRequest
-	case maniwani.KindNotFound:
-		return http.StatusNotFound
-	case maniwani.KindForbidden:
-		return http.StatusForbidden
-	case maniwani.KindConflict:
-		return http.StatusConflict
-	case maniwani.KindTooMany:
-		return http.StatusTooManyRequests
-	case maniwani.KindUnavailable:
-		return http.StatusServiceUnavailable
-	case maniwani.KindUnauthorized:
-		return http.StatusUnauthorized
-	case maniwani.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusInternalServerError
+	return maniwani.HTTPStatus(err)
 }
 
 func message(err error) string {

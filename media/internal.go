@@ -67,7 +67,7 @@ func (s *Service) serveInternal(w http.ResponseWriter, r *http.Request) {
 		err = maniwani.Errorf(maniwani.KindNotFound, "Not found.")
 	}
 	if err != nil {
-		code := statusOf(err)
+		code := maniwani.HTTPStatus(err)
 		if code >= 500 {
 			s.log.Error("media: internal request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
@@ -76,22 +76,6 @@ func (s *Service) serveInternal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func statusOf(err error) int {
-	switch maniwani.ErrorKind(err) {
-	case maniwani.KindInvalid:
-		return http.StatusBadRequest
-	case maniwani.KindNotFound:
-		return http.StatusNotFound
-	case maniwani.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case maniwani.KindConflict:
-		return http.StatusConflict
-	case maniwani.KindUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
 }
 
 // Client is media as the api and the thumbnailer use it when it runs apart.

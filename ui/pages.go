@@ -234,7 +234,7 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, name string, p 
 
 // fail answers with the error page at the status the error's kind has.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, boards []maniwani.Board, err error) {
-	code := status(err)
+	code := maniwani.HTTPStatus(err)
 	ev := &errorView{Status: code, Message: maniwani.ErrorMessage(err), Links: [][2]string{{"/", "Home"}}}
 	switch code {
 	case http.StatusNotFound:
@@ -269,21 +269,4 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, boards []maniwani
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	w.Write(buf.Bytes())
-}
-
-// status maps an error's kind to the page's status.
-func status(err error) int {
-	switch maniwani.ErrorKind(err) {
-	case maniwani.KindNotFound:
-		return http.StatusNotFound
-	case maniwani.KindInvalid:
-		return http.StatusBadRequest
-	case maniwani.KindForbidden:
-		return http.StatusForbidden
-	case maniwani.KindUnavailable:
-		return http.StatusServiceUnavailable
-	case maniwani.KindTooMany:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusInternalServerError
 }
