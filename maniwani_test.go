@@ -68,3 +68,18 @@ func TestHTTPStatus(t *testing.T) {
 		t.Errorf("an error without a kind: %d", got)
 	}
 }
+
+func TestOwner(t *testing.T) {
+	for _, c := range []struct{ method, path, want string }{
+		{"GET", "/", "ui"}, {"GET", "/b/", "ui"}, {"HEAD", "/b/thread/1", "ui"}, {"GET", "/static/x.css", "ui"},
+		{"GET", "/admin/", "ui"}, {"POST", "/admin/login", "ui"},
+		{"GET", "/b/thread/1.json", "api"}, {"GET", "/boards.json", "api"}, {"POST", "/b/post", "api"},
+		{"GET", "/api/admin/boards", "api"}, {"GET", "/_internal/boards", "api"},
+		{"GET", "/live/b", "live"}, {"GET", "/media/b/1.png", "media"}, {"PUT", "/_internal/media/src/x", "media"},
+		{"POST", "/render", "markdown"},
+	} {
+		if got := maniwani.Owner(c.method, c.path); got != c.want {
+			t.Errorf("%s %s: %s, want %s", c.method, c.path, got, c.want)
+		}
+	}
+}

@@ -292,20 +292,14 @@ func (s *Service) owner(ctx *fasthttp.RequestCtx) Upstream {
 	return s.deps.API
 }
 
+// ownerName is maniwani.Owner of the request, or the api when that
+// service is not one the router was given.
 func (s *Service) ownerName(ctx *fasthttp.RequestCtx) string {
-	path := ctx.Path()
+	owner := maniwani.Owner(string(ctx.Method()), string(ctx.Path()))
 	switch {
-	case bytes.HasPrefix(path, []byte("/live/")):
-		if s.deps.Live != nil || s.deps.LiveHandler != nil {
-			return "live"
-		}
-	case bytes.HasPrefix(path, []byte("/media/")):
-		if s.deps.Media != nil {
-			return "media"
-		}
-	case s.deps.UI == nil, bytes.HasPrefix(path, []byte("/api/")), bytes.HasSuffix(path, []byte(".json")):
-	case ctx.IsGet(), ctx.IsHead(), bytes.HasPrefix(path, []byte("/admin/")):
-		return "ui"
+	case owner == "live" && (s.deps.Live != nil || s.deps.LiveHandler != nil),
+		owner == "media" && s.deps.Media != nil, owner == "ui" && s.deps.UI != nil:
+		return owner
 	}
 	return "api"
 }

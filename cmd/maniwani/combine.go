@@ -5,13 +5,13 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"strings"
+
+	"github.com/maniwani/maniwani"
 )
 
 // combine serves the HTTP services of a process without the router on one
-// address, each request to the service that owns it, by the router's rules:
-// live its streams, media its files, markdown its renders, the ui the pages,
-// the api JSON and every write.
+// address, each request to the service that owns it (maniwani.Owner, the
+// router's rule).
 func combine(h map[string]http.Handler) http.Handler {
 	if len(h) == 1 {
 		for _, one := range h {
@@ -19,20 +19,7 @@ func combine(h map[string]http.Handler) http.Handler {
 		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		owner := "api"
-		switch {
-		case strings.HasPrefix(p, "/live/"):
-			owner = "live"
-		case strings.HasPrefix(p, "/media/"), strings.HasPrefix(p, "/_internal/media/"):
-			owner = "media"
-		case p == "/render":
-			owner = "markdown"
-		case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/_internal/"), strings.HasSuffix(p, ".json"):
-		case r.Method == http.MethodGet || r.Method == http.MethodHead || strings.HasPrefix(p, "/admin/"):
-			owner = "ui"
-		}
-		if s := h[owner]; s != nil {
+		if s := h[maniwani.Owner(r.Method, r.URL.Path)]; s != nil {
 			s.ServeHTTP(w, r)
 			return
 		}
