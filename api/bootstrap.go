@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"log/slog"
-	"runtime/debug"
 	"time"
 
 	"github.com/maniwani/maniwani"
@@ -50,9 +49,6 @@ func Bootstrap(ctx context.Context, st *store.Store, adminPassword string, log *
 	if err != nil {
 		return err
 	}
-	// The hashing's 19 MiB would otherwise stay with the process for
-	// minutes, though it is used only at logins.
-	debug.FreeOSMemory()
 	if generated {
 		// Shown once, so the operator can log in; it is stored only as a hash.
 		log.Warn("created staff account admin with a random password; change it after logging in",
