@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -62,32 +63,23 @@ func (s *Service) actLogout(w http.ResponseWriter, a *action) (string, error) {
 
 func (s *Service) pageDashboard(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Counts = "Dashboard", "dash", &dashCounts{}
-	if p.Can("reports") {
-		var v struct {
-			Reports []report `json:"reports"`
+	for _, c := range []struct {
+		perm, list string
+		n          *int
+		has        *bool
+	}{
+		{"reports", "reports", &p.Counts.Reports, &p.Counts.HasReports},
+		{"ban", "bans", &p.Counts.Bans, &p.Counts.HasBans},
+		{"staff", "staff", &p.Counts.Staff, &p.Counts.HasStaff},
+	} {
+		if !p.Can(c.perm) {
+			continue
 		}
-		if _, err := s.staffCall(r, http.MethodGet, "/api/admin/reports", "", nil, &v); err != nil {
+		var v map[string][]json.RawMessage // only counted
+		if _, err := s.staffCall(r, http.MethodGet, "/api/admin/"+c.list, "", nil, &v); err != nil {
 			return err
 		}
-		p.Counts.Reports, p.Counts.HasReports = len(v.Reports), true
-	}
-	if p.Can("ban") {
-		var v struct {
-			Bans []ban `json:"bans"`
-		}
-		if _, err := s.staffCall(r, http.MethodGet, "/api/admin/bans", "", nil, &v); err != nil {
-			return err
-		}
-		p.Counts.Bans, p.Counts.HasBans = len(v.Bans), true
-	}
-	if p.Can("staff") {
-		var v struct {
-			Staff []staffMember `json:"staff"`
-		}
-		if _, err := s.staffCall(r, http.MethodGet, "/api/admin/staff", "", nil, &v); err != nil {
-			return err
-		}
-		p.Counts.Staff, p.Counts.HasStaff = len(v.Staff), true
+		*c.n, *c.has = len(v[c.list]), true
 	}
 	if p.Can("log") {
 		var v struct {

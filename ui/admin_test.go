@@ -234,8 +234,9 @@ func TestAdminReportBan(t *testing.T) {
 
 	b := s.browser("10.3.0.2")
 	b.login("admin", adminPassword)
-	if d := b.page("/admin/"); !strings.Contains(d, "<b>2</b> open reports") {
-		t.Errorf("dashboard does not count 2 reports:\n%s", d)
+	if d := b.page("/admin/"); !strings.Contains(d, "<b>2</b> open reports") || !strings.Contains(d, "<b>0</b> bans") ||
+		!strings.Contains(d, "<b>1</b> staff") {
+		t.Errorf("dashboard does not count 2 reports, 0 bans, 1 staff:\n%s", d)
 	}
 	q := b.page("/admin/reports")
 	for _, want := range []string{"buy cheap watches", "an innocent thread", "“spam”", `class="ip"`,
