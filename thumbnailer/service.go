@@ -125,14 +125,18 @@ func (s *Service) handle(ctx context.Context, m maniwani.Message) error {
 	return err
 }
 
-// make copies the original to a temporary file (ffmpeg and the decoders
-// read a file; the original may be in S3) and thumbnails it.
+// make thumbnails the original. ffmpeg and the decoders read a file: an
+// original that is one already (local disk, or the copy media's client
+// made) is read where it is; one in S3 is copied to a temporary file.
 func (s *Service) make(ctx context.Context, ref maniwani.FileRef) (Thumb, error) {
 	src, err := s.deps.Media.Original(ctx, ref)
 	if err != nil {
 		return Thumb{}, err
 	}
 	defer src.Close()
+	if f, ok := src.(interface{ Name() string }); ok {
+		return Make(ctx, f.Name(), ref.Ext, s.cfg.Options)
+	}
 	tmp, err := os.CreateTemp(s.cfg.TempDir, "thumb-*"+ref.Ext)
 	if err != nil {
 		return Thumb{}, err
