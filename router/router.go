@@ -79,6 +79,15 @@ type Service struct {
 	following atomic.Bool
 }
 
+// debugLogger is fasthttp's Logger on slog, at debug level.
+type debugLogger struct{ log *slog.Logger }
+
+func (l debugLogger) Printf(format string, args ...any) {
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug("router: " + fmt.Sprintf(format, args...))
+	}
+}
+
 // CacheTopic is the bus topic of cache invalidations.
 const CacheTopic = "cache"
 
@@ -125,6 +134,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultContentType:          true,
 		CloseOnShutdown:               true,
+		// Its errors are of single connections (a client gone mid-answer, a
+		// stream cut at shutdown): in the JSON log, at debug level.
+		Logger: debugLogger{s.log},
 	}
 	return s, nil
 }
@@ -160,6 +172,13 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	// A live stream passing through to a live process elsewhere never ends
+	// by itself, and the drain below would wait for it to its end: cut
+	// them, and their clients reconnect (to another router). In one process
+	// the live service ends its own streams.
+	if c, ok := s.deps.Live.(interface{ CloseConns() }); ok {
+		c.CloseConns()
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

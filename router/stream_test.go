@@ -3,9 +3,13 @@ package router_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -287,4 +291,73 @@ func TestLiveHandlerGetsTheConnection(t *testing.T) {
 	if string(rest) != "data: one\n\nid: 2\ndata: two\n\n" {
 		t.Fatalf("rest of the stream %q", rest)
 	}
+}
+
+// A router stopping while live streams pass through it to a live process
+// elsewhere (which goes on) cuts them and stops at once, without error,
+// rather than waiting out its drain; its clients see their stream end.
+func TestStopCutsStreamsToRemoteLive(t *testing.T) {
+	stop := make(chan struct{})
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "id: 1\ndata: one\n\n")
+		w.(http.Flusher).Flush()
+		select { // a stream with nothing more to say for a long while
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	defer live.Close()
+	defer close(stop) // before Close, which waits for the handlers
+	remote, err := router.NewRemoteURL(live.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler)},
+		router.Deps{API: router.NewRemote("127.0.0.1:1"), Live: remote, Gens: cache.NewGenerations()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- svc.Serve(ctx, ln) }()
+
+	var ended []chan error
+	for range 3 {
+		resp, err := client.Get("http://" + ln.Addr().String() + "/live/b/1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		br := bufio.NewReader(resp.Body)
+		if line, err := br.ReadString('\n'); line != "id: 1\n" {
+			t.Fatalf("first line %q, %v", line, err)
+		}
+		end := make(chan error, 1)
+		go func() { _, err := io.Copy(io.Discard, br); end <- err }()
+		ended = append(ended, end)
+	}
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the router still draining 5 s after it was told to stop: it waited on the streams")
+	}
+	for i, end := range ended {
+		select {
+		case <-end:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("stream %d still open after the router stopped", i)
+		}
+	}
+	t.Logf("stopped in %v with 3 streams open", time.Since(start).Round(time.Millisecond))
 }

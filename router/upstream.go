@@ -3,10 +3,12 @@ package router
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -61,7 +63,7 @@ func NewLocal(h http.Handler) *Local {
 		h.ServeHTTP(w, r)
 	})}
 	go l.srv.Serve(l.ln)
-	l.remote = &Remote{c: newHostClient("local", func(string) (net.Conn, error) { return l.ln.Dial() })}
+	l.remote = newRemote("local", func(string, time.Duration) (net.Conn, error) { return l.ln.Dial() })
 	return l
 }
 
@@ -142,11 +144,32 @@ func (w *recorder) Write(b []byte) (int, error) {
 
 // Remote is a service in another process, reached over HTTP.
 type Remote struct {
-	c *fasthttp.HostClient
+	c     *fasthttp.HostClient
+	conns connSet
 }
 
 // NewRemote reaches the service at addr (host:port).
-func NewRemote(addr string) *Remote { return &Remote{c: newHostClient(addr, nil)} }
+func NewRemote(addr string) *Remote {
+	return newRemote(addr, func(addr string, timeout time.Duration) (net.Conn, error) {
+		if timeout <= 0 {
+			return fasthttp.Dial(addr) // with fasthttp's default timeout
+		}
+		return fasthttp.DialTimeout(addr, timeout)
+	})
+}
+
+func newRemote(addr string, dial fasthttp.DialFuncWithTimeout) *Remote {
+	r := &Remote{}
+	r.c = newHostClient(addr, func(addr string, timeout time.Duration) (net.Conn, error) {
+		return r.conns.add(func() (net.Conn, error) { return dial(addr, timeout) })
+	})
+	return r
+}
+
+// CloseConns closes every connection to the service, which ends the answers
+// passing through them (a live stream never ends by itself), and refuses
+// new ones: requests after it are answered 502.
+func (r *Remote) CloseConns() { r.conns.closeAll() }
 
 // NewRemoteURL makes the upstream at base, an http:// or https:// URL of a
 // host and port (a service's MANIWANI_*_URL).
@@ -164,11 +187,11 @@ func NewRemoteURL(base string) (*Remote, error) {
 	return r, nil
 }
 
-func newHostClient(addr string, dial fasthttp.DialFunc) *fasthttp.HostClient {
+func newHostClient(addr string, dial fasthttp.DialFuncWithTimeout) *fasthttp.HostClient {
 	return &fasthttp.HostClient{
 		// A live stream holds its connection for as long as it lasts, so the
 		// pool must not cap the streams; the router's own limits bound it.
-		Addr: addr, Dial: dial, MaxConns: 1 << 20,
+		Addr: addr, DialTimeout: dial, MaxConns: 1 << 20,
 		// A response passed through streams to the client as it comes (a
 		// live stream, a large file) instead of being read whole first.
 		StreamResponseBody:     true,
@@ -226,4 +249,67 @@ func (r *Remote) forward(ctx *fasthttp.RequestCtx) {
 	if err := r.c.Do(&ctx.Request, &ctx.Response); err != nil {
 		unavailable(ctx, err)
 	}
+}
+
+// connSet is a client's open connections, so that they can all be closed at
+// once: fasthttp's client can close its idle ones only, and a connection
+// carrying a stream is never idle.
+type connSet struct {
+	mu     sync.Mutex
+	open   map[*setConn]struct{}
+	closed bool
+}
+
+var errConnsClosed = errors.New("router: connections to this service are closed (shutting down)")
+
+func (s *connSet) add(dial func() (net.Conn, error)) (net.Conn, error) {
+	if s.isClosed() {
+		return nil, errConnsClosed
+	}
+	c, err := dial()
+	if err != nil {
+		return nil, err
+	}
+	sc := &setConn{Conn: c, set: s}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed { // closed while dialling
+		c.Close()
+		return nil, errConnsClosed
+	}
+	if s.open == nil {
+		s.open = map[*setConn]struct{}{}
+	}
+	s.open[sc] = struct{}{}
+	return sc, nil
+}
+
+func (s *connSet) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *connSet) closeAll() {
+	s.mu.Lock()
+	s.closed = true
+	open := s.open
+	s.open = nil
+	s.mu.Unlock()
+	for c := range open {
+		c.Conn.Close()
+	}
+}
+
+// setConn leaves its set when it closes.
+type setConn struct {
+	net.Conn
+	set *connSet
+}
+
+func (c *setConn) Close() error {
+	c.set.mu.Lock()
+	delete(c.set.open, c)
+	c.set.mu.Unlock()
+	return c.Conn.Close()
 }

@@ -59,6 +59,7 @@ func TestApart(t *testing.T) {
 		{"redis-stopped", apartRedisDown},
 		{"api-killed-under-posts", apartAPIKilled},
 		{"live-instance-killed", apartLiveKilled},
+		{"router-stopped-under-streams", apartRouterStops},
 	}
 	for _, st := range steps {
 		t1 := time.Now()
@@ -178,6 +179,7 @@ type apartProc struct {
 	log           bytes.Buffer  // every run's stderr, one after the other
 	cmd           *exec.Cmd     // nil while stopped
 	exited        chan struct{} // closed when cmd has exited
+	exitErr       error         // how the last run ended (nil: exit status 0)
 	starts        int
 	listening     chan struct{} // closed at the run's "maniwani listening"
 	listeningOnce sync.Once
@@ -241,6 +243,7 @@ func (p *apartProc) start() error {
 		err := cmd.Wait()
 		p.mu.Lock()
 		fmt.Fprintf(&p.log, "=== %s exited at %s: %v\n", p.name, time.Now().Format("15:04:05.000"), err)
+		p.exitErr = err
 		p.mu.Unlock()
 		close(exited)
 	}()
@@ -1241,4 +1244,51 @@ func apartLiveKilled(t *testing.T, s *apartSite) {
 	sseWait(t, "a post through the router's live after live1 came back", ch, 5*time.Second, func(e sseEvent) bool {
 		return e.Event == "post" && e.no() == w.No
 	})
+}
+
+// A router told to stop while live streams pass through it to a live
+// process that goes on cuts them and exits at once with status 0, instead
+// of waiting out its drain for streams that never end.
+func apartRouterStops(t *testing.T, s *apartSite) {
+	r := s.procs["router"]
+	v := s.mustPost(t, 0, "a thread watched through the router", nil)
+	var streams []<-chan sseEvent
+	for _, path := range []string{fmt.Sprintf("/live/b/%d", v.No), "/live/b"} {
+		ch, _, err := sseOpen(t.Context(), r.base()+path, s.ip(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, ch)
+	}
+	start := time.Now()
+	if err := r.stop(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	r.mu.Lock()
+	exitErr := r.exitErr
+	r.mu.Unlock()
+	if exitErr != nil || took > 5*time.Second {
+		t.Errorf("the router stopped in %v with %v; want exit status 0 within 5 s", took.Round(time.Millisecond), exitErr)
+	}
+	for i, ch := range streams {
+		select {
+		case <-drained(ch):
+		case <-time.After(2 * time.Second):
+			t.Errorf("stream %d still open 2 s after the router exited", i)
+		}
+	}
+	t.Logf("router stopped in %v with %d streams open", took.Round(time.Millisecond), len(streams))
+	r.restart(t)
+}
+
+// drained is closed once ch is.
+func drained(ch <-chan sseEvent) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		for range ch {
+		}
+		close(done)
+	}()
+	return done
 }
