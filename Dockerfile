@@ -9,6 +9,10 @@
 
 # The Go of go.mod's go line.
 ARG GO_VERSION=1.26.8
+# The MinIO the tests run against (scripts/minio.sh). MinIO publishes its
+# community edition as source only, so docker-compose.yml's minio service is
+# built here from that same version rather than pulled.
+ARG MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 
 FROM golang:${GO_VERSION} AS build
 WORKDIR /src
@@ -21,6 +25,23 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 # The data directory, owned by the image's non-root user (65532, "nonroot").
 RUN mkdir -p /out/data
 
+FROM golang:${GO_VERSION} AS minio-build
+ARG MINIO_VERSION
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    GOBIN=/out go install -trimpath -ldflags "-s -w" "github.com/minio/minio@${MINIO_VERSION}"
+
+# docker-compose.yml's object storage (target minio): the server, and
+# /maniwani for its health check (no shell, no curl here either).
+FROM gcr.io/distroless/static-debian12:nonroot AS minio
+COPY --from=minio-build /out/minio /minio
+COPY --from=build /maniwani /maniwani
+COPY --from=build --chown=65532:65532 /out/data /data
+USER nonroot:nonroot
+EXPOSE 9000 9001
+ENTRYPOINT ["/minio"]
+
+# Maniwani: the last stage, what "docker build ." makes.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /maniwani /maniwani
 COPY --from=build --chown=65532:65532 /out/data /data

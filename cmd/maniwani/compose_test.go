@@ -245,6 +245,21 @@ func TestComposeFile(t *testing.T) {
 			refs[name][host] = true
 		}
 	}
+	// What is pulled is pinned to a version; MinIO, which publishes no
+	// images of its community edition any more, is built by the Dockerfile
+	// (the version the tests run against; TestDockerfile).
+	for _, name := range p.ServiceNames() {
+		s := p.Services[name]
+		if s.Build != nil {
+			continue
+		}
+		if _, tag, ok := strings.Cut(s.Image, ":"); !ok || tag == "latest" {
+			t.Errorf("%s: image %q has no pinned version", name, s.Image)
+		}
+	}
+	if b := p.Services["minio"].Build; b == nil || b.Context != root || b.Dockerfile != "Dockerfile" || b.Target != "minio" {
+		t.Errorf("minio: build %+v, want the Dockerfile at the root, target minio", b)
+	}
 	// MinIO keeps its port; the S3 keys are its root user's.
 	if m := p.Services["minio"]; !slices.Contains(m.Command, "server") {
 		t.Errorf("minio: command %v does not run minio server", m.Command)
@@ -498,6 +513,23 @@ func TestDockerfile(t *testing.T) {
 	}
 	if goLine == nil || builder != "golang:"+string(goLine[1]) {
 		t.Errorf("builder is %s, want golang:%s (go.mod's go line)", builder, goLine[1])
+	}
+
+	// The minio stage builds the MinIO the tests use.
+	script, err := os.ReadFile(filepath.Join(root, "scripts", "minio.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pinned string
+	if m := regexp.MustCompile(`(?m)^version=(\S+)`).FindSubmatch(script); m != nil {
+		pinned = string(m[1])
+	}
+	if pinned == "" || args["MINIO_VERSION"] != pinned {
+		t.Errorf("Dockerfile's MINIO_VERSION %q, scripts/minio.sh's %q: want the same", args["MINIO_VERSION"], pinned)
+	}
+	if !slices.ContainsFunc(froms, func(f string) bool { return strings.HasSuffix(f, " AS minio") }) ||
+		!strings.Contains(text, `go install -trimpath -ldflags "-s -w" "github.com/minio/minio@${MINIO_VERSION}"`) {
+		t.Error("Dockerfile has no minio stage building github.com/minio/minio@${MINIO_VERSION}")
 	}
 
 	ign, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
