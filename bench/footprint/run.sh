@@ -12,7 +12,9 @@
 # is measured idle: after it started, after a few requests through the
 # router (pages, JSON, a thread with an image and a reply, its thumbnail, a
 # second of its live stream) and IDLE seconds (2) with nothing to do; the
-# figure is VmRSS of /proc/PID/status (the peak, VmHWM, beside it).
+# figure is VmRSS of /proc/PID/status (the peak, VmHWM, beside it), and for
+# a picture of what the seven together cost, each one's PSS (a page shared
+# by n processes counts 1/n; the seven map the one binary).
 #
 # The split run needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust;
 # scripts/services.sh), where it makes a throwaway database, MinIO on
@@ -23,7 +25,8 @@
 # Targets: at most 25 MiB idle RSS for each service alone, at most 60 MiB for
 # the all-in-one process.
 # Settings (environment): IDLE (seconds, 2), SPLIT (1; 0 skips the split run),
-# MANIWANI_BIN.
+# MANIWANI_BIN, HOLD (seconds to keep the split processes running after the
+# figures, to look at them: their PIDs and ops addresses are printed).
 # Exit status: 0 when every process measured meets its target, 1 when one
 # does not, 2 on a setup failure.
 # Everything listens on 127.0.0.1 only; everything started is stopped on exit.
@@ -57,6 +60,9 @@ size=$(stat -c %s "$BIN")
 # --- measuring ------------------------------------------------------------------------
 # kB of a process's VmRSS or VmHWM.
 mem() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
+# kB of a process's proportional set size: its own pages, and its share of
+# those it maps with others (the seven apart map one binary).
+pss() { awk '$1 == "Pss:" {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 ROWS=()   # name pid limit-kB
 FAILED=0
@@ -110,6 +116,7 @@ exercise "$R"
 sleep "$IDLE"
 ROWS+=("all-in-one $MPID $ALL_MAX_KB")
 ALL_RSS=$(mem "$MPID" VmRSS); ALL_HWM=$(mem "$MPID" VmHWM); ALL_ANON=$(mem "$MPID" RssAnon); ALL_FILE=$(mem "$MPID" RssFile)
+ALL_PSS=$(pss "$MPID")
 [ -n "$ALL_RSS" ] || { tail -20 "$TMP/server.log"; die "the all-in-one process died"; }
 kill "$MPID"; wait "$MPID" 2>/dev/null   # out of the way of the split run
 
@@ -175,30 +182,36 @@ fi
 # --- the figures -----------------------------------------------------------------------------
 echo "footprint: binary $(mib $((size / 1024))) MiB ($size bytes; CGO_ENABLED=0 -trimpath -ldflags \"-s -w\", as the Dockerfile builds it)"
 echo "idle RSS: after start, a few requests through the router and ${IDLE}s idle"
-echo "(VmRSS = RssAnon, the heap, stacks and runtime, + RssFile, the pages of the binary read; peak VmHWM)"
-printf '%-12s %9s %10s %10s %10s %8s  %s\n' process "RSS MiB" "heap etc" "binary" "peak MiB" target ""
-total=0
+echo "(VmRSS = RssAnon, the heap, stacks and runtime, + RssFile, the pages of the binary mapped; peak VmHWM;"
+echo " PSS counts a page mapped by n processes as 1/n: the seven apart share one binary's pages)"
+printf '%-12s %9s %10s %10s %10s %8s %8s  %s\n' process "RSS MiB" "heap etc" "binary" "peak MiB" "PSS MiB" target ""
+total=0 totalpss=0
 for row in "${ROWS[@]}"; do
   read -r name pid limit <<<"$row"
   if [ "$name" = all-in-one ]; then
-    rss=$ALL_RSS hwm=$ALL_HWM anon=$ALL_ANON file=$ALL_FILE
+    rss=$ALL_RSS hwm=$ALL_HWM anon=$ALL_ANON file=$ALL_FILE p=$ALL_PSS
   else
-    rss=$(mem "$pid" VmRSS) hwm=$(mem "$pid" VmHWM) anon=$(mem "$pid" RssAnon) file=$(mem "$pid" RssFile)
+    rss=$(mem "$pid" VmRSS) hwm=$(mem "$pid" VmHWM) anon=$(mem "$pid" RssAnon) file=$(mem "$pid" RssFile) p=$(pss "$pid")
   fi
   if [ -z "$rss" ]; then
-    printf '%-12s %9s %10s %10s %10s %8s  %s\n' "$name" - - - - "<= $((limit / 1024))" "DIED (see its log)"
+    printf '%-12s %9s %10s %10s %10s %8s %8s  %s\n' "$name" - - - - - "<= $((limit / 1024))" "DIED (see its log)"
     tail -5 "$TMP/$name.log" 2>/dev/null
     FAILED=1; continue
   fi
   verdict=ok
   [ "$rss" -le "$limit" ] || { verdict="OVER"; FAILED=1; }
-  [ "$name" = all-in-one ] || total=$((total + rss))
-  printf '%-12s %9s %10s %10s %10s %8s  %s\n' "$name" "$(mib "$rss")" "$(mib "$anon")" "$(mib "$file")" "$(mib "$hwm")" "<= $((limit / 1024))" "$verdict"
+  [ "$name" = all-in-one ] || { total=$((total + rss)); totalpss=$((totalpss + ${p:-0})); }
+  printf '%-12s %9s %10s %10s %10s %8s %8s  %s\n' "$name" "$(mib "$rss")" "$(mib "$anon")" "$(mib "$file")" "$(mib "$hwm")" \
+    "$(mib "${p:-0}")" "<= $((limit / 1024))" "$verdict"
 done
-[ "$total" -gt 0 ] && printf '%-12s %9s\n' "7 apart" "$(mib $total)"
+[ "$total" -gt 0 ] && printf '%-12s %9s %10s %10s %10s %8s\n' "7 apart" "$(mib $total)" "" "" "" "$(mib $totalpss)"
 [ -n "$SPLIT_NOTE" ] && echo "note: $SPLIT_NOTE"
 for f in "$TMP"/*.log; do
   grep -q '"level":"ERROR"' "$f" 2>/dev/null && { echo "errors in $(basename "$f" .log) (last 3):"; grep '"level":"ERROR"' "$f" | tail -3; }
 done
 echo "target (<= 25 MiB per service alone, <= 60 MiB all in one):" "$([ $FAILED = 0 ] && echo met || echo "NOT met")"
+if [ -n "${HOLD:-}" ] && [ -z "$SPLIT_NOTE" ]; then
+  for t in router api ui markdown thumbnailer media live; do echo "hold: $t pid ${SPID[$t]} ops 127.0.0.1:${OPS[$t]}"; done
+  sleep "$HOLD"
+fi
 exit $FAILED
