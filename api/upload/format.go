@@ -28,13 +28,17 @@ type format struct {
 // walked is what a walk through a file's structure learnt.
 type walked struct {
 	w, h   int    // a video's size, which no DecodeConfig reads
-	drop   []span // JPEG metadata segments to cut, in file order
+	drop   []span // metadata to cut (or bytes to replace, with put), in file order
 	icc    []span // JPEG colour profile segments, kept through a re-encode
 	orient int    // JPEG EXIF orientation, 1 to 8
 }
 
-// span is the bytes [start, end) of the file.
-type span struct{ start, end int64 }
+// span is the bytes [start, end) of the file; put, when not nil, is
+// written in their place.
+type span struct {
+	start, end int64
+	put        []byte
+}
 
 // The formats are values, not a table: nothing at package level can change.
 func formatJPEG() *format {

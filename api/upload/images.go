@@ -7,8 +7,12 @@ import (
 )
 
 // walkPNG walks every chunk from IHDR to IEND and checks its CRC, so a cut
-// or a changed byte anywhere is seen without inflating the pixels.
+// or a changed byte anywhere is seen without inflating the pixels. It notes
+// the chunks of metadata to cut: EXIF (eXIf: where a photo was taken, the
+// camera), text (tEXt, zTXt, iTXt: author, comments, software) and the
+// time of the last change (tIME). None of them changes the pixels.
 func walkPNG(s *scanner) (walked, error) {
+	var w walked
 	var sig [8]byte
 	if err := s.full(sig[:]); err != nil {
 		return walked{}, err
@@ -51,8 +55,10 @@ func walkPNG(s *scanner) (walked, error) {
 			if n != 0 || !idat {
 				return walked{}, damaged("IEND at byte %d without IDAT before it", start)
 			}
-			return walked{}, s.end()
+			return w, s.end()
 		case "IHDR", "PLTE":
+		case "eXIf", "tEXt", "zTXt", "iTXt", "tIME":
+			w.drop = append(w.drop, span{start: start, end: s.off})
 		default:
 			// A critical chunk (upper-case first letter) that no decoder knows
 			// makes the image unreadable.
@@ -143,9 +149,20 @@ func walkGIF(s *scanner) (walked, error) {
 	}
 }
 
+// The extended header's (VP8X's) flags of the metadata chunks.
+const (
+	webpEXIF = 0x08
+	webpXMP  = 0x04
+)
+
 // walkWebP checks that the RIFF size is the file's and that the chunks tile
 // it, the first being an image (VP8, VP8L) or the extended header (VP8X).
+// It notes the metadata chunks (EXIF, XMP) to cut, and with them the new
+// RIFF size and the extended header's flags without theirs.
 func walkWebP(s *scanner) (walked, error) {
+	var w walked
+	vp8x := int64(-1) // where the extended header's chunk starts
+	var flags byte
 	var hdr [12]byte
 	if err := s.full(hdr[:]); err != nil {
 		return walked{}, err
@@ -174,14 +191,22 @@ func walkWebP(s *scanner) (walked, error) {
 		if n > end-s.off {
 			return walked{}, damaged("chunk %q at byte %d runs past the RIFF end", fourcc, start)
 		}
-		switch fourcc {
-		case "VP8 ", "VP8L", "ANMF":
+		switch {
+		case fourcc == "VP8 " || fourcc == "VP8L" || fourcc == "ANMF":
 			pictures = true
-		case "VP8X":
-		default:
-			if i == 0 {
-				return walked{}, damaged("first chunk %q", fourcc)
+		case fourcc == "VP8X" && i == 0:
+			if n < 10 {
+				return walked{}, damaged("VP8X chunk of %d bytes", n)
 			}
+			b, err := s.peek(1)
+			if err != nil {
+				return walked{}, err
+			}
+			vp8x, flags = start, b[0]
+		case i == 0:
+			return walked{}, damaged("first chunk %q", fourcc)
+		case fourcc == "EXIF" || fourcc == "XMP ":
+			w.drop = append(w.drop, span{start: start, end: s.off + n})
 		}
 		if err := s.skip(n); err != nil {
 			return walked{}, err
@@ -190,5 +215,16 @@ func walkWebP(s *scanner) (walked, error) {
 	if !pictures {
 		return walked{}, damaged("no image chunk")
 	}
-	return walked{}, s.end()
+	if len(w.drop) > 0 {
+		cut := int64(0)
+		for _, d := range w.drop {
+			cut += d.end - d.start
+		}
+		edits := []span{{start: 4, end: 8, put: binary.LittleEndian.AppendUint32(nil, uint32(size-cut))}}
+		if vp8x >= 0 {
+			edits = append(edits, span{start: vp8x + 8, end: vp8x + 9, put: []byte{flags &^ (webpEXIF | webpXMP)}})
+		}
+		w.drop = append(edits, w.drop...)
+	}
+	return w, s.end()
 }

@@ -70,13 +70,13 @@ func walkJPEG(s *scanner) (walked, error) {
 			switch {
 			case m == 0xe0, m == 0xee && bytes.HasPrefix(body, []byte("Adobe")):
 			case m == 0xe2 && bytes.HasPrefix(body, []byte("ICC_PROFILE\x00")):
-				w.icc = append(w.icc, span{start, s.off})
+				w.icc = append(w.icc, span{start: start, end: s.off})
 			default:
 				if m == 0xe1 && !exif && bytes.HasPrefix(body, []byte("Exif\x00\x00")) {
 					exif = true
 					w.orient = exifOrientation(body[6:])
 				}
-				w.drop = append(w.drop, span{start, s.off})
+				w.drop = append(w.drop, span{start: start, end: s.off})
 			}
 		case m == 0xda: // SOS: the segment, then entropy-coded data up to the next marker
 			if !sof {
@@ -176,11 +176,15 @@ func exifOrientation(tiff []byte) int {
 	return 1
 }
 
-// copyWithout copies the size bytes of f to w but the spans cut.
+// copyWithout copies the size bytes of f to w but the spans cut, each
+// replaced by its put.
 func copyWithout(w io.Writer, f io.ReaderAt, size int64, cut []span) error {
 	var at int64
 	for _, c := range cut {
 		if _, err := io.Copy(w, io.NewSectionReader(f, at, c.start-at)); err != nil {
+			return err
+		}
+		if _, err := w.Write(c.put); err != nil {
 			return err
 		}
 		at = c.end

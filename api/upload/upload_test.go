@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/image/webp"
+
 	"github.com/maniwani/maniwani"
 )
 
@@ -432,6 +434,86 @@ func TestEXIFStrippedLosslessly(t *testing.T) {
 	}
 }
 
+// pngChunk is a PNG chunk: length, type, data and CRC.
+func pngChunk(typ string, data []byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+	b = append(append(b, typ...), data...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+}
+
+// A PNG's metadata chunks (EXIF, text, time) are cut; the pixels' chunks and
+// the other ancillary ones (gamma, physical size) stay, byte for byte.
+func TestPNGMetadataCut(t *testing.T) {
+	img := encodePNG(t, pattern(20, 10))
+	const ihdrEnd = 8 + 25
+	gama := pngChunk("gAMA", binary.BigEndian.AppendUint32(nil, 45455))
+	phys := pngChunk("pHYs", append(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, 2835), 2835), 1))
+	exif := pngChunk("eXIf", append([]byte("MM\x00\x2a\x00\x00\x00\x08"), []byte("GPS 48.8584N 2.2945E")...))
+	text := pngChunk("tEXt", []byte("Author\x00Somebody Real"))
+	itxt := pngChunk("iTXt", []byte("Comment\x00\x00\x00en\x00\x00taken at home"))
+	ztxt := pngChunk("zTXt", []byte("Software\x00\x00x\x9c\x03\x00\x00\x00\x00\x01"))
+	tim := pngChunk("tIME", []byte{0x07, 0xea, 11, 22, 10, 0, 0})
+	in := join(img[:ihdrEnd], gama, exif, text, phys, itxt, img[ihdrEnd:len(img)-12], ztxt, tim, img[len(img)-12:])
+	want := join(img[:ihdrEnd], gama, phys, img[ihdrEnd:])
+	f, err := receive(t, in, "p.png", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(t, f); !bytes.Equal(got, want) {
+		t.Errorf("stored %d bytes, want the %d of the upload without eXIf, tEXt, iTXt, zTXt and tIME", len(got), len(want))
+	}
+	if f.Width != 20 || f.Height != 10 {
+		t.Errorf("%dx%d", f.Width, f.Height)
+	}
+}
+
+// webpWith is the WebP img with chunks added at its end, its RIFF size
+// fixed and, in an extended one, flags set in its VP8X header.
+func webpWith(img []byte, flags byte, chunks ...[]byte) []byte {
+	out := join(append([]byte(nil), img...), join(chunks...))
+	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-8))
+	if string(out[12:16]) == "VP8X" {
+		out[20] |= flags
+	}
+	return out
+}
+
+func riffChunk(fourcc string, data []byte) []byte {
+	b := binary.LittleEndian.AppendUint32([]byte(fourcc), uint32(len(data)))
+	b = append(b, data...)
+	if len(data)%2 == 1 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// A WebP's EXIF and XMP chunks are cut, and its RIFF size and extended
+// header say so: what is stored is the image as it was before they were
+// added, byte for byte.
+func TestWebPMetadataCut(t *testing.T) {
+	exif := riffChunk("EXIF", []byte("MM\x00\x2a\x00\x00\x00\x08GPS")) // odd: padded
+	xmp := riffChunk("XMP ", []byte(`<x:xmpmeta xmlns:x="adobe:ns:meta/">where</x:xmpmeta>`))
+	for _, c := range []struct{ name, file string }{
+		{"extended", "tiny-alpha.webp"}, // VP8X, ALPH, VP8
+		{"simple", "tiny.webp"},         // VP8 alone: chunks after it are cut all the same
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			img := testdata(t, c.file)
+			f, err := receive(t, webpWith(img, webpEXIF|webpXMP, exif, xmp), "p.webp", Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := stored(t, f)
+			if !bytes.Equal(got, img) {
+				t.Errorf("stored %d bytes, want the %d of %s", len(got), len(img), c.file)
+			}
+			if _, err := webp.Decode(bytes.NewReader(got)); err != nil {
+				t.Errorf("stored WebP does not decode: %v", err)
+			}
+		})
+	}
+}
+
 // quadrants is an image with a colour per quadrant, in blocks of 16 pixels
 // so that JPEG keeps them apart: red, blue / green, white.
 func quadrants(w, h int) *image.RGBA {
@@ -694,6 +776,11 @@ func FuzzReceive(f *testing.F) {
 		testdata(f, "tiny.webp"),
 		testdata(f, "tiny-lossless.webp"),
 		testdata(f, "tiny-alpha.webp"),
+		webpWith(testdata(f, "tiny-alpha.webp"), webpEXIF, riffChunk("EXIF", []byte("MM\x00\x2a"))),
+		func() []byte {
+			p := encodePNG(f, pattern(7, 5))
+			return join(p[:33], pngChunk("eXIf", []byte("MM")), p[33:])
+		}(),
 		testdata(f, "tiny.webm"),
 		testdata(f, "tiny-live.webm"),
 		testdata(f, "tiny.mp4"),
