@@ -34,10 +34,11 @@ type walked struct {
 }
 
 // span is the bytes [start, end) of the file; put, when not nil, is
-// written in their place.
+// written in their place, or zeros as many when zero is set.
 type span struct {
 	start, end int64
 	put        []byte
+	zero       bool
 }
 
 // The formats are values, not a table: nothing at package level can change.

@@ -177,15 +177,26 @@ func exifOrientation(tiff []byte) int {
 }
 
 // copyWithout copies the size bytes of f to w but the spans cut, each
-// replaced by its put.
+// replaced by its put or its zeros.
 func copyWithout(w io.Writer, f io.ReaderAt, size int64, cut []span) error {
 	var at int64
+	var zeros []byte
 	for _, c := range cut {
 		if _, err := io.Copy(w, io.NewSectionReader(f, at, c.start-at)); err != nil {
 			return err
 		}
 		if _, err := w.Write(c.put); err != nil {
 			return err
+		}
+		for n := c.end - c.start; c.zero && n > 0; {
+			if zeros == nil {
+				zeros = make([]byte, 32<<10)
+			}
+			k, err := w.Write(zeros[:min(n, int64(len(zeros)))])
+			if err != nil {
+				return err
+			}
+			n -= int64(k)
 		}
 		at = c.end
 	}

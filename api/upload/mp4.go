@@ -6,11 +6,11 @@ import (
 	"math"
 )
 
-// box is an ISO-BMFF box: its type and where it ends; its body starts where
-// readBox leaves the scanner.
+// box is an ISO-BMFF box: its type, where it starts, where its body starts
+// (where readBox leaves the scanner) and where it ends.
 type box struct {
-	typ string
-	end int64
+	typ              string
+	start, body, end int64
 }
 
 // readBox reads the header of a box that must end by end.
@@ -49,11 +49,41 @@ func readBox(s *scanner, end int64) (box, error) {
 	if size > uint64(end-start) {
 		return box{}, damaged("box %q at byte %d of size %d runs past its end (%d)", typ, start, size, end)
 	}
-	return box{typ, start + int64(size)}, nil
+	return box{typ: typ, start: start, body: s.off, end: start + int64(size)}, nil
+}
+
+// xmpUUID is the extended type of a uuid box holding XMP.
+const xmpUUID = "\xbe\x7a\xcf\xcb\x97\xa9\x42\xe8\x9c\x71\x99\x94\x91\xe3\xaf\xac"
+
+// metadata tells whether b, whose body the scanner is at, is metadata that
+// no player needs: user data (udta: names, dates, where it was filmed as
+// phones write it), meta (Apple's keys, the location among them) and XMP.
+func metadata(s *scanner, b box) bool {
+	switch b.typ {
+	case "udta", "meta":
+		return true
+	case "uuid":
+		if b.end-b.body < int64(len(xmpUUID)) {
+			return false
+		}
+		p, err := s.peek(len(xmpUUID))
+		return err == nil && string(p) == xmpUUID
+	}
+	return false
+}
+
+// blank makes the metadata box b a free box of zeros, which players skip.
+// Nothing moves: a file's media is found by offsets into it (stco), which
+// cutting bytes before mdat would break.
+func (w *walked) blank(b box) {
+	w.drop = append(w.drop, span{start: b.start + 4, end: b.start + 8, put: []byte("free")},
+		span{start: b.body, end: b.end, zero: true})
 }
 
 // walkMP4 checks that the top-level boxes tile the file exactly, ftyp first,
 // with one moov and some mdat, and reads the size of the first video track.
+// It notes the metadata boxes, at the top, in moov and in its tracks, to
+// blank.
 func walkMP4(s *scanner) (walked, error) {
 	var w walked
 	var moov, mdat, video bool
@@ -70,11 +100,13 @@ func walkMP4(s *scanner) (walked, error) {
 				return w, damaged("a second moov")
 			}
 			moov = true
-			if w.w, w.h, video, err = walkMoov(s, b.end); err != nil {
+			if video, err = walkMoov(s, b.end, &w); err != nil {
 				return w, err
 			}
 		case b.typ == "mdat":
 			mdat = true
+		case metadata(s, b):
+			w.blank(b)
 		}
 		if err := s.seek(b.end); err != nil {
 			return w, err
@@ -89,33 +121,44 @@ func walkMP4(s *scanner) (walked, error) {
 	return w, nil
 }
 
-// walkMoov finds the first video trak in moov.
-func walkMoov(s *scanner, end int64) (w, h int, video bool, err error) {
+// walkMoov walks moov's boxes and tracks; the first video track's size is
+// the file's.
+func walkMoov(s *scanner, end int64, wk *walked) (video bool, err error) {
 	for s.off < end {
 		b, err := readBox(s, end)
 		if err != nil {
-			return 0, 0, false, err
+			return false, err
 		}
-		if b.typ == "trak" && !video {
-			if w, h, video, err = walkTrak(s, b.end); err != nil {
-				return 0, 0, false, err
+		switch {
+		case b.typ == "trak":
+			w, h, v, err := walkTrak(s, b.end, wk)
+			if err != nil {
+				return false, err
 			}
+			if v && !video {
+				wk.w, wk.h, video = w, h, true
+			}
+		case metadata(s, b):
+			wk.blank(b)
 		}
 		if err := s.seek(b.end); err != nil {
-			return 0, 0, false, err
+			return false, err
 		}
 	}
-	return w, h, video, nil
+	return video, nil
 }
 
 // walkTrak reads a track's size from tkhd (16.16 fixed point, turned by its
 // matrix when it is a quarter turn, as phones record) and whether its
 // handler (mdia/hdlr) is video.
-func walkTrak(s *scanner, end int64) (w, h int, video bool, err error) {
+func walkTrak(s *scanner, end int64, wk *walked) (w, h int, video bool, err error) {
 	for s.off < end {
 		b, err := readBox(s, end)
 		if err != nil {
 			return 0, 0, false, err
+		}
+		if metadata(s, b) {
+			wk.blank(b)
 		}
 		switch b.typ {
 		case "tkhd":

@@ -20,6 +20,7 @@ const (
 	idAttachments = 0x1941a469
 	idChapters    = 0x1043a770
 	idTags        = 0x1254c367
+	idVoid        = 0xec
 	idTrackEntry  = 0xae
 	idTrackType   = 0x83
 	idCodecID     = 0x86
@@ -227,6 +228,8 @@ func walkWebM(s *scanner) (walked, error) {
 			continue
 		case idCluster:
 			clusters = true
+		case idTags, idAttachments:
+			w.void(start, s.off+int64(size))
 		}
 		if err := s.skip(int64(size)); err != nil {
 			return w, err
@@ -245,6 +248,21 @@ func walkWebM(s *scanner) (walked, error) {
 		return w, &flaw{whyTrailing, errors.New("bytes after the Segment")}
 	}
 	return w, nil
+}
+
+// void makes the element at [start, end) a Void element of zeros, which
+// players skip: the Segment's metadata (Tags: titles, dates, places;
+// Attachments: files carried along). Nothing moves, so the positions that
+// SeekHead and Cues hold stay true.
+func (w *walked) void(start, end int64) {
+	k := min(8, end-start-1) // the size's length: ID 4 bytes + size 1 or more, so k >= 4
+	size := uint64(end - start - 1 - k)
+	head := []byte{idVoid}
+	for i := k - 1; i >= 0; i-- {
+		head = append(head, byte(size>>(8*i)))
+	}
+	head[1] |= 1 << (8 - k) // the length marker
+	w.drop = append(w.drop, span{start: start, end: start + 1 + k, put: head}, span{start: start + 1 + k, end: end, zero: true})
 }
 
 // walkCluster walks a Cluster of unknown size: its elements, of known
