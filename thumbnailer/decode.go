@@ -36,7 +36,7 @@ func decoderFor(ext string) decoder {
 		// frames are never decoded.
 		return decoder{gif.DecodeConfig, whole(gif.Decode)}
 	case ".webp":
-		return decoder{webp.DecodeConfig, whole(webp.Decode)}
+		return decoder{webp.DecodeConfig, decodeWebP}
 	default:
 		return decoder{jpeg.DecodeConfig, func(r io.Reader, cfg image.Config) (image.Image, error) {
 			return jpeg.Decode(r, jpegScale(cfg.Width, cfg.Height))
