@@ -23,8 +23,6 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/internal/testdb"
 	"github.com/maniwani/maniwani/internal/testminio"
@@ -77,7 +75,7 @@ func TestApart(t *testing.T) {
 // apartSite is the running site: the processes by name, Redis, and a
 // source of poster addresses.
 type apartSite struct {
-	redis  *apartRedis
+	redis  *privateRedis
 	procs  map[string]*apartProc
 	router *apartProc
 	bucket *testminio.Bucket
@@ -90,7 +88,7 @@ func newApartSite(t *testing.T) *apartSite {
 	// What must be there fails (under CI=true) before the build is paid.
 	dbURL := testdb.Postgres(t)
 	s.bucket = testminio.New(t)
-	s.redis = newApartRedis(t)
+	s.redis = newPrivateRedis(t)
 	bin := buildBinary(t)
 
 	names := []string{"api", "ui", "media", "markdown", "thumbnailer", "live1", "live2", "router"}
@@ -294,64 +292,6 @@ func (p *apartProc) shutdown() {
 	if p.t.Failed() {
 		p.t.Logf("log of %s:\n%s", p.name, p.logs())
 	}
-}
-
-// apartRedis is a private redis-server that can be stopped and started
-// again, empty, on the same port.
-type apartRedis struct {
-	t    *testing.T
-	path string
-	addr string
-	cmd  *exec.Cmd
-	out  bytes.Buffer
-}
-
-func newApartRedis(t *testing.T) *apartRedis {
-	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis-server is required under CI=true: %v", err)
-		}
-		t.Skipf("no redis-server on PATH: %v", err)
-	}
-	r := &apartRedis{t: t, path: path, addr: freeAddr(t)}
-	t.Cleanup(r.stop)
-	r.start()
-	return r
-}
-
-func (r *apartRedis) start() {
-	r.t.Helper()
-	_, port, _ := strings.Cut(r.addr, ":")
-	r.cmd = exec.Command(r.path, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatalf("redis-server: %v", err)
-	}
-	rdb := goredis.NewClient(&goredis.Options{Addr: r.addr, MaxRetries: -1})
-	defer rdb.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := rdb.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server on %s did not answer in 10 s: %v\n%s", r.addr, err, r.out.String())
-		}
-	}
-}
-
-// stop kills the server: what it held is gone.
-func (r *apartRedis) stop() {
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Kill()
-	r.cmd.Wait()
-	r.cmd = nil
 }
 
 // apartClient never follows redirects and never asks for gzip.

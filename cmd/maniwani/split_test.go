@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,6 +29,21 @@ import (
 // CI=true, where that is a failure.
 func redisServer(t *testing.T) string {
 	t.Helper()
+	return "redis://" + newPrivateRedis(t).addr + "/0"
+}
+
+// privateRedis is a private redis-server (see redisServer) that can be
+// stopped and started again, empty, on the same port.
+type privateRedis struct {
+	t    *testing.T
+	path string
+	addr string
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+}
+
+func newPrivateRedis(t *testing.T) *privateRedis {
+	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -35,29 +51,44 @@ func redisServer(t *testing.T) string {
 		}
 		t.Skipf("no redis-server on PATH: %v", err)
 	}
-	addr := freeAddr(t)
-	_, port, _ := strings.Cut(addr, ":")
-	cmd := exec.Command(path, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("redis-server: %v", err)
+	r := &privateRedis{t: t, path: path, addr: freeAddr(t)}
+	t.Cleanup(r.stop)
+	r.start()
+	return r
+}
+
+// start starts the server and waits until it answers.
+func (r *privateRedis) start() {
+	r.t.Helper()
+	_, port, _ := strings.Cut(r.addr, ":")
+	r.cmd = exec.Command(r.path, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatalf("redis-server: %v", err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	rdb := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
+	rdb := goredis.NewClient(&goredis.Options{Addr: r.addr, MaxRetries: -1})
 	defer rdb.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := rdb.Ping(ctx).Err()
 		cancel()
 		if err == nil {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not answer in 10 s: %v\n%s", addr, err, out.String())
+			r.t.Fatalf("redis-server on %s did not answer in 10 s: %v\n%s", r.addr, err, r.out.String())
 		}
 	}
-	return "redis://" + addr + "/0"
+}
+
+// stop kills the server, if it runs.
+func (r *privateRedis) stop() {
+	if r.cmd == nil {
+		return
+	}
+	r.cmd.Process.Kill()
+	r.cmd.Wait()
+	r.cmd = nil
 }
 
 // buildBinary builds the command into a temporary directory.
