@@ -135,6 +135,19 @@ func startRouter(t *testing.T, deps router.Deps) string {
 // serveRouter serves svc on a loopback port until the test ends.
 func serveRouter(t *testing.T, svc *router.Service) string {
 	t.Helper()
+	base, stop := serve(t, svc)
+	t.Cleanup(func() {
+		if err := stop(20 * time.Second); err != nil {
+			t.Error(err)
+		}
+	})
+	return base
+}
+
+// serve serves svc on a loopback port; stop tells it to stop and says how
+// Serve ended, or that it had not within wait.
+func serve(t *testing.T, svc *router.Service) (base string, stop func(wait time.Duration) error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -142,18 +155,18 @@ func serveRouter(t *testing.T, svc *router.Service) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Serve(ctx, ln) }()
-	t.Cleanup(func() {
+	return "http://" + ln.Addr().String(), func(wait time.Duration) error {
 		cancel()
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("Serve: %v", err)
+				return fmt.Errorf("Serve: %w", err)
 			}
-		case <-time.After(20 * time.Second):
-			t.Error("router did not stop in 20 s")
+			return nil
+		case <-time.After(wait):
+			return fmt.Errorf("router did not stop in %v", wait)
 		}
-	})
-	return "http://" + ln.Addr().String()
+	}
 }
 
 func localRouter(t *testing.T, f *fakeAPI) (string, *cache.Generations) {

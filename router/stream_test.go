@@ -3,11 +3,9 @@ package router_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -318,18 +316,11 @@ func TestStopCutsStreamsToRemoteLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
+	base, stopRouter := serve(t, svc)
 
 	var ended []chan error
 	for range 3 {
-		resp, err := client.Get("http://" + ln.Addr().String() + "/live/b/1")
+		resp, err := client.Get(base + "/live/b/1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -343,14 +334,8 @@ func TestStopCutsStreamsToRemoteLive(t *testing.T) {
 		ended = append(ended, end)
 	}
 	start := time.Now()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Serve: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the router still draining 5 s after it was told to stop: it waited on the streams")
+	if err := stopRouter(5 * time.Second); err != nil {
+		t.Fatalf("%v: it waited on the streams", err)
 	}
 	for i, end := range ended {
 		select {
