@@ -4,7 +4,10 @@
 // import the inside of another.
 package maniwani
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Board is a board and its settings. Durations are whole seconds, as the
 // staff API and boards.json carry them.
@@ -24,6 +27,39 @@ type Board struct {
 	FileTypes []string
 	LastNo    int64 // the last post number taken on the board
 	Modified  time.Time
+}
+
+// DefaultBoard is board b as a new site gets it. A board created without
+// some setting takes this one's.
+func DefaultBoard() Board {
+	return Board{
+		Name: "b", Title: "Random", Description: "The stories and information posted here are artistic works of fiction and falsehood.",
+		MaxThreads: 150, BumpLimit: 300, ImageLimit: 150, MaxFileSize: 8 << 20,
+		CooldownThread: 30, CooldownReply: 10,
+	}
+}
+
+// BoardSettings is a board as the staff API's boards routes give it.
+type BoardSettings struct {
+	Name           string   `json:"name"`
+	Title          string   `json:"title"`
+	Description    string   `json:"description"`
+	MaxThreads     int      `json:"max_threads"`
+	BumpLimit      int      `json:"bump_limit"`
+	ImageLimit     int      `json:"image_limit"`
+	MaxFileSize    int64    `json:"max_file_size"`
+	CooldownThread int      `json:"cooldown_thread"`
+	CooldownReply  int      `json:"cooldown_reply"`
+	PosterIDs      bool     `json:"poster_ids"`
+	FileTypes      []string `json:"file_types"`
+}
+
+// Settings is the board as the staff API gives it, its file types spelt out.
+func (b *Board) Settings() BoardSettings {
+	return BoardSettings{Name: b.Name, Title: b.Title, Description: b.Description, MaxThreads: b.MaxThreads,
+		BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit, MaxFileSize: b.MaxFileSize,
+		CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply, PosterIDs: b.PosterIDs,
+		FileTypes: slices.Clone(b.Types())}
 }
 
 // DefaultFileTypes are the files a board takes unless it says otherwise.

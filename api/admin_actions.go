@@ -18,27 +18,6 @@ import (
 // The staff API's actions. Each takes effect everywhere at once: the cached
 // pages and JSON are dropped and the live streams told, as after a post.
 
-type boardAdminJSON struct {
-	Name           string   `json:"name"`
-	Title          string   `json:"title"`
-	Description    string   `json:"description"`
-	MaxThreads     int      `json:"max_threads"`
-	BumpLimit      int      `json:"bump_limit"`
-	ImageLimit     int      `json:"image_limit"`
-	MaxFileSize    int64    `json:"max_file_size"`
-	CooldownThread int      `json:"cooldown_thread"`
-	CooldownReply  int      `json:"cooldown_reply"`
-	PosterIDs      bool     `json:"poster_ids"`
-	FileTypes      []string `json:"file_types"`
-}
-
-func boardAdminOut(b *maniwani.Board) boardAdminJSON {
-	return boardAdminJSON{Name: b.Name, Title: b.Title, Description: b.Description, MaxThreads: b.MaxThreads,
-		BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit, MaxFileSize: b.MaxFileSize,
-		CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply, PosterIDs: b.PosterIDs,
-		FileTypes: slices.Clone(b.Types())}
-}
-
 // boardPatch is a board's settings as sent: absent fields are left as they are.
 type boardPatch struct {
 	Name           *string   `json:"name"`
@@ -121,9 +100,9 @@ func (s *Service) handleAdminBoards(w http.ResponseWriter, r *http.Request, _ *s
 		s.fail(w, r, err, nil)
 		return
 	}
-	out := make([]boardAdminJSON, len(bs))
+	out := make([]maniwani.BoardSettings, len(bs))
 	for i := range bs {
-		out[i] = boardAdminOut(&bs[i])
+		out[i] = bs[i].Settings()
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"boards": out})
 }
@@ -134,7 +113,7 @@ func (s *Service) handleCreateBoard(w http.ResponseWriter, r *http.Request, st *
 		s.fail(w, r, err, nil)
 		return
 	}
-	b := DefaultBoard() // what is not sent is as on board b of a new site
+	b := maniwani.DefaultBoard() // what is not sent is as on board b of a new site
 	b.Title, b.Description = "", ""
 	if p.Name != nil {
 		b.Name = strings.TrimSpace(*p.Name)
@@ -149,7 +128,7 @@ func (s *Service) handleCreateBoard(w http.ResponseWriter, r *http.Request, st *
 	}
 	s.addLog(r.Context(), s.logEntry(st, "create board", "/"+b.Name+"/", ""))
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true}, boardUpdated(b.Name))
-	writeJSON(w, http.StatusCreated, boardAdminOut(&b))
+	writeJSON(w, http.StatusCreated, b.Settings())
 }
 
 func boardUpdated(board string) *pb.Event {
@@ -182,7 +161,7 @@ func (s *Service) handleUpdateBoard(w http.ResponseWriter, r *http.Request, st *
 	s.addLog(r.Context(), s.logEntry(st, "edit board", "/"+b.Name+"/", ""))
 	// A board's settings show on all its pages: everything cached goes.
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true}, boardUpdated(b.Name))
-	writeJSON(w, http.StatusOK, boardAdminOut(b))
+	writeJSON(w, http.StatusOK, b.Settings())
 }
 
 func (s *Service) handleDeleteBoard(w http.ResponseWriter, r *http.Request, st *staffRequest) {

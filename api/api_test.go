@@ -65,7 +65,7 @@ func newSite(t *testing.T, kind string, trusted string, boards ...maniwani.Board
 	}
 	t.Cleanup(func() { st.Close() })
 	if len(boards) == 0 {
-		boards = []maniwani.Board{api.DefaultBoard()}
+		boards = []maniwani.Board{maniwani.DefaultBoard()}
 	}
 	for _, b := range boards {
 		if err := st.CreateBoard(ctx, b); err != nil {
@@ -401,9 +401,9 @@ func TestCooldownAndTrustedProxies(t *testing.T) {
 
 func TestTripcodesAndPosterIDs(t *testing.T) {
 	forEachDB(t, func(t *testing.T, kind string) {
-		ids := api.DefaultBoard()
+		ids := maniwani.DefaultBoard()
 		ids.Name, ids.PosterIDs = "pol", true
-		s := newSite(t, kind, "127.0.0.1/32", api.DefaultBoard(), ids)
+		s := newSite(t, kind, "127.0.0.1/32", maniwani.DefaultBoard(), ids)
 		op := s.mustPost("b", "10.0.0.1", "com", "x", "name", "Kim#password")
 		r := s.mustPost("b", "10.0.0.2", "resto", fmt.Sprint(op), "com", "x", "name", "##secret")
 		posts := s.thread("b", op)
@@ -474,7 +474,7 @@ func TestConditionalGET(t *testing.T) {
 
 func TestArchiveAndSage(t *testing.T) {
 	forEachDB(t, func(t *testing.T, kind string) {
-		b := api.DefaultBoard()
+		b := maniwani.DefaultBoard()
 		b.MaxThreads, b.CooldownThread, b.CooldownReply = 2, 0, 0
 		s := newSite(t, kind, "127.0.0.1/32", b)
 		t1 := s.mustPost("b", "10.0.0.1", "com", "one")
@@ -510,9 +510,9 @@ func TestArchiveAndSage(t *testing.T) {
 // threads and kept as backlinks.
 func TestMarkupAndQuotes(t *testing.T) {
 	forEachDB(t, func(t *testing.T, kind string) {
-		g := api.DefaultBoard()
+		g := maniwani.DefaultBoard()
 		g.Name = "g"
-		s := newSite(t, kind, "127.0.0.1/32", api.DefaultBoard(), g)
+		s := newSite(t, kind, "127.0.0.1/32", maniwani.DefaultBoard(), g)
 		op := s.mustPost("b", "10.0.0.1", "com", "op")
 		other := s.mustPost("b", "10.0.0.2", "com", "another thread")
 		gop := s.mustPost("g", "10.0.0.3", "com", "on g")

@@ -11,15 +11,6 @@ import (
 	"github.com/maniwani/maniwani/api/store"
 )
 
-// DefaultBoard is board b as a new site gets it.
-func DefaultBoard() maniwani.Board {
-	return maniwani.Board{
-		Name: "b", Title: "Random", Description: "The stories and information posted here are artistic works of fiction and falsehood.",
-		MaxThreads: 150, BumpLimit: 300, ImageLimit: 150, MaxFileSize: 8 << 20,
-		CooldownThread: 30, CooldownReply: 10,
-	}
-}
-
 // Bootstrap gives a new, empty site what it needs to be used: board b and
 // the staff account admin, whose password is adminPassword or, when that is
 // empty, a random one logged once.
@@ -29,7 +20,7 @@ func Bootstrap(ctx context.Context, st *store.Store, adminPassword string, log *
 		return err
 	}
 	if len(boards) == 0 {
-		if err := st.CreateBoard(ctx, DefaultBoard()); err != nil {
+		if err := st.CreateBoard(ctx, maniwani.DefaultBoard()); err != nil {
 			return err
 		}
 		log.Info("created board /b/")

@@ -428,10 +428,13 @@ func (s *Service) pageBoards(w http.ResponseWriter, r *http.Request, p *adminPag
 	return nil
 }
 
-// newBoardDefaults are the create form's starting values.
+// newBoardDefaults are the create form's starting values: the limits of a
+// new site's /b/, no name, title, description or file types of its own.
 func newBoardDefaults() boardSettings {
-	return boardSettings{MaxThreads: 150, BumpLimit: 300, ImageLimit: 150, MaxFileSize: 8 << 20,
-		CooldownThread: 30, CooldownReply: 10}
+	b := maniwani.DefaultBoard()
+	d := boardSettings{b.Settings()}
+	d.Name, d.Title, d.Description, d.FileTypes = "", "", "", nil
+	return d
 }
 
 func (s *Service) pageBoard(w http.ResponseWriter, r *http.Request, p *adminPage) error {

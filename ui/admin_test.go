@@ -386,6 +386,15 @@ func TestAdminBoards(t *testing.T) {
 	if !strings.Contains(list, `href="/admin/boards/b"`) || !strings.Contains(list, "Create a board") {
 		t.Fatalf("boards:\n%s", list)
 	}
+	// The create form starts from a new site's /b/: its limits, no title and
+	// no file types of its own (empty: the default).
+	for _, want := range []string{`name="title" value=""`, `name="max_threads" value="150"`, `name="bump_limit" value="300"`,
+		`name="image_limit" value="150"`, `name="max_file_size" value="8388608"`, `name="cooldown_thread" value="30"`,
+		`name="cooldown_reply" value="10"`, `name="file_types" value=""`} {
+		if !strings.Contains(list, want) {
+			t.Errorf("the create form lacks %s", want)
+		}
+	}
 	to, msg := b.submit("/admin/boards", "back", "/admin/boards", "name", "tech", "title", "Technology", "description", "Computers",
 		"max_threads", "50", "bump_limit", "200", "image_limit", "100", "max_file_size", "4194304", "cooldown_thread", "60",
 		"cooldown_reply", "5", "file_types", ".jpg .png", "settings", "1", "poster_ids", "1")

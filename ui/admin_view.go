@@ -165,21 +165,9 @@ type banForm struct {
 	Report   int64
 }
 
-// boardSettings is a board as the staff API's boards routes give and take
-// it.
-type boardSettings struct {
-	Name           string   `json:"name"`
-	Title          string   `json:"title"`
-	Description    string   `json:"description"`
-	MaxThreads     int      `json:"max_threads"`
-	BumpLimit      int      `json:"bump_limit"`
-	ImageLimit     int      `json:"image_limit"`
-	MaxFileSize    int64    `json:"max_file_size"`
-	CooldownThread int      `json:"cooldown_thread"`
-	CooldownReply  int      `json:"cooldown_reply"`
-	PosterIDs      bool     `json:"poster_ids"`
-	FileTypes      []string `json:"file_types"`
-}
+// boardSettings is a board as the staff API's boards routes give it, with
+// what the forms show of it.
+type boardSettings struct{ maniwani.BoardSettings }
 
 // Size is the board's file size limit as people read it.
 func (b *boardSettings) Size() string { return humanSize(b.MaxFileSize) }

@@ -37,7 +37,7 @@ func newSite(t *testing.T, boards ...maniwani.Board) *site {
 	}
 	t.Cleanup(func() { st.Close() })
 	if len(boards) == 0 {
-		boards = []maniwani.Board{api.DefaultBoard()}
+		boards = []maniwani.Board{maniwani.DefaultBoard()}
 	}
 	for _, b := range boards {
 		if err := st.CreateBoard(ctx, b); err != nil {
@@ -188,7 +188,7 @@ func TestIndexOmits(t *testing.T) {
 }
 
 func TestPagination(t *testing.T) {
-	b := api.DefaultBoard()
+	b := maniwani.DefaultBoard()
 	b.MaxThreads = 45 // three pages, two of them with threads
 	s := newSite(t, b)
 	for i := range 17 {
