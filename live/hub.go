@@ -761,12 +761,7 @@ func (c *client) flush() {
 			c.mu.Unlock()
 			return
 		}
-		bufs = bufs[:0]
-		for _, e := range c.queue {
-			bufs = append(bufs, e.frames)
-		}
-		clear(c.queue)
-		c.queue = c.queue[:0]
+		bufs = c.takeLocked(bufs[:0])
 		d := c.deadlineLocked()
 		if !d.After(time.Now()) {
 			c.endLocked(endGone)
@@ -780,6 +775,16 @@ func (c *client) flush() {
 			return
 		}
 	}
+}
+
+// takeLocked empties the queue into dst, its writes in order.
+func (c *client) takeLocked(dst [][]byte) [][]byte {
+	for _, e := range c.queue {
+		dst = append(dst, e.frames)
+	}
+	clear(c.queue)
+	c.queue = c.queue[:0]
+	return dst
 }
 
 // closeWith ends the client after a "retry:", which it has until deadline

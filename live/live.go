@@ -367,12 +367,7 @@ func (s *Service) serveWriter(ctx context.Context, c *client, last string) {
 				c.mu.Unlock()
 				break
 			}
-			frames = frames[:0]
-			for _, e := range c.queue {
-				frames = append(frames, e.frames)
-			}
-			clear(c.queue)
-			c.queue = c.queue[:0]
+			frames = c.takeLocked(frames[:0])
 			d := c.deadlineLocked()
 			_ = c.rc.SetWriteDeadline(d)
 			c.mu.Unlock()
