@@ -16,16 +16,23 @@ import (
 // does not read) the first frame, drawn where it lies on the canvas of
 // canvas's size.
 func decodeWebP(r io.Reader, canvas image.Config) (image.Image, error) {
-	b, err := io.ReadAll(r)
+	// The header says whether it is an animation; a still image streams
+	// into the decoder as before, only an animation is read whole.
+	var hdr [webpHeaderLen]byte
+	n, err := io.ReadFull(r, hdr[:])
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return nil, err
+	}
+	if !isAnimatedWebP(hdr[:n]) {
+		return webp.Decode(io.MultiReader(bytes.NewReader(hdr[:n]), r))
+	}
+	rest, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
-	frame, x, y, ok, err := firstWebPFrame(b)
+	frame, x, y, err := firstWebPFrame(append(hdr[:], rest...))
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return webp.Decode(bytes.NewReader(b))
 	}
 	// The frame's own header, not the canvas checked before, tells what
 	// decoding it allocates: no bigger than the canvas.
@@ -45,24 +52,34 @@ func decodeWebP(r io.Reader, canvas image.Config) (image.Image, error) {
 	return c, nil
 }
 
-// WebP's extended header flag of an animation.
-const webpAnimation = 0x02
+// WebP's extended header flag of an animation, and the length of the
+// header up to the byte that holds it.
+const (
+	webpAnimation = 0x02
+	webpHeaderLen = 21
+)
+
+// isAnimatedWebP tells whether a WebP's first bytes are those of an
+// animation: VP8X first, with its animation flag.
+func isAnimatedWebP(hdr []byte) bool {
+	return len(hdr) >= webpHeaderLen && string(hdr[:4]) == "RIFF" && string(hdr[8:16]) == "WEBPVP8X" &&
+		hdr[20]&webpAnimation != 0
+}
 
 // firstWebPFrame finds, in an animated WebP (VP8X with its animation flag,
 // then ANMF frames), the first frame and makes it a WebP of its own: its
 // image chunk alone, or with its alpha chunk behind a VP8X header of the
-// frame's size. It tells where the frame lies on the canvas; ok is false
-// for a WebP that is no animation.
-func firstWebPFrame(b []byte) (frame []byte, x, y int, ok bool, err error) {
+// frame's size. It tells where the frame lies on the canvas.
+func firstWebPFrame(b []byte) (frame []byte, x, y int, err error) {
 	bad := errors.New("thumbnailer: bad animated WebP")
-	if len(b) < 30 || string(b[:4]) != "RIFF" || string(b[8:16]) != "WEBPVP8X" || b[20]&webpAnimation == 0 {
-		return nil, 0, 0, false, nil
+	if !isAnimatedWebP(b) {
+		return nil, 0, 0, bad
 	}
 	chunks := b[12:]
 	for len(chunks) >= 8 {
 		fourcc, n := string(chunks[:4]), int(binary.LittleEndian.Uint32(chunks[4:]))
 		if n < 0 || n > len(chunks)-8 {
-			return nil, 0, 0, true, bad
+			return nil, 0, 0, bad
 		}
 		body := chunks[8 : 8+n]
 		chunks = chunks[min(len(chunks), 8+n+n&1):]
@@ -72,7 +89,7 @@ func firstWebPFrame(b []byte) (frame []byte, x, y int, ok bool, err error) {
 		// X/2, Y/2, width-1, height-1 and duration (24 bits each), flags,
 		// then the frame's chunks: ALPH perhaps, and VP8 or VP8L.
 		if len(body) < 16+8 {
-			return nil, 0, 0, true, bad
+			return nil, 0, 0, bad
 		}
 		u24 := func(p []byte) int { return int(p[0]) | int(p[1])<<8 | int(p[2])<<16 }
 		x, y = 2*u24(body[0:]), 2*u24(body[3:])
@@ -86,7 +103,7 @@ func firstWebPFrame(b []byte) (frame []byte, x, y int, ok bool, err error) {
 		}
 		frame = binary.LittleEndian.AppendUint32([]byte("RIFF"), uint32(4+len(data)))
 		frame = append(append(frame, "WEBP"...), data...)
-		return frame, x, y, true, nil
+		return frame, x, y, nil
 	}
-	return nil, 0, 0, true, bad
+	return nil, 0, 0, bad
 }

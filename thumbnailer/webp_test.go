@@ -96,8 +96,8 @@ func FuzzFirstWebPFrame(f *testing.F) {
 	f.Add(animatedWebP(40, 30, webpFrame{0, 0, 40, 30, b[12+18:]}, webpFrame{0, 0, 2, 2, []byte("VP8L")}))
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		frame, _, _, ok, err := firstWebPFrame(data)
-		if ok && err == nil && (len(frame) < 12 || int(binary.LittleEndian.Uint32(frame[4:]))+8 != len(frame)) {
+		frame, _, _, err := firstWebPFrame(data)
+		if err == nil && (len(frame) < 12 || int(binary.LittleEndian.Uint32(frame[4:]))+8 != len(frame)) {
 			t.Errorf("frame of %d bytes with RIFF size %d", len(frame), binary.LittleEndian.Uint32(frame[4:]))
 		}
 	})
