@@ -69,7 +69,7 @@ func (r Resolver) ClientIP(remoteAddr string, forwarded []string) string {
 		if err != nil {
 			break // garbage: stop at the last address we could believe
 		}
-		client = a.Unmap()
+		client = a.Unmap().WithZone("") // a zone names a local interface, not a client
 		if !r.isTrusted(client) {
 			break
 		}
@@ -86,7 +86,23 @@ func parseHostPort(s string) (netip.Addr, bool) {
 	if err != nil {
 		return netip.Addr{}, false
 	}
-	return a.Unmap(), true
+	return a.Unmap().WithZone(""), true
+}
+
+// Key is what every per-address limit counts by: an IPv4 address itself,
+// and for IPv6 its /64, which is what one subscriber is given (a poster
+// has the whole /64 to pick addresses from). Anything else is kept as it is.
+func Key(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // Trusted tells whether the peer at remoteAddr is a trusted proxy, whose

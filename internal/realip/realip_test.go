@@ -23,6 +23,8 @@ func TestClientIP(t *testing.T) {
 		{"ipv6 peer", "[::1]:80", []string{"2001:db8::1"}, "2001:db8::1"},
 		{"ipv6 untrusted", "[2001:db8::5]:80", []string{"10.0.0.1"}, "2001:db8::5"},
 		{"mapped ipv4", "[::ffff:127.0.0.1]:80", []string{"198.51.100.1"}, "198.51.100.1"},
+		{"a forwarded zone is dropped", "127.0.0.1:1", []string{"2001:db8::7%eth0"}, "2001:db8::7"},
+		{"a peer's zone is dropped", "[fe80::1%lo]:80", nil, "fe80::1"},
 	}
 	for _, c := range cases {
 		if got := r.ClientIP(c.remote, c.xff); got != c.want {
@@ -36,6 +38,23 @@ func TestClientIP(t *testing.T) {
 	for _, bad := range []string{"nonsense", "10.0.0.0/99", "1.2.3"} {
 		if _, err := Parse(bad); err == nil {
 			t.Errorf("Parse(%q) accepted", bad)
+		}
+	}
+}
+
+func TestKey(t *testing.T) {
+	for ip, want := range map[string]string{
+		"192.0.2.7":               "192.0.2.7",
+		"::ffff:192.0.2.7":        "192.0.2.7",
+		"2001:db8:7:9::1":         "2001:db8:7:9::/64",
+		"2001:db8:7:9:ffff:1:2:3": "2001:db8:7:9::/64",
+		"2001:db8:7:9::1%a":       "2001:db8:7:9::/64",
+		"2001:db8:7:a::1":         "2001:db8:7:a::/64",
+		"::1":                     "::/64",
+		"not an address":          "not an address",
+	} {
+		if got := Key(ip); got != want {
+			t.Errorf("Key(%q) = %q, want %q", ip, got, want)
 		}
 	}
 }
