@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
-	"io"
 	"net/http"
 	"strings"
 
@@ -41,12 +40,6 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, extra 
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		// Read what the client is still sending (within the body's limit)
-		// before answering: a proxy that streams the body to us, as the
-		// router does, reads the answer only once it has sent it all.
-		io.Copy(io.Discard, io.LimitReader(r.Body, maxDrain))
-	}
 	if r.Method == http.MethodGet || wantsJSON(r) || strings.HasPrefix(r.URL.Path, "/api/") {
 		body := map[string]any{"error": message(err)}
 		for k, v := range extra {
@@ -67,10 +60,6 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, extra 
 	errorPage.Execute(w, map[string]any{"Status": code, "Text": http.StatusText(code), "Message": message(err),
 		"Back": r.Referer(), "Heading": heading})
 }
-
-// maxDrain bounds what a refusal reads of a body it does not want: past it
-// the connection is closed instead.
-const maxDrain = 64 << 20
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -34,7 +34,8 @@ import (
 type Config struct {
 	Addr           string
 	L1Bytes        int64         // bound of the in-process cache; default 128 MiB
-	MaxRequestBody int           // bytes; default 32 MiB
+	MaxRequestBody int           // bytes of a post (files); default 32 MiB
+	MaxFormBody    int           // bytes of any other request's body; default 1 MiB
 	MaxHeaderBytes int           // bytes; default 8 KiB (also each connection's read buffer)
 	ReadTimeout    time.Duration // whole request; default 60 s
 	WriteTimeout   time.Duration // each write of an answer to the client; default 60 s
@@ -111,6 +112,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.MaxRequestBody == 0 {
 		cfg.MaxRequestBody = 32 << 20
 	}
+	if cfg.MaxFormBody == 0 {
+		cfg.MaxFormBody = 1 << 20
+	}
 	if cfg.MaxHeaderBytes == 0 {
 		cfg.MaxHeaderBytes = 8 << 10
 	}
@@ -126,10 +130,13 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		// The write timeout is kept by conn, per write, not per answer:
 		// a live stream or a large file may take hours, while a client that
 		// stops reading is still cut off.
-		WriteTimeout:                  0,
-		IdleTimeout:                   cfg.IdleTimeout,
-		MaxRequestBodySize:            cfg.MaxRequestBody,
-		StreamRequestBody:             true,               // posts and uploads go through as they arrive
+		WriteTimeout:       0,
+		IdleTimeout:        cfg.IdleTimeout,
+		MaxRequestBodySize: cfg.MaxRequestBody,
+		StreamRequestBody:  true, // posts and uploads go through as they arrive
+		// Nor is a multipart body read whole to be parsed here: the service
+		// that owns the request reads it, and says what is wrong with it.
+		DisablePreParseMultipartForm:  true,
 		ReadBufferSize:                cfg.MaxHeaderBytes, // bounds the request line and headers
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultContentType:          true,
@@ -294,7 +301,38 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 		serveHijacked(ctx, s.deps.LiveHandler)
 		return
 	}
-	s.owner(ctx).Forward(ctx)
+	if s.limitBody(ctx) {
+		s.owner(ctx).Forward(ctx)
+	}
+}
+
+// limitBody refuses, before reading any of it, a body that says it is
+// longer than its route takes (a post with files may be MaxRequestBody,
+// anything else MaxFormBody), and sets the limit at which one that did not
+// say (chunked) is cut off as it streams through. The owning service has
+// its own, smaller limits (a board's file size), which the client then
+// hears as soon as they are crossed.
+func (s *Service) limitBody(ctx *fasthttp.RequestCtx) bool {
+	h := &ctx.Request.Header
+	if !hasBody(h) {
+		return true
+	}
+	max := s.cfg.MaxFormBody
+	if ctx.IsPost() && isPostPath(ctx.Path()) {
+		max = s.cfg.MaxRequestBody
+	}
+	if h.ContentLength() > max {
+		refuseBody(ctx, errBodyTooLarge)
+		return false
+	}
+	ctx.SetUserValue(bodyLimitKey{}, int64(max))
+	return true
+}
+
+// isPostPath tells /{board}/post, the one route that takes files.
+func isPostPath(path []byte) bool {
+	board, tail, ok := bytes.Cut(bytes.TrimPrefix(path, []byte("/")), []byte("/"))
+	return ok && len(board) > 0 && string(tail) == "post"
 }
 
 // owner is the service that answers a request: live its streams, media its
@@ -537,7 +575,8 @@ func errorPage(ctx *fasthttp.RequestCtx, code int, title, text string) {
 	ctx.Response.Reset()
 	ctx.SetStatusCode(code)
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	if bytes.Contains(ctx.Request.Header.Peek("Accept"), []byte("application/json")) || bytes.HasSuffix(ctx.Path(), []byte(".json")) {
+	if bytes.Contains(ctx.Request.Header.Peek("Accept"), []byte("application/json")) || bytes.HasSuffix(ctx.Path(), []byte(".json")) ||
+		bytes.HasPrefix(ctx.Request.Header.ContentType(), []byte("application/json")) || bytes.HasPrefix(ctx.Path(), []byte("/api/")) {
 		ctx.SetContentType("application/json")
 		fmt.Fprintf(ctx, `{"error":%q}`, text)
 		return
@@ -574,6 +613,7 @@ func (l listener) Accept() (net.Conn, error) {
 // together with one writev, from the cache's own memory.
 type conn struct {
 	net.Conn
+	linger       atomic.Bool   // see Close
 	writeTimeout time.Duration // for each write: see Config.WriteTimeout
 	pending      []byte        // sent right after the bytes of the next Write
 	iov          [2][]byte
@@ -597,6 +637,35 @@ func (c *conn) Write(p []byte) (int, error) {
 	}
 	return int(n), err
 }
+
+// Close closes the connection. After an answer sent while the client was
+// still sending its body (a refusal), the connection is first half closed
+// and what the client still sends is read and dropped for a moment: a
+// socket closed with unread data resets the connection, and the reset can
+// destroy the answer before the client reads it. net/http's server does
+// the same. The rest is done in the background, so the connection's
+// worker is free at once; it ends within lingerTime.
+func (c *conn) Close() error {
+	if !c.linger.CompareAndSwap(true, false) {
+		return c.Conn.Close()
+	}
+	go func() {
+		if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		c.Conn.SetReadDeadline(time.Now().Add(lingerTime))
+		io.CopyN(io.Discard, c.Conn, lingerBytes)
+		c.Conn.Close()
+	}()
+	return nil
+}
+
+// How long and how much of a refused body is read and dropped before its
+// connection is closed (see conn.Close).
+const (
+	lingerTime  = time.Second
+	lingerBytes = 16 << 20
+)
 
 // body is a cached body as a response body stream; fasthttp reads it with
 // WriteTo.

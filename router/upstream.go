@@ -145,6 +145,7 @@ func (w *recorder) Write(b []byte) (int, error) {
 // Remote is a service in another process, reached over HTTP.
 type Remote struct {
 	c     *fasthttp.HostClient
+	dial  fasthttp.DialFuncWithTimeout // the service's address, as c dials it
 	conns connSet
 }
 
@@ -159,7 +160,7 @@ func NewRemote(addr string) *Remote {
 }
 
 func newRemote(addr string, dial fasthttp.DialFuncWithTimeout) *Remote {
-	r := &Remote{}
+	r := &Remote{dial: dial}
 	r.c = newHostClient(addr, func(addr string, timeout time.Duration) (net.Conn, error) {
 		return r.conns.add(func() (net.Conn, error) { return dial(addr, timeout) })
 	})
@@ -246,6 +247,10 @@ func (r *Remote) forward(ctx *fasthttp.RequestCtx) {
 	// The router has answered the client's "Expect: 100-continue" itself;
 	// passed on, the service's own 100 would be read as its answer.
 	ctx.Request.Header.Del("Expect")
+	if hasBody(&ctx.Request.Header) {
+		r.forwardBody(ctx)
+		return
+	}
 	if err := r.c.Do(&ctx.Request, &ctx.Response); err != nil {
 		unavailable(ctx, err)
 	}
