@@ -17,7 +17,7 @@ import (
 func TestPipelinedAnswersOnOneConnection(t *testing.T) {
 	f := newFakeAPI()
 	base, _ := localRouter(t, f)
-	big, small := "/b/thread/12.json", "/b/thread/13.json?small=1"
+	big, small := "/b/thread/12.json", "/s/thread/13.json"
 	for _, p := range []string{big, small} { // fill the cache
 		get(t, base+p)
 	}

@@ -275,7 +275,10 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 	var e *cache.Entry // a stale copy, for when the upstream is down
 	if ctx.IsGet() || ctx.IsHead() {
 		var current bool
-		e, current = s.l1.Get(ctx.URI().RequestURI())
+		// Cached pages are named by their path alone: no page reads a query
+		// string, and one that anyone can vary (?bust=N) must not make an
+		// entry of its own.
+		e, current = s.l1.Get(path)
 		if current && s.following.Load() {
 			// Only the answers of cacheable paths are ever stored, so a current
 			// entry answers at once. It is the hot path: counted (in write),
@@ -289,7 +292,8 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	if ctx.IsGet() || ctx.IsHead() {
 		if sc, ok := cache.ScopeOf(string(path)); ok {
-			s.serveCached(ctx, ctx.URI().RequestURI(), sc, e)
+			ctx.URI().SetQueryString("") // filled as it is kept: without one
+			s.serveCached(ctx, path, sc, e)
 			return
 		}
 	}

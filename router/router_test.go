@@ -112,7 +112,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Last-Modified", lastModified(v).Format(http.TimeFormat))
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Set-Cookie", "upstream=1") // never shown to the next reader of a cached page
-	if r.URL.Query().Get("small") != "" {
+	if strings.HasPrefix(r.URL.Path, "/s/") { // board s: small pages
 		fmt.Fprintf(w, `{"v":%d}`, v)
 		return
 	}
@@ -224,7 +224,7 @@ func (f *fakeAPI) checkNoConditionals(t *testing.T) {
 func TestMissThenHit(t *testing.T) {
 	f := newFakeAPI()
 	base, _ := localRouter(t, f)
-	for _, path := range []string{"/b/thread/12.json", "/b/thread/12", "/b/", "/b/2", "/b/catalog.json", "/", "/boards.json", "/b/?x=1"} {
+	for _, path := range []string{"/b/thread/12.json", "/b/thread/12", "/b/", "/b/2", "/b/catalog.json", "/", "/boards.json"} {
 		// The first reader's conditional and range headers are not the
 		// fill's: the cache keeps the whole page.
 		a := get(t, base+path, "If-None-Match", `"nope"`, "Range", "bytes=0-9")
@@ -247,9 +247,19 @@ func TestMissThenHit(t *testing.T) {
 			t.Errorf("%s reached the upstream %d times, want 1", path, n)
 		}
 	}
-	// Another query string is another page.
-	if a := get(t, base+"/b/?x=2"); a.cache() != "MISS" {
-		t.Errorf("/b/?x=2 after /b/?x=1: %s", a.cache())
+	// No page reads a query string: any query names the page without it,
+	// so none can fill the cache with entries of its own.
+	for _, path := range []string{"/b/?x=2", "/b/?bust=1", "/b/thread/12.json?bust=2", "/?"} {
+		want := strings.Split(path, "?")[0]
+		if a := get(t, base+path); a.cache() != "HIT" || a.body != bigBody(want, 0) {
+			t.Errorf("GET %s after %s: %s, want a HIT of that page", path, want, a.cache())
+		}
+	}
+	if a := get(t, base+"/b/catalog?bust=3"); a.cache() != "MISS" || a.body != bigBody("/b/catalog", 0) {
+		t.Errorf("GET /b/catalog?bust=3 first: %s %q", a.cache(), a.body)
+	}
+	if n := f.count("GET /b/catalog"); n != 1 {
+		t.Errorf("a fill of /b/catalog?bust=3 asked the upstream for /b/catalog %d times, want once without the query", n)
 	}
 	f.checkNoConditionals(t)
 }
@@ -362,7 +372,7 @@ func TestGzip(t *testing.T) {
 		}
 	}
 	// A small body is not worth it.
-	s := get(t, base+"/b/thread/12.json?small=1", "Accept-Encoding", "gzip")
+	s := get(t, base+"/s/thread/12.json", "Accept-Encoding", "gzip")
 	if s.h.Get("Content-Encoding") != "" || s.body != `{"v":0}` {
 		t.Errorf("small body: Content-Encoding %q body %q", s.h.Get("Content-Encoding"), s.body)
 	}
