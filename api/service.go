@@ -57,7 +57,7 @@ type Service struct {
 	secret []byte
 	log    *slog.Logger
 	now    func() time.Time
-	mux    *http.ServeMux
+	mux    http.Handler
 	// dummyHash is checked against when a login's username is unknown;
 	// made at the first login, not at start: argon2id's 19 MiB would be
 	// every process's.
@@ -105,7 +105,9 @@ func (s *Service) routes() {
 	m.HandleFunc("POST /{board}/report", s.handleReport)
 	s.registerAdmin(m)
 	s.registerInternal(m)
-	s.mux = m
+	s.mux = maniwani.Guard(m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden, maniwani.CrossSiteRefusal), nil)
+	}))
 }
 
 // Handler serves the api's HTTP routes.

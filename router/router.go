@@ -453,6 +453,11 @@ func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*c
 			Body:         append([]byte(nil), resp.Body()...),
 			Gens:         gens,
 		}
+		resp.Header.VisitAll(func(k, v []byte) {
+			if cache.Kept(k) {
+				e.Extra = append(e.Extra, [2][]byte{append([]byte(nil), k...), append([]byte(nil), v...)})
+			}
+		})
 		if e.Status >= 500 {
 			return nil, fmt.Errorf("upstream answered %d", e.Status)
 		}
@@ -517,6 +522,9 @@ func (s *Service) write(ctx *fasthttp.RequestCtx, e *cache.Entry, state []byte) 
 	if e.Location != "" {
 		h.Set("Location", e.Location)
 	}
+	for _, x := range e.Extra {
+		h.SetCanonical(x[0], x[1])
+	}
 	if e.Status == fasthttp.StatusOK && notModified(&ctx.Request.Header, e) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		ctx.Response.SkipBody = true
@@ -579,6 +587,8 @@ func errorPage(ctx *fasthttp.RequestCtx, code int, title, text string) {
 	ctx.Response.Reset()
 	ctx.SetStatusCode(code)
 	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	ctx.Response.Header.Set("Content-Security-Policy", maniwani.ContentSecurityPolicy)
 	if bytes.Contains(ctx.Request.Header.Peek("Accept"), []byte("application/json")) || bytes.HasSuffix(ctx.Path(), []byte(".json")) ||
 		bytes.HasPrefix(ctx.Request.Header.ContentType(), []byte("application/json")) || bytes.HasPrefix(ctx.Path(), []byte("/api/")) {
 		ctx.SetContentType("application/json")

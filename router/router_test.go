@@ -112,6 +112,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Last-Modified", lastModified(v).Format(http.TimeFormat))
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Set-Cookie", "upstream=1") // never shown to the next reader of a cached page
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 	if strings.HasPrefix(r.URL.Path, "/s/") { // board s: small pages
 		fmt.Fprintf(w, `{"v":%d}`, v)
 		return
@@ -235,7 +237,7 @@ func TestMissThenHit(t *testing.T) {
 		if b.code != 200 || b.cache() != "HIT" || b.body != a.body {
 			t.Fatalf("second GET %s: %d %s", path, b.code, b.cache())
 		}
-		for _, h := range []string{"Content-Type", "ETag", "Last-Modified", "Cache-Control"} {
+		for _, h := range []string{"Content-Type", "ETag", "Last-Modified", "Cache-Control", "X-Content-Type-Options", "Content-Security-Policy"} {
 			if b.h.Get(h) == "" || b.h.Get(h) != a.h.Get(h) {
 				t.Errorf("%s: %s on the hit %q, on the miss %q", path, h, b.h.Get(h), a.h.Get(h))
 			}

@@ -57,7 +57,7 @@ type Service struct {
 	staffAPI http.Handler
 	assets   *assets
 	tpl      *template.Template
-	mux      *http.ServeMux
+	mux      http.Handler
 }
 
 // New makes the ui; deps.Reader is required.
@@ -96,7 +96,9 @@ func (s *Service) routes() {
 		boards, _ := s.read.Boards(r.Context()) // for the top bar; none is fine
 		s.fail(w, r, boards, maniwani.Errorf(maniwani.KindNotFound, "There is no page at %s.", r.URL.Path))
 	})
-	s.mux = m
+	s.mux = maniwani.Guard(m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, nil, maniwani.Errorf(maniwani.KindForbidden, maniwani.CrossSiteRefusal))
+	}))
 }
 
 // Handler serves the routes.

@@ -308,7 +308,8 @@ func TestL1Concurrent(t *testing.T) {
 func TestEntryRoundTrip(t *testing.T) {
 	body := []byte(strings.Repeat(`{"no":1,"com":"hello"},`, 100))
 	full := &Entry{Status: 200, ContentType: "application/json", CacheControl: "no-cache", ETag: `"abc"`,
-		LastModified: "Mon, 02 Jan 2006 15:04:05 GMT", Body: body, Gens: Gens{1 << 40, 7}}
+		LastModified: "Mon, 02 Jan 2006 15:04:05 GMT", Body: body, Gens: Gens{1 << 40, 7},
+		Extra: [][2][]byte{{[]byte("X-Content-Type-Options"), []byte("nosniff")}, {[]byte("X-Empty"), {}}}}
 	full.Compress()
 	if full.Gzip == nil {
 		t.Fatal("a repetitive JSON body was not compressed")
@@ -335,7 +336,7 @@ func TestEntryRoundTrip(t *testing.T) {
 
 func TestEntryUnmarshalCorrupt(t *testing.T) {
 	e := &Entry{Status: 200, ContentType: "application/json", ETag: `"x"`, Body: []byte(`{"posts":[]}`),
-		Gzip: []byte{0x1f, 0x8b, 1, 2, 3}, Gens: Gens{300, 2}}
+		Gzip: []byte{0x1f, 0x8b, 1, 2, 3}, Gens: Gens{300, 2}, Extra: [][2][]byte{{[]byte("A"), []byte("b")}}}
 	good := e.Marshal()
 	// Every truncation is refused, never read as a shorter entry.
 	for n := range len(good) {

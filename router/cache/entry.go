@@ -20,12 +20,32 @@ type Entry struct {
 	Gzip         []byte // Body gzipped once, on fill; nil when not worth it
 	Gens         Gens   // the counters it was made under
 	Location     string // of a redirect; answers other than 200 are passed on, never stored
+	// Extra are the upstream's other headers (its security headers, ...),
+	// canonical name and value, sent on every answer from the entry.
+	Extra [][2][]byte
+}
+
+// Kept tells whether an upstream's header is kept in Extra: the fields
+// above are kept apart, and what belongs to one answer (its date, framing,
+// cookies, request ID) or to a connection is not kept at all.
+func Kept(name []byte) bool {
+	switch string(name) {
+	case "Content-Type", "Cache-Control", "Etag", "Last-Modified", "Location", "Vary",
+		"Content-Length", "Content-Encoding", "Transfer-Encoding", "Connection", "Keep-Alive", "Trailer",
+		"Date", "Server", "Set-Cookie", "X-Request-Id", "X-Cache", "Age":
+		return false
+	}
+	return true
 }
 
 // size is what the entry costs in memory, roughly.
 func (e *Entry) size() int64 {
-	return int64(len(e.Body) + len(e.Gzip) + len(e.ContentType) + len(e.CacheControl) + len(e.ETag) +
-		len(e.LastModified) + 128)
+	n := len(e.Body) + len(e.Gzip) + len(e.ContentType) + len(e.CacheControl) + len(e.ETag) +
+		len(e.LastModified) + 128
+	for _, h := range e.Extra {
+		n += len(h[0]) + len(h[1]) + 48
+	}
+	return int64(n)
 }
 
 // gzipMin is the smallest body worth compressing: below it the gzip framing
@@ -53,7 +73,7 @@ func compressible(ct string) bool {
 }
 
 // entryVersion starts an encoded entry, so a format change reads as a miss.
-const entryVersion = 1
+const entryVersion = 2
 
 // Marshal encodes the entry for Redis.
 func (e *Entry) Marshal() []byte {
@@ -67,6 +87,13 @@ func (e *Entry) Marshal() []byte {
 		[]byte(e.LastModified), e.Body, e.Gzip} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.Extra)))
+	for _, h := range e.Extra {
+		for _, s := range h {
+			b = binary.AppendUvarint(b, uint64(len(s)))
+			b = append(b, s...)
+		}
 	}
 	return b
 }
@@ -92,13 +119,33 @@ func Unmarshal(b []byte) (*Entry, error) {
 	for i := range e.Gens {
 		e.Gens[i] = uv()
 	}
-	var fields [6][]byte
-	for i := range fields {
+	field := func() ([]byte, bool) {
 		n := uv()
 		if b == nil || uint64(len(b)) < n {
+			return nil, false
+		}
+		f := b[:n:n]
+		b = b[n:]
+		return f, true
+	}
+	var fields [6][]byte
+	for i := range fields {
+		var ok bool
+		if fields[i], ok = field(); !ok {
 			return nil, errBadEntry
 		}
-		fields[i], b = b[:n:n], b[n:]
+	}
+	n := uv()
+	if b == nil || n > uint64(len(b)) { // each header takes two bytes at least
+		return nil, errBadEntry
+	}
+	for range n {
+		k, ok1 := field()
+		v, ok2 := field()
+		if !ok1 || !ok2 {
+			return nil, errBadEntry
+		}
+		e.Extra = append(e.Extra, [2][]byte{k, v})
 	}
 	e.ContentType, e.CacheControl, e.ETag, e.LastModified = string(fields[0]), string(fields[1]),
 		string(fields[2]), string(fields[3])
