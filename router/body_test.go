@@ -242,3 +242,35 @@ func TestMultipartPassedAsItIs(t *testing.T) {
 		t.Fatalf("a 1,001-part form: %d %q; the service got %d of %d bytes", resp.StatusCode, body, len(got), len(sent))
 	}
 }
+
+// A client's X-Request-Id reaches the services (and their logs) only when
+// it is short and plain; otherwise the router gives the request its own.
+func TestRequestIDKeptOnlyWhenPlain(t *testing.T) {
+	base := passRouter(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, r.Header.Get("X-Request-Id"))
+	}))
+	for id, kept := range map[string]bool{
+		"abc-123-DEF":                  true,
+		strings.Repeat("a", 64):        true,
+		strings.Repeat("a", 65):        false,
+		"a b":                          false,
+		"x\" level=ERROR msg=\"forged": false,
+		"id_with_underscore":           false,
+		"":                             false,
+	} {
+		req, _ := http.NewRequest("POST", base+"/b/report", strings.NewReader("no=1"))
+		req.Header.Set("X-Request-Id", id)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case kept && string(got) != id:
+			t.Errorf("X-Request-Id %q reached the service as %q, want it kept", id, got)
+		case !kept && (string(got) == id || len(got) != 24):
+			t.Errorf("X-Request-Id %q reached the service as %q, want the router's own", id, got)
+		}
+	}
+}

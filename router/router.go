@@ -366,14 +366,30 @@ func (s *Service) ownerName(ctx *fasthttp.RequestCtx) string {
 }
 
 // requestID gives a request that goes upstream an X-Request-Id, unless the
-// client (a trusted load balancer) sent one: every service logs it.
+// client (a trusted load balancer) sent a plain one: every service logs it,
+// so one that is long or holds anything but letters, digits and dashes
+// (a forged log line) is replaced.
 func (s *Service) requestID(ctx *fasthttp.RequestCtx) {
-	if len(ctx.Request.Header.Peek("X-Request-Id")) > 0 {
+	if plainID(ctx.Request.Header.Peek("X-Request-Id")) {
 		return
 	}
 	var b [12]byte
 	rand.Read(b[:])
 	ctx.Request.Header.Set("X-Request-Id", hex.EncodeToString(b[:]))
+}
+
+// plainID tells a request ID worth keeping: 1 to 64 letters, digits and
+// dashes.
+func plainID(id []byte) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // isInternal tells the paths that are never served on the public port.
