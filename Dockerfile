@@ -22,8 +22,10 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     go build -trimpath -ldflags "-s -w" -o /maniwani ./cmd/maniwani
-# The data directory, owned by the image's non-root user (65532, "nonroot").
-RUN mkdir -p /out/data
+# The data directory, owned by the image's non-root user (65532, "nonroot"),
+# and the one for docker-compose.yml's internal secret (a volume mounted
+# there first takes this owner, so the non-root job can write it).
+RUN mkdir -p /out/data /out/secrets
 
 FROM golang:${GO_VERSION} AS minio-build
 ARG MINIO_VERSION
@@ -45,6 +47,7 @@ ENTRYPOINT ["/minio"]
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /maniwani /maniwani
 COPY --from=build --chown=65532:65532 /out/data /data
+COPY --from=build --chown=65532:65532 /out/secrets /secrets
 # In a container the services listen on every interface; only the ports
 # that are published (the router's) are reachable from outside.
 ENV MANIWANI_ADDR=0.0.0.0:8080 \

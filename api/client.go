@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/peer"
 )
 
 // Client is the api as the other services see it when it runs apart: a
@@ -25,9 +26,10 @@ var (
 	_ maniwani.FileNames = (*Client)(nil)
 )
 
-// NewClient makes a client of the api at base ("http://api:8081").
-func NewClient(base string) *Client {
-	return &Client{base: base, http: &http.Client{Timeout: 10 * time.Second}}
+// NewClient makes a client of the api at base ("http://api:8081") that
+// sends secret, the services' shared one (internal/peer), with each call.
+func NewClient(base, secret string) *Client {
+	return &Client{base: base, http: &http.Client{Timeout: 10 * time.Second, Transport: peer.Transport(secret, nil)}}
 }
 
 // get reads path's JSON into v; an error answer comes back with its kind.

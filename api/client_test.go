@@ -16,7 +16,7 @@ func TestClientMatchesService(t *testing.T) {
 	op := s.mustPost("b", "10.1.0.1", "com", "hello", "sub", "subject")
 	s.mustPost("b", "10.1.0.2", "resto", "1", "com", ">>1 reply")
 	ctx := context.Background()
-	c := api.NewClient(s.url)
+	c := api.NewClient(s.url, "")
 	direct := s.svc
 
 	boards, err := c.Boards(ctx)
@@ -56,7 +56,7 @@ func TestClientMatchesService(t *testing.T) {
 	if maniwani.ErrorKind(err) != maniwani.KindNotFound {
 		t.Fatalf("missing file: %v", err)
 	}
-	down := api.NewClient("http://127.0.0.1:1")
+	down := api.NewClient("http://127.0.0.1:1", "")
 	if _, err := down.Boards(ctx); maniwani.ErrorKind(err) != maniwani.KindUnavailable {
 		t.Fatalf("api down: %v", err)
 	}

@@ -26,7 +26,7 @@ func TestClient(t *testing.T) {
 	}
 	srv := httptest.NewServer(svc)
 	defer srv.Close()
-	c := media.NewClient(srv.URL)
+	c := media.NewClient(srv.URL, "")
 	ctx := context.Background()
 	f, data := file(t, "b", 1700000000000, ".png", 100_000)
 	if err := c.Save(ctx, f, bytes.NewReader(data), int64(len(data))); err != nil {

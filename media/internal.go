@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/peer"
 )
 
 // InternalPrefix starts the routes by which the api and the thumbnailer use
@@ -87,11 +88,13 @@ type Client struct {
 
 var _ maniwani.Media = (*Client)(nil)
 
-// NewClient makes a client of the media service at base ("http://media:8083").
-func NewClient(base string) *Client {
+// NewClient makes a client of the media service at base ("http://media:8083")
+// that sends secret, the services' shared one (internal/peer), with each
+// call.
+func NewClient(base, secret string) *Client {
 	// No overall timeout: files are large and a slow store is not a hung one;
 	// each call has its caller's context.
-	return &Client{base: base, http: &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 30 * time.Second}}}
+	return &Client{base: base, http: &http.Client{Transport: peer.Transport(secret, &http.Transport{ResponseHeaderTimeout: 30 * time.Second})}}
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body io.Reader, size int64) (*http.Response, error) {

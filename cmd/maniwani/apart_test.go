@@ -51,6 +51,7 @@ func TestApart(t *testing.T) {
 		name string
 		f    func(*testing.T, *apartSite)
 	}{
+		{"internal-routes-need-the-secret", apartInternalSecret},
 		{"post-read-live-thumbnail-delete", apartLifecycle},
 		{"thumbnailer-stopped", apartThumbnailerDown},
 		{"markdown-stopped", apartMarkdownDown},
@@ -117,7 +118,7 @@ func newApartSite(t *testing.T) *apartSite {
 	}
 	for n, e := range env {
 		p := s.procs[n]
-		p.args, p.env = e[:1], e[1:]
+		p.args, p.env = e[:1], append(e[1:], "MANIWANI_INTERNAL_SECRET="+apartSecret)
 	}
 	s.router = s.procs["router"]
 	t.Cleanup(func() {
@@ -157,7 +158,10 @@ func newApartSite(t *testing.T) *apartSite {
 	return s
 }
 
-const apartPassword = "apart-test-password"
+const (
+	apartPassword = "apart-test-password"
+	apartSecret   = "apart-test-internal-secret"
+)
 
 // ip is a poster address not used before: no cooldown applies.
 func (s *apartSite) ip() string {
@@ -1264,4 +1268,37 @@ func drained(ch <-chan sseEvent) <-chan struct{} {
 		close(done)
 	}()
 	return done
+}
+
+// apartInternalSecret: on its own port, a service's internal routes answer
+// only a caller with the services' secret (every call between them in the
+// steps after this one carries it); public routes answer anyone.
+func apartInternalSecret(t *testing.T, s *apartSite) {
+	for _, c := range []struct {
+		proc, method, path string
+		public             bool
+	}{
+		{"api", "GET", "/_internal/boards", false},
+		{"api", "GET", "/_internal/latest?limit=1", false},
+		{"media", "GET", "/_internal/media/src/" + strings.Repeat("a", 64) + ".png", false},
+		{"markdown", "POST", "/render", false},
+		{"api", "GET", "/boards.json", true},
+	} {
+		for _, secret := range []string{"", "wrong-secret-of-the-same-size", apartSecret} {
+			req, _ := http.NewRequest(c.method, s.procs[c.proc].base()+c.path, strings.NewReader(`{"body":"x"}`))
+			if secret != "" {
+				req.Header.Set("X-Maniwani-Internal-Secret", secret)
+			}
+			a, err := apartDo(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The guard's refusal is a bare 404: no JSON (the api's), no
+			// error kind (media's).
+			refused := a.code == http.StatusNotFound && !bytes.Contains(a.body, []byte("{")) && a.header.Get("X-Maniwani-Error-Kind") == ""
+			if want := !c.public && secret != apartSecret; refused != want {
+				t.Errorf("%s %s %s with secret %q: %d %.80q, want refused=%v", c.method, c.proc, c.path, secret, a.code, a.body, want)
+			}
+		}
+	}
 }

@@ -25,6 +25,10 @@ import (
 // composeApps are the Maniwani services; each runs in its own container.
 var composeApps = []string{"router", "api", "ui", "markdown", "thumbnailer", "media", "live"}
 
+// composeJobs are the containers that run once, before the services:
+// "secret" makes the secret the services share (MANIWANI_INTERNAL_SECRET_FILE).
+var composeJobs = []string{"secret"}
+
 // composeBackends are the servers the services use, with the port each
 // listens on in its image.
 var composeBackends = map[string]int{"postgres": 5432, "redis": 6379, "minio": 9000}
@@ -110,7 +114,7 @@ func TestComposeFile(t *testing.T) {
 	}
 
 	// Every service is there, and nothing else.
-	want := append(slices.Clone(composeApps), "postgres", "redis", "minio")
+	want := append(slices.Concat(composeApps, composeJobs), "postgres", "redis", "minio")
 	slices.Sort(want)
 	got := p.ServiceNames()
 	slices.Sort(got)
@@ -293,6 +297,12 @@ func TestComposeFile(t *testing.T) {
 			if _, ok := p.Services[dep]; !ok {
 				t.Errorf("%s: depends on %s, which is not in the file", name, dep)
 			}
+			if slices.Contains(composeJobs, dep) {
+				if d.Condition != types.ServiceConditionCompletedSuccessfully {
+					t.Errorf("%s: depends on the job %s with condition %q, want %s", name, dep, d.Condition, types.ServiceConditionCompletedSuccessfully)
+				}
+				continue
+			}
 			if d.Condition != types.ServiceConditionHealthy {
 				t.Errorf("%s: depends on %s with condition %q, want %s", name, dep, d.Condition, types.ServiceConditionHealthy)
 			}
@@ -317,6 +327,12 @@ func TestComposeFile(t *testing.T) {
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
 		h := s.HealthCheck
+		if slices.Contains(composeJobs, name) {
+			if s.Restart != "no" {
+				t.Errorf("%s: a job that runs once has restart %q, want \"no\"", name, s.Restart)
+			}
+			continue
+		}
 		if h == nil || h.Disable || len(h.Test) < 2 || (h.Test[0] != "CMD" && h.Test[0] != "CMD-SHELL") {
 			t.Errorf("%s: no health check", name)
 			continue
@@ -380,6 +396,35 @@ func TestComposeFile(t *testing.T) {
 			if !trusts(a) {
 				t.Errorf("%s: MANIWANI_TRUSTED_PROXIES=%q does not trust the compose network (%s)", name, v, a)
 			}
+		}
+	}
+
+	// The internal secret: the job writes it into a named volume, which
+	// every service mounts read-only and reads, after the job has run.
+	job := p.Services["secret"]
+	if len(job.Command) != 2 || job.Command[0] != "secret" {
+		t.Fatalf("secret: command %v, want [secret FILE]", job.Command)
+	}
+	file := job.Command[1]
+	mounts := func(s types.ServiceConfig, readOnly bool) bool {
+		return slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool {
+			_, declared := p.Volumes[v.Source]
+			return v.Type == types.VolumeTypeVolume && declared && strings.HasPrefix(file, v.Target+"/") && v.ReadOnly == readOnly
+		})
+	}
+	if !mounts(job, false) {
+		t.Errorf("secret: writes %s into no named volume", file)
+	}
+	for _, name := range composeApps {
+		s := p.Services[name]
+		if v, _ := env(s, "MANIWANI_INTERNAL_SECRET_FILE"); v != file {
+			t.Errorf("%s: MANIWANI_INTERNAL_SECRET_FILE=%q, want %s, the file the job writes", name, v, file)
+		}
+		if !mounts(s, true) {
+			t.Errorf("%s: does not mount the secret's volume read-only", name)
+		}
+		if _, ok := s.DependsOn["secret"]; !ok {
+			t.Errorf("%s: does not wait for the job that makes the secret", name)
 		}
 	}
 

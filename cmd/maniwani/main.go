@@ -26,6 +26,7 @@ import (
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/metrics"
+	"github.com/maniwani/maniwani/internal/peer"
 	"github.com/maniwani/maniwani/internal/serve"
 	"github.com/maniwani/maniwani/live"
 	"github.com/maniwani/maniwani/markdown"
@@ -49,6 +50,13 @@ func main() {
 	args := flags.Args()
 	if len(args) == 2 && args[0] == "healthcheck" {
 		os.Exit(healthcheck(args[1]))
+	}
+	if len(args) == 2 && args[0] == "secret" { // for docker-compose.yml: see makeSecret
+		if err := makeSecret(args[1]); err != nil {
+			log.Error("secret", "err", err)
+			os.Exit(1)
+		}
+		return
 	}
 	cfg, err := loadSettings(os.Getenv, *target)
 	if err != nil {
@@ -186,7 +194,7 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 	} else {
 		s.inv = cache.Shared{Redis: s.l2, Gens: s.gens, Bus: s.bus, Topic: router.CacheTopic, Missed: new(atomic.Bool)}
 	}
-	apiClient := api.NewClient(cfg.URLs["api"]) // used only when the api is not here
+	apiClient := api.NewClient(cfg.URLs["api"], cfg.InternalSecret) // used only when the api is not here
 
 	if on["media"] {
 		var files maniwani.FileStore
@@ -210,7 +218,7 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 		s.media = s.mediaSvc
 		s.handlers["media"] = s.mediaSvc
 	} else {
-		s.media = media.NewClient(cfg.URLs["media"])
+		s.media = media.NewClient(cfg.URLs["media"], cfg.InternalSecret)
 	}
 
 	if on["markdown"] && !cfg.all() {
@@ -223,7 +231,8 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 	if on["api"] {
 		var renderer maniwani.Renderer = markdown.NewRenderer(markdown.RendererConfig{Cache: renders, Logger: log})
 		if u := cfg.URLs["markdown"]; u != "" && !on["markdown"] {
-			renderer = &markdown.Client{BaseURL: u, Fallback: renderer.(*markdown.Renderer), Logger: log}
+			renderer = &markdown.Client{BaseURL: u, Fallback: renderer.(*markdown.Renderer), Logger: log,
+				HTTPClient: &http.Client{Transport: peer.Transport(cfg.InternalSecret, nil)}}
 		}
 		s.api, err = api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: s.inv, Bus: s.bus,
 			Renderer: renderer, Media: s.media}, s.store)
@@ -258,7 +267,7 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 	}
 	for name, h := range s.handlers {
 		if name != "live" { // a live stream's connection is handed over whole (hijacked)
-			s.handlers[name] = s.metrics.Instrument(name, log, h)
+			s.handlers[name] = peer.Guard(s.metrics.Instrument(name, log, h), cfg.InternalSecret)
 		}
 	}
 	if s.liveSvc != nil {

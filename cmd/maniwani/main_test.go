@@ -58,6 +58,49 @@ func TestLoadSettings(t *testing.T) {
 	}
 }
 
+// The internal secret: made once by "maniwani secret FILE" (a second run
+// keeps it), read from the file or the variable, never both, never short;
+// apart without one, the start says so.
+func TestInternalSecretSettings(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	file := filepath.Join(t.TempDir(), "internal")
+	if err := makeSecret(file); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(file)
+	if err := makeSecret(file); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(file); string(again) != string(first) || len(strings.TrimSpace(string(first))) != 64 {
+		t.Fatalf("secret file %q, then %q: want one 64-digit secret, kept", first, again)
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Errorf("secret file mode %v, want 0600", fi.Mode().Perm())
+	}
+	redis := "redis://127.0.0.1:6379/0"
+	s, err := loadSettings(env(map[string]string{"MANIWANI_REDIS_URL": redis, "MANIWANI_INTERNAL_SECRET_FILE": file}), "api")
+	if err != nil || s.InternalSecret != strings.TrimSpace(string(first)) {
+		t.Errorf("from the file: %q, %v", s.InternalSecret, err)
+	}
+	for _, bad := range []map[string]string{
+		{"MANIWANI_INTERNAL_SECRET_FILE": file, "MANIWANI_INTERNAL_SECRET": "0123456789abcdef0123"},
+		{"MANIWANI_INTERNAL_SECRET": "short"},
+		{"MANIWANI_INTERNAL_SECRET_FILE": file + ".missing"},
+	} {
+		bad["MANIWANI_REDIS_URL"] = redis
+		if _, err := loadSettings(env(bad), "api"); err == nil || !strings.Contains(strings.ToLower(err.Error()), "secret") {
+			t.Errorf("%v: accepted (%v)", bad, err)
+		}
+	}
+	s, _ = loadSettings(env(map[string]string{"MANIWANI_REDIS_URL": redis}), "api")
+	if !strings.Contains(strings.Join(s.missing(), "\n"), "MANIWANI_INTERNAL_SECRET is not set") {
+		t.Errorf("apart without a secret, the start does not say so: %q", s.missing())
+	}
+	if s, _ = loadSettings(env(nil), ""); strings.Contains(strings.Join(s.missing(), "\n"), "SECRET") {
+		t.Errorf("one process asks for a secret it does not need: %q", s.missing())
+	}
+}
+
 func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

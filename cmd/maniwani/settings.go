@@ -1,10 +1,14 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,6 +31,9 @@ type settings struct {
 	Targets                                            map[string]bool  // the services this process runs
 	// Where the services this process does not run are, by target name.
 	URLs map[string]string
+	// InternalSecret is sent with every call between the services and
+	// required on their internal routes (internal/peer); empty: not asked.
+	InternalSecret string
 }
 
 // all tells whether the process runs every service.
@@ -38,7 +45,7 @@ func knownSettings() []string {
 		"MANIWANI_DATABASE_URL", "MANIWANI_REDIS_URL", "MANIWANI_ADMIN_PASSWORD", "MANIWANI_TRUSTED_PROXIES",
 		"MANIWANI_S3_ENDPOINT", "MANIWANI_S3_ACCESS_KEY", "MANIWANI_S3_SECRET_KEY", "MANIWANI_S3_BUCKET",
 		"MANIWANI_S3_SECURE", "MANIWANI_API_URL", "MANIWANI_UI_URL", "MANIWANI_MEDIA_URL", "MANIWANI_LIVE_URL",
-		"MANIWANI_MARKDOWN_URL"}
+		"MANIWANI_MARKDOWN_URL", "MANIWANI_INTERNAL_SECRET", "MANIWANI_INTERNAL_SECRET_FILE"}
 }
 
 // urlSetting is the variable that says where a service is.
@@ -143,6 +150,19 @@ func loadSettings(getenv func(string) string, target string) (settings, error) {
 		}
 		s.URLs[name] = strings.TrimSuffix(v, "/")
 	}
+	s.InternalSecret = getenv("MANIWANI_INTERNAL_SECRET")
+	if f := getenv("MANIWANI_INTERNAL_SECRET_FILE"); f != "" {
+		if s.InternalSecret != "" {
+			errs = append(errs, errors.New("MANIWANI_INTERNAL_SECRET and MANIWANI_INTERNAL_SECRET_FILE are both set; set one"))
+		} else if b, err := readFile(f); err != nil {
+			errs = append(errs, fmt.Errorf("MANIWANI_INTERNAL_SECRET_FILE: %w", err))
+		} else {
+			s.InternalSecret = strings.TrimSpace(string(b))
+		}
+	}
+	if s.InternalSecret != "" && len(s.InternalSecret) < 16 {
+		errs = append(errs, errors.New("the internal secret is shorter than 16 characters: make one with `maniwani secret FILE`"))
+	}
 	if t != nil && !s.all() {
 		// Services apart share the bus and the cache through Redis.
 		for _, n := range []string{"router", "api", "thumbnailer", "live"} {
@@ -161,6 +181,10 @@ func loadSettings(getenv func(string) string, target string) (settings, error) {
 // set.
 func (s settings) missing() []string {
 	var out []string
+	if !s.all() && s.InternalSecret == "" {
+		out = append(out, "MANIWANI_INTERNAL_SECRET is not set: the internal routes of this process's services "+
+			"answer anyone who reaches its port (set it, the same on every process, or MANIWANI_INTERNAL_SECRET_FILE)")
+	}
 	for _, svc := range targetNames {
 		for _, d := range needs[svc] {
 			if s.Targets[svc] && !s.Targets[d] && s.URLs[d] == "" {
@@ -169,4 +193,40 @@ func (s settings) missing() []string {
 		}
 	}
 	return out
+}
+
+// readFile reads a small file of settings (a secret): at most 4 KiB.
+func readFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 4<<10))
+}
+
+// makeSecret writes a new random internal secret to name, unless the file
+// is there already (every start of a compose project runs it; the secret
+// stays what the running services hold). It is readable by its owner only.
+func makeSecret(name string) error {
+	var b [32]byte
+	rand.Read(b[:])
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(hex.EncodeToString(b[:]) + "\n"); err != nil {
+		f.Close()
+		os.Remove(name)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(name)
+		return err
+	}
+	return f.Close()
 }
