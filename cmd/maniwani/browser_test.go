@@ -129,6 +129,29 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("quick reply of a file over the limit says so", func(t *testing.T) {
+		big := filepath.Join(t.TempDir(), "big.png")
+		if err := os.WriteFile(big, append(testPNG(t, 64, 64), make([]byte, 9<<20)...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctx := b.tab(t, "10.66.0.1", true)
+		b.do(t, ctx, chromedp.Navigate(threadURL), chromedp.WaitVisible(chromedp.CSS("body[data-live=on]")),
+			chromedp.SendKeys(chromedp.CSS("#f-com"), "a file too large for the board"),
+			chromedp.SetUploadFiles(chromedp.CSS("#f-file"), []string{big}),
+			chromedp.Click(chromedp.CSS("#f button[type=submit]")))
+		shown := `(e => e && !e.hidden && e.textContent)(document.querySelector('#f .err'))`
+		if _, err := chromedp.Run(ctx, chromedp.Poll[string](shown, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("the quick reply shows no error for a 9 MiB file on an 8 MiB board: %v", err)
+		}
+		msg := result(t, ctx, chromedp.Text(chromedp.CSS("#f .err")))
+		if !strings.Contains(msg, "larger than this board's limit") {
+			t.Errorf("the quick reply says %q, want that the file is over the board's limit", msg)
+		}
+		if off := result(t, ctx, chromedp.Evaluate[bool](`document.querySelector('#f button[type=submit]').disabled`)); off {
+			t.Error("the submit button stays disabled after the refusal")
+		}
+	})
+
 	t.Run("quote preview on hover", func(t *testing.T) {
 		ctx := b.tab(t, "10.62.0.1", true)
 		link := fmt.Sprintf("#p%d blockquote a.quotelink", r2.No)
