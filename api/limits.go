@@ -17,6 +17,13 @@ import (
 // instance, count each other. An address is counted by realip.Key: an
 // IPv6 /64 is one poster.
 const (
+	loginWindow = 15 * time.Minute
+	// An account's budget is for the browsers it never logged in from,
+	// wherever they are: its own browsers have one each (device.go).
+	maxFailsPerUser   = 5
+	maxFailsPerDevice = 5
+	maxFailsPerIP     = 10
+
 	maxReports   = 5
 	reportWindow = time.Minute
 
@@ -24,6 +31,18 @@ const (
 	maxDeleteGuesses = 10
 	deleteWindow     = time.Hour
 )
+
+func userBudget(username string) store.Budget {
+	return store.Budget{Kind: "login-user", Key: username, Max: maxFailsPerUser, Window: loginWindow}
+}
+
+func deviceBudget(id string) store.Budget {
+	return store.Budget{Kind: "login-device", Key: id, Max: maxFailsPerDevice, Window: loginWindow}
+}
+
+func loginIPBudget(ip string) store.Budget {
+	return store.Budget{Kind: "login-ip", Key: realip.Key(ip), Max: maxFailsPerIP, Window: loginWindow}
+}
 
 func reportBudget(ip string) store.Budget {
 	return store.Budget{Kind: "report", Key: realip.Key(ip), Max: maxReports, Window: reportWindow}
@@ -40,6 +59,8 @@ func (s *Service) spent(w http.ResponseWriter, r *http.Request, sp *store.Spent)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	var what string
 	switch sp.Budget.Kind {
+	case "login-user", "login-ip", "login-device":
+		what = "Too many failed logins"
 	case "report":
 		what = fmt.Sprintf("You have sent %d reports in %s", sp.Budget.Max, span(sp.Budget.Window))
 	case "delete-pwd":
