@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/api/store"
 )
 
 // The staff API: /api/admin/..., JSON, behind a session cookie, never cached.
@@ -26,13 +27,6 @@ const SessionCookie = "mw_session"
 const (
 	DefaultSessionIdle = 2 * time.Hour
 	DefaultSessionMax  = 12 * time.Hour
-)
-
-// Login throttling: failures counted over loginWindow.
-const (
-	loginWindow     = 15 * time.Minute
-	maxFailsPerIP   = 10
-	maxFailsPerUser = 5
 )
 
 // staffRequest is an admitted staff request: who sent it.
@@ -122,6 +116,12 @@ func rfc3339(t time.Time) any {
 }
 
 // handleLogin: POST /api/admin/login {"username","password"}.
+//
+// Each attempt takes a slot in its budgets (limits.go) before its password
+// is hashed: a browser the account has logged in from before is counted
+// on its own device's budget, any other on the account's and on its
+// address's. A wrong password keeps its slots; a right one hands them
+// back, so the budgets count failures (and checks under way).
 func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
@@ -132,35 +132,53 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	ip := s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
-	byIP, byUser, err := s.store.LoginFailures(ctx, ip, in.Username, s.now().Add(-loginWindow))
+	var st *maniwani.Staff
+	if validUsername(in.Username) { // no other name can exist
+		var err error
+		if st, err = s.store.StaffByName(ctx, in.Username); err != nil && maniwani.ErrorKind(err) != maniwani.KindNotFound {
+			s.fail(w, r, err, nil)
+			return
+		}
+	}
+	device, oldToken := s.device(r, st)
+	budgets := []store.Budget{userBudget(in.Username), loginIPBudget(ip)}
+	if device != "" {
+		budgets = []store.Budget{deviceBudget(device)}
+	}
+	slots, err := s.store.Take(ctx, s.now(), budgets...)
+	var sp *store.Spent
+	if errors.As(err, &sp) {
+		s.spent(w, r, sp)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
 	}
-	if byIP >= maxFailsPerIP || byUser >= maxFailsPerUser {
-		s.fail(w, r, maniwani.Errorf(maniwani.KindTooMany,
-			"Too many failed logins; wait %d minutes and try again.", int(loginWindow/time.Minute)), nil)
-		return
-	}
-	st, err := s.store.StaffByName(ctx, in.Username)
-	if err != nil && maniwani.ErrorKind(err) != maniwani.KindNotFound {
-		s.fail(w, r, err, nil)
-		return
-	}
-	hash := s.dummyHash()
-	if st != nil {
-		hash = st.PasswordHash
-	}
 	// An unknown name costs the same hashing as a wrong password: the
 	// answer's time does not tell which names exist.
-	if ok := CheckPassword(hash, in.Password); !ok || st == nil {
-		if err := s.store.RecordLoginFailure(ctx, ip, in.Username, s.now()); err != nil {
-			s.log.Error("login failure not recorded", "err", err)
+	ok := false
+	err = s.hashes.do(ctx, func() {
+		hash := s.dummyHash()
+		if st != nil {
+			hash = st.PasswordHash
 		}
-		s.log.Warn("staff login failed", "username", in.Username, "ip", ip)
+		ok = CheckPassword(hash, in.Password) && st != nil
+	})
+	if err != nil {
+		// Not checked, so not counted; and not logged: a flood of
+		// logins is met here, in every one of its requests.
+		s.release(ctx, slots)
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": message(err)})
+		return
+	}
+	if !ok {
+		s.log.Warn("staff login failed", "username", in.Username, "ip", ip, "device", device != "")
 		s.fail(w, r, maniwani.Errorf(maniwani.KindUnauthorized, "Wrong username or password."), nil)
 		return
 	}
+	s.release(ctx, slots)
 	b := make([]byte, 32) // 256 bits
 	rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)
@@ -170,6 +188,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: s.overTLS(r), MaxAge: int(s.cfg.SessionMax / time.Second)})
+	s.setDevice(w, r, st, oldToken)
 	s.log.Info("staff logged in", "username", st.Username)
 	writeJSON(w, http.StatusOK, map[string]any{"csrf_token": s.csrfToken(token), "username": st.Username,
 		"role": st.Role, "permissions": st.Role.Permissions()})

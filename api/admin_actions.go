@@ -546,8 +546,12 @@ func (s *Service) handleCreateStaff(w http.ResponseWriter, r *http.Request, st *
 		s.fail(w, r, invalid("role is janitor, moderator or admin."), nil)
 		return
 	}
-	err := s.store.CreateStaff(r.Context(), maniwani.Staff{Username: in.Username, PasswordHash: HashPassword(in.Password),
-		Role: role, Created: s.now()})
+	var hash string
+	err := s.hashes.do(r.Context(), func() { hash = HashPassword(in.Password) })
+	if err == nil {
+		err = s.store.CreateStaff(r.Context(), maniwani.Staff{Username: in.Username, PasswordHash: hash,
+			Role: role, Created: s.now()})
+	}
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return

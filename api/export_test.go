@@ -1,6 +1,10 @@
 package api
 
-import "github.com/maniwani/maniwani"
+import (
+	"context"
+
+	"github.com/maniwani/maniwani"
+)
 
 // AdminRoute is a route of the staff API, for tests that walk them all.
 type AdminRoute struct {
@@ -15,4 +19,13 @@ func AdminRoutes() []AdminRoute {
 		out = append(out, AdminRoute{r.Method, r.Path, r.Perm})
 	}
 	return out
+}
+
+// HashGate is a gate of n password hashers, as logins pass through.
+func HashGate(n int) func(ctx context.Context, fn func()) error { return newHashGate(n).do }
+
+// HoldHashers keeps every password hasher of s busy until release.
+func HoldHashers(s *Service) (release func()) {
+	s.hashes.sem.Acquire(context.Background(), s.hashes.n)
+	return func() { s.hashes.sem.Release(s.hashes.n) }
 }

@@ -1,13 +1,19 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/maniwani/maniwani"
 )
 
 // argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
@@ -53,4 +59,36 @@ func CheckPassword(hash, password string) bool {
 	}
 	got := argon2.IDKey([]byte(password), salt, t, mem, threads, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1
+}
+
+// hashWait bounds how long a password check waits for a free hasher
+// before the answer is a 503.
+const hashWait = time.Second
+
+// hashGate bounds the argon2id hashes that run at once: each holds 19 MiB
+// and a core while it runs, so more at once than there are cores only
+// piles up memory.
+type hashGate struct {
+	sem *semaphore.Weighted
+	n   int64
+}
+
+func newHashGate(n int) hashGate {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	return hashGate{sem: semaphore.NewWeighted(int64(n)), n: int64(n)}
+}
+
+// do runs fn once a hasher is free, waiting at most hashWait; past that it
+// gives up with an error of kind unavailable.
+func (g hashGate) do(ctx context.Context, fn func()) error {
+	ctx, cancel := context.WithTimeout(ctx, hashWait)
+	defer cancel()
+	if err := g.sem.Acquire(ctx, 1); err != nil {
+		return maniwani.Errorf(maniwani.KindUnavailable, "The server is busy checking other passwords; try again in a second.")
+	}
+	defer g.sem.Release(1)
+	fn()
+	return nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/pubsub/pb"
 )
 
@@ -34,9 +36,10 @@ func (s *Service) posterRequest(w http.ResponseWriter, r *http.Request) (board, 
 }
 
 // handleDelete deletes a poster's own post: POST /{board}/delete with no and
-// the pwd the post was made with.
+// the pwd the post was made with. Each try takes a slot of its address's
+// budget of wrong passwords first; only a wrong one keeps it.
 func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
-	board, _, no, ok := s.posterRequest(w, r)
+	board, ip, no, ok := s.posterRequest(w, r)
 	if !ok {
 		return
 	}
@@ -45,7 +48,21 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden, "Give the password the post was made with."), nil)
 		return
 	}
-	d, err := s.store.DeletePost(r.Context(), board, no, s.keyed("pwd", pw, "hex"), s.now())
+	ctx := r.Context()
+	slots, err := s.store.Take(ctx, s.now(), deleteBudget(ip))
+	var sp *store.Spent
+	if errors.As(err, &sp) {
+		s.spent(w, r, sp)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	d, err := s.store.DeletePost(ctx, board, no, s.keyed("pwd", pw, "hex"), s.now())
+	if maniwani.ErrorKind(err) != maniwani.KindForbidden { // not a wrong password
+		s.release(ctx, slots)
+	}
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
@@ -76,7 +93,13 @@ func (s *Service) handleReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, invalid("The reason is %d characters long; at most %d are allowed.", n, MaxReportReason), nil)
 		return
 	}
-	err := s.store.CreateReport(r.Context(), maniwani.Report{Board: board, No: no, Reason: reason, IP: ip, Created: s.now()})
+	err := s.store.CreateReport(r.Context(), maniwani.Report{Board: board, No: no, Reason: reason, IP: ip, Created: s.now()},
+		reportBudget(ip))
+	var sp *store.Spent
+	if errors.As(err, &sp) {
+		s.spent(w, r, sp)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return

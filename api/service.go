@@ -45,7 +45,11 @@ type Config struct {
 	// SessionIdle and SessionMax end a staff session unused that long, or
 	// that old; zero: DefaultSessionIdle, DefaultSessionMax.
 	SessionIdle, SessionMax time.Duration
-	Logger                  *slog.Logger
+	// PasswordHashes bounds the staff password hashes (argon2id, 19 MiB
+	// each) that run at once; 0: GOMAXPROCS. A login that finds them all
+	// busy for a second is answered 503.
+	PasswordHashes int
+	Logger         *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -62,6 +66,7 @@ type Service struct {
 	// made at the first login, not at start: argon2id's 19 MiB would be
 	// every process's.
 	dummyHash func() string
+	hashes    hashGate
 	// requeue is set when a thumbnail job could not be queued (the bus
 	// was down): WatchThumbnails queues the jobs of the files still
 	// without a thumbnail again once the bus takes them.
@@ -75,6 +80,7 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, store: st, secret: secret, log: cfg.Logger, now: cfg.Now,
+		hashes:    newHashGate(cfg.PasswordHashes),
 		dummyHash: sync.OnceValue(func() string { return HashPassword("no such staff member") })}
 	if s.log == nil {
 		s.log = slog.Default()

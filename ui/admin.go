@@ -124,10 +124,14 @@ func (s *Service) staffCall(r *http.Request, method, path, csrf string, in, out 
 		return nil, err
 	}
 	// The api sees the browser: its address (for the login's rate limit
-	// and the log), its cookie and its user agent.
+	// and the log), its cookies (the session's, the device's), its user
+	// agent and whether it came over TLS (for the cookies' Secure), which
+	// the api believes as it would from the browser's own request: from a
+	// trusted proxy's X-Forwarded-Proto, or the connection's TLS.
 	req.RemoteAddr = r.RemoteAddr
 	req.Host = r.Host
-	for _, k := range [...]string{"Cookie", "X-Forwarded-For", "User-Agent", "X-Request-Id"} {
+	req.TLS = r.TLS
+	for _, k := range [...]string{"Cookie", "X-Forwarded-For", "X-Forwarded-Proto", "User-Agent", "X-Request-Id"} {
 		if v := r.Header.Values(k); len(v) > 0 {
 			req.Header[k] = v
 		}
@@ -149,10 +153,13 @@ func (s *Service) staffCall(r *http.Request, method, path, csrf string, in, out 
 			Error string `json:"error"`
 		}
 		json.Unmarshal(a.body.Bytes(), &e)
-		if e.Error == "" || a.code >= 500 {
-			if a.code >= 500 {
-				s.log.Error("ui: staff API failed", "method", method, "path", path, "status", a.code, "body", a.body.String())
-			}
+		// A 503 with words is the api's refusal when busy, said for
+		// people; any other 5xx is a fault whose words are for the log.
+		if busy := a.code == http.StatusServiceUnavailable && e.Error != ""; a.code >= 500 && !busy {
+			s.log.Error("ui: staff API failed", "method", method, "path", path, "status", a.code, "body", a.body.String())
+			e.Error = ""
+		}
+		if e.Error == "" {
 			e.Error = http.StatusText(a.code) + "."
 		}
 		return a, &staffError{Status: a.code, Message: e.Error}

@@ -26,21 +26,36 @@ func (s *Service) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 // to the browser.
 func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		// A form cut short is not sent on: the api would hash what is
+		// left of it and count a failure against the address.
+		p := &adminPage{Title: "Log in", Next: "/admin/", Err: "The form could not be read."}
+		code := http.StatusBadRequest
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			p.Err, code = "The form is too large.", http.StatusRequestEntityTooLarge
+		}
+		s.adminRender(w, r, "a-login", code, p)
+		return
+	}
 	p := &adminPage{Title: "Log in", Next: localAdminPath(r.PostForm.Get("next"), "/admin/")}
 	in := map[string]string{"username": strings.TrimSpace(r.PostForm.Get("username")), "password": r.PostForm.Get("password")}
 	a, err := s.staffCall(r, http.MethodPost, "/api/admin/login", "", in, nil)
 	var se *staffError
 	switch {
 	case err == nil:
+		// The session's cookie and the device's (which the api reads
+		// from the browser's Cookie on its next login here).
 		for _, c := range a.header.Values("Set-Cookie") {
 			w.Header().Add("Set-Cookie", c)
 		}
 		s.seeOther(w, r, p.Next)
-	case errors.As(err, &se) && se.Status < 500:
+	case errors.As(err, &se) && (se.Status < 500 || se.Status == http.StatusServiceUnavailable):
 		p.Err = se.Message
 		if se.Status == http.StatusUnauthorized && p.Err == http.StatusText(se.Status)+"." {
 			p.Err = "Wrong username or password."
+		}
+		if v := a.header.Get("Retry-After"); v != "" { // a limit's 429, a busy 503
+			w.Header().Set("Retry-After", v)
 		}
 		s.adminRender(w, r, "a-login", se.Status, p)
 	default:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
+	"github.com/maniwani/maniwani/internal/realip"
 	"github.com/maniwani/maniwani/ui"
 )
 
@@ -25,6 +26,17 @@ const adminPassword = "admin-password-for-tests"
 // the api's handler is its staff API, as in one process.
 func newAdminSite(t *testing.T) *site {
 	t.Helper()
+	return newAdminSiteTrusting(t, "")
+}
+
+// newAdminSiteTrusting is newAdminSite with the api believing the proxies
+// of trusted.
+func newAdminSiteTrusting(t *testing.T, trusted string) *site {
+	t.Helper()
+	proxies, err := realip.Parse(trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Config{URL: "sqlite://" + filepath.Join(t.TempDir(), "maniwani.db")})
 	if err != nil {
@@ -35,7 +47,7 @@ func newAdminSite(t *testing.T) *site {
 	if err := api.Bootstrap(ctx, st, adminPassword, log); err != nil {
 		t.Fatal(err)
 	}
-	a, err := api.New(ctx, api.Config{Logger: log}, st)
+	a, err := api.New(ctx, api.Config{Logger: log, Proxies: proxies}, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,12 +227,86 @@ func TestAdminLogin(t *testing.T) {
 	if a := b.do("GET", "/admin/", nil); a.header.Get("X-Frame-Options") != "DENY" {
 		t.Error("the admin pages may be framed")
 	}
-	if to, _ := b.submit("/admin/logout"); to != "/admin/login" || len(b.cookies) != 0 {
+	// Logging out ends the session; the device cookie stays, as the mark
+	// of a browser the account logs in from.
+	if to, _ := b.submit("/admin/logout"); to != "/admin/login" || b.cookies[api.SessionCookie] != "" ||
+		b.cookies[api.DeviceCookie] == "" {
 		t.Errorf("logout: to %q, cookies %v", to, b.cookies)
 	}
 	if a := b.do("GET", "/admin/", nil); a.code != http.StatusSeeOther {
 		t.Errorf("after logout: %d", a.code)
 	}
+}
+
+// Behind a trusted TLS proxy the login form's cookies are Secure, as the
+// staff API's own login's are: the ui tells the api what the proxy said.
+func TestAdminLoginBehindTLSProxy(t *testing.T) {
+	for _, c := range []struct {
+		trusted string
+		secure  bool
+	}{{"127.0.0.1/32", true}, {"", false}} {
+		s := newAdminSiteTrusting(t, c.trusted)
+		form := url.Values{"username": {"admin"}, "password": {adminPassword}}
+		req := httptest.NewRequest("POST", "/admin/login", strings.NewReader(form.Encode()))
+		req.RemoteAddr = "127.0.0.1:4321"
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", "10.4.0.1")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		w := httptest.NewRecorder()
+		s.ui.ServeHTTP(w, req)
+		if w.Code != http.StatusSeeOther {
+			t.Fatalf("login: %d\n%s", w.Code, w.Body)
+		}
+		cookies := map[string]*http.Cookie{}
+		for _, ck := range w.Result().Cookies() {
+			cookies[ck.Name] = ck
+		}
+		for _, name := range []string{api.SessionCookie, api.DeviceCookie} {
+			if ck := cookies[name]; ck == nil || ck.Secure != c.secure {
+				t.Errorf("trusted proxies %q, X-Forwarded-Proto https: cookie %s is %v, want Secure=%v", c.trusted, name, ck, c.secure)
+			}
+		}
+	}
+}
+
+// The admin's own browser logs in through the form while strangers' wrong
+// passwords have spent the account's budget: the form passes the device
+// cookie on both ways.
+func TestAdminLoginDevice(t *testing.T) {
+	s := newAdminSite(t)
+	b := s.browser("10.4.1.1")
+	b.login("admin", adminPassword)
+	if b.cookies[api.DeviceCookie] == "" {
+		t.Fatalf("the form's login left no device cookie: %v", b.cookies)
+	}
+	b.page("/admin/")
+	b.submit("/admin/logout")
+	for i := range 5 {
+		a := s.browser(fmt.Sprintf("10.4.2.%d", i+1)).do("POST", "/admin/login", url.Values{"username": {"admin"}, "password": {"wrong"}})
+		if a.code != http.StatusUnauthorized {
+			t.Fatalf("a stranger's wrong password #%d: %d", i+1, a.code)
+		}
+	}
+	a := s.browser("10.4.3.1").do("POST", "/admin/login", url.Values{"username": {"admin"}, "password": {adminPassword}})
+	if a.code != http.StatusTooManyRequests || !strings.Contains(a.body, "Too many failed logins") || a.header.Get("Retry-After") == "" {
+		t.Errorf("a stranger's browser with the right password: %d, Retry-After %q\n%s", a.code, a.header.Get("Retry-After"), a.body)
+	}
+	b.ip = "10.4.4.1" // the admin's browser, elsewhere now
+	b.login("admin", adminPassword)
+}
+
+// A login form too large to read is refused by the ui, not sent on cut
+// short (where it cost a hash and a failure of the address's).
+func TestAdminLoginTooLarge(t *testing.T) {
+	s := newAdminSite(t)
+	b := s.browser("10.4.5.1")
+	for i := range 10 {
+		a := b.do("POST", "/admin/login", url.Values{"username": {"admin"}, "password": {strings.Repeat("a", 20<<10)}})
+		if a.code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("an oversized login form #%d: %d, want 413", i+1, a.code)
+		}
+	}
+	b.login("admin", adminPassword)
 }
 
 // The report queue, the post in place, a ban from the report with its

@@ -24,6 +24,8 @@ type sessionRow struct {
 
 func (sessionRow) TableName() string { return "sessions" }
 
+// loginFailureRow is the table of failed logins before attempts (limits.go)
+// counted them; migration 0004 still makes it.
 type loginFailureRow struct {
 	ID       int64  `gorm:"primaryKey"`
 	IP       string `gorm:"size:45;not null;index:login_failures_ip,priority:1"`
@@ -91,28 +93,6 @@ func (s *Store) SessionByHash(ctx context.Context, hash string, at time.Time, id
 // DeleteSession ends a session.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 	return s.write(ctx, func(tx *gorm.DB) error { return tx.Where("hash = ?", hash).Delete(&sessionRow{}).Error })
-}
-
-// RecordLoginFailure notes a failed login from ip for username.
-func (s *Store) RecordLoginFailure(ctx context.Context, ip, username string, at time.Time) error {
-	return s.write(ctx, func(tx *gorm.DB) error {
-		// Old failures are of no use: the window is what is counted.
-		if err := tx.Where("time_us < ?", at.Add(-24*time.Hour).UnixMicro()).Delete(&loginFailureRow{}).Error; err != nil {
-			return err
-		}
-		return tx.Create(&loginFailureRow{IP: ip, Username: username, TimeUS: at.UnixMicro()}).Error
-	})
-}
-
-// LoginFailures counts the failed logins since t from ip and for username.
-func (s *Store) LoginFailures(ctx context.Context, ip, username string, since time.Time) (byIP, byUser int, err error) {
-	db := s.db.WithContext(ctx)
-	var a, b int64
-	if err = db.Model(&loginFailureRow{}).Where("ip = ? AND time_us >= ?", ip, since.UnixMicro()).Count(&a).Error; err != nil {
-		return 0, 0, err
-	}
-	err = db.Model(&loginFailureRow{}).Where("username = ? AND time_us >= ?", username, since.UnixMicro()).Count(&b).Error
-	return int(a), int(b), err
 }
 
 func (r *staffRow) domain() maniwani.Staff {

@@ -59,6 +59,12 @@ func Migrations() []Migration {
 			}
 			return tx.Migrator().AddColumn(&fileRow{}, "ThumbFailed")
 		}},
+		// Budgets of attempts, taken before the work (Take). The old
+		// login_failures table is left for instances of the previous
+		// version that still run during an upgrade; it is no longer read.
+		{ID: "0006_attempts", Up: func(tx *gorm.DB) error {
+			return tx.Migrator().AutoMigrate(&attemptRow{})
+		}},
 	}
 }
 

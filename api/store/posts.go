@@ -542,17 +542,11 @@ func deletePosts(tx *gorm.DB, b *boardRow, posts []postRow, now int64) ([]GoneFi
 	return files, tx.Model(&boardRow{}).Where("id = ?", b.ID).Update("modified_us", now).Error
 }
 
-// maxReports is how many reports one address may send in reportWindow.
-const (
-	maxReports   = 5
-	reportWindow = time.Minute
-)
-
-// CreateReport stores a poster's report of a post, at most maxReports per
-// address in reportWindow.
-func (s *Store) CreateReport(ctx context.Context, r maniwani.Report) error {
+// CreateReport stores a poster's report of a post, within the budget of
+// reports of the poster's address (a *Spent when it is spent).
+func (s *Store) CreateReport(ctx context.Context, r maniwani.Report, limit Budget) error {
 	now := r.Created.UnixMicro()
-	return s.write(ctx, func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		b, err := s.boardRow(tx, r.Board)
 		if err != nil {
 			return err
@@ -564,15 +558,15 @@ func (s *Store) CreateReport(ctx context.Context, r maniwani.Report) error {
 		if n == 0 {
 			return notFound("Post No.%d does not exist on /%s/.", r.No, r.Board)
 		}
-		var recent int64
-		err = tx.Model(&reportRow{}).Where("ip = ? AND created_us > ?", r.IP, now-reportWindow.Microseconds()).
-			Count(&recent).Error
+		_, spent, err := s.take(tx, r.Created, limit)
 		if err != nil {
 			return err
 		}
-		if recent >= maxReports {
-			return maniwani.Errorf(maniwani.KindTooMany, "You have sent %d reports in the last minute; wait before sending more.", recent)
+		if spent != nil {
+			return spent
 		}
 		return tx.Create(&reportRow{BoardID: b.ID, PostNo: r.No, Reason: r.Reason, IP: r.IP, CreatedUS: now}).Error
 	})
+	s.sweep(ctx, r.Created)
+	return err
 }

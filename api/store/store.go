@@ -13,6 +13,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -46,6 +47,8 @@ type Store struct {
 	// row instead of all of them, whose wake-ups at each commit would eat
 	// the CPU the lock holder needs.
 	boards boardLocks
+	// lastSweep is when this store last swept out old attempts (unix µs).
+	lastSweep atomic.Int64
 }
 
 // boardLocks are a fixed set of locks, a board hashed to one: bounded

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/maniwani/maniwani"
+)
+
+// Device cookies (OWASP's defence against lockout by strangers): each
+// successful login gives the browser a token, signed with the site's
+// secret, naming the account and a random device id. A login that carries
+// a valid one for its account is counted on that device's own budget, so
+// wrong passwords sent from elsewhere, which spend the account's budget,
+// do not keep the account's own browsers out.
+
+// DeviceCookie names the cookie holding a browser's device tokens.
+const DeviceCookie = "mw_device"
+
+const (
+	// deviceLifetime is how long a token stays valid, checked here
+	// whatever the browser keeps.
+	deviceLifetime = 365 * 24 * time.Hour
+	// maxDevices bounds the tokens one browser keeps, one per account
+	// logged in from it.
+	maxDevices   = 4
+	deviceIDLen  = 16
+	deviceMACLen = 16
+	deviceRawLen = deviceIDLen + 8 + deviceMACLen // id, issued (unix seconds), MAC
+)
+
+// deviceMAC signs a token's id and issue time for one account: a token of
+// a deleted account is worth nothing to a new one of the same name.
+func (s *Service) deviceMAC(st *maniwani.Staff, idIssued []byte) []byte {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte("device\x00" + strconv.FormatInt(st.ID, 10) + "\x00" + st.Username + "\x00"))
+	m.Write(idIssued)
+	return m.Sum(nil)[:deviceMACLen]
+}
+
+// deviceTokens are the tokens the browser sent, at most maxDevices.
+func deviceTokens(r *http.Request) []string {
+	var out []string
+	for _, c := range r.CookiesNamed(DeviceCookie) {
+		for _, t := range strings.Split(c.Value, ".") {
+			if len(out) == maxDevices {
+				return out
+			}
+			if t != "" {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// device is the id (hex) of the browser's device token for st, and the
+// token itself, or "" when it has no valid one.
+func (s *Service) device(r *http.Request, st *maniwani.Staff) (id, token string) {
+	if st == nil {
+		return "", ""
+	}
+	now := s.now()
+	for _, t := range deviceTokens(r) {
+		raw, err := base64.RawURLEncoding.DecodeString(t)
+		if err != nil || len(raw) != deviceRawLen {
+			continue
+		}
+		issued := time.Unix(int64(binary.BigEndian.Uint64(raw[deviceIDLen:])), 0)
+		if now.Sub(issued) > deviceLifetime || issued.After(now.Add(time.Minute)) {
+			continue
+		}
+		if hmac.Equal(raw[deviceIDLen+8:], s.deviceMAC(st, raw[:deviceIDLen+8])) {
+			return hex.EncodeToString(raw[:deviceIDLen]), t
+		}
+	}
+	return "", ""
+}
+
+// setDevice gives the browser a new token for st, in place of old (its
+// previous one, if any), keeping its tokens of other accounts.
+func (s *Service) setDevice(w http.ResponseWriter, r *http.Request, st *maniwani.Staff, old string) {
+	raw := make([]byte, deviceIDLen+8, deviceRawLen)
+	rand.Read(raw[:deviceIDLen])
+	binary.BigEndian.PutUint64(raw[deviceIDLen:], uint64(s.now().Unix()))
+	raw = append(raw, s.deviceMAC(st, raw)...)
+	tokens := []string{base64.RawURLEncoding.EncodeToString(raw)}
+	for _, t := range deviceTokens(r) {
+		if t != old && len(tokens) < maxDevices && base64.RawURLEncoding.DecodedLen(len(t)) == deviceRawLen {
+			tokens = append(tokens, t)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: strings.Join(tokens, "."), Path: "/",
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(r),
+		MaxAge: int(deviceLifetime / time.Second)})
+}

@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Budgets of attempts (logins, reports, guesses at a post's password),
+// counted in the database so that every api instance shares them. A slot is
+// taken before the work it pays for, under a lock on its key, so attempts
+// sent at once, to any instance, count each other: of N at once with M slots
+// left, M go through.
+
+type attemptRow struct {
+	ID     int64  `gorm:"primaryKey"`
+	Kind   string `gorm:"size:16;not null;index:attempts_key,priority:1"`
+	Key    string `gorm:"size:64;not null;index:attempts_key,priority:2"`
+	TimeUS int64  `gorm:"not null;index:attempts_key,priority:3;index"`
+}
+
+func (attemptRow) TableName() string { return "attempts" }
+
+// Budget is one limit: at most Max attempts of Kind for Key in any Window.
+type Budget struct {
+	Kind   string // at most 16 bytes; a kind always has the same Max and Window
+	Key    string // longer than 64 bytes, it is counted by its hash
+	Max    int
+	Window time.Duration // at most MaxWindow
+}
+
+// MaxWindow is the longest Window a Budget may have: attempts older than
+// this are swept away whatever their kind.
+const MaxWindow = 24 * time.Hour
+
+// sweepEvery is how often one store sweeps out the attempts of keys not
+// seen again (a key's own old attempts go each time it is counted).
+const sweepEvery = 10 * time.Minute
+
+// Slots are the attempts one Take took.
+type Slots []int64
+
+// Spent is Take's error when a budget had no slot left.
+type Spent struct {
+	Budget Budget
+	// Retry is how long until the budget has a slot again.
+	Retry time.Duration
+}
+
+func (e *Spent) Error() string {
+	return fmt.Sprintf("%s budget of %d in %v spent; a slot frees in %v", e.Budget.Kind, e.Budget.Max, e.Budget.Window, e.Retry)
+}
+
+// attemptLocks is the first key of the PostgreSQL advisory locks on
+// budgets, a space of their own apart from Migrate's one-key lock.
+const attemptLocks = 0x6c696d // "lim"
+
+// Take takes a slot at t in every budget, or in none: when one is spent
+// it returns a *Spent for it.
+func (s *Store) Take(ctx context.Context, at time.Time, budgets ...Budget) (Slots, error) {
+	var slots Slots
+	var spent *Spent
+	err := s.write(ctx, func(tx *gorm.DB) (err error) {
+		// A spent budget commits too: its expired attempts go.
+		slots, spent, err = s.take(tx, at, budgets...)
+		return err
+	})
+	s.sweep(ctx, at)
+	switch {
+	case err != nil:
+		return nil, err
+	case spent != nil:
+		return nil, spent
+	}
+	return slots, nil
+}
+
+// take is Take inside a write transaction of the caller's.
+func (s *Store) take(tx *gorm.DB, at time.Time, budgets ...Budget) (Slots, *Spent, error) {
+	for i := range budgets {
+		b := &budgets[i]
+		if b.Window <= 0 || b.Window > MaxWindow || len(b.Kind) > 16 {
+			return nil, nil, fmt.Errorf("store: budget %q: window %v or kind out of bounds", b.Kind, b.Window)
+		}
+		if len(b.Key) > 64 {
+			sum := sha256.Sum256([]byte(b.Key))
+			b.Key = hex.EncodeToString(sum[:])
+		}
+	}
+	if err := s.lockBudgets(tx, budgets); err != nil {
+		return nil, nil, err
+	}
+	now := at.UnixMicro()
+	for _, b := range budgets {
+		since := now - b.Window.Microseconds()
+		if err := tx.Where("kind = ? AND key = ? AND time_us <= ?", b.Kind, b.Key, since).Delete(&attemptRow{}).Error; err != nil {
+			return nil, nil, err
+		}
+		var n int64
+		if err := tx.Model(&attemptRow{}).Where("kind = ? AND key = ?", b.Kind, b.Key).Count(&n).Error; err != nil {
+			return nil, nil, err
+		}
+		if int(n) < b.Max {
+			continue
+		}
+		// The slot frees when the attempt that fills the budget to Max
+		// leaves the window.
+		var first int64
+		err := tx.Model(&attemptRow{}).Select("time_us").Where("kind = ? AND key = ?", b.Kind, b.Key).
+			Order("time_us DESC").Offset(max(b.Max-1, 0)).Limit(1).Scan(&first).Error
+		if err != nil {
+			return nil, nil, err
+		}
+		retry := time.Duration(first+b.Window.Microseconds()-now) * time.Microsecond
+		return nil, &Spent{Budget: b, Retry: max(retry, time.Second)}, nil
+	}
+	slots := make(Slots, 0, len(budgets))
+	for _, b := range budgets {
+		row := attemptRow{Kind: b.Kind, Key: b.Key, TimeUS: now}
+		if err := tx.Create(&row).Error; err != nil {
+			return nil, nil, err
+		}
+		slots = append(slots, row.ID)
+	}
+	return slots, nil, nil
+}
+
+// lockBudgets serialises the takers of the same budgets until the
+// transaction ends. SQLite has one writer at a time already; PostgreSQL
+// takes an advisory lock per budget, in one order so that two takers of
+// the same two budgets never wait on each other.
+func (s *Store) lockBudgets(tx *gorm.DB, budgets []Budget) error {
+	if s.sqlite {
+		return nil
+	}
+	keys := make([]int32, len(budgets))
+	for i, b := range budgets {
+		h := fnv.New32a()
+		h.Write([]byte(b.Kind + "\x00" + b.Key))
+		keys[i] = int32(h.Sum32())
+	}
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?, ?)", attemptLocks, k).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Release hands slots back: what they were taken for turned out not to
+// count (a right password).
+func (s *Store) Release(ctx context.Context, slots Slots) error {
+	if len(slots) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Where("id IN ?", []int64(slots)).Delete(&attemptRow{}).Error
+	})
+}
+
+// sweep deletes, now and then, the attempts older than any window: those
+// of keys that were not counted again.
+func (s *Store) sweep(ctx context.Context, at time.Time) {
+	last := s.lastSweep.Load()
+	if at.UnixMicro()-last < sweepEvery.Microseconds() || !s.lastSweep.CompareAndSwap(last, at.UnixMicro()) {
+		return
+	}
+	// Best effort: what is left is swept the next time.
+	s.write(context.WithoutCancel(ctx), func(tx *gorm.DB) error {
+		return tx.Where("time_us < ?", at.Add(-MaxWindow).UnixMicro()).Delete(&attemptRow{}).Error
+	})
+}
