@@ -369,6 +369,63 @@ func TestWebMMetadataVoided(t *testing.T) {
 	}
 }
 
+// The Title in a WebM's Info (whatever the muxer or its user named the
+// file) becomes a Void element of zeros, long or short; the rest of Info
+// and of the file (but its Tags) stays as it was, in place.
+func TestWebMTitleVoided(t *testing.T) {
+	data := testdata(t, "tiny.webm")
+	off, end, sizeAt := webmSegment(t, data)
+	for off < end { // find Info among the Segment's elements
+		id, n, _ := parseID(data[off:])
+		size, m, _, _ := parseSize(data[off+n:])
+		if id == idInfo {
+			if m != 1 {
+				t.Fatalf("Info with a %d-byte size", m)
+			}
+			break
+		}
+		off += n + m + int(size)
+	}
+	if off >= end {
+		t.Fatal("no Info in tiny.webm")
+	}
+	infoEnd := off + 5 + int(data[off+4]&0x7f)
+	for _, title := range []string{"Our holiday at 12 Rue de la Paix", "ab"} {
+		elem := join([]byte{0x7b, 0xa9, 0x80 | byte(len(title))}, []byte(title))
+		in := join(data[:off+4], []byte{data[off+4] + byte(len(elem))}, data[off+5:infoEnd], elem, data[infoEnd:])
+		binary.BigEndian.PutUint64(in[sizeAt:], binary.BigEndian.Uint64(data[sizeAt:])+uint64(len(elem)))
+
+		f, err := receive(t, in, "v.webm", Limits{})
+		if err != nil {
+			t.Fatalf("title %q: %v", title, err)
+		}
+		got := stored(t, f)
+		want := webmVoided(t, in) // tiny.webm has Tags too
+		at := infoEnd
+		if k := min(8, len(elem)-1); k == 8 {
+			want[at] = 0xec
+			binary.BigEndian.PutUint64(want[at+1:], uint64(len(elem)-9)|1<<56)
+			clear(want[at+9 : at+len(elem)])
+		} else {
+			copy(want[at:], []byte{0xec, 0x80 >> (k - 1)})
+			clear(want[at+2 : at+len(elem)])
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("title %q: stored bytes are not the upload's with its Title made Void", title)
+		}
+		if bytes.Contains(got, []byte(title)) {
+			t.Errorf("title %q: still in the file", title)
+		}
+		again, err := receive(t, got, "v.webm", Limits{})
+		if err != nil {
+			t.Fatalf("title %q, stored file again: %v", title, err)
+		}
+		if !bytes.Equal(stored(t, again), got) {
+			t.Errorf("title %q: the stored file, uploaded again, was changed", title)
+		}
+	}
+}
+
 // A phone's portrait video: tkhd holds the landscape size and a quarter turn.
 func TestMP4Rotated(t *testing.T) {
 	data := testdata(t, "tiny-faststart.mp4")
@@ -453,6 +510,7 @@ func TestRefuse(t *testing.T) {
 	badCRC[len(badCRC)-20] ^= 1 // inside IDAT
 	matroska := bytes.Replace(webm, []byte("\x42\x82\x84webm"), []byte("\x42\x82\x84mkv1"), 1)
 	h264webm := bytes.Replace(webm, []byte("V_VP8"), []byte("V_H26"), 1)
+	badInfo := bytes.Replace(webm, []byte("\x2a\xd7\xb1\x83"), []byte("\x2a\xd7\xb1\xff"), 1) // TimestampScale of unknown size
 
 	const (
 		notTaken = "The file's type is not one this site takes."
@@ -495,6 +553,7 @@ func TestRefuse(t *testing.T) {
 		{"live webm cut in a block", live[:len(live)-5], Limits{}, maniwani.KindInvalid, cutWebM},
 		{"webm with data after it", append(bytes.Clone(webm), 0), Limits{}, maniwani.KindInvalid,
 			"The file is not a valid WebM video (it has data after its end)."},
+		{"webm with a bad element in Info", badInfo, Limits{}, maniwani.KindInvalid, cutWebM},
 		{"matroska", matroska, Limits{}, maniwani.KindInvalid, notTaken},
 		{"webm with H.264", h264webm, Limits{}, maniwani.KindInvalid,
 			"The file is not a valid WebM video (its video is not VP8, VP9 or AV1)."},
@@ -619,6 +678,31 @@ func TestEXIFStrippedLosslessly(t *testing.T) {
 	sha := sha256.Sum256(want)
 	if f.SHA256 != hex.EncodeToString(sha[:]) {
 		t.Error("SHA256 is not of the stripped bytes")
+	}
+}
+
+// A JPEG's comments (COM), wherever they stand among the tables, are cut;
+// the rest is stored byte for byte.
+func TestJPEGCommentCut(t *testing.T) {
+	jpg := encodeJPEG(t, pattern(40, 24))
+	sof := bytes.Index(jpg, []byte{0xff, 0xc0}) // the encoder writes DQT, SOF, DHT, SOS
+	if sof < 0 {
+		t.Fatal("no SOF0 in the encoder's JPEG")
+	}
+	com1 := segment(0xfe, []byte("Taken at 12 Rue de la Paix by Alice"))
+	com2 := segment(0xfe, []byte("edited with SecretTool 3.1"))
+	in := join(jpg[:2], app0, com1, jpg[2:sof], com2, jpg[sof:])
+	want := join(jpg[:2], app0, jpg[2:])
+	f, err := receive(t, in, "c.jpg", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := stored(t, f)
+	if !bytes.Equal(got, want) {
+		t.Errorf("stored %d bytes, want the %d of the upload without its comments", len(got), len(want))
+	}
+	if bytes.Contains(got, []byte("Rue de la Paix")) || bytes.Contains(got, []byte("SecretTool")) {
+		t.Error("a comment is still in the stored file")
 	}
 }
 
