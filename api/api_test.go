@@ -297,9 +297,9 @@ func TestRefusals(t *testing.T) {
 			{"resto not a number", "b", "10.1.0.3", []string{"resto", "abc", "com", "x"}, 400, "thread number"},
 			{"empty post", "b", "10.1.0.4", []string{"resto", resto, "com", ""}, 400, "empty"},
 			{"blank comment", "b", "10.1.0.5", []string{"com", " \n\t "}, 400, "empty"},
-			{"comment too long", "b", "10.1.0.6", []string{"resto", resto, "com", long(2001)}, 400, "at most 2000"},
-			{"subject too long", "b", "10.1.0.7", []string{"com", "x", "sub", long(101)}, 400, "at most 100"},
-			{"name too long", "b", "10.1.0.8", []string{"resto", resto, "com", "x", "name", long(101)}, 400, "at most 100"},
+			{"comment too long", "b", "10.1.0.6", []string{"resto", resto, "com", long(2001)}, 400, "over the limit of 2000"},
+			{"subject too long", "b", "10.1.0.7", []string{"com", "x", "sub", long(101)}, 400, "over the limit of 100"},
+			{"name too long", "b", "10.1.0.8", []string{"resto", resto, "com", "x", "name", long(101)}, 400, "over the limit of 100"},
 			{"closed thread", "b", "10.1.0.9", []string{"resto", fmt.Sprint(closedOp), "com", "x"}, 403, "closed"},
 			{"banned, even with an empty post", "b", "10.9.9.7", []string{"com", ""}, 403, "spamming links"},
 		}

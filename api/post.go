@@ -13,8 +13,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api/store"
@@ -30,9 +28,9 @@ const (
 	MaxName     = 100
 	MaxEmail    = 100
 	MaxPassword = 100
-	// maxTextBody bounds a post's body besides its file: the text fields
-	// at their longest, four bytes a character, and the multipart framing
-	// around them.
+	// maxTextBody bounds a post's fields besides its file, as sent: the
+	// text fields at their longest, four bytes a character, with room for
+	// what cleaning takes out of them.
 	maxTextBody = 64 << 10
 )
 
@@ -151,29 +149,32 @@ func invalid(format string, args ...any) error {
 }
 
 // readPostForm reads the post's fields from a multipart (or urlencoded) body,
-// never holding more than a field's limit of any field; a file goes to a
+// cleaning each as it arrives and refusing it once it passes its limit, and
+// never more than maxTextBody bytes of fields in all; a file goes to a
 // temporary file as it arrives and is checked against the board's limits.
 // The form is returned with its file, for the caller to remove, even with
 // an error.
 func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwani.Board) (*postForm, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxTextBody+b.MaxFileSize)
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		mt = ""
 	}
-	fields := map[string]*string{}
+	limit := maxTextBody + b.MaxFileSize
+	if mt == "application/x-www-form-urlencoded" { // no file
+		limit = maxTextBody
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	f := &postForm{}
 	var resto, spoiler string
-	for name, p := range map[string]*string{"name": &f.name, "email": &f.email, "sub": &f.sub,
-		"com": &f.com, "pwd": &f.pw, "resto": &resto, "spoiler": &spoiler} {
-		fields[name] = p
-	}
+	fields := map[string]*string{"name": &f.name, "email": &f.email, "sub": &f.sub,
+		"com": &f.com, "pwd": &f.pw, "resto": &resto, "spoiler": &spoiler}
 	switch mt {
 	case "multipart/form-data":
 		mr, err := r.MultipartReader()
 		if err != nil {
 			return nil, invalid("The post is not well-formed multipart/form-data: %v.", err)
 		}
+		left := int64(maxTextBody) // what the parts but the file may still hold
 		for {
 			part, err := mr.NextPart()
 			if err == io.EOF {
@@ -205,26 +206,32 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 				}
 				continue
 			}
-			dst, ok := fields[name]
-			if !ok {
-				if _, err := io.Copy(io.Discard, part); err != nil {
-					return f, malformed(err)
-				}
-				continue
+			lr := &io.LimitedReader{R: part, N: left + 1}
+			if spec, ok := postField(name); ok {
+				*fields[name], err = readText(lr, spec)
+			} else {
+				_, err = io.Copy(io.Discard, lr)
 			}
-			// A field's limit in characters is at most four bytes each.
-			v, err := io.ReadAll(io.LimitReader(part, 4*MaxComment+1))
 			if err != nil {
 				return f, malformed(err)
 			}
-			*dst = string(v)
+			if left = lr.N - 1; left < 0 {
+				return f, errTooMuchText()
+			}
 		}
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return nil, errTooMuchText()
+			}
 			return nil, malformed(err)
 		}
 		for name, dst := range fields {
-			*dst = r.PostForm.Get(name)
+			spec, _ := postField(name)
+			if *dst, err = cleanText(r.PostForm.Get(name), spec); err != nil {
+				return f, err
+			}
 		}
 	default:
 		return nil, invalid("Send the post as multipart/form-data.")
@@ -251,24 +258,14 @@ func malformed(err error) error {
 // newPost checks the fields and turns them into a post ready to store.
 // Besides the post it returns, by board, the threads of the posts it quotes.
 func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*store.NewPost, map[string][]int64, error) {
-	com := clean(f.com, true)
+	com := f.com // the fields were cleaned, and held to their limits, as they were read
 	if strings.TrimSpace(com) == "" {
 		com = ""
-	}
-	name, sub, email := clean(f.name, false), clean(f.sub, false), clean(f.email, false)
-	for _, c := range []struct {
-		what, v string
-		max     int
-	}{{"comment", com, MaxComment}, {"subject", sub, MaxSubject}, {"name", name, MaxName},
-		{"email", email, MaxEmail}, {"password", f.pw, MaxPassword}} {
-		if n := utf8.RuneCountInString(c.v); n > c.max {
-			return nil, nil, invalid("The %s is %d characters long; at most %d are allowed.", c.what, n, c.max)
-		}
 	}
 	if com == "" && f.file == nil {
 		return nil, nil, invalid("Your post is empty: write a comment or attach a file.")
 	}
-	display, trip := tripcode.Split(s.secret, name)
+	display, trip := tripcode.Split(s.secret, f.name)
 	display = strings.TrimSpace(display)
 	if display == "" {
 		display = "Anonymous"
@@ -282,8 +279,8 @@ func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*stor
 		return nil, nil, err
 	}
 	in := &store.NewPost{
-		Board: board, Resto: f.resto, Name: display, Trip: trip, Subject: strings.TrimSpace(sub),
-		Body: com, Com: html, Sage: strings.EqualFold(strings.TrimSpace(email), "sage"),
+		Board: board, Resto: f.resto, Name: display, Trip: trip, Subject: strings.TrimSpace(f.sub),
+		Body: com, Com: html, Sage: strings.EqualFold(strings.TrimSpace(f.email), "sage"),
 		IP: ip, Time: s.now(), Quotes: quotes,
 		PosterID: func(thread int64) string { return s.posterID(board, thread, ip) },
 	}
@@ -291,25 +288,6 @@ func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*stor
 		in.PasswordHash = s.keyed("pwd", f.pw, "hex")
 	}
 	return in, quotedThreads(rin, quotes), nil
-}
-
-// clean makes a field safe to store: valid UTF-8, CRLF to LF, and no control
-// characters but (in a comment) line breaks and tabs.
-func clean(s string, multiline bool) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' {
-			if multiline {
-				return r
-			}
-			return ' '
-		}
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 func clip(s string, n int) string {

@@ -998,6 +998,7 @@ func TestCleanName(t *testing.T) {
 		{"evil\u202egnp.exe", "evilgnp"},
 		{"\xff\xfebad utf8.png", "bad utf8"},
 		{"👩‍👩‍👧.png", "👩‍👩‍👧"},
+		{"ad\u200dmin\u200b\ufeff.png", "admin"},
 		{"", "file"},
 		{"...", "file"},
 		{"C:\\", "file"},
