@@ -874,6 +874,74 @@ func TestEXIFOrientation(t *testing.T) {
 	}
 }
 
+// Check does all but the decode of a turned JPEG, which Finish does; an
+// upload checked and never finished, or whose decode fails, leaves nothing.
+func TestCheckThenFinish(t *testing.T) {
+	jpg := encodeJPEG(t, quadrants(64, 32))
+	turned := join(jpg[:2], exifSegment("MM", 6), jpg[2:])
+	files := func(dir string) int {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+
+	dir := t.TempDir()
+	c, err := Check(bytes.NewReader(turned), "p.jpg", dir, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Decodes() || files(dir) != 1 {
+		t.Fatalf("a turned JPEG, checked: Decodes %v, %d files", c.Decodes(), files(dir))
+	}
+	f, err := c.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Width != 32 || f.Height != 64 || files(dir) != 1 {
+		t.Errorf("finished: %dx%d, %d files", f.Width, f.Height, files(dir))
+	}
+	if bytes.Contains(stored(t, f), []byte("Exif")) {
+		t.Error("finished with its EXIF")
+	}
+	c.Remove() // spent: not the File's bytes
+	if _, err := os.Stat(f.Path); err != nil {
+		t.Errorf("Remove after Finish removed the File: %v", err)
+	}
+	f.Remove()
+
+	c, err = Check(bytes.NewReader(turned), "p.jpg", dir, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Remove()
+	assertEmpty(t, dir)
+
+	plain := join(jpg[:2], exifSegment("II", 1), jpg[2:])
+	if c, err = Check(bytes.NewReader(plain), "p.jpg", dir, Limits{}); err != nil || c.Decodes() {
+		t.Fatalf("a JPEG as stored: Decodes %v, %v", c != nil && c.Decodes(), err)
+	}
+	if f, err = c.Finish(); err != nil || !bytes.Equal(stored(t, f), jpg) {
+		t.Errorf("a JPEG as stored, finished: %v", err)
+	}
+	f.Remove()
+
+	// A Huffman table the walk does not read but the decoder refuses.
+	bad := bytes.Clone(turned)
+	dht := bytes.Index(bad, []byte{0xff, 0xc4})
+	for i := range 16 {
+		bad[dht+5+i] = 0xff // code counts of far more than 256 codes
+	}
+	if c, err = Check(bytes.NewReader(bad), "p.jpg", dir, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Finish(); maniwani.ErrorKind(err) != maniwani.KindInvalid {
+		t.Errorf("a turned JPEG that does not decode: %v", err)
+	}
+	assertEmpty(t, dir)
+}
+
 // samePixels tells whether two images decode to the same pixels.
 func samePixels(a, b image.Image) bool {
 	if a.Bounds() != b.Bounds() {
