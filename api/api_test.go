@@ -58,6 +58,13 @@ func forEachDB(t *testing.T, fn func(t *testing.T, kind string)) {
 // and trusting 127.0.0.1 as a proxy unless trusted says otherwise.
 func newSite(t *testing.T, kind string, trusted string, boards ...maniwani.Board) *site {
 	t.Helper()
+	return newSiteWith(t, kind, trusted, nil, boards...)
+}
+
+// newSiteWith is newSite with the api's Config changed by with, which may
+// use the site's store.
+func newSiteWith(t *testing.T, kind, trusted string, with func(*api.Config, *store.Store), boards ...maniwani.Board) *site {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Config{URL: testdb.URL(t, kind)})
 	if err != nil {
@@ -77,7 +84,11 @@ func newSite(t *testing.T, kind string, trusted string, boards ...maniwani.Board
 		t.Fatal(err)
 	}
 	s := &site{t: t, store: st, now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
-	svc, err := api.New(ctx, api.Config{Proxies: proxies, Now: s.clock}, st)
+	cfg := api.Config{Proxies: proxies, Now: s.clock}
+	if with != nil {
+		with(&cfg, st)
+	}
+	svc, err := api.New(ctx, cfg, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,10 @@
 package api
 
-import "github.com/maniwani/maniwani"
+import (
+	"context"
+
+	"github.com/maniwani/maniwani"
+)
 
 // AdminRoute is a route of the staff API, for tests that walk them all.
 type AdminRoute struct {
@@ -15,4 +19,13 @@ func AdminRoutes() []AdminRoute {
 		out = append(out, AdminRoute{r.Method, r.Path, r.Perm})
 	}
 	return out
+}
+
+// HoldDecodes takes every decode slot of s, as decodes under way would, so
+// that a post that comes to its decode is refused as busy; release gives
+// them back.
+func HoldDecodes(s *Service) (release func()) {
+	n := int64(s.cfg.MaxDecodes)
+	s.decodes.slots.Acquire(context.Background(), n)
+	return func() { s.decodes.slots.Release(n) }
 }

@@ -39,7 +39,7 @@ type postForm struct {
 	resto                     int64
 	name, email, sub, com, pw string
 	spoiler                   bool
-	file                      *upload.File // checked, in a temporary file
+	file                      *upload.Checked // checked but for its costly step, in a temporary file
 }
 
 // admit reads a poster's request's board and address and refuses a banned
@@ -73,7 +73,7 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
-	f, err := s.readPostForm(w, r, b)
+	f, err := s.readPostForm(w, r, b, ip)
 	if f != nil {
 		defer f.file.Remove()
 	}
@@ -81,13 +81,21 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
+	var u *upload.File
+	if f.file != nil {
+		if u, err = s.finishFile(r.Context(), ip, f.file); err != nil {
+			s.fail(w, r, err, nil)
+			return
+		}
+		defer u.Remove()
+	}
 	in, quoted, err := s.newPost(r, board, ip, f)
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
 	}
-	if f.file != nil {
-		if in.File, err = s.saveFile(r.Context(), board, f.file, f.spoiler); err != nil {
+	if u != nil {
+		if in.File, err = s.saveFile(r.Context(), board, u, f.spoiler); err != nil {
 			s.fail(w, r, err, nil)
 			return
 		}
@@ -101,7 +109,7 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.File != nil {
-		s.afterFile(r.Context(), &p.Post, f.file)
+		s.afterFile(r.Context(), &p.Post, u)
 	}
 	thread := p.Resto
 	if thread == 0 {
@@ -151,10 +159,12 @@ func invalid(format string, args ...any) error {
 // readPostForm reads the post's fields from a multipart (or urlencoded) body,
 // cleaning each as it arrives and refusing it once it passes its limit, and
 // never more than maxTextBody bytes of fields in all; a file goes to a
-// temporary file as it arrives and is checked against the board's limits.
-// The form is returned with its file, for the caller to remove, even with
-// an error.
-func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwani.Board) (*postForm, error) {
+// temporary file as it arrives and is checked against the board's limits,
+// but for its costly step (finishFile). Before the file is read, or once the
+// form is, whichever comes first for the thread the post is in, the store
+// is asked whether it would take the post (precheck). The form is returned
+// with its file, for the caller to remove, even with an error.
+func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwani.Board, ip string) (*postForm, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		mt = ""
@@ -168,6 +178,16 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 	var resto, spoiler string
 	fields := map[string]*string{"name": &f.name, "email": &f.email, "sub": &f.sub,
 		"com": &f.com, "pwd": &f.pw, "resto": &resto, "spoiler": &spoiler}
+	restoSeen := false
+	checkedFor := int64(-1) // the thread the store was asked about; -1: not yet
+	precheck := func(file bool) error {
+		n, err := parseResto(resto)
+		if err != nil {
+			return err
+		}
+		checkedFor = n
+		return s.store.CheckPost(r.Context(), store.NewPost{Board: b.Name, Resto: n, IP: ip, Time: s.now()}, file)
+	}
 	switch mt {
 	case "multipart/form-data":
 		mr, err := r.MultipartReader()
@@ -199,7 +219,14 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 				if s.cfg.Media == nil {
 					return f, invalid("This server does not take files.")
 				}
-				f.file, err = upload.Receive(br, part.FileName(), s.cfg.TempDir, upload.Limits{
+				// Browsers send resto before the file: the post's thread is
+				// known, and the post is refused before any work on its file.
+				if restoSeen {
+					if err := precheck(true); err != nil {
+						return f, err
+					}
+				}
+				f.file, err = upload.Check(br, part.FileName(), s.cfg.TempDir, upload.Limits{
 					MaxSize: b.MaxFileSize, MaxPixels: s.cfg.MaxPixels, Types: b.Types()})
 				if err != nil {
 					return f, malformed(err)
@@ -218,6 +245,7 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 			if left = lr.N - 1; left < 0 {
 				return f, errTooMuchText()
 			}
+			restoSeen = restoSeen || name == "resto"
 		}
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
@@ -236,15 +264,28 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 	default:
 		return nil, invalid("Send the post as multipart/form-data.")
 	}
-	if resto = strings.TrimSpace(resto); resto != "" {
-		n, err := strconv.ParseInt(resto, 10, 64)
-		if err != nil || n < 0 {
-			return f, invalid("resto must be a thread number, not %q.", clip(resto, 20))
+	if f.resto, err = parseResto(resto); err != nil {
+		return f, err
+	}
+	// Asked already, unless resto came after the file (or changed after it).
+	if checkedFor != f.resto {
+		if err := precheck(f.file != nil); err != nil {
+			return f, err
 		}
-		f.resto = n
 	}
 	f.spoiler = spoiler == "on"
 	return f, nil
+}
+
+func parseResto(v string) (int64, error) {
+	if v = strings.TrimSpace(v); v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, invalid("resto must be a thread number, not %q.", clip(v, 20))
+	}
+	return n, nil
 }
 
 func malformed(err error) error {
