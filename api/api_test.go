@@ -61,8 +61,9 @@ func newSite(t *testing.T, kind string, trusted string, boards ...maniwani.Board
 	return newSiteWith(t, kind, trusted, nil, boards...)
 }
 
-// newSiteWith is newSite with the api's Config changed by set first.
-func newSiteWith(t *testing.T, kind string, trusted string, set func(*api.Config), boards ...maniwani.Board) *site {
+// newSiteWith is newSite with the api's Config changed by with, which may
+// use the site's store.
+func newSiteWith(t *testing.T, kind, trusted string, with func(*api.Config, *store.Store), boards ...maniwani.Board) *site {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Config{URL: testdb.URL(t, kind)})
@@ -84,8 +85,8 @@ func newSiteWith(t *testing.T, kind string, trusted string, set func(*api.Config
 	}
 	s := &site{t: t, store: st, now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 	cfg := api.Config{Proxies: proxies, Now: s.clock}
-	if set != nil {
-		set(&cfg)
+	if with != nil {
+		with(&cfg, st)
 	}
 	svc, err := api.New(ctx, cfg, st)
 	if err != nil {
@@ -307,9 +308,9 @@ func TestRefusals(t *testing.T) {
 			{"resto not a number", "b", "10.1.0.3", []string{"resto", "abc", "com", "x"}, 400, "thread number"},
 			{"empty post", "b", "10.1.0.4", []string{"resto", resto, "com", ""}, 400, "empty"},
 			{"blank comment", "b", "10.1.0.5", []string{"com", " \n\t "}, 400, "empty"},
-			{"comment too long", "b", "10.1.0.6", []string{"resto", resto, "com", long(2001)}, 400, "at most 2000"},
-			{"subject too long", "b", "10.1.0.7", []string{"com", "x", "sub", long(101)}, 400, "at most 100"},
-			{"name too long", "b", "10.1.0.8", []string{"resto", resto, "com", "x", "name", long(101)}, 400, "at most 100"},
+			{"comment too long", "b", "10.1.0.6", []string{"resto", resto, "com", long(2001)}, 400, "over the limit of 2000"},
+			{"subject too long", "b", "10.1.0.7", []string{"com", "x", "sub", long(101)}, 400, "over the limit of 100"},
+			{"name too long", "b", "10.1.0.8", []string{"resto", resto, "com", "x", "name", long(101)}, 400, "over the limit of 100"},
 			{"closed thread", "b", "10.1.0.9", []string{"resto", fmt.Sprint(closedOp), "com", "x"}, 403, "closed"},
 			{"banned, even with an empty post", "b", "10.9.9.7", []string{"com", ""}, 403, "spamming links"},
 		}

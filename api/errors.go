@@ -33,13 +33,19 @@ func wantsJSON(r *http.Request) bool {
 }
 
 // fail answers a refused or failed request: JSON to clients that take it, a
-// page to a browser's form post. Faults of ours are logged, not shown.
+// page to a browser's form post. Faults of ours are logged, not shown; a
+// refusal for now (busy) says when to try again.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, extra map[string]any) {
 	code := status(err)
-	if code >= 500 {
+	var later *retryLater
+	switch {
+	case errors.As(err, &later): // shedding load, as meant: the request counts show it
+		s.log.Debug("request refused for now", "method", r.Method, "path", r.URL.Path, "err", err)
+	case code >= 500:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	setRetryAfter(w, err)
 	if r.Method == http.MethodGet || wantsJSON(r) || strings.HasPrefix(r.URL.Path, "/api/") {
 		body := map[string]any{"error": message(err)}
 		for k, v := range extra {

@@ -29,3 +29,12 @@ func HoldHashers(s *Service) (release func()) {
 	s.hashes.sem.Acquire(context.Background(), s.hashes.n)
 	return func() { s.hashes.sem.Release(s.hashes.n) }
 }
+
+// HoldDecodes takes every decode slot of s, as decodes under way would, so
+// that a post that comes to its decode is refused as busy; release gives
+// them back.
+func HoldDecodes(s *Service) (release func()) {
+	n := int64(s.cfg.MaxDecodes)
+	s.decodes.slots.Acquire(context.Background(), n)
+	return func() { s.decodes.slots.Release(n) }
+}

@@ -13,8 +13,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api/store"
@@ -30,9 +28,9 @@ const (
 	MaxName     = 100
 	MaxEmail    = 100
 	MaxPassword = 100
-	// maxTextBody bounds a post's body besides its file: the text fields
-	// at their longest, four bytes a character, and the multipart framing
-	// around them.
+	// maxTextBody bounds a post's fields besides its file, as sent: the
+	// text fields at their longest, four bytes a character, with room for
+	// what cleaning takes out of them.
 	maxTextBody = 64 << 10
 )
 
@@ -41,7 +39,7 @@ type postForm struct {
 	resto                     int64
 	name, email, sub, com, pw string
 	spoiler                   bool
-	file                      *upload.File // checked, in a temporary file
+	file                      *upload.Checked // checked but for its costly step, in a temporary file
 }
 
 // admit reads a poster's request's board and address and refuses a banned
@@ -75,7 +73,7 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
-	f, err := s.readPostForm(w, r, b)
+	f, err := s.readPostForm(w, r, b, ip)
 	if f != nil {
 		defer f.file.Remove()
 	}
@@ -83,13 +81,21 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
+	var u *upload.File
+	if f.file != nil {
+		if u, err = s.finishFile(r.Context(), ip, f.file); err != nil {
+			s.fail(w, r, err, nil)
+			return
+		}
+		defer u.Remove()
+	}
 	in, quoted, err := s.newPost(r, board, ip, f)
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
 	}
-	if f.file != nil {
-		if in.File, err = s.saveFile(r.Context(), board, f.file, f.spoiler); err != nil {
+	if u != nil {
+		if in.File, err = s.saveFile(r.Context(), board, u, f.spoiler); err != nil {
 			s.fail(w, r, err, nil)
 			return
 		}
@@ -103,7 +109,7 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.File != nil {
-		s.afterFile(r.Context(), &p.Post, f.file)
+		s.afterFile(r.Context(), &p.Post, u)
 	}
 	thread := p.Resto
 	if thread == 0 {
@@ -151,22 +157,36 @@ func invalid(format string, args ...any) error {
 }
 
 // readPostForm reads the post's fields from a multipart (or urlencoded) body,
-// never holding more than a field's limit of any field; a file goes to a
-// temporary file as it arrives and is checked against the board's limits.
-// The form is returned with its file, for the caller to remove, even with
-// an error.
-func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwani.Board) (*postForm, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxTextBody+b.MaxFileSize)
+// cleaning each as it arrives and refusing it once it passes its limit, and
+// never more than maxTextBody bytes of fields in all; a file goes to a
+// temporary file as it arrives and is checked against the board's limits,
+// but for its costly step (finishFile). Before the file is read, or once the
+// form is, whichever comes first for the thread the post is in, the store
+// is asked whether it would take the post (precheck). The form is returned
+// with its file, for the caller to remove, even with an error.
+func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwani.Board, ip string) (*postForm, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		mt = ""
 	}
-	fields := map[string]*string{}
+	limit := maxTextBody + b.MaxFileSize
+	if mt == "application/x-www-form-urlencoded" { // no file
+		limit = maxTextBody
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	f := &postForm{}
 	var resto, spoiler string
-	for name, p := range map[string]*string{"name": &f.name, "email": &f.email, "sub": &f.sub,
-		"com": &f.com, "pwd": &f.pw, "resto": &resto, "spoiler": &spoiler} {
-		fields[name] = p
+	fields := map[string]*string{"name": &f.name, "email": &f.email, "sub": &f.sub,
+		"com": &f.com, "pwd": &f.pw, "resto": &resto, "spoiler": &spoiler}
+	restoSeen := false
+	checkedFor := int64(-1) // the thread the store was asked about; -1: not yet
+	precheck := func(file bool) error {
+		n, err := parseResto(resto)
+		if err != nil {
+			return err
+		}
+		checkedFor = n
+		return s.store.CheckPost(r.Context(), store.NewPost{Board: b.Name, Resto: n, IP: ip, Time: s.now()}, file)
 	}
 	switch mt {
 	case "multipart/form-data":
@@ -174,6 +194,7 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 		if err != nil {
 			return nil, invalid("The post is not well-formed multipart/form-data: %v.", err)
 		}
+		left := int64(maxTextBody) // what the parts but the file may still hold
 		for {
 			part, err := mr.NextPart()
 			if err == io.EOF {
@@ -198,46 +219,73 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 				if s.cfg.Media == nil {
 					return f, invalid("This server does not take files.")
 				}
-				f.file, err = upload.Receive(br, part.FileName(), s.cfg.TempDir, upload.Limits{
+				// Browsers send resto before the file: the post's thread is
+				// known, and the post is refused before any work on its file.
+				if restoSeen {
+					if err := precheck(true); err != nil {
+						return f, err
+					}
+				}
+				f.file, err = upload.Check(br, part.FileName(), s.cfg.TempDir, upload.Limits{
 					MaxSize: b.MaxFileSize, MaxPixels: s.cfg.MaxPixels, Types: b.Types()})
 				if err != nil {
 					return f, malformed(err)
 				}
 				continue
 			}
-			dst, ok := fields[name]
-			if !ok {
-				if _, err := io.Copy(io.Discard, part); err != nil {
-					return f, malformed(err)
-				}
-				continue
+			lr := &io.LimitedReader{R: part, N: left + 1}
+			if spec, ok := postField(name); ok {
+				*fields[name], err = readText(lr, spec)
+			} else {
+				_, err = io.Copy(io.Discard, lr)
 			}
-			// A field's limit in characters is at most four bytes each.
-			v, err := io.ReadAll(io.LimitReader(part, 4*MaxComment+1))
 			if err != nil {
 				return f, malformed(err)
 			}
-			*dst = string(v)
+			if left = lr.N - 1; left < 0 {
+				return f, errTooMuchText()
+			}
+			restoSeen = restoSeen || name == "resto"
 		}
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return nil, errTooMuchText()
+			}
 			return nil, malformed(err)
 		}
 		for name, dst := range fields {
-			*dst = r.PostForm.Get(name)
+			spec, _ := postField(name)
+			if *dst, err = cleanText(r.PostForm.Get(name), spec); err != nil {
+				return f, err
+			}
 		}
 	default:
 		return nil, invalid("Send the post as multipart/form-data.")
 	}
-	if resto = strings.TrimSpace(resto); resto != "" {
-		n, err := strconv.ParseInt(resto, 10, 64)
-		if err != nil || n < 0 {
-			return f, invalid("resto must be a thread number, not %q.", clip(resto, 20))
+	if f.resto, err = parseResto(resto); err != nil {
+		return f, err
+	}
+	// Asked already, unless resto came after the file (or changed after it).
+	if checkedFor != f.resto {
+		if err := precheck(f.file != nil); err != nil {
+			return f, err
 		}
-		f.resto = n
 	}
 	f.spoiler = spoiler == "on"
 	return f, nil
+}
+
+func parseResto(v string) (int64, error) {
+	if v = strings.TrimSpace(v); v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, invalid("resto must be a thread number, not %q.", clip(v, 20))
+	}
+	return n, nil
 }
 
 func malformed(err error) error {
@@ -251,24 +299,14 @@ func malformed(err error) error {
 // newPost checks the fields and turns them into a post ready to store.
 // Besides the post it returns, by board, the threads of the posts it quotes.
 func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*store.NewPost, map[string][]int64, error) {
-	com := clean(f.com, true)
+	com := f.com // the fields were cleaned, and held to their limits, as they were read
 	if strings.TrimSpace(com) == "" {
 		com = ""
-	}
-	name, sub, email := clean(f.name, false), clean(f.sub, false), clean(f.email, false)
-	for _, c := range []struct {
-		what, v string
-		max     int
-	}{{"comment", com, MaxComment}, {"subject", sub, MaxSubject}, {"name", name, MaxName},
-		{"email", email, MaxEmail}, {"password", f.pw, MaxPassword}} {
-		if n := utf8.RuneCountInString(c.v); n > c.max {
-			return nil, nil, invalid("The %s is %d characters long; at most %d are allowed.", c.what, n, c.max)
-		}
 	}
 	if com == "" && f.file == nil {
 		return nil, nil, invalid("Your post is empty: write a comment or attach a file.")
 	}
-	display, trip := tripcode.Split(s.secret, name)
+	display, trip := tripcode.Split(s.secret, f.name)
 	display = strings.TrimSpace(display)
 	if display == "" {
 		display = "Anonymous"
@@ -282,8 +320,8 @@ func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*stor
 		return nil, nil, err
 	}
 	in := &store.NewPost{
-		Board: board, Resto: f.resto, Name: display, Trip: trip, Subject: strings.TrimSpace(sub),
-		Body: com, Com: html, Sage: strings.EqualFold(strings.TrimSpace(email), "sage"),
+		Board: board, Resto: f.resto, Name: display, Trip: trip, Subject: strings.TrimSpace(f.sub),
+		Body: com, Com: html, Sage: strings.EqualFold(strings.TrimSpace(f.email), "sage"),
 		IP: ip, Time: s.now(), Quotes: quotes,
 		PosterID: func(thread int64) string { return s.posterID(board, thread, ip) },
 	}
@@ -291,25 +329,6 @@ func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*stor
 		in.PasswordHash = s.keyed("pwd", f.pw, "hex")
 	}
 	return in, quotedThreads(rin, quotes), nil
-}
-
-// clean makes a field safe to store: valid UTF-8, CRLF to LF, and no control
-// characters but (in a comment) line breaks and tabs.
-func clean(s string, multiline bool) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' {
-			if multiline {
-				return r
-			}
-			return ' '
-		}
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 func clip(s string, n int) string {

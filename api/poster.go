@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api/store"
@@ -88,12 +87,13 @@ func (s *Service) handleReport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	reason := strings.TrimSpace(clean(r.FormValue("reason"), false))
-	if n := utf8.RuneCountInString(reason); n > MaxReportReason {
-		s.fail(w, r, invalid("The reason is %d characters long; at most %d are allowed.", n, MaxReportReason), nil)
+	reason, err := cleanText(r.FormValue("reason"), textField{"reason", MaxReportReason, lineText})
+	if err != nil {
+		s.fail(w, r, err, nil)
 		return
 	}
-	err := s.store.CreateReport(r.Context(), maniwani.Report{Board: board, No: no, Reason: reason, IP: ip, Created: s.now()},
+	reason = strings.TrimSpace(reason)
+	err = s.store.CreateReport(r.Context(), maniwani.Report{Board: board, No: no, Reason: reason, IP: ip, Created: s.now()},
 		reportBudget(ip))
 	var sp *store.Spent
 	if errors.As(err, &sp) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,13 @@ type Config struct {
 	MaxPixels int64
 	// TempDir holds uploads while they are checked; "": the system's.
 	TempDir string
+	// MaxDecodes bounds the uploads decoded at once (a JPEG turned by its
+	// EXIF orientation is decoded, turned and encoded again: seconds of
+	// CPU, hundreds of MB at the pixel limit); 0: runtime.GOMAXPROCS(0).
+	MaxDecodes int
+	// DecodeWait is how long a post waits for a decode slot before it is
+	// refused as busy (503, Retry-After); 0: DefaultDecodeWait.
+	DecodeWait time.Duration
 	// SessionIdle and SessionMax end a staff session unused that long, or
 	// that old; zero: DefaultSessionIdle, DefaultSessionMax.
 	SessionIdle, SessionMax time.Duration
@@ -71,6 +79,8 @@ type Service struct {
 	// was down): WatchThumbnails queues the jobs of the files still
 	// without a thumbnail again once the bus takes them.
 	requeue atomic.Bool
+	// decodes bounds the uploads decoded at once.
+	decodes *decodeGate
 }
 
 // New makes the api on an open store.
@@ -88,6 +98,13 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.cfg.MaxDecodes <= 0 {
+		s.cfg.MaxDecodes = runtime.GOMAXPROCS(0)
+	}
+	if s.cfg.DecodeWait <= 0 {
+		s.cfg.DecodeWait = DefaultDecodeWait
+	}
+	s.decodes = newDecodeGate(s.cfg.MaxDecodes, s.cfg.DecodeWait)
 	if s.cfg.SessionIdle <= 0 {
 		s.cfg.SessionIdle = DefaultSessionIdle
 	}

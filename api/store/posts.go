@@ -142,8 +142,7 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Created, error) {
 		var file *fileRow
 		if in.File != nil {
 			if in.Resto != 0 && thread.Images >= board.ImageLimit {
-				return maniwani.Errorf(maniwani.KindForbidden,
-					"Thread No.%d has reached its limit of %d images; reply without a file.", in.Resto, board.ImageLimit)
+				return imageLimitReached(in.Resto, board.ImageLimit)
 			}
 			var err error
 			if file, err = saveFile(tx, board.ID, no, in.File, in.Time); err != nil {
@@ -404,22 +403,7 @@ func (s *Store) createReplyPostgres(ctx context.Context, in NewPost) (*Created, 
 // whyRefused explains a reply the statement refused: no such board or
 // thread, a closed or archived one, or a cooldown.
 func (s *Store) whyRefused(tx *gorm.DB, in NewPost) error {
-	board, err := s.boardRow(tx, in.Board)
-	if err != nil {
-		return err
-	}
-	var t threadRow
-	err = tx.Where("board_id = ? AND no = ?", board.ID, in.Resto).Take(&t).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return notFound("Thread No.%d does not exist on /%s/.", in.Resto, in.Board)
-	}
-	if err != nil {
-		return err
-	}
-	if err := replyable(&t); err != nil {
-		return err
-	}
-	if err := s.checkCooldown(tx, board, in); err != nil {
+	if err := s.checkPost(tx, in, false); err != nil {
 		return err
 	}
 	return fmt.Errorf("store: reply to /%s/%d refused for no known reason", in.Board, in.Resto)

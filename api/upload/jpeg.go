@@ -15,9 +15,10 @@ import (
 const maxSegments = 4096
 
 // walkJPEG walks the markers from SOI to EOI, through the entropy-coded data
-// of every scan, and notes the metadata segments to cut: APP1 (EXIF, XMP) and
+// of every scan, and notes the metadata segments to cut: APP1 (EXIF, XMP),
 // every APPn but JFIF (APP0), ICC profiles (APP2) and Adobe (APP14), which
-// change how the pixels look.
+// change how the pixels look, and comments (COM: any text a camera or an
+// editor wrote there).
 func walkJPEG(s *scanner) (walked, error) {
 	w := walked{orient: 1}
 	var soi [2]byte
@@ -78,6 +79,11 @@ func walkJPEG(s *scanner) (walked, error) {
 				}
 				w.drop = append(w.drop, span{start: start, end: s.off})
 			}
+		case m == 0xfe: // COM
+			if err := s.skip(int64(n - 2)); err != nil {
+				return w, err
+			}
+			w.drop = append(w.drop, span{start: start, end: s.off})
 		case m == 0xda: // SOS: the segment, then entropy-coded data up to the next marker
 			if !sof {
 				return w, damaged("SOS before SOF")

@@ -4,29 +4,30 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/maniwani/maniwani/internal/visible"
 )
 
 // maxName is the longest cleaned name, in bytes.
 const maxName = 200
 
 // cleanName makes the name a client gave its file fit to show: the last
-// element of a path of either kind of slash, without invalid UTF-8, control
-// and invisible formatting characters (a right-to-left override can make
-// "gpj.exe" read as "exe.jpg") and characters that file systems refuse,
-// without its extension, at most maxName bytes; "file" when nothing is left.
+// element of a path of either kind of slash, without invalid UTF-8,
+// characters that file systems refuse and those that show nothing (a
+// right-to-left override can make "gpj.exe" read as "exe.jpg": the rule of
+// package visible, as for posters' names), without its extension, at most
+// maxName bytes; "file" when nothing is left.
 func cleanName(name string) string {
 	name = strings.ToValidUTF8(name, "")
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
 	}
-	name = strings.Map(func(r rune) rune {
-		switch {
-		case unicode.IsControl(r), strings.ContainsRune(`<>:"|?*`, r),
-			unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) && r != '\u200c' && r != '\u200d':
-			return -1 // the joiners stay: emoji and some scripts need them
+	name = visible.String(strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`<>:"|?*`, r) {
+			return -1
 		}
 		return r
-	}, name)
+	}, name))
 	name = trimName(name)
 	if i := strings.LastIndexByte(name, '.'); i >= 0 && isExt(name[i+1:]) {
 		name = trimName(name[:i])

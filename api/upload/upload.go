@@ -95,26 +95,48 @@ func (f *File) Remove() error {
 	return nil
 }
 
-// Receive streams r (the multipart part) into a temporary file in dir while
-// hashing it, then checks it against lim. A refusal is an error of kind
-// maniwani.KindInvalid (maniwani.KindTooLarge for the size) whose message a
-// poster can read; an error reading r is returned wrapped, as it came. On any
-// error nothing is left in dir; on success the caller owns File.Path and
-// calls Remove once the bytes are stored.
-func Receive(r io.Reader, filename, dir string, lim Limits) (_ *File, err error) {
+// Receive checks an upload wholly, its costly step included: Check, then
+// Finish.
+func Receive(r io.Reader, filename, dir string, lim Limits) (*File, error) {
+	c, err := Check(r, filename, dir, lim)
+	if err != nil {
+		return nil, err
+	}
+	return c.Finish()
+}
+
+// Checked is an upload read and checked but for its one costly step: a
+// JPEG turned by its EXIF orientation is decoded, turned and encoded again
+// (seconds of CPU and hundreds of MB at the pixel limit). Finish does it,
+// so that the caller can first decide whether the post is taken at all,
+// and bound how many run at once.
+type Checked struct {
+	f    File
+	ft   *format
+	walk walked
+}
+
+// Check streams r (the multipart part) into a temporary file in dir while
+// hashing it, then checks it against lim: everything but what Finish does,
+// in time and memory bounded by the file's size and its headers. A refusal
+// is an error of kind maniwani.KindInvalid (maniwani.KindTooLarge for the
+// size) whose message a poster can read; an error reading r is returned
+// wrapped, as it came. On any error nothing is left in dir; on success the
+// caller calls Finish, or Remove.
+func Check(r io.Reader, filename, dir string, lim Limits) (_ *Checked, err error) {
 	lim = lim.withDefaults()
 	tmp, err := os.CreateTemp(dir, "upload-*")
 	if err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
-	f := &File{Path: tmp.Name(), Name: cleanName(filename)}
+	c := &Checked{f: File{Path: tmp.Name(), Name: cleanName(filename)}}
+	f := &c.f
 	defer func() {
 		tmp.Close()
 		if err != nil {
 			f.Remove()
 		}
 	}()
-
 	sum := newSummer(tmp)
 	limit := lim.MaxSize + 1
 	if lim.MaxSize == math.MaxInt64 {
@@ -171,25 +193,59 @@ func Receive(r io.Reader, filename, dir string, lim Limits) (_ *File, err error)
 		}
 	}
 
-	var rewrite func(io.Writer) error
-	switch {
-	case w.orient > 1:
-		rewrite = func(out io.Writer) (err error) {
-			f.Width, f.Height, err = reorient(out, tmp, f.Size, w)
-			return err
-		}
-	case len(w.drop) > 0:
-		rewrite = func(out io.Writer) error { return copyWithout(out, tmp, f.Size, w.drop) }
-	}
-	if rewrite != nil {
+	c.ft, c.walk = ft, w
+	if w.orient <= 1 && len(w.drop) > 0 { // a copy without the metadata: cheap
 		old := f.Path
-		if err := f.replace(rewrite); err != nil {
+		if err := f.replace(func(out io.Writer) error { return copyWithout(out, tmp, f.Size, w.drop) }); err != nil {
 			return nil, ft.refuse(err)
 		}
 		tmp.Close()
 		os.Remove(old)
 	}
-	return f, nil
+	return c, nil
+}
+
+// Decodes tells whether Finish decodes the image: the costly step.
+func (c *Checked) Decodes() bool { return c.walk.orient > 1 }
+
+// Finish does the upload's costly step, if it has one, and hands over its
+// temporary file: the caller removes the File once its bytes are stored.
+// On an error nothing is left. It is called once.
+func (c *Checked) Finish() (_ *File, err error) {
+	f := c.f
+	c.f.Path = "" // the File owns it now, or it is gone
+	if c.walk.orient <= 1 {
+		return &f, nil
+	}
+	defer func() {
+		if err != nil {
+			f.Remove()
+		}
+	}()
+	in, err := os.Open(f.Path)
+	if err != nil {
+		return nil, fmt.Errorf("upload: %w", err)
+	}
+	defer in.Close()
+	old := f.Path
+	err = f.replace(func(out io.Writer) (err error) {
+		f.Width, f.Height, err = reorient(out, in, f.Size, c.walk)
+		return err
+	})
+	if err != nil {
+		return nil, c.ft.refuse(err)
+	}
+	os.Remove(old)
+	return &f, nil
+}
+
+// Remove deletes the temporary file of an upload not finished; after
+// Finish it does nothing.
+func (c *Checked) Remove() error {
+	if c == nil {
+		return nil
+	}
+	return c.f.Remove()
 }
 
 // replace writes the bytes to store anew through write, into a new temporary

@@ -369,6 +369,63 @@ func TestWebMMetadataVoided(t *testing.T) {
 	}
 }
 
+// The Title in a WebM's Info (whatever the muxer or its user named the
+// file) becomes a Void element of zeros, long or short; the rest of Info
+// and of the file (but its Tags) stays as it was, in place.
+func TestWebMTitleVoided(t *testing.T) {
+	data := testdata(t, "tiny.webm")
+	off, end, sizeAt := webmSegment(t, data)
+	for off < end { // find Info among the Segment's elements
+		id, n, _ := parseID(data[off:])
+		size, m, _, _ := parseSize(data[off+n:])
+		if id == idInfo {
+			if m != 1 {
+				t.Fatalf("Info with a %d-byte size", m)
+			}
+			break
+		}
+		off += n + m + int(size)
+	}
+	if off >= end {
+		t.Fatal("no Info in tiny.webm")
+	}
+	infoEnd := off + 5 + int(data[off+4]&0x7f)
+	for _, title := range []string{"Our holiday at 12 Rue de la Paix", "ab"} {
+		elem := join([]byte{0x7b, 0xa9, 0x80 | byte(len(title))}, []byte(title))
+		in := join(data[:off+4], []byte{data[off+4] + byte(len(elem))}, data[off+5:infoEnd], elem, data[infoEnd:])
+		binary.BigEndian.PutUint64(in[sizeAt:], binary.BigEndian.Uint64(data[sizeAt:])+uint64(len(elem)))
+
+		f, err := receive(t, in, "v.webm", Limits{})
+		if err != nil {
+			t.Fatalf("title %q: %v", title, err)
+		}
+		got := stored(t, f)
+		want := webmVoided(t, in) // tiny.webm has Tags too
+		at := infoEnd
+		if k := min(8, len(elem)-1); k == 8 {
+			want[at] = 0xec
+			binary.BigEndian.PutUint64(want[at+1:], uint64(len(elem)-9)|1<<56)
+			clear(want[at+9 : at+len(elem)])
+		} else {
+			copy(want[at:], []byte{0xec, 0x80 >> (k - 1)})
+			clear(want[at+2 : at+len(elem)])
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("title %q: stored bytes are not the upload's with its Title made Void", title)
+		}
+		if bytes.Contains(got, []byte(title)) {
+			t.Errorf("title %q: still in the file", title)
+		}
+		again, err := receive(t, got, "v.webm", Limits{})
+		if err != nil {
+			t.Fatalf("title %q, stored file again: %v", title, err)
+		}
+		if !bytes.Equal(stored(t, again), got) {
+			t.Errorf("title %q: the stored file, uploaded again, was changed", title)
+		}
+	}
+}
+
 // A phone's portrait video: tkhd holds the landscape size and a quarter turn.
 func TestMP4Rotated(t *testing.T) {
 	data := testdata(t, "tiny-faststart.mp4")
@@ -453,6 +510,7 @@ func TestRefuse(t *testing.T) {
 	badCRC[len(badCRC)-20] ^= 1 // inside IDAT
 	matroska := bytes.Replace(webm, []byte("\x42\x82\x84webm"), []byte("\x42\x82\x84mkv1"), 1)
 	h264webm := bytes.Replace(webm, []byte("V_VP8"), []byte("V_H26"), 1)
+	badInfo := bytes.Replace(webm, []byte("\x2a\xd7\xb1\x83"), []byte("\x2a\xd7\xb1\xff"), 1) // TimestampScale of unknown size
 
 	const (
 		notTaken = "The file's type is not one this site takes."
@@ -495,6 +553,7 @@ func TestRefuse(t *testing.T) {
 		{"live webm cut in a block", live[:len(live)-5], Limits{}, maniwani.KindInvalid, cutWebM},
 		{"webm with data after it", append(bytes.Clone(webm), 0), Limits{}, maniwani.KindInvalid,
 			"The file is not a valid WebM video (it has data after its end)."},
+		{"webm with a bad element in Info", badInfo, Limits{}, maniwani.KindInvalid, cutWebM},
 		{"matroska", matroska, Limits{}, maniwani.KindInvalid, notTaken},
 		{"webm with H.264", h264webm, Limits{}, maniwani.KindInvalid,
 			"The file is not a valid WebM video (its video is not VP8, VP9 or AV1)."},
@@ -619,6 +678,31 @@ func TestEXIFStrippedLosslessly(t *testing.T) {
 	sha := sha256.Sum256(want)
 	if f.SHA256 != hex.EncodeToString(sha[:]) {
 		t.Error("SHA256 is not of the stripped bytes")
+	}
+}
+
+// A JPEG's comments (COM), wherever they stand among the tables, are cut;
+// the rest is stored byte for byte.
+func TestJPEGCommentCut(t *testing.T) {
+	jpg := encodeJPEG(t, pattern(40, 24))
+	sof := bytes.Index(jpg, []byte{0xff, 0xc0}) // the encoder writes DQT, SOF, DHT, SOS
+	if sof < 0 {
+		t.Fatal("no SOF0 in the encoder's JPEG")
+	}
+	com1 := segment(0xfe, []byte("Taken at 12 Rue de la Paix by Alice"))
+	com2 := segment(0xfe, []byte("edited with SecretTool 3.1"))
+	in := join(jpg[:2], app0, com1, jpg[2:sof], com2, jpg[sof:])
+	want := join(jpg[:2], app0, jpg[2:])
+	f, err := receive(t, in, "c.jpg", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := stored(t, f)
+	if !bytes.Equal(got, want) {
+		t.Errorf("stored %d bytes, want the %d of the upload without its comments", len(got), len(want))
+	}
+	if bytes.Contains(got, []byte("Rue de la Paix")) || bytes.Contains(got, []byte("SecretTool")) {
+		t.Error("a comment is still in the stored file")
 	}
 }
 
@@ -790,6 +874,74 @@ func TestEXIFOrientation(t *testing.T) {
 	}
 }
 
+// Check does all but the decode of a turned JPEG, which Finish does; an
+// upload checked and never finished, or whose decode fails, leaves nothing.
+func TestCheckThenFinish(t *testing.T) {
+	jpg := encodeJPEG(t, quadrants(64, 32))
+	turned := join(jpg[:2], exifSegment("MM", 6), jpg[2:])
+	files := func(dir string) int {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+
+	dir := t.TempDir()
+	c, err := Check(bytes.NewReader(turned), "p.jpg", dir, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Decodes() || files(dir) != 1 {
+		t.Fatalf("a turned JPEG, checked: Decodes %v, %d files", c.Decodes(), files(dir))
+	}
+	f, err := c.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Width != 32 || f.Height != 64 || files(dir) != 1 {
+		t.Errorf("finished: %dx%d, %d files", f.Width, f.Height, files(dir))
+	}
+	if bytes.Contains(stored(t, f), []byte("Exif")) {
+		t.Error("finished with its EXIF")
+	}
+	c.Remove() // spent: not the File's bytes
+	if _, err := os.Stat(f.Path); err != nil {
+		t.Errorf("Remove after Finish removed the File: %v", err)
+	}
+	f.Remove()
+
+	c, err = Check(bytes.NewReader(turned), "p.jpg", dir, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Remove()
+	assertEmpty(t, dir)
+
+	plain := join(jpg[:2], exifSegment("II", 1), jpg[2:])
+	if c, err = Check(bytes.NewReader(plain), "p.jpg", dir, Limits{}); err != nil || c.Decodes() {
+		t.Fatalf("a JPEG as stored: Decodes %v, %v", c != nil && c.Decodes(), err)
+	}
+	if f, err = c.Finish(); err != nil || !bytes.Equal(stored(t, f), jpg) {
+		t.Errorf("a JPEG as stored, finished: %v", err)
+	}
+	f.Remove()
+
+	// A Huffman table the walk does not read but the decoder refuses.
+	bad := bytes.Clone(turned)
+	dht := bytes.Index(bad, []byte{0xff, 0xc4})
+	for i := range 16 {
+		bad[dht+5+i] = 0xff // code counts of far more than 256 codes
+	}
+	if c, err = Check(bytes.NewReader(bad), "p.jpg", dir, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Finish(); maniwani.ErrorKind(err) != maniwani.KindInvalid {
+		t.Errorf("a turned JPEG that does not decode: %v", err)
+	}
+	assertEmpty(t, dir)
+}
+
 // samePixels tells whether two images decode to the same pixels.
 func samePixels(a, b image.Image) bool {
 	if a.Bounds() != b.Bounds() {
@@ -914,6 +1066,7 @@ func TestCleanName(t *testing.T) {
 		{"evil\u202egnp.exe", "evilgnp"},
 		{"\xff\xfebad utf8.png", "bad utf8"},
 		{"👩‍👩‍👧.png", "👩‍👩‍👧"},
+		{"ad\u200dmin\u200b\ufeff.png", "admin"},
 		{"", "file"},
 		{"...", "file"},
 		{"C:\\", "file"},

@@ -14,6 +14,7 @@ const (
 	idSegment     = 0x18538067
 	idSeekHead    = 0x114d9b74
 	idInfo        = 0x1549a966
+	idTitle       = 0x7ba9
 	idTracks      = 0x1654ae6b
 	idCluster     = 0x1f43b675
 	idCues        = 0x1c53bb6b
@@ -226,6 +227,11 @@ func walkWebM(s *scanner) (walked, error) {
 				return w, err
 			}
 			continue
+		case idInfo:
+			if err := voidTitles(s, &w, size); err != nil {
+				return w, err
+			}
+			continue
 		case idCluster:
 			clusters = true
 		case idTags, idAttachments:
@@ -250,12 +256,40 @@ func walkWebM(s *scanner) (walked, error) {
 	return w, nil
 }
 
+// maxInfo bounds the Segment's Info, which holds a few numbers and names.
+const maxInfo = 64 << 10
+
+// voidTitles reads the Info element's body, of size bytes, and makes its
+// Title (whatever the muxer or its user named the file) Void.
+func voidTitles(s *scanner, w *walked, size uint64) error {
+	if size > maxInfo {
+		return damaged("Info of %d bytes", size)
+	}
+	at := s.off
+	body := make([]byte, size)
+	if err := s.full(body); err != nil {
+		return err
+	}
+	for rest := body; len(rest) > 0; {
+		id, _, next, ok := ebmlElem(rest)
+		if !ok {
+			return damaged("bad element in Info at byte %d", at+int64(len(body)-len(rest)))
+		}
+		if id == idTitle {
+			start := at + int64(len(body)-len(rest))
+			w.void(start, start+int64(len(rest)-len(next)))
+		}
+		rest = next
+	}
+	return nil
+}
+
 // void makes the element at [start, end) a Void element of zeros, which
 // players skip: the Segment's metadata (Tags: titles, dates, places;
-// Attachments: files carried along). Nothing moves, so the positions that
-// SeekHead and Cues hold stay true.
+// Attachments: files carried along; Info's Title). Nothing moves, so the
+// positions that SeekHead and Cues hold stay true.
 func (w *walked) void(start, end int64) {
-	k := min(8, end-start-1) // the size's length: ID 4 bytes + size 1 or more, so k >= 4
+	k := min(8, end-start-1) // the size's length: a Title is 3 bytes or more, Tags 5, so k >= 2
 	size := uint64(end - start - 1 - k)
 	head := []byte{idVoid}
 	for i := k - 1; i >= 0; i-- {

@@ -1,0 +1,121 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/api/upload"
+	"github.com/maniwani/maniwani/internal/realip"
+)
+
+const (
+	// DefaultDecodeWait is how long a post waits for a decode slot when
+	// Config.DecodeWait names no other time: a short wait, not a queue.
+	DefaultDecodeWait = 2 * time.Second
+	// decodeRetry is the Retry-After of a post refused for want of a slot:
+	// about what the largest decode takes.
+	decodeRetry = 5 * time.Second
+)
+
+// decodeGate bounds the decodes running at once in this process (the
+// costly step of an upload: seconds of CPU and hundreds of MB for the
+// largest images) and the posts waiting for one: a post that finds every
+// slot taken waits a moment, as many posts as there are slots at most,
+// and is refused as busy after that. One poster has one decode at a time.
+type decodeGate struct {
+	slots   *semaphore.Weighted
+	size    int64
+	wait    time.Duration
+	waiting atomic.Int64
+	mu      sync.Mutex
+	posters map[string]bool // whose decode runs or waits: board and address key
+}
+
+func newDecodeGate(size int, wait time.Duration) *decodeGate {
+	return &decodeGate{slots: semaphore.NewWeighted(int64(size)), size: int64(size), wait: wait,
+		posters: map[string]bool{}}
+}
+
+// enter takes a slot for poster's decode, or refuses: at once when poster
+// has one already or too many posts wait, after the wait when no slot came
+// free. The caller calls release when the decode is done.
+func (g *decodeGate) enter(ctx context.Context, poster string) (release func(), err error) {
+	g.mu.Lock()
+	if g.posters[poster] {
+		g.mu.Unlock()
+		return nil, maniwani.Errorf(maniwani.KindTooMany, "Your previous post is still being processed; wait for it before you post again.")
+	}
+	g.posters[poster] = true
+	g.mu.Unlock()
+	leave := func() {
+		g.mu.Lock()
+		delete(g.posters, poster)
+		g.mu.Unlock()
+	}
+	if !g.slots.TryAcquire(1) {
+		if g.waiting.Add(1) > g.size {
+			g.waiting.Add(-1)
+			leave()
+			return nil, errBusy()
+		}
+		wctx, cancel := context.WithTimeout(ctx, g.wait)
+		err := g.slots.Acquire(wctx, 1)
+		cancel()
+		g.waiting.Add(-1)
+		if err != nil {
+			leave()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, errBusy()
+		}
+	}
+	return func() {
+		g.slots.Release(1)
+		leave()
+	}, nil
+}
+
+func errBusy() error {
+	return &retryLater{after: decodeRetry, err: maniwani.Errorf(maniwani.KindUnavailable,
+		"The server is busy with other images; try again in a few seconds.")}
+}
+
+// retryLater is a refusal whose answer tells the client when to try again.
+type retryLater struct {
+	after time.Duration
+	err   error
+}
+
+func (e *retryLater) Error() string { return e.err.Error() }
+func (e *retryLater) Unwrap() error { return e.err }
+
+// setRetryAfter writes the Retry-After header of err, if it has one.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var rl *retryLater
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(int((rl.after+time.Second-1)/time.Second)))
+	}
+}
+
+// finishFile does the upload's costly step, if it has one, within the
+// decode gate.
+func (s *Service) finishFile(ctx context.Context, ip string, c *upload.Checked) (*upload.File, error) {
+	if !c.Decodes() {
+		return c.Finish()
+	}
+	release, err := s.decodes.enter(ctx, realip.Key(ip))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return c.Finish()
+}
