@@ -691,10 +691,12 @@ func (c *conn) Close() error {
 }
 
 // How long and how much of a refused body is read and dropped before its
-// connection is closed (see conn.Close).
+// connection is closed (see conn.Close): enough for a client that reads
+// while it sends to see the answer, little enough that an attacker who
+// never stops sending costs the router no more than that.
 const (
 	lingerTime  = time.Second
-	lingerBytes = 16 << 20
+	lingerBytes = 1 << 20
 )
 
 // body is a cached body as a response body stream; fasthttp reads it with
