@@ -17,6 +17,8 @@
 //	        service could not resume after losing the bus): refetch, then
 //	        keep listening; the stream goes on live
 //
+// Streams are counted per client by realip.Key: an IPv6 /64 is one client.
+//
 // A comment line (": keepalive") comes every Heartbeat.
 //
 // Fan-out: one bus subscription per board topic per Service (a hub), made
@@ -62,7 +64,7 @@ import (
 type Config struct {
 	Addr       string          // where Run listens
 	Heartbeat  time.Duration   // longest quiet time before a comment line (15s)
-	MaxPerIP   int             // open streams per client address (8)
+	MaxPerIP   int             // open streams per client (realip.Key: an IPv4 address, an IPv6 /64) (8)
 	SendBuffer int             // writes waiting for one client before it is dropped (256)
 	Writers    int             // goroutines that write an event to a board's clients (GOMAXPROCS)
 	Proxies    realip.Resolver // the proxies whose X-Forwarded-For is believed
@@ -107,7 +109,7 @@ type Service struct {
 	mu     sync.Mutex
 	closed bool
 	hubs   map[string]*hub // by board
-	ips    map[string]int  // open streams by client address
+	ips    map[string]int  // open streams by client (realip.Key)
 }
 
 // writeTimeout bounds one write to a client: a client that does not take
@@ -226,7 +228,7 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	ip := s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+	ip := realip.Key(s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For")))
 	if err := s.admit(ip); err != nil {
 		if errors.Is(err, errShutdown) {
 			w.Header().Set("Retry-After", "1")
@@ -448,7 +450,7 @@ func chunk(p []byte) []byte {
 	return append(b, "\r\n"...)
 }
 
-// admit counts a stream of ip, or refuses it.
+// admit counts a stream of the client ip (a realip.Key), or refuses it.
 func (s *Service) admit(ip string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/realip"
 	"github.com/maniwani/maniwani/internal/testdb"
 	"github.com/maniwani/maniwani/pubsub/memory"
 	"github.com/maniwani/maniwani/pubsub/pb"
@@ -573,6 +574,28 @@ func TestPerIPLimit(t *testing.T) {
 		}
 		_ = s
 	})
+}
+
+// The addresses of one IPv6 /64 share one client's stream cap.
+func TestPerIPLimitIPv6(t *testing.T) {
+	proxies, err := realip.Parse("127.0.0.1/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srv := start(t, memory.New(memory.Config{}), Config{MaxPerIP: 2, Proxies: proxies})
+	from := func(ip string) http.Header { return http.Header{"X-Forwarded-For": {ip}} }
+	dial(t, srv.URL+"/live/g", from("2001:db8:1:2::1"))
+	dial(t, srv.URL+"/live/g", from("2001:db8:1:2::2"))
+	for i, ip := range []string{"2001:db8:1:2::3", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::1%eth0"} {
+		if _, code := tryDial(t, srv.URL+"/live/g", from(ip)); code != http.StatusTooManyRequests {
+			t.Errorf("stream %d of the /64, from %s: %d, want 429", i+3, ip, code)
+		}
+	}
+	for _, ip := range []string{"2001:db8:1:3::1", "10.0.0.1", "10.0.0.2"} {
+		if _, code := tryDial(t, srv.URL+"/live/g", from(ip)); code != http.StatusOK {
+			t.Errorf("from %s: %d, want 200", ip, code)
+		}
+	}
 }
 
 func TestShutdown(t *testing.T) {
