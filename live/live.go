@@ -17,7 +17,9 @@
 //	        service could not resume after losing the bus): refetch, then
 //	        keep listening; the stream goes on live
 //
-// Streams are counted per client by realip.Key: an IPv6 /64 is one client.
+// A stream of a board or thread that does not exist is a 404 (the Reader
+// says, its answers kept a while). Streams are counted per client by
+// realip.Key: an IPv6 /64 is one client.
 //
 // A comment line (": keepalive") comes every Heartbeat.
 //
@@ -65,6 +67,8 @@ type Config struct {
 	Addr       string          // where Run listens
 	Heartbeat  time.Duration   // longest quiet time before a comment line (15s)
 	MaxPerIP   int             // open streams per client (realip.Key: an IPv4 address, an IPv6 /64) (8)
+	ExistsFor  time.Duration   // how long "this board or thread exists" is kept (1 min)
+	MissingFor time.Duration   // how long "no such board or thread" is kept (1 s)
 	SendBuffer int             // writes waiting for one client before it is dropped (256)
 	Writers    int             // goroutines that write an event to a board's clients (GOMAXPROCS)
 	Proxies    realip.Resolver // the proxies whose X-Forwarded-For is believed
@@ -77,6 +81,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPerIP <= 0 {
 		c.MaxPerIP = 8
+	}
+	if c.ExistsFor <= 0 {
+		c.ExistsFor = time.Minute
+	}
+	if c.MissingFor <= 0 {
+		c.MissingFor = time.Second
 	}
 	if c.SendBuffer <= 0 {
 		c.SendBuffer = 256
@@ -93,12 +103,19 @@ func (c Config) withDefaults() Config {
 // Deps is what the live service needs of the others.
 type Deps struct {
 	Bus maniwani.Bus
+	// Reader tells which boards and threads exist: the api in one
+	// process, its client apart.
+	Reader maniwani.Reader
 }
+
+// maxKnown bounds the answers of the Reader kept.
+const maxKnown = 10000
 
 // Service serves the live streams.
 type Service struct {
 	cfg     Config
 	bus     maniwani.Bus
+	known   *known
 	log     *slog.Logger
 	mux     *http.ServeMux
 	ctx     context.Context // ends at Shutdown; the hubs' subscriptions live under it
@@ -116,16 +133,20 @@ type Service struct {
 // the bytes in that time is gone.
 const writeTimeout = 30 * time.Second
 
-// New makes the service; deps.Bus is required.
+// New makes the service; deps.Bus and deps.Reader are required.
 func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Bus == nil {
 		return nil, errors.New("live: Deps.Bus is required")
+	}
+	if deps.Reader == nil {
+		return nil, errors.New("live: Deps.Reader is required")
 	}
 	cfg = cfg.withDefaults()
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{
 		cfg: cfg, bus: deps.Bus, log: cfg.Logger, ctx: ctx, stop: stop,
 		hubs: map[string]*hub{}, ips: map[string]int{},
+		known: newKnown(deps.Reader, cfg.Logger, cfg.ExistsFor, cfg.MissingFor, maxKnown),
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /live/{board}", s.handleStream)
@@ -240,6 +261,23 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.leave(ip)
+
+	// After the cap, which costs nothing; before the hub, which would
+	// subscribe to a board that is not there.
+	switch ok, err := s.known.exists(r.Context(), st); {
+	case r.Context().Err() != nil:
+		return
+	case err != nil:
+		// Live updates do not hang on the api: the stream opens (known
+		// logged why).
+	case !ok:
+		if st.thread == 0 {
+			http.Error(w, "No such board.", http.StatusNotFound)
+		} else {
+			http.Error(w, "No such thread.", http.StatusNotFound)
+		}
+		return
+	}
 
 	// 1. Join the board's hub: from now on nothing is missed. Until the
 	// client goes live the hub only queues for it.

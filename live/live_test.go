@@ -103,7 +103,12 @@ func start(t *testing.T, bus maniwani.Bus, cfg Config) (*Service, *httptest.Serv
 
 func startWrapped(t *testing.T, bus maniwani.Bus, cfg Config, wrap func(http.ResponseWriter) http.ResponseWriter) (*Service, *httptest.Server) {
 	t.Helper()
-	s, err := New(cfg, Deps{Bus: bus})
+	return startWith(t, Deps{Bus: bus, Reader: &fakeReader{}}, cfg, wrap)
+}
+
+func startWith(t *testing.T, deps Deps, cfg Config, wrap func(http.ResponseWriter) http.ResponseWriter) (*Service, *httptest.Server) {
+	t.Helper()
+	s, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -630,7 +635,7 @@ func TestRun(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s, err := New(Config{Addr: addr}, Deps{Bus: memory.New(memory.Config{})})
+	s, err := New(Config{Addr: addr}, Deps{Bus: memory.New(memory.Config{}), Reader: &fakeReader{}})
 	if err != nil {
 		t.Fatal(err)
 	}
