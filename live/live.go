@@ -13,9 +13,10 @@
 //	        OP is then also sent as a post event, with the same id)
 //	delete  {"board","no"}
 //	update  {"board","no","sticky","closed"}, flags as JSON booleans
-//	reload  {} the events since Last-Event-ID are no longer kept (or the
-//	        service could not resume after losing the bus): refetch, then
-//	        keep listening; the stream goes on live
+//	reload  {} the events since Last-Event-ID are no longer kept, or are
+//	        more than MaxReplay (or the service could not resume after
+//	        losing the bus): refetch, then keep listening; the stream goes
+//	        on live
 //
 // A stream of a board or thread that does not exist is a 404 (the Reader
 // says, its answers kept a while). Streams are counted per client by
@@ -67,6 +68,7 @@ type Config struct {
 	Addr       string          // where Run listens
 	Heartbeat  time.Duration   // longest quiet time before a comment line (15s)
 	MaxPerIP   int             // open streams per client (realip.Key: an IPv4 address, an IPv6 /64) (8)
+	MaxReplay  int             // events replayed after Last-Event-ID at most; older: reload (100)
 	ExistsFor  time.Duration   // how long "this board or thread exists" is kept (1 min)
 	MissingFor time.Duration   // how long "no such board or thread" is kept (1 s)
 	SendBuffer int             // writes waiting for one client before it is dropped (256)
@@ -81,6 +83,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPerIP <= 0 {
 		c.MaxPerIP = 8
+	}
+	if c.MaxReplay <= 0 {
+		c.MaxReplay = 100
 	}
 	if c.ExistsFor <= 0 {
 		c.ExistsFor = time.Minute
@@ -432,37 +437,37 @@ func (s *Service) serveWriter(ctx context.Context, c *client, last string) {
 	}
 }
 
-// replay writes what the client missed after last, from the history; it
-// answers the last ID it wrote, and false when the stream has to end.
+// replay writes what the client missed after last, from the history, at
+// most cfg.MaxReplay events of the board: a client further behind (an old
+// or made-up Last-Event-ID such as 0-0) is told to reload instead, which
+// costs it one fetch of the page and the service no more than that many
+// events. It answers the last ID it wrote, and false when the stream has
+// to end.
 func (s *Service) replay(ctx context.Context, c *client, last string) (string, bool) {
 	if last == "" {
 		return "", true
 	}
-	var page []byte
-	for {
-		ms, err := s.bus.Replay(ctx, maniwani.BoardTopic(c.st.board), last, replayPage)
-		if errors.Is(err, maniwani.ErrHistoryGone) {
-			return last, c.writeNow(reloadFrame) == nil
-		}
-		if err != nil {
-			s.log.Warn("live: replay failed", "board", c.st.board, "err", err)
-			_ = c.writeRaw(c.retry())
-			return last, false
-		}
-		page = page[:0]
-		for _, m := range ms {
-			last = m.ID
-			page = append(page, c.st.frames(render(s.log, m))...)
-		}
-		if len(page) > 0 && c.writeNow(page) != nil {
-			return last, false
-		}
-		if len(ms) < replayPage {
-			return last, true
-		}
+	ms, err := s.bus.Replay(ctx, maniwani.BoardTopic(c.st.board), last, s.cfg.MaxReplay+1)
+	if errors.Is(err, maniwani.ErrHistoryGone) || len(ms) > s.cfg.MaxReplay {
+		return last, c.writeNow(reloadFrame) == nil
 	}
+	if err != nil {
+		s.log.Warn("live: replay failed", "board", c.st.board, "err", err)
+		_ = c.writeRaw(c.retry())
+		return last, false
+	}
+	var page []byte
+	for _, m := range ms {
+		last = m.ID
+		page = append(page, c.st.frames(render(s.log, m))...)
+	}
+	if len(page) > 0 && c.writeNow(page) != nil {
+		return last, false
+	}
+	return last, true
 }
 
+// replayPage is how many events the hub reads at a time when it catches up.
 const replayPage = 100
 
 var (

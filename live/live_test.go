@@ -401,7 +401,7 @@ func TestResume(t *testing.T) {
 func TestResumeUnderLoad(t *testing.T) {
 	each(t, func(t *testing.T, newBus func() maniwani.Bus, start starter) {
 		bus := newBus()
-		_, srv := start(t, bus, Config{SendBuffer: 1000})
+		_, srv := start(t, bus, Config{SendBuffer: 1000, MaxReplay: 1000})
 		first := publish(t, bus, "g", post("g", 1, 1, "x"))
 		var ids []string
 		for i := range 250 {
@@ -456,6 +456,40 @@ func TestHistoryGone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An old or made-up Last-Event-ID gets a reload, not the whole history;
+// one within MaxReplay events gets them.
+func TestReplayBound(t *testing.T) {
+	each(t, func(t *testing.T, newBus func() maniwani.Bus, start starter) {
+		bus := newBus()
+		_, srv := start(t, bus, Config{MaxReplay: 20})
+		var ids []string
+		for i := range 30 {
+			ids = append(ids, publish(t, bus, "g", post("g", 1, int64(i)+1, "x")))
+		}
+		for _, last := range []string{"0-0", ids[8]} { // 30 and 21 events after
+			c := dial(t, srv.URL+"/live/g/1", http.Header{"Last-Event-Id": {last}})
+			if ev := c.next(t); ev.typ != "reload" || ev.data != "{}" {
+				t.Fatalf("after %s: got %+v, want reload", last, ev)
+			}
+			id := publish(t, bus, "g", post("g", 1, 100, "live"))
+			if ev := c.next(t); ev.id != id || ev.typ != "post" {
+				t.Fatalf("after the reload: got %+v, want the live post %s", ev, id)
+			}
+			c.close()
+			ids = append(ids, id)
+		}
+		// 20 events after ids[len-21]: all of them, then live.
+		from := len(ids) - 21
+		c := dial(t, srv.URL+"/live/g/1", http.Header{"Last-Event-Id": {ids[from]}})
+		for _, id := range ids[from+1:] {
+			if ev := c.next(t); ev.id != id {
+				t.Fatalf("got %+v, want %s", ev, id)
+			}
+		}
+		c.quiet(t, 50*time.Millisecond)
+	})
 }
 
 func TestTwoInstances(t *testing.T) {
