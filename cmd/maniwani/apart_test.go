@@ -591,6 +591,10 @@ func apartLifecycle(t *testing.T, s *apartSite) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// live asks the api, over HTTP, whether a stream's board exists.
+	if _, _, err := sseOpen(ctx, r+"/live/nosuchboard", s.ip(), ""); err == nil || !strings.Contains(err.Error(), ": 404 ") {
+		t.Errorf("a stream of a board that does not exist: %v, want a 404", err)
+	}
 
 	img := apartPNG(t, 400, 300, 1)
 	v := s.mustPost(t, 0, "An image\n>and greentext", img)
