@@ -196,14 +196,15 @@ func (r Role) Valid() bool { return r == RoleJanitor || r == RoleModerator || r 
 type Permission string
 
 const (
-	PermReports Permission = "reports" // read and dismiss reports
-	PermDelete  Permission = "delete"  // delete posts and files
-	PermIPs     Permission = "ips"     // see posters' addresses; delete by address
-	PermBan     Permission = "ban"     // ban and lift bans
-	PermThreads Permission = "threads" // sticky and close threads
-	PermLog     Permission = "log"     // read the moderation log
-	PermBoards  Permission = "boards"  // create, change and delete boards
-	PermStaff   Permission = "staff"   // manage staff accounts
+	PermReports Permission = "reports"   // read and dismiss reports
+	PermDelete  Permission = "delete"    // delete posts and files
+	PermIPs     Permission = "ips"       // see posters' addresses; delete by address
+	PermBan     Permission = "ban"       // ban and lift bans
+	PermThreads Permission = "threads"   // sticky and close threads
+	PermLog     Permission = "log"       // read the moderation log
+	PermBoards  Permission = "boards"    // create, change and delete boards
+	PermStaff   Permission = "staff"     // manage staff accounts
+	PermWideBan Permission = "wide_bans" // ban ranges wider than an IPv4 /16 or an IPv6 /32
 )
 
 // Permissions is the table of what each role may do: a janitor cleans, a
@@ -215,7 +216,7 @@ func (r Role) Permissions() []Permission {
 	case RoleModerator:
 		return []Permission{PermReports, PermDelete, PermIPs, PermBan, PermThreads, PermLog}
 	case RoleAdmin:
-		return []Permission{PermReports, PermDelete, PermIPs, PermBan, PermThreads, PermLog, PermBoards, PermStaff}
+		return []Permission{PermReports, PermDelete, PermIPs, PermBan, PermThreads, PermLog, PermBoards, PermStaff, PermWideBan}
 	}
 	return nil
 }

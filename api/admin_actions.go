@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -371,8 +372,9 @@ func (s *Service) handleBans(w http.ResponseWriter, r *http.Request, _ *staffReq
 
 // handleCreateBan: POST /api/admin/bans {"ip" or "cidr", "reason",
 // "expires" (RFC 3339) or "duration" (72h), "board", "post": {"board","no"},
-// "public"}. Without ip or cidr it bans the post's address; "public" adds
-// USER WAS BANNED FOR THIS POST to the post.
+// "public", "confirm_wide"}. Without ip or cidr it bans the post's address;
+// "public" adds USER WAS BANNED FOR THIS POST to the post. A range wider
+// than an IPv4 /16 or an IPv6 /32 needs an admin and "confirm_wide": true.
 func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *staffRequest) {
 	var in struct {
 		IP, CIDR, Reason, Expires, Duration, Board string
@@ -380,7 +382,8 @@ func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *st
 			Board string
 			No    int64
 		}
-		Public bool
+		Public      bool
+		ConfirmWide bool `json:"confirm_wide"`
 	}
 	if err := readJSON(r, &in); err != nil {
 		s.fail(w, r, err, nil)
@@ -406,6 +409,23 @@ func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *st
 	if target == "" {
 		s.fail(w, r, invalid("Say whom to ban: ip, cidr or post."), nil)
 		return
+	}
+	p, err := store.ParseBanTarget(target)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if wideBan(p) {
+		switch {
+		case !st.staff.Role.Can(maniwani.PermWideBan):
+			s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden,
+				"%s is wider than an IPv4 /16 or an IPv6 /32: only an admin may ban a range that wide.", p), nil)
+			return
+		case !in.ConfirmWide:
+			s.fail(w, r, invalid(`%s is wider than an IPv4 /16 or an IPv6 /32: it bans every poster of a large network. `+
+				`Confirm the width ("confirm_wide": true) to ban it.`, p), nil)
+			return
+		}
 	}
 	reason := strings.TrimSpace(in.Reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 1000 {
@@ -447,10 +467,7 @@ func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *st
 		s.fail(w, r, err, nil)
 		return
 	}
-	ban.ID = id
-	if p, err := store.ParseBanTarget(target); err == nil {
-		ban.CIDR = p.String()
-	}
+	ban.ID, ban.CIDR = id, p.String()
 	if in.Public && in.Post != nil {
 		thread, err := s.store.MarkBanned(ctx, in.Post.Board, in.Post.No)
 		if err != nil {
@@ -460,6 +477,30 @@ func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *st
 		}
 	}
 	writeJSON(w, http.StatusCreated, banOut(&ban))
+}
+
+// Ban ranges wider than these need an admin and a confirmation: a slip in
+// a prefix length bans a whole provider's posters.
+const (
+	wideV4 = 16
+	wideV6 = 32
+)
+
+// wideBan tells whether the range p is wider than wideV4 of IPv4 or wideV6
+// of IPv6. Bans match IPv4 posters as IPv4-mapped IPv6 addresses, so a
+// range within ::ffff:0:0/96 is judged as the IPv4 range it holds, and an
+// IPv6 range that holds all of it (::/64, say) bans every IPv4 poster.
+func wideBan(p netip.Prefix) bool {
+	a, bits := p.Addr(), p.Bits()
+	switch {
+	case a.Is4():
+		return bits < wideV4
+	case a.Is4In6() && bits >= 96:
+		return bits-96 < wideV4
+	case bits < wideV6:
+		return true
+	}
+	return bits <= 96 && p.Contains(netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff}))
 }
 
 func pathID(r *http.Request) (int64, error) {

@@ -369,6 +369,51 @@ func TestModerationActions(t *testing.T) {
 	})
 }
 
+// A ban wider than an IPv4 /16 or an IPv6 /32 needs an admin, who must
+// confirm the width; a refused one stores nothing.
+func TestWideBans(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		s := newSite(t, kind, "127.0.0.1/32")
+		s.addStaff("adm", maniwani.RoleAdmin)
+		s.addStaff("mod", maniwani.RoleModerator)
+		adm, mod := s.loginAs("adm"), s.loginAs("mod")
+		ban := func(c *staffClient, cidr string, confirm bool) answer {
+			in := map[string]any{"cidr": cidr, "reason": "range"}
+			if confirm {
+				in["confirm_wide"] = true
+			}
+			return c.call("POST", "/api/admin/bans", in, false)
+		}
+		for _, cidr := range []string{"10.0.0.0/15", "0.0.0.0/0", "2001:db8::/31", "::/0",
+			"::ffff:10.0.0.0/104", // an IPv4 /8, written as IPv6
+			"::/64",               // holds every IPv4 address
+		} {
+			for _, confirm := range []bool{false, true} {
+				if a := ban(mod, cidr, confirm); a.code != http.StatusForbidden || !strings.Contains(string(a.body), "only an admin") {
+					t.Errorf("a moderator's ban of %s (confirm_wide %v): %d %s, want 403", cidr, confirm, a.code, a.body)
+				}
+			}
+			if a := ban(adm, cidr, false); a.code != http.StatusBadRequest || !strings.Contains(string(a.body), `confirm_wide`) {
+				t.Errorf("an admin's ban of %s without confirm_wide: %d %s, want 400 saying so", cidr, a.code, a.body)
+			}
+		}
+		if bans := adm.must("GET", "/api/admin/bans", nil)["bans"].([]any); len(bans) != 0 {
+			t.Fatalf("refused bans were stored: %v", bans)
+		}
+		for _, cidr := range []string{"10.1.0.0/16", "2001:db8::/32", "::ffff:10.2.0.0/112", "::/97"} {
+			if a := ban(mod, cidr, false); a.code != http.StatusCreated {
+				t.Errorf("a moderator's ban of %s: %d %s, want 201", cidr, a.code, a.body)
+			}
+		}
+		if a := ban(adm, "10.0.0.0/8", true); a.code != http.StatusCreated || a.json(t)["cidr"] != "10.0.0.0/8" {
+			t.Fatalf("an admin's confirmed ban of 10.0.0.0/8: %d %s", a.code, a.body)
+		}
+		if a := s.post("b", "10.200.0.1", "com", "x"); a.code != http.StatusForbidden {
+			t.Fatalf("a poster in the confirmed range: %d, want 403", a.code)
+		}
+	})
+}
+
 // No public answer ever carries a poster's address.
 func TestNoAddressInPublicAnswers(t *testing.T) {
 	s := newSite(t, "sqlite", "127.0.0.1/32")

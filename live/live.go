@@ -13,9 +13,14 @@
 //	        OP is then also sent as a post event, with the same id)
 //	delete  {"board","no"}
 //	update  {"board","no","sticky","closed"}, flags as JSON booleans
-//	reload  {} the events since Last-Event-ID are no longer kept (or the
-//	        service could not resume after losing the bus): refetch, then
-//	        keep listening; the stream goes on live
+//	reload  {} the events since Last-Event-ID are no longer kept, or are
+//	        more than MaxReplay (or the service could not resume after
+//	        losing the bus): refetch, then keep listening; the stream goes
+//	        on live
+//
+// A stream of a board or thread that does not exist is a 404 (the Reader
+// says, its answers kept a while). Streams are counted per client by
+// realip.Key: an IPv6 /64 is one client.
 //
 // A comment line (": keepalive") comes every Heartbeat.
 //
@@ -62,7 +67,10 @@ import (
 type Config struct {
 	Addr       string          // where Run listens
 	Heartbeat  time.Duration   // longest quiet time before a comment line (15s)
-	MaxPerIP   int             // open streams per client address (8)
+	MaxPerIP   int             // open streams per client (realip.Key: an IPv4 address, an IPv6 /64) (8)
+	MaxReplay  int             // events replayed after Last-Event-ID at most; older: reload (100)
+	ExistsFor  time.Duration   // how long "this board or thread exists" is kept (1 min)
+	MissingFor time.Duration   // how long "no such board or thread" is kept (1 s)
 	SendBuffer int             // writes waiting for one client before it is dropped (256)
 	Writers    int             // goroutines that write an event to a board's clients (GOMAXPROCS)
 	Proxies    realip.Resolver // the proxies whose X-Forwarded-For is believed
@@ -75,6 +83,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPerIP <= 0 {
 		c.MaxPerIP = 8
+	}
+	if c.MaxReplay <= 0 {
+		c.MaxReplay = 100
+	}
+	if c.ExistsFor <= 0 {
+		c.ExistsFor = time.Minute
+	}
+	if c.MissingFor <= 0 {
+		c.MissingFor = time.Second
 	}
 	if c.SendBuffer <= 0 {
 		c.SendBuffer = 256
@@ -91,12 +108,19 @@ func (c Config) withDefaults() Config {
 // Deps is what the live service needs of the others.
 type Deps struct {
 	Bus maniwani.Bus
+	// Reader tells which boards and threads exist: the api in one
+	// process, its client apart.
+	Reader maniwani.Reader
 }
+
+// maxKnown bounds the answers of the Reader kept.
+const maxKnown = 10000
 
 // Service serves the live streams.
 type Service struct {
 	cfg     Config
 	bus     maniwani.Bus
+	known   *known
 	log     *slog.Logger
 	mux     *http.ServeMux
 	ctx     context.Context // ends at Shutdown; the hubs' subscriptions live under it
@@ -107,23 +131,27 @@ type Service struct {
 	mu     sync.Mutex
 	closed bool
 	hubs   map[string]*hub // by board
-	ips    map[string]int  // open streams by client address
+	ips    map[string]int  // open streams by client (realip.Key)
 }
 
 // writeTimeout bounds one write to a client: a client that does not take
 // the bytes in that time is gone.
 const writeTimeout = 30 * time.Second
 
-// New makes the service; deps.Bus is required.
+// New makes the service; deps.Bus and deps.Reader are required.
 func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Bus == nil {
 		return nil, errors.New("live: Deps.Bus is required")
+	}
+	if deps.Reader == nil {
+		return nil, errors.New("live: Deps.Reader is required")
 	}
 	cfg = cfg.withDefaults()
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{
 		cfg: cfg, bus: deps.Bus, log: cfg.Logger, ctx: ctx, stop: stop,
 		hubs: map[string]*hub{}, ips: map[string]int{},
+		known: newKnown(deps.Reader, cfg.Logger, cfg.ExistsFor, cfg.MissingFor, maxKnown),
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /live/{board}", s.handleStream)
@@ -226,7 +254,7 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	ip := s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+	ip := realip.Key(s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For")))
 	if err := s.admit(ip); err != nil {
 		if errors.Is(err, errShutdown) {
 			w.Header().Set("Retry-After", "1")
@@ -238,6 +266,23 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.leave(ip)
+
+	// After the cap, which costs nothing; before the hub, which would
+	// subscribe to a board that is not there.
+	switch ok, err := s.known.exists(r.Context(), st); {
+	case r.Context().Err() != nil:
+		return
+	case err != nil:
+		// Live updates do not hang on the api: the stream opens (known
+		// logged why).
+	case !ok:
+		if st.thread == 0 {
+			http.Error(w, "No such board.", http.StatusNotFound)
+		} else {
+			http.Error(w, "No such thread.", http.StatusNotFound)
+		}
+		return
+	}
 
 	// 1. Join the board's hub: from now on nothing is missed. Until the
 	// client goes live the hub only queues for it.
@@ -392,37 +437,37 @@ func (s *Service) serveWriter(ctx context.Context, c *client, last string) {
 	}
 }
 
-// replay writes what the client missed after last, from the history; it
-// answers the last ID it wrote, and false when the stream has to end.
+// replay writes what the client missed after last, from the history, at
+// most cfg.MaxReplay events of the board: a client further behind (an old
+// or made-up Last-Event-ID such as 0-0) is told to reload instead, which
+// costs it one fetch of the page and the service no more than that many
+// events. It answers the last ID it wrote, and false when the stream has
+// to end.
 func (s *Service) replay(ctx context.Context, c *client, last string) (string, bool) {
 	if last == "" {
 		return "", true
 	}
-	var page []byte
-	for {
-		ms, err := s.bus.Replay(ctx, maniwani.BoardTopic(c.st.board), last, replayPage)
-		if errors.Is(err, maniwani.ErrHistoryGone) {
-			return last, c.writeNow(reloadFrame) == nil
-		}
-		if err != nil {
-			s.log.Warn("live: replay failed", "board", c.st.board, "err", err)
-			_ = c.writeRaw(c.retry())
-			return last, false
-		}
-		page = page[:0]
-		for _, m := range ms {
-			last = m.ID
-			page = append(page, c.st.frames(render(s.log, m))...)
-		}
-		if len(page) > 0 && c.writeNow(page) != nil {
-			return last, false
-		}
-		if len(ms) < replayPage {
-			return last, true
-		}
+	ms, err := s.bus.Replay(ctx, maniwani.BoardTopic(c.st.board), last, s.cfg.MaxReplay+1)
+	if errors.Is(err, maniwani.ErrHistoryGone) || len(ms) > s.cfg.MaxReplay {
+		return last, c.writeNow(reloadFrame) == nil
 	}
+	if err != nil {
+		s.log.Warn("live: replay failed", "board", c.st.board, "err", err)
+		_ = c.writeRaw(c.retry())
+		return last, false
+	}
+	var page []byte
+	for _, m := range ms {
+		last = m.ID
+		page = append(page, c.st.frames(render(s.log, m))...)
+	}
+	if len(page) > 0 && c.writeNow(page) != nil {
+		return last, false
+	}
+	return last, true
 }
 
+// replayPage is how many events the hub reads at a time when it catches up.
 const replayPage = 100
 
 var (
@@ -448,7 +493,7 @@ func chunk(p []byte) []byte {
 	return append(b, "\r\n"...)
 }
 
-// admit counts a stream of ip, or refuses it.
+// admit counts a stream of the client ip (a realip.Key), or refuses it.
 func (s *Service) admit(ip string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

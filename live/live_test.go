@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/realip"
 	"github.com/maniwani/maniwani/internal/testdb"
 	"github.com/maniwani/maniwani/pubsub/memory"
 	"github.com/maniwani/maniwani/pubsub/pb"
@@ -102,7 +103,12 @@ func start(t *testing.T, bus maniwani.Bus, cfg Config) (*Service, *httptest.Serv
 
 func startWrapped(t *testing.T, bus maniwani.Bus, cfg Config, wrap func(http.ResponseWriter) http.ResponseWriter) (*Service, *httptest.Server) {
 	t.Helper()
-	s, err := New(cfg, Deps{Bus: bus})
+	return startWith(t, Deps{Bus: bus, Reader: &fakeReader{}}, cfg, wrap)
+}
+
+func startWith(t *testing.T, deps Deps, cfg Config, wrap func(http.ResponseWriter) http.ResponseWriter) (*Service, *httptest.Server) {
+	t.Helper()
+	s, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +401,7 @@ func TestResume(t *testing.T) {
 func TestResumeUnderLoad(t *testing.T) {
 	each(t, func(t *testing.T, newBus func() maniwani.Bus, start starter) {
 		bus := newBus()
-		_, srv := start(t, bus, Config{SendBuffer: 1000})
+		_, srv := start(t, bus, Config{SendBuffer: 1000, MaxReplay: 1000})
 		first := publish(t, bus, "g", post("g", 1, 1, "x"))
 		var ids []string
 		for i := range 250 {
@@ -450,6 +456,40 @@ func TestHistoryGone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An old or made-up Last-Event-ID gets a reload, not the whole history;
+// one within MaxReplay events gets them.
+func TestReplayBound(t *testing.T) {
+	each(t, func(t *testing.T, newBus func() maniwani.Bus, start starter) {
+		bus := newBus()
+		_, srv := start(t, bus, Config{MaxReplay: 20})
+		var ids []string
+		for i := range 30 {
+			ids = append(ids, publish(t, bus, "g", post("g", 1, int64(i)+1, "x")))
+		}
+		for _, last := range []string{"0-0", ids[8]} { // 30 and 21 events after
+			c := dial(t, srv.URL+"/live/g/1", http.Header{"Last-Event-Id": {last}})
+			if ev := c.next(t); ev.typ != "reload" || ev.data != "{}" {
+				t.Fatalf("after %s: got %+v, want reload", last, ev)
+			}
+			id := publish(t, bus, "g", post("g", 1, 100, "live"))
+			if ev := c.next(t); ev.id != id || ev.typ != "post" {
+				t.Fatalf("after the reload: got %+v, want the live post %s", ev, id)
+			}
+			c.close()
+			ids = append(ids, id)
+		}
+		// 20 events after ids[len-21]: all of them, then live.
+		from := len(ids) - 21
+		c := dial(t, srv.URL+"/live/g/1", http.Header{"Last-Event-Id": {ids[from]}})
+		for _, id := range ids[from+1:] {
+			if ev := c.next(t); ev.id != id {
+				t.Fatalf("got %+v, want %s", ev, id)
+			}
+		}
+		c.quiet(t, 50*time.Millisecond)
+	})
 }
 
 func TestTwoInstances(t *testing.T) {
@@ -575,6 +615,28 @@ func TestPerIPLimit(t *testing.T) {
 	})
 }
 
+// The addresses of one IPv6 /64 share one client's stream cap.
+func TestPerIPLimitIPv6(t *testing.T) {
+	proxies, err := realip.Parse("127.0.0.1/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srv := start(t, memory.New(memory.Config{}), Config{MaxPerIP: 2, Proxies: proxies})
+	from := func(ip string) http.Header { return http.Header{"X-Forwarded-For": {ip}} }
+	dial(t, srv.URL+"/live/g", from("2001:db8:1:2::1"))
+	dial(t, srv.URL+"/live/g", from("2001:db8:1:2::2"))
+	for i, ip := range []string{"2001:db8:1:2::3", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::1%eth0"} {
+		if _, code := tryDial(t, srv.URL+"/live/g", from(ip)); code != http.StatusTooManyRequests {
+			t.Errorf("stream %d of the /64, from %s: %d, want 429", i+3, ip, code)
+		}
+	}
+	for _, ip := range []string{"2001:db8:1:3::1", "10.0.0.1", "10.0.0.2"} {
+		if _, code := tryDial(t, srv.URL+"/live/g", from(ip)); code != http.StatusOK {
+			t.Errorf("from %s: %d, want 200", ip, code)
+		}
+	}
+}
+
 func TestShutdown(t *testing.T) {
 	inModes(t, func(t *testing.T, start starter) {
 		s, srv := start(t, memory.New(memory.Config{}), Config{})
@@ -607,7 +669,7 @@ func TestRun(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s, err := New(Config{Addr: addr}, Deps{Bus: memory.New(memory.Config{})})
+	s, err := New(Config{Addr: addr}, Deps{Bus: memory.New(memory.Config{}), Reader: &fakeReader{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -391,6 +391,9 @@ func (s *Service) actBan(w http.ResponseWriter, a *action) (string, error) {
 	if b := f.Get("board"); b != "" {
 		in["board"] = b
 	}
+	if f.Get("confirm_wide") != "" {
+		in["confirm_wide"] = true
+	}
 	if no, err := strconv.ParseInt(f.Get("post_no"), 10, 64); err == nil && no > 0 {
 		in["post"] = map[string]any{"board": f.Get("post_board"), "no": no}
 		in["public"] = f.Get("public") != ""

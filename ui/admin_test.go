@@ -395,6 +395,28 @@ func TestAdminReportBan(t *testing.T) {
 	if _, msg := b.submit("/admin/bans", "target", "10.0.0.3", "custom", "2w", "reason", "two weeks"); !strings.Contains(msg, "until") {
 		t.Errorf("custom length: %q", msg)
 	}
+
+	// A range wider than an IPv4 /16: an admin ticks the box for it; a
+	// moderator has none.
+	const wide = `name="confirm_wide"`
+	if form := b.page("/admin/ban"); !strings.Contains(form, wide) {
+		t.Errorf("the admin's ban form has no box to confirm a wide range:\n%s", form)
+	}
+	if _, msg := b.submit("/admin/bans", "target", "10.0.0.0/8", "duration", "perm", "reason", "wide"); !strings.Contains(msg, "wider than an IPv4 /16") {
+		t.Errorf("a wide range unconfirmed: %q", msg)
+	}
+	if _, msg := b.submit("/admin/bans", "target", "10.0.0.0/8", "duration", "perm", "reason", "wide", "confirm_wide", "1"); msg != "Banned 10.0.0.0/8 for good." {
+		t.Errorf("a wide range confirmed: %q", msg)
+	}
+	b.page("/admin/staff")
+	if _, msg := b.submit("/admin/staff", "username", "mod", "password", "moderator-password", "role", "moderator"); msg != "Added mod as moderator." {
+		t.Fatalf("add a moderator: %q", msg)
+	}
+	mod := s.browser("10.3.0.9")
+	mod.login("mod", "moderator-password")
+	if form := mod.page("/admin/ban"); strings.Contains(form, wide) {
+		t.Errorf("a moderator's ban form offers a wide range")
+	}
 }
 
 func TestAdminDeleteAndThreads(t *testing.T) {

@@ -3,9 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/maniwani/maniwani/internal/realip"
 )
 
 // Migration is one step of the schema. Steps run in order, each in its own
@@ -65,7 +68,58 @@ func Migrations() []Migration {
 		{ID: "0006_attempts", Up: func(tx *gorm.DB) error {
 			return tx.Migrator().AutoMigrate(&attemptRow{})
 		}},
+		{ID: "0007_post_ip_key", Up: addIPKey},
 	}
+}
+
+// addIPKey gives every post its cooldown key (postRow.IPKey) and indexes
+// it for the cooldown's query. realip.Key is the one definition of a key
+// (SQL on both databases could not compute a /64 alike), so the distinct
+// IPv6 addresses are keyed here, into a temporary table, and each post is
+// written once: an IPv4 post (its own key) by one statement, an IPv6 one
+// by another that looks its key up.
+func addIPKey(tx *gorm.DB) error {
+	m := tx.Migrator()
+	if !m.HasColumn(&postRow{}, "IPKey") {
+		if err := m.AddColumn(&postRow{}, "IPKey"); err != nil {
+			return err
+		}
+	}
+	var v6 []string
+	if err := tx.Model(&postRow{}).Distinct("ip").Where("ip LIKE ?", "%:%").Pluck("ip", &v6).Error; err != nil {
+		return err
+	}
+	err := tx.Exec("CREATE TEMPORARY TABLE ip_keys (ip VARCHAR(45) PRIMARY KEY, ip_key VARCHAR(45) NOT NULL)").Error
+	if err != nil {
+		return err
+	}
+	const batch = 500
+	for len(v6) > 0 {
+		n := min(len(v6), batch)
+		args := make([]any, 0, 2*n)
+		for _, ip := range v6[:n] {
+			args = append(args, ip, realip.Key(ip))
+		}
+		q := "INSERT INTO ip_keys (ip, ip_key) VALUES (?, ?)" + strings.Repeat(", (?, ?)", n-1)
+		if err := tx.Exec(q, args...).Error; err != nil {
+			return err
+		}
+		v6 = v6[n:]
+	}
+	for _, q := range []string{
+		"UPDATE posts SET ip_key = ip WHERE ip_key = '' AND ip NOT LIKE '%:%'",
+		// COALESCE: an older api instance may still be posting meanwhile.
+		"UPDATE posts SET ip_key = COALESCE((SELECT k.ip_key FROM ip_keys k WHERE k.ip = posts.ip), ip) WHERE ip_key = '' AND ip LIKE '%:%'",
+		"DROP TABLE ip_keys",
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return err
+		}
+	}
+	if !m.HasIndex(&postRow{}, "posts_board_ip_key") {
+		return m.CreateIndex(&postRow{}, "posts_board_ip_key")
+	}
+	return nil
 }
 
 // migrateLock is the PostgreSQL advisory lock key that lets one api

@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/realip"
 )
 
 // NewPost is a post ready to be stored: checked, its name split from its
@@ -128,7 +129,7 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Created, error) {
 		post := postRow{
 			BoardID: board.ID, No: no, ThreadNo: threadNo, CreatedUS: now,
 			Name: in.Name, Trip: in.Trip, Subject: in.Subject, Body: in.Body, Com: in.Com,
-			Sage: in.Sage, IP: in.IP, PasswordHash: in.PasswordHash,
+			Sage: in.Sage, IP: in.IP, IPKey: realip.Key(in.IP), PasswordHash: in.PasswordHash,
 		}
 		if board.PosterIDs && in.PosterID != nil {
 			post.PosterID = in.PosterID(threadNo)
@@ -230,12 +231,14 @@ func replyable(t *threadRow) error {
 	return nil
 }
 
-// checkCooldown refuses a post that comes too soon after the same address's
-// last one on the board. It runs under the board's lock, so two posts sent
-// at once cannot both slip through.
+// checkCooldown refuses a post that comes too soon after the same poster's
+// last one on the board: the same address for IPv4, the same /64 for IPv6
+// (realip.Key). It runs under the board's lock, so two posts sent at once
+// cannot both slip through. replySQL holds the same rule for replies on
+// PostgreSQL.
 func (s *Store) checkCooldown(tx *gorm.DB, board *boardRow, in NewPost) error {
 	wait := board.CooldownReply
-	q := tx.Model(&postRow{}).Where("board_id = ? AND ip = ?", board.ID, in.IP)
+	q := tx.Model(&postRow{}).Where("board_id = ? AND ip_key = ?", board.ID, realip.Key(in.IP))
 	if in.Resto == 0 {
 		wait = board.CooldownThread
 		q = q.Where("no = thread_no")
@@ -309,9 +312,10 @@ func (r *postRow) domain(board string) maniwani.Post {
 }
 
 // replySQL stores a reply in one statement: bump the thread (when it is
-// open, not archived, and the address is past its cooldown), take the
-// board's next number only if it did, insert the post and its quotes.
-// No row back means a refusal, which changed nothing; the caller explains it.
+// open, not archived, and the poster's key $15 is past its cooldown, the
+// rule of checkCooldown), take the board's next number only if it did,
+// insert the post and its quotes. No row back means a refusal, which
+// changed nothing; the caller explains it.
 const replySQL = `WITH b AS (SELECT id, bump_limit, cooldown_reply, poster_ids FROM boards WHERE name = $1),
 t AS (
 	UPDATE threads SET replies = threads.replies + 1, modified_us = $3,
@@ -319,12 +323,12 @@ t AS (
 	FROM b
 	WHERE threads.board_id = b.id AND threads.no = $2 AND NOT threads.closed AND NOT threads.archived
 		AND (b.cooldown_reply <= 0 OR $5 = '' OR NOT EXISTS (SELECT 1 FROM posts
-			WHERE posts.board_id = b.id AND posts.ip = $5 AND posts.created_us > $3 - b.cooldown_reply * 1000000::bigint))
+			WHERE posts.board_id = b.id AND posts.ip_key = $15 AND posts.created_us > $3 - b.cooldown_reply * 1000000::bigint))
 	RETURNING threads.board_id),
 nb AS (UPDATE boards SET last_no = last_no + 1, modified_us = $3 WHERE id = (SELECT board_id FROM t)
 	RETURNING id, last_no, poster_ids),
-ins AS (INSERT INTO posts (board_id, no, thread_no, created_us, name, trip, poster_id, subject, body, com, sage, ip, password_hash)
-	SELECT nb.id, nb.last_no, $2, $3, $6, $7, CASE WHEN nb.poster_ids THEN $8 ELSE '' END, $9, $10, $11, $4, $5, $12 FROM nb
+ins AS (INSERT INTO posts (board_id, no, thread_no, created_us, name, trip, poster_id, subject, body, com, sage, ip, password_hash, ip_key)
+	SELECT nb.id, nb.last_no, $2, $3, $6, $7, CASE WHEN nb.poster_ids THEN $8 ELSE '' END, $9, $10, $11, $4, $5, $12, $15 FROM nb
 	RETURNING board_id, no, poster_id),
 q AS (INSERT INTO quotes (board_id, from_no, to_board, to_no)
 	SELECT ins.board_id, ins.no, x.board, x.no FROM ins, unnest($13::text[], $14::bigint[]) AS x(board, no))
@@ -368,7 +372,7 @@ func (s *Store) createReplyPostgres(ctx context.Context, in NewPost) (*Created, 
 		batch.Queue("BEGIN")
 		batch.Queue(advisoryLockSQL, in.Board)
 		batch.Queue(replySQL, in.Board, in.Resto, now, in.Sage, in.IP, in.Name, in.Trip, posterID,
-			in.Subject, in.Body, in.Com, in.PasswordHash, toBoards, toNos)
+			in.Subject, in.Body, in.Com, in.PasswordHash, toBoards, toNos, realip.Key(in.IP))
 		batch.Queue("COMMIT")
 		br := pc.SendBatch(ctx, batch)
 		_, err := br.Exec()

@@ -42,10 +42,10 @@ func (threadRow) TableName() string { return "threads" }
 
 type postRow struct {
 	ID           int64  `gorm:"primaryKey"`
-	BoardID      int64  `gorm:"not null;uniqueIndex:posts_board_no;index:posts_board_thread,priority:1;index:posts_board_ip,priority:1"`
+	BoardID      int64  `gorm:"not null;uniqueIndex:posts_board_no;index:posts_board_thread,priority:1;index:posts_board_ip,priority:1;index:posts_board_ip_key,priority:1"`
 	No           int64  `gorm:"not null;uniqueIndex:posts_board_no;index:posts_board_thread,priority:3"`
 	ThreadNo     int64  `gorm:"not null;index:posts_board_thread,priority:2"` // equal to No on an opening post
-	CreatedUS    int64  `gorm:"not null;index:posts_board_ip,priority:3"`
+	CreatedUS    int64  `gorm:"not null;index:posts_board_ip,priority:3;index:posts_board_ip_key,priority:3"`
 	Name         string `gorm:"size:100;not null"`
 	Trip         string `gorm:"size:32;not null;default:''"`
 	PosterID     string `gorm:"size:16;not null;default:''"`
@@ -55,6 +55,10 @@ type postRow struct {
 	Sage         bool   `gorm:"not null;default:false"`
 	IP           string `gorm:"size:45;not null;index:posts_board_ip,priority:2"`
 	PasswordHash string `gorm:"size:64;not null;default:''"`
+	// IPKey is what cooldowns count by (realip.Key): the address for IPv4,
+	// its /64 for IPv6, all of which one poster holds. IP keeps the whole
+	// address, which staff see and bans match.
+	IPKey string `gorm:"size:45;not null;default:'';index:posts_board_ip_key,priority:2"`
 }
 
 func (postRow) TableName() string { return "posts" }

@@ -25,6 +25,16 @@ import (
 	"github.com/maniwani/maniwani/router/cache"
 )
 
+// everyStream is a Reader for which every board and thread exists: these
+// tests have no api.
+type everyStream struct{ maniwani.Reader }
+
+func (everyStream) Board(_ context.Context, name string) (*maniwani.Board, error) {
+	return &maniwani.Board{Name: name}, nil
+}
+
+func (everyStream) ThreadOf(_ context.Context, _ string, no int64) (int64, error) { return no, nil }
+
 // TestProfileConns opens LIVE_PROFILE_CLIENTS streams through the router
 // and the live service in this process and writes a heap profile
 // (LIVE_PROFILE_OUT, default /tmp/live-heap.pprof) and the memory figures
@@ -44,7 +54,7 @@ func TestProfileConns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := live.New(live.Config{Proxies: proxies}, live.Deps{Bus: bus})
+	svc, err := live.New(live.Config{Proxies: proxies}, live.Deps{Bus: bus, Reader: everyStream{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +121,7 @@ func throughRouter(t *testing.T, cfg live.Config) (*live.Service, *memory.Bus, s
 	t.Helper()
 	bus := memory.New(memory.Config{})
 	t.Cleanup(func() { bus.Close() })
-	svc, err := live.New(cfg, live.Deps{Bus: bus})
+	svc, err := live.New(cfg, live.Deps{Bus: bus, Reader: everyStream{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,8 +110,8 @@ func newApartSite(t *testing.T) *apartSite {
 		"media":       append([]string{"-target=media", proxies, "MANIWANI_API_URL=" + url("api")}, s3...),
 		"markdown":    {"-target=markdown", redisURL, proxies},
 		"thumbnailer": {"-target=thumbnailer", redisURL, proxies, "MANIWANI_MEDIA_URL=" + url("media")},
-		"live1":       {"-target=live", redisURL, proxies},
-		"live2":       {"-target=live", redisURL, proxies},
+		"live1":       {"-target=live", redisURL, proxies, "MANIWANI_API_URL=" + url("api")},
+		"live2":       {"-target=live", redisURL, proxies, "MANIWANI_API_URL=" + url("api")},
 		"router": {"-target=router", redisURL, proxies, "MANIWANI_API_URL=" + url("api"),
 			"MANIWANI_UI_URL=" + url("ui"), "MANIWANI_MEDIA_URL=" + url("media"),
 			"MANIWANI_LIVE_URL=" + url("live1")},
@@ -594,6 +594,10 @@ func apartLifecycle(t *testing.T, s *apartSite) {
 	board, _, err := sseOpen(ctx, r+"/live/b", s.ip(), "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// live asks the api, over HTTP, whether a stream's board exists.
+	if _, _, err := sseOpen(ctx, r+"/live/nosuchboard", s.ip(), ""); err == nil || !strings.Contains(err.Error(), ": 404 ") {
+		t.Errorf("a stream of a board that does not exist: %v, want a 404", err)
 	}
 
 	img := apartPNG(t, 400, 300, 1)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -134,7 +135,7 @@ func TestBrowser(t *testing.T) {
 		if err := os.WriteFile(big, append(testPNG(t, 64, 64), make([]byte, 9<<20)...), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		ctx := b.tab(t, "10.66.0.1", true)
+		ctx := b.tab(t, "10.67.0.1", true)
 		b.do(t, ctx, chromedp.Navigate(threadURL), chromedp.WaitVisible(chromedp.CSS("body[data-live=on]")),
 			chromedp.SendKeys(chromedp.CSS("#f-com"), "a file too large for the board"),
 			chromedp.SetUploadFiles(chromedp.CSS("#f-file"), []string{big}),
@@ -149,6 +150,38 @@ func TestBrowser(t *testing.T) {
 		}
 		if off := result(t, ctx, chromedp.Evaluate[bool](`document.querySelector('#f button[type=submit]').disabled`)); off {
 			t.Error("the submit button stays disabled after the refusal")
+		}
+	})
+
+	t.Run("reload event", func(t *testing.T) {
+		// The pages' event streams, kept where the test can reach them; a
+		// reload event is sent on them as the live service sends one.
+		const keep = `(() => { const ES = window.EventSource; window.streams = [];
+			window.EventSource = class extends ES { constructor(...a) { super(...a); window.streams.push(this); } }; })()`
+		reload := `window.streams[0].dispatchEvent(new MessageEvent('reload', {data: '{}'}))`
+		board, thread := b.tab(t, "10.66.0.1", true), b.tab(t, "10.66.0.2", true)
+		for _, ctx := range []context.Context{board, thread} {
+			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
+				page.AddScriptToEvaluateOnNewDocumentParams{Source: keep}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.do(t, board, chromedp.Navigate(site.base+"/b/"), chromedp.WaitVisible(chromedp.CSS("body[data-live=on]")),
+			chromedp.Evaluate[chromedp.Void](reload))
+		stale := `document.querySelector('.ntc')?.textContent.startsWith('This page is out of date')`
+		if _, err := chromedp.Run(board, chromedp.Poll[bool](stale, chromedp.WithPollingTimeout(2*time.Second))); err != nil {
+			t.Errorf("the board page offers no reload after a reload event: %v", err)
+		}
+		// The thread fetches its JSON once the stream is up, and again on
+		// a reload event.
+		fetches := fmt.Sprintf(`performance.getEntriesByType('resource').filter(e => e.name.endsWith('/b/thread/%d.json')).length`, op.No)
+		b.do(t, thread, chromedp.Navigate(threadURL), chromedp.WaitVisible(chromedp.CSS("body[data-live=on]")))
+		if _, err := chromedp.Run(thread, chromedp.Poll[bool](fetches+` === 1`, chromedp.WithPollingTimeout(2*time.Second))); err != nil {
+			t.Fatalf("the thread did not fetch its JSON once when its stream opened: %v", err)
+		}
+		b.do(t, thread, chromedp.Evaluate[chromedp.Void](reload))
+		if _, err := chromedp.Run(thread, chromedp.Poll[bool](fetches+` === 2`, chromedp.WithPollingTimeout(2*time.Second))); err != nil {
+			t.Errorf("the thread did not fetch its JSON again on a reload event: %v", err)
 		}
 	})
 

@@ -42,7 +42,7 @@ var composeNeeds = map[string][]string{
 	"markdown":    {"MANIWANI_REDIS_URL"},
 	"thumbnailer": {"MANIWANI_REDIS_URL", "MANIWANI_MEDIA_URL"},
 	"media":       {"MANIWANI_S3_ENDPOINT", "MANIWANI_API_URL"},
-	"live":        {"MANIWANI_REDIS_URL"},
+	"live":        {"MANIWANI_REDIS_URL", "MANIWANI_API_URL"},
 }
 
 func loadCompose(t *testing.T) (*types.Project, string) {

@@ -255,7 +255,13 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 		s.handlers["ui"] = pages.Handler()
 	}
 	if on["live"] {
-		if s.liveSvc, err = live.New(live.Config{Proxies: cfg.Proxies, Logger: log}, live.Deps{Bus: s.bus}); err != nil {
+		// The api says which boards and threads exist (a stream of one that
+		// does not is a 404).
+		var reader maniwani.Reader = apiClient
+		if s.api != nil {
+			reader = s.api
+		}
+		if s.liveSvc, err = live.New(live.Config{Proxies: cfg.Proxies, Logger: log}, live.Deps{Bus: s.bus, Reader: reader}); err != nil {
 			return nil, err
 		}
 		s.handlers["live"] = s.liveSvc.Handler()

@@ -59,6 +59,7 @@ var needs = map[string][]string{
 	"ui":          {"api"},
 	"media":       {"api"},
 	"thumbnailer": {"media"},
+	"live":        {"api"},
 }
 
 // parseTargets reads "all" or a comma-separated list of services.

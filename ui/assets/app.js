@@ -404,19 +404,22 @@
       quote(+q[1], post);
     }
   } else if ((K === 'index' || K === 'catalog') && B) {
-    let n = 0, note = null;
+    // A button above the page that reloads it: the reader decides when.
+    let n = 0, stale = false, note = null;
+    const show = () => {
+      if (!note) {
+        note = d.createElement('button');
+        note.type = 'button';
+        note.className = 'ntc';
+        note.onclick = () => location.reload();
+        $('main').before(note);
+      }
+      note.textContent = stale ? 'This page is out of date: reload' : `${n} new thread${n > 1 ? 's' : ''}: show`;
+    };
     live(`/live/${B}`, {
-      thread: () => {
-        n++;
-        if (!note) {
-          note = d.createElement('button');
-          note.type = 'button';
-          note.className = 'ntc';
-          note.onclick = () => location.reload();
-          $('main').before(note);
-        }
-        note.textContent = `${n} new thread${n > 1 ? 's' : ''}: show`;
-      },
+      thread: () => { n++; show(); },
+      // What the stream missed is not kept: only a reload shows it.
+      reload: () => { stale = true; show(); },
     });
   }
 })();
