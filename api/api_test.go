@@ -1,12 +1,14 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -350,6 +352,25 @@ func TestRefusals(t *testing.T) {
 			if a.code != c.code || a.json(t)["error"] == "" {
 				t.Errorf("%s: answered %d, want %d: %s", c.name, a.code, c.code, a.body)
 			}
+		}
+
+		// A body that says it is past the board's limit is refused before
+		// any of it is read: here none of it is ever sent.
+		c, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "POST /b/post HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=xyz\r\n"+
+			"Accept: application/json\r\nX-Forwarded-For: 10.2.0.9\r\nContent-Length: %d\r\n\r\n", 9<<20)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("a body said to be 9 MiB, not sent: no answer: %v", err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		c.Close()
+		if resp.StatusCode != 413 || !strings.Contains(string(got), "larger than this board") {
+			t.Errorf("a body said to be 9 MiB: %d %s, want 413 naming the board's limit", resp.StatusCode, got)
 		}
 
 		// A file is refused, not dropped.

@@ -173,6 +173,13 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 	if mt == "application/x-www-form-urlencoded" { // no file
 		limit = maxTextBody
 	}
+	if r.ContentLength > limit {
+		// Said before it is sent: refused before any of it is read.
+		if limit == maxTextBody {
+			return nil, maniwani.Errorf(maniwani.KindTooLarge, "The post's fields are larger than %d KB.", maxTextBody>>10)
+		}
+		return nil, maniwani.Errorf(maniwani.KindTooLarge, "The post is larger than this board's limit of %s for a file.", upload.SizeText(b.MaxFileSize))
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	f := &postForm{}
 	var resto, spoiler string

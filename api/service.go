@@ -45,7 +45,8 @@ type Config struct {
 	TempDir string
 	// MaxDecodes bounds the uploads decoded at once (a JPEG turned by its
 	// EXIF orientation is decoded, turned and encoded again: seconds of
-	// CPU, hundreds of MB at the pixel limit); 0: runtime.GOMAXPROCS(0).
+	// CPU, about 110 MB at the pixel limit); 0: half of GOMAXPROCS, at
+	// least one.
 	MaxDecodes int
 	// DecodeWait is how long a post waits for a decode slot before it is
 	// refused as busy (503, Retry-After); 0: DefaultDecodeWait.
@@ -99,7 +100,9 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Service, error) {
 		s.now = time.Now
 	}
 	if s.cfg.MaxDecodes <= 0 {
-		s.cfg.MaxDecodes = runtime.GOMAXPROCS(0)
+		// Half the machine: the other half keeps serving pages and posts
+		// while uploads are decoded.
+		s.cfg.MaxDecodes = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if s.cfg.DecodeWait <= 0 {
 		s.cfg.DecodeWait = DefaultDecodeWait

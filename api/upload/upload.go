@@ -149,7 +149,7 @@ func Check(r io.Reader, filename, dir string, lim Limits) (_ *Checked, err error
 		return nil, fmt.Errorf("upload: reading the file: %w", err)
 	}
 	if sum.n > lim.MaxSize {
-		return nil, maniwani.Errorf(maniwani.KindTooLarge, "The file is larger than this board's limit of %s.", sizeText(lim.MaxSize))
+		return nil, maniwani.Errorf(maniwani.KindTooLarge, "The file is larger than this board's limit of %s.", SizeText(lim.MaxSize))
 	}
 	if sum.n == 0 {
 		return nil, maniwani.Errorf(maniwani.KindInvalid, "The file is empty.")
@@ -319,8 +319,8 @@ func checkPixels(ft *format, w, h int, max int64) error {
 	return nil
 }
 
-// sizeText writes n bytes as a person reads a limit: "4 MB", "1.5 MB", "800 KB".
-func sizeText(n int64) string {
+// SizeText writes n bytes as a person reads a limit: "4 MB", "1.5 MB", "800 KB".
+func SizeText(n int64) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
 		return fmt.Sprintf("%d MB", n>>20)

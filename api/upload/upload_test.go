@@ -532,7 +532,7 @@ func TestRefuse(t *testing.T) {
 		{"text named .png", []byte("hello, world\n"), Limits{}, maniwani.KindInvalid, notTaken},
 		{"html", []byte("<html><script>alert(1)</script></html>"), Limits{}, maniwani.KindInvalid, notTaken},
 		{"over the size limit", png, Limits{MaxSize: int64(len(png)) - 1}, maniwani.KindTooLarge,
-			"The file is larger than this board's limit of " + sizeText(int64(len(png))-1) + "."},
+			"The file is larger than this board's limit of " + SizeText(int64(len(png))-1) + "."},
 		{"type not taken", webm, Limits{Types: []string{".jpg", ".png"}}, maniwani.KindInvalid, "This board does not take WebM files."},
 		{"no types", png, Limits{Types: []string{}}, maniwani.KindInvalid, "This board does not take PNG files."},
 		{"jpeg cut in half", jpg[:len(jpg)/2], Limits{}, maniwani.KindInvalid, cutJPEG},
@@ -1084,8 +1084,8 @@ func TestSizeText(t *testing.T) {
 	for n, want := range map[int64]string{
 		4 << 20: "4 MB", 3 << 19: "1.5 MB", 800 << 10: "800 KB", 1500: "1.5 KB", 999: "999 bytes",
 	} {
-		if got := sizeText(n); got != want {
-			t.Errorf("sizeText(%d) = %q, want %q", n, got, want)
+		if got := SizeText(n); got != want {
+			t.Errorf("SizeText(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -7,8 +7,15 @@
 // p50/p99 and errors and the server's peak RSS; bench/abuse/run.sh starts
 // the servers and compares the two runs.
 //
+// The attacker is a process of its own (-attacker), which run.sh starts at
+// the lowest CPU priority: on one machine its own work (sending hundreds of
+// MB, building a 36-megapixel JPEG) would otherwise take the CPU from the
+// well-behaved clients and be counted against the server, where a real
+// attacker spends its own machine's.
+//
 //	go run ./bench/abuse -url http://127.0.0.1:8080 -pid PID [-attack] [-duration 30s] -out FILE
-//	go run ./bench/abuse -compare QUIET_FILE ATTACK_FILE
+//	go run ./bench/abuse -attacker -url URL -ready FILE -out FILE [-only 1,2]
+//	go run ./bench/abuse -compare QUIET_FILE ATTACK_FILE [ATTACKER_FILE]
 //
 // The server must trust 127.0.0.1 as a proxy (MANIWANI_TRUSTED_PROXIES), so
 // that each poster can speak for an address of its own. Every request goes
@@ -29,32 +36,36 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
 // result is one run's figures, written to -out.
 type result struct {
-	Attack    bool           `json:"attack"`
-	Reads     int            `json:"reads"`
-	Posts     int            `json:"posts"`
-	P50       float64        `json:"p50_ms"`
-	P99       float64        `json:"p99_ms"`
-	PostP99   float64        `json:"post_p99_ms"`
-	Errors    int            `json:"errors"`
-	ErrorList []string       `json:"error_list,omitempty"`
-	PeakRSSMB float64        `json:"peak_rss_mb"`
-	Attacker  map[string]int `json:"attacker,omitempty"` // answers by kind and status
+	Attack    bool     `json:"attack"`
+	Reads     int      `json:"reads"`
+	Posts     int      `json:"posts"`
+	P50       float64  `json:"p50_ms"`
+	P99       float64  `json:"p99_ms"`
+	PostP99   float64  `json:"post_p99_ms"`
+	Errors    int      `json:"errors"`
+	ErrorList []string `json:"error_list,omitempty"`
+	PeakRSSMB float64  `json:"peak_rss_mb"`
 }
 
 func main() {
 	base := flag.String("url", "", "the site")
 	pid := flag.Int("pid", 0, "the server's process, for its RSS")
-	attack := flag.Bool("attack", false, "run the attacker beside the well-behaved clients")
+	attack := flag.Bool("attack", false, "the well-behaved run beside an attacker (a label of the figures)")
+	attacker := flag.Bool("attacker", false, "be the attacker until stopped (SIGTERM), then write what it got to -out")
+	ready := flag.String("ready", "", "with -attacker: a file made once the attack begins")
+	only := flag.String("only", "", "with -attacker: only these of its loops (comma-separated numbers from 1)")
 	duration := flag.Duration("duration", 30*time.Second, "how long the well-behaved clients run")
 	readers := flag.Int("readers", 8, "well-behaved readers")
 	posters := flag.Int("posters", 2, "well-behaved posters")
@@ -62,12 +73,15 @@ func main() {
 	compare := flag.Bool("compare", false, "compare two -out files: QUIET ATTACK")
 	flag.Parse()
 	if *compare {
-		os.Exit(compareRuns(flag.Arg(0), flag.Arg(1)))
+		os.Exit(compareRuns(flag.Arg(0), flag.Arg(1), flag.Arg(2)))
 	}
 	u, err := url.Parse(*base)
-	if err != nil || u.Hostname() != "127.0.0.1" || *pid == 0 || *out == "" {
+	if err != nil || u.Hostname() != "127.0.0.1" || (*pid == 0 && !*attacker) || *out == "" {
 		fmt.Fprintln(os.Stderr, "abuse: -url http://127.0.0.1:PORT, -pid and -out are needed")
 		os.Exit(2)
+	}
+	if *attacker {
+		os.Exit(runAttacker(*base, *only, *ready, *out))
 	}
 	r := run(*base, *pid, *attack, *duration, *readers, *posters)
 	b, _ := json.MarshalIndent(r, "", "  ")
@@ -77,16 +91,48 @@ func main() {
 	}
 	fmt.Printf("%-7s reads %6d  posts %4d  p50 %6.1f ms  p99 %7.1f ms  post p99 %7.1f ms  errors %d  peak RSS %.0f MB\n",
 		map[bool]string{false: "quiet", true: "attack"}[r.Attack], r.Reads, r.Posts, r.P50, r.P99, r.PostP99, r.Errors, r.PeakRSSMB)
-	if r.Attack {
-		keys := make([]string, 0, len(r.Attacker))
-		for k := range r.Attacker {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			fmt.Printf("        attacker %-28s %d\n", k, r.Attacker[k])
-		}
+}
+
+// runAttacker runs the attacker's loops until SIGTERM, then writes their
+// answers, counted by kind and status, to out.
+func runAttacker(base, only, ready, out string) int {
+	s := newSite(base, 11)
+	var err error
+	if s.thread, err = s.post(s.freshIP(), 0, "the attacker's thread", nil, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "abuse: the attacker's thread:", err)
+		return 2
 	}
+	var wg sync.WaitGroup
+	for i, a := range attacks(s) {
+		if only != "" && !slices.Contains(strings.Split(only, ","), strconv.Itoa(i+1)) {
+			continue
+		}
+		wg.Go(func() {
+			for !s.stop.Load() {
+				a()
+			}
+		})
+	}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
+	if ready != "" {
+		os.WriteFile(ready, nil, 0o644)
+	}
+	<-stop
+	s.stop.Store(true)
+	wg.Wait()
+	b, _ := json.MarshalIndent(s.attacker, "", "  ")
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return 0
+}
+
+func newSite(base string, net int) *site {
+	return &site{base: base, net: net, attacker: map[string]int{},
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // site is the server under test and what the clients share.
@@ -94,6 +140,7 @@ type site struct {
 	base   string
 	client *http.Client
 	thread int64
+	net    int          // the first byte of its addresses: the users' and the attacker's never meet
 	ips    atomic.Int64 // fresh poster addresses
 	stop   atomic.Bool
 
@@ -107,7 +154,7 @@ type site struct {
 
 func (s *site) freshIP() string {
 	n := s.ips.Add(1)
-	return fmt.Sprintf("10.%d.%d.%d", 100+n>>16&63, n>>8&255, n&255)
+	return fmt.Sprintf("%d.%d.%d.%d", s.net, n>>16&255, n>>8&255, n&255)
 }
 
 func (s *site) count(what string) {
@@ -126,9 +173,7 @@ func (s *site) fail(what string) {
 }
 
 func run(base string, pid int, attack bool, d time.Duration, readers, posters int) result {
-	s := &site{base: base, attacker: map[string]int{},
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	s := newSite(base, 10)
 	var err error
 	if s.thread, err = s.post(s.freshIP(), 0, "the thread everyone reads", nil, ""); err != nil {
 		fmt.Fprintln(os.Stderr, "abuse: the first thread:", err)
@@ -141,16 +186,6 @@ func run(base string, pid int, attack bool, d time.Duration, readers, posters in
 	done := make(chan struct{})
 	go func() { peak <- watchRSS(pid, done) }()
 
-	var wg sync.WaitGroup
-	if attack {
-		for _, a := range attacks(s) {
-			wg.Go(func() {
-				for !s.stop.Load() {
-					a()
-				}
-			})
-		}
-	}
 	var good sync.WaitGroup
 	paths := []string{fmt.Sprintf("/b/thread/%d", s.thread), "/b/", fmt.Sprintf("/b/thread/%d.json", s.thread), "/b/catalog"}
 	for i := range readers {
@@ -191,9 +226,8 @@ func run(base string, pid int, attack bool, d time.Duration, readers, posters in
 	time.Sleep(d)
 	s.stop.Store(true)
 	good.Wait()
-	wg.Wait()
 	close(done)
-	r := result{Attack: attack, Reads: len(s.reads), Posts: len(s.posts), PeakRSSMB: <-peak, Attacker: s.attacker}
+	r := result{Attack: attack, Reads: len(s.reads), Posts: len(s.posts), PeakRSSMB: <-peak}
 	all := append(slices.Clone(s.reads), s.posts...)
 	r.P50, r.P99 = pct(all, 50), pct(all, 99)
 	r.PostP99 = pct(s.posts, 99)
@@ -430,10 +464,23 @@ func pct(ds []time.Duration, p int) float64 {
 	return float64(s[min(len(s)-1, len(s)*p/100)].Microseconds()) / 1000
 }
 
-// compareRuns prints the attack run beside the quiet one and exits 0 when
-// the targets hold: the well-behaved p99 within 2x of the quiet run's, no
-// errors for them, the server's peak RSS under 300 MB.
-func compareRuns(quietFile, attackFile string) int {
+// compareRuns prints the attack run beside the quiet one (and what the
+// attacker got, from attackerFile when given) and exits 0 when the targets
+// hold: the well-behaved p99 within 2x of the quiet run's, no errors for
+// them, the server's peak RSS under 300 MB.
+func compareRuns(quietFile, attackFile, attackerFile string) int {
+	if b, err := os.ReadFile(attackerFile); err == nil {
+		var got map[string]int
+		json.Unmarshal(b, &got)
+		keys := make([]string, 0, len(got))
+		for k := range got {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			fmt.Printf("attacker %-32s %d\n", k, got[k])
+		}
+	}
 	var q, a result
 	for f, r := range map[string]*result{quietFile: &q, attackFile: &a} {
 		b, err := os.ReadFile(f)

@@ -16,6 +16,10 @@
 #   bash bench/abuse/run.sh
 #   DURATION=10s REDIS=1 bash bench/abuse/run.sh
 #
+# The attacker is a process of its own at the lowest CPU priority (nice 19):
+# its own work is a real attacker's machine's, not this server's. ONLY=1,5
+# runs only those of its loops (numbered as in main.go's attacks).
+#
 # Exit status: 0 when the targets hold, 1 when not, 2 on a setup failure.
 # Everything listens on 127.0.0.1 only; everything started is stopped on exit.
 set -u
@@ -37,9 +41,17 @@ for mode in quiet attack; do
     extra=(MANIWANI_REDIS_URL=redis://127.0.0.1:$rp/0)
   fi
   start_maniwani "${extra[@]}"
-  flag=""; [ $mode = attack ] && flag=-attack
+  flag=""
+  if [ $mode = attack ]; then
+    flag=-attack
+    nice -n 19 "$TMP/abuse" -attacker -url "$R" ${ONLY:+-only "$ONLY"} -ready "$TMP/attacking" -out "$TMP/attacker.json" &
+    APID=$!; PIDS="$PIDS $APID"
+    for i in $(seq 1 300); do [ -e "$TMP/attacking" ] && break; sleep 0.1; done
+    [ -e "$TMP/attacking" ] || die "the attacker did not begin"
+  fi
   "$TMP/abuse" -url "$R" -pid "$MPID" -duration "$DURATION" $flag -out "$TMP/$mode.json" || die "the $mode run failed"
+  [ $mode = attack ] && { kill -TERM "$APID"; wait "$APID"; }
   kill "$MPID"; wait "$MPID" 2>/dev/null
   [ "$REDIS" = 1 ] && { kill "$RPID"; wait "$RPID" 2>/dev/null; }
 done
-"$TMP/abuse" -compare "$TMP/quiet.json" "$TMP/attack.json"
+"$TMP/abuse" -compare "$TMP/quiet.json" "$TMP/attack.json" "$TMP/attacker.json"

@@ -145,7 +145,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("the quick reply shows no error for a 9 MiB file on an 8 MiB board: %v", err)
 		}
 		msg := result(t, ctx, chromedp.Text(chromedp.CSS("#f .err")))
-		if !strings.Contains(msg, "larger than this board's limit") {
+		if !strings.Contains(msg, "larger than this board's limit of 8 MB") {
 			t.Errorf("the quick reply says %q, want that the file is over the board's limit", msg)
 		}
 		if off := result(t, ctx, chromedp.Evaluate[bool](`document.querySelector('#f button[type=submit]').disabled`)); off {
