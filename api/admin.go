@@ -133,9 +133,23 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ip := s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
 	var st *maniwani.Staff
-	if validUsername(in.Username) { // no other name can exist
+	looked := false
+	lookUp := func() error {
+		looked = true
+		if !validUsername(in.Username) { // no other name can exist
+			return nil
+		}
 		var err error
 		if st, err = s.store.StaffByName(ctx, in.Username); err != nil && maniwani.ErrorKind(err) != maniwani.KindNotFound {
+			return err
+		}
+		return nil
+	}
+	// A device token is checked against its account, so a browser that
+	// sends one has the account looked up first; one that sends none (any
+	// attacker's) is counted first, and a refusal costs no lookup.
+	if len(deviceTokens(r)) > 0 {
+		if err := lookUp(); err != nil {
 			s.fail(w, r, err, nil)
 			return
 		}
@@ -151,7 +165,11 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.spent(w, r, sp)
 		return
 	}
+	if err == nil && !looked {
+		err = lookUp()
+	}
 	if err != nil {
+		s.release(ctx, slots)
 		s.fail(w, r, err, nil)
 		return
 	}

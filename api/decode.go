@@ -117,5 +117,7 @@ func (s *Service) finishFile(ctx context.Context, ip string, c *upload.Checked) 
 		return nil, err
 	}
 	defer release()
-	return c.Finish()
+	var f *upload.File
+	runLow(func() { f, err = c.Finish() })
+	return f, err
 }

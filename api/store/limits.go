@@ -64,6 +64,21 @@ const attemptLocks = 0x6c696d // "lim"
 // Take takes a slot at t in every budget, or in none: when one is spent
 // it returns a *Spent for it.
 func (s *Store) Take(ctx context.Context, at time.Time, budgets ...Budget) (Slots, error) {
+	if err := normalize(budgets); err != nil {
+		return nil, err
+	}
+	// A spent budget is told by a read first: the refusals an attack is
+	// made of then take no write (on SQLite, one at a time and synced) and
+	// wait for no lock. Only a budget with room is taken, under the lock,
+	// which counts again.
+	for _, b := range budgets {
+		if spent, err := s.spentOf(s.db.WithContext(ctx), b, at.UnixMicro()); err != nil || spent != nil {
+			if err != nil {
+				return nil, err
+			}
+			return nil, spent
+		}
+	}
 	var slots Slots
 	var spent *Spent
 	err := s.write(ctx, func(tx *gorm.DB) (err error) {
@@ -81,18 +96,48 @@ func (s *Store) Take(ctx context.Context, at time.Time, budgets ...Budget) (Slot
 	return slots, nil
 }
 
-// take is Take inside a write transaction of the caller's.
-func (s *Store) take(tx *gorm.DB, at time.Time, budgets ...Budget) (Slots, *Spent, error) {
+// normalize checks budgets and puts a long key as its hash.
+func normalize(budgets []Budget) error {
 	for i := range budgets {
 		b := &budgets[i]
 		if b.Window <= 0 || b.Window > MaxWindow || len(b.Kind) > 16 {
-			return nil, nil, fmt.Errorf("store: budget %q: window %v or kind out of bounds", b.Kind, b.Window)
+			return fmt.Errorf("store: budget %q: window %v or kind out of bounds", b.Kind, b.Window)
 		}
 		if len(b.Key) > 64 {
 			sum := sha256.Sum256([]byte(b.Key))
 			b.Key = hex.EncodeToString(sum[:])
 		}
 	}
+	return nil
+}
+
+// spentOf is a *Spent when b has no slot left at now (microseconds): Max
+// attempts in its window already.
+func (s *Store) spentOf(tx *gorm.DB, b Budget, now int64) (*Spent, error) {
+	since := now - b.Window.Microseconds()
+	q := func() *gorm.DB {
+		return tx.Model(&attemptRow{}).Where("kind = ? AND key = ? AND time_us > ?", b.Kind, b.Key, since)
+	}
+	var n int64
+	if err := q().Count(&n).Error; err != nil {
+		return nil, err
+	}
+	if int(n) < b.Max {
+		return nil, nil
+	}
+	// The slot frees when the attempt that fills the budget to Max leaves
+	// the window.
+	var first int64
+	if err := q().Select("time_us").Order("time_us DESC").Offset(max(b.Max-1, 0)).Limit(1).Scan(&first).Error; err != nil {
+		return nil, err
+	}
+	retry := time.Duration(first+b.Window.Microseconds()-now) * time.Microsecond
+	return &Spent{Budget: b, Retry: max(retry, time.Second)}, nil
+}
+
+// take is Take inside a write transaction of the caller's, on budgets
+// normalized.
+func (s *Store) take(tx *gorm.DB, at time.Time, budgets ...Budget) (Slots, *Spent, error) {
 	if err := s.lockBudgets(tx, budgets); err != nil {
 		return nil, nil, err
 	}
@@ -102,23 +147,9 @@ func (s *Store) take(tx *gorm.DB, at time.Time, budgets ...Budget) (Slots, *Spen
 		if err := tx.Where("kind = ? AND key = ? AND time_us <= ?", b.Kind, b.Key, since).Delete(&attemptRow{}).Error; err != nil {
 			return nil, nil, err
 		}
-		var n int64
-		if err := tx.Model(&attemptRow{}).Where("kind = ? AND key = ?", b.Kind, b.Key).Count(&n).Error; err != nil {
-			return nil, nil, err
+		if spent, err := s.spentOf(tx, b, now); err != nil || spent != nil {
+			return nil, spent, err
 		}
-		if int(n) < b.Max {
-			continue
-		}
-		// The slot frees when the attempt that fills the budget to Max
-		// leaves the window.
-		var first int64
-		err := tx.Model(&attemptRow{}).Select("time_us").Where("kind = ? AND key = ?", b.Kind, b.Key).
-			Order("time_us DESC").Offset(max(b.Max-1, 0)).Limit(1).Scan(&first).Error
-		if err != nil {
-			return nil, nil, err
-		}
-		retry := time.Duration(first+b.Window.Microseconds()-now) * time.Microsecond
-		return nil, &Spent{Budget: b, Retry: max(retry, time.Second)}, nil
 	}
 	slots := make(Slots, 0, len(budgets))
 	for _, b := range budgets {

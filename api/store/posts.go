@@ -534,6 +534,18 @@ func deletePosts(tx *gorm.DB, b *boardRow, posts []postRow, now int64) ([]GoneFi
 // reports of the poster's address (a *Spent when it is spent).
 func (s *Store) CreateReport(ctx context.Context, r maniwani.Report, limit Budget) error {
 	now := r.Created.UnixMicro()
+	budgets := []Budget{limit}
+	if err := normalize(budgets); err != nil {
+		return err
+	}
+	// A spent budget is told by a read, as in Take; the transaction counts
+	// again.
+	if spent, err := s.spentOf(s.db.WithContext(ctx), budgets[0], now); err != nil || spent != nil {
+		if err != nil {
+			return err
+		}
+		return spent
+	}
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		b, err := s.boardRow(tx, r.Board)
 		if err != nil {
@@ -546,7 +558,7 @@ func (s *Store) CreateReport(ctx context.Context, r maniwani.Report, limit Budge
 		if n == 0 {
 			return notFound("Post No.%d does not exist on /%s/.", r.No, r.Board)
 		}
-		_, spent, err := s.take(tx, r.Created, limit)
+		_, spent, err := s.take(tx, r.Created, budgets...)
 		if err != nil {
 			return err
 		}

@@ -68,6 +68,7 @@ func main() {
 	only := flag.String("only", "", "with -attacker: only these of its loops (comma-separated numbers from 1)")
 	duration := flag.Duration("duration", 30*time.Second, "how long the well-behaved clients run")
 	readers := flag.Int("readers", 8, "well-behaved readers")
+	rate := flag.Float64("rate", 400, "reads a second, of all the readers together")
 	posters := flag.Int("posters", 2, "well-behaved posters")
 	out := flag.String("out", "", "where the figures go (JSON)")
 	compare := flag.Bool("compare", false, "compare two -out files: QUIET ATTACK")
@@ -83,7 +84,7 @@ func main() {
 	if *attacker {
 		os.Exit(runAttacker(*base, *only, *ready, *out))
 	}
-	r := run(*base, *pid, *attack, *duration, *readers, *posters)
+	r := run(*base, *pid, *attack, *duration, *readers, *posters, *rate)
 	b, _ := json.MarshalIndent(r, "", "  ")
 	if err := os.WriteFile(*out, b, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -172,7 +173,7 @@ func (s *site) fail(what string) {
 	s.mu.Unlock()
 }
 
-func run(base string, pid int, attack bool, d time.Duration, readers, posters int) result {
+func run(base string, pid int, attack bool, d time.Duration, readers, posters int, rate float64) result {
 	s := newSite(base, 10)
 	var err error
 	if s.thread, err = s.post(s.freshIP(), 0, "the thread everyone reads", nil, ""); err != nil {
@@ -188,10 +189,18 @@ func run(base string, pid int, attack bool, d time.Duration, readers, posters in
 
 	var good sync.WaitGroup
 	paths := []string{fmt.Sprintf("/b/thread/%d", s.thread), "/b/", fmt.Sprintf("/b/thread/%d.json", s.thread), "/b/catalog"}
+	// Readers at a steady rate, as people read, not as fast as the server
+	// answers: a site that readers alone keep saturated has no room for
+	// anything, and the ratio would measure that. Each read's time counts
+	// from when it was due, so one held up by the one before is counted.
+	every := time.Duration(float64(readers) / rate * float64(time.Second))
 	for i := range readers {
 		good.Go(func() {
+			next := time.Now().Add(every * time.Duration(i) / time.Duration(readers))
 			for n := i; !s.stop.Load(); n++ {
-				t0 := time.Now()
+				time.Sleep(time.Until(next))
+				t0 := next
+				next = next.Add(every)
 				resp, err := s.client.Get(base + paths[n%len(paths)])
 				if err == nil {
 					io.Copy(io.Discard, resp.Body)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -234,7 +235,14 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 			renderer = &markdown.Client{BaseURL: u, Fallback: renderer.(*markdown.Renderer), Logger: log,
 				HTTPClient: &http.Client{Transport: peer.Transport(cfg.InternalSecret, nil)}}
 		}
-		s.api, err = api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: s.inv, Bus: s.bus,
+		// Uploads are decoded on threads of their own at the lowest CPU
+		// priority (api.Config.MaxDecodes); each holds a P while it runs, so
+		// the process gets one P more for each, and pages and posts keep
+		// every core's P while the kernel gives the decodes what is left.
+		cores := runtime.GOMAXPROCS(0)
+		decodes := max(1, cores/2)
+		runtime.GOMAXPROCS(cores + decodes)
+		s.api, err = api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: s.inv, Bus: s.bus, MaxDecodes: decodes,
 			Renderer: renderer, Media: s.media}, s.store)
 		if err != nil {
 			return nil, err
