@@ -160,11 +160,6 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		budgets = []store.Budget{deviceBudget(device)}
 	}
 	slots, err := s.store.Take(ctx, s.now(), budgets...)
-	var sp *store.Spent
-	if errors.As(err, &sp) {
-		s.spent(w, r, sp)
-		return
-	}
 	if err == nil && !looked {
 		err = lookUp()
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/api/store"
 )
 
 // status maps an error's kind to its HTTP status, once for the whole api.
@@ -36,6 +37,9 @@ func wantsJSON(r *http.Request) bool {
 // page to a browser's form post. Faults of ours are logged, not shown; a
 // refusal for now (busy) says when to try again.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, extra map[string]any) {
+	if sp := (*store.Spent)(nil); errors.As(err, &sp) {
+		err = spentError(sp)
+	}
 	code := status(err)
 	var later *retryLater
 	switch {

@@ -3,8 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/maniwani/maniwani"
@@ -52,11 +50,10 @@ func deleteBudget(ip string) store.Budget {
 	return store.Budget{Kind: "delete-pwd", Key: realip.Key(ip), Max: maxDeleteGuesses, Window: deleteWindow}
 }
 
-// spent answers a request whose budget is spent: 429, with Retry-After and
-// a message saying what and how long to wait.
-func (s *Service) spent(w http.ResponseWriter, r *http.Request, sp *store.Spent) {
+// spentError is the refusal of an attempt whose budget is spent: how many
+// there were, and when to try again (Retry-After).
+func spentError(sp *store.Spent) error {
 	secs := int((sp.Retry + time.Second - 1) / time.Second)
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	var what string
 	switch sp.Budget.Kind {
 	case "login-user", "login-ip", "login-device":
@@ -68,7 +65,8 @@ func (s *Service) spent(w http.ResponseWriter, r *http.Request, sp *store.Spent)
 	default:
 		what = "Too many attempts"
 	}
-	s.fail(w, r, maniwani.Errorf(maniwani.KindTooMany, "%s; wait %s and try again.", what, span(time.Duration(secs)*time.Second)), nil)
+	return &retryLater{after: time.Duration(secs) * time.Second,
+		err: maniwani.Errorf(maniwani.KindTooMany, "%s; wait %s and try again.", what, span(time.Duration(secs)*time.Second))}
 }
 
 // release hands back slots whose attempt turned out not to count; a

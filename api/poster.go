@@ -1,14 +1,12 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/maniwani/maniwani"
-	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/pubsub/pb"
 )
 
@@ -49,11 +47,6 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	slots, err := s.store.Take(ctx, s.now(), deleteBudget(ip))
-	var sp *store.Spent
-	if errors.As(err, &sp) {
-		s.spent(w, r, sp)
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
@@ -95,11 +88,6 @@ func (s *Service) handleReport(w http.ResponseWriter, r *http.Request) {
 	reason = strings.TrimSpace(reason)
 	err = s.store.CreateReport(r.Context(), maniwani.Report{Board: board, No: no, Reason: reason, IP: ip, Created: s.now()},
 		reportBudget(ip))
-	var sp *store.Spent
-	if errors.As(err, &sp) {
-		s.spent(w, r, sp)
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
