@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -72,7 +73,7 @@ func (s *Store) Take(ctx context.Context, at time.Time, budgets ...Budget) (Slot
 	// wait for no lock. Only a budget with room is taken, under the lock,
 	// which counts again.
 	for _, b := range budgets {
-		if spent, err := s.spentOf(s.db.WithContext(ctx), b, at.UnixMicro()); err != nil || spent != nil {
+		if spent, err := s.spentNow(ctx, b, at); err != nil || spent != nil {
 			if err != nil {
 				return nil, err
 			}
@@ -109,6 +110,71 @@ func normalize(budgets []Budget) error {
 		}
 	}
 	return nil
+}
+
+// spentNow is spentOf read, for a budget this store found spent a moment
+// ago, from memory: a flood of attempts on one key (24 wrong logins for one
+// account at once, again and again) then costs one query in memoFor, not
+// one each. The memory is short, since another api instance (each has its
+// own) may hand a slot back before the window says; this one's Release
+// forgets it all.
+func (s *Store) spentNow(ctx context.Context, b Budget, at time.Time) (*Spent, error) {
+	if free, ok := s.spent.get(b, at); ok {
+		return &Spent{Budget: b, Retry: max(free.Sub(at), time.Second)}, nil
+	}
+	spent, err := s.spentOf(s.db.WithContext(ctx), b, at.UnixMicro())
+	if spent != nil {
+		s.spent.put(b, at, at.Add(spent.Retry))
+	}
+	return spent, err
+}
+
+// memoFor is how long a budget found spent is taken as spent from memory.
+const memoFor = 2 * time.Second
+
+// spentMemo is the budgets found spent, by kind and key, with when each
+// was found and when its slot frees; bounded, so that many keys cannot
+// grow it.
+type spentMemo struct {
+	mu sync.Mutex
+	m  map[[2]string][2]time.Time
+}
+
+const spentMemoMax = 10000
+
+func (m *spentMemo) get(b Budget, at time.Time) (free time.Time, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.m[[2]string{b.Kind, b.Key}]
+	if !ok || at.Before(e[0]) || at.Sub(e[0]) >= memoFor || !at.Before(e[1]) {
+		return time.Time{}, false
+	}
+	return e[1], true
+}
+
+func (m *spentMemo) clear() {
+	m.mu.Lock()
+	clear(m.m)
+	m.mu.Unlock()
+}
+
+func (m *spentMemo) put(b Budget, at, free time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[[2]string][2]time.Time{}
+	}
+	if len(m.m) >= spentMemoMax {
+		for k, e := range m.m {
+			if at.Sub(e[0]) >= memoFor || at.Before(e[0]) {
+				delete(m.m, k)
+			}
+		}
+		if len(m.m) >= spentMemoMax {
+			return // all current: this one is asked of the database again
+		}
+	}
+	m.m[[2]string{b.Kind, b.Key}] = [2]time.Time{at, free}
 }
 
 // spentOf is a *Spent when b has no slot left at now (microseconds): Max
@@ -191,6 +257,7 @@ func (s *Store) Release(ctx context.Context, slots Slots) error {
 	if len(slots) == 0 {
 		return nil
 	}
+	s.spent.clear() // a budget remembered as spent may have room now
 	return s.write(ctx, func(tx *gorm.DB) error {
 		return tx.Where("id IN ?", []int64(slots)).Delete(&attemptRow{}).Error
 	})

@@ -112,6 +112,56 @@ func TestTakeWindowAndRelease(t *testing.T) {
 	})
 }
 
+// A budget found spent is taken as spent from memory for a moment: a flood
+// on one key costs one query in that time, not one each. Past the moment,
+// or after a Release here, the database is asked again.
+func TestSpentRemembered(t *testing.T) {
+	forEachDB(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		s, other := open(t, url), open(t, url)
+		t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		b := store.Budget{Kind: "user", Key: "admin", Max: 1, Window: time.Minute}
+		spent := func(st *store.Store, at time.Time) bool {
+			t.Helper()
+			_, err := st.Take(ctx, at, b)
+			var sp *store.Spent
+			if err != nil && !errors.As(err, &sp) {
+				t.Fatal(err)
+			}
+			return sp != nil
+		}
+		slots, err := other.Take(ctx, t0, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !spent(s, t0.Add(time.Second)) {
+			t.Fatal("a budget of 1 with one attempt in it is not spent")
+		}
+		// The other instance hands its slot back: this one does not hear
+		// of it for a moment, then does.
+		if err := other.Release(ctx, slots); err != nil {
+			t.Fatal(err)
+		}
+		if !spent(s, t0.Add(2*time.Second)) {
+			t.Error("a budget found spent a second ago was asked of the database again")
+		}
+		mine, err := s.Take(ctx, t0.Add(4*time.Second), b)
+		if err != nil {
+			t.Fatalf("a budget found spent 3 s ago is still taken as spent after its slot was handed back: %v", err)
+		}
+		// This instance's own Release forgets what it remembered.
+		if !spent(s, t0.Add(5*time.Second)) {
+			t.Fatal("the slot taken at 4 s is not counted")
+		}
+		if err := s.Release(ctx, mine); err != nil {
+			t.Fatal(err)
+		}
+		if spent(s, t0.Add(5500*time.Millisecond)) {
+			t.Error("after this instance handed the slot back, the budget is still taken as spent from memory")
+		}
+	})
+}
+
 // Reports sent at once from one address, through two instances: the
 // address's budget holds.
 func TestReportsConcurrent(t *testing.T) {

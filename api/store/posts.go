@@ -540,7 +540,7 @@ func (s *Store) CreateReport(ctx context.Context, r maniwani.Report, limit Budge
 	}
 	// A spent budget is told by a read, as in Take; the transaction counts
 	// again.
-	if spent, err := s.spentOf(s.db.WithContext(ctx), budgets[0], now); err != nil || spent != nil {
+	if spent, err := s.spentNow(ctx, budgets[0], r.Created); err != nil || spent != nil {
 		if err != nil {
 			return err
 		}

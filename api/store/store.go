@@ -49,6 +49,8 @@ type Store struct {
 	boards boardLocks
 	// lastSweep is when this store last swept out old attempts (unix µs).
 	lastSweep atomic.Int64
+	// spent remembers, for a moment, the budgets found spent (see Take).
+	spent spentMemo
 }
 
 // boardLocks are a fixed set of locks, a board hashed to one: bounded
