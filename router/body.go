@@ -145,6 +145,9 @@ func (r *Remote) forwardBody(ctx *fasthttp.RequestCtx) {
 		ctx.Conn().SetReadDeadline(time.Now())
 		sendErr = <-sent
 	}
+	// The service's Connection: close is of up, sent for one request;
+	// the client's connection closes only when its body was not all read.
+	ctx.Response.Header.ResetConnectionClose()
 	if sendErr != nil || !body.eof.Load() {
 		closeAfter(ctx)
 	}
