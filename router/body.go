@@ -182,7 +182,6 @@ func (e clientError) Unwrap() error { return e.error }
 
 // refuseBody answers a request whose body the router would not pass on.
 func refuseBody(ctx *fasthttp.RequestCtx, err error) {
-	closeAfter(ctx)
 	if errors.Is(err, errBodyTooLarge) {
 		errorPage(ctx, fasthttp.StatusRequestEntityTooLarge, "Too large", "The request is too large.")
 	} else {
