@@ -11,13 +11,17 @@ import (
 // locked to it, since an unprivileged process cannot raise a thread's
 // priority again (and the runtime makes its new threads from a template
 // thread, never from a locked one, so none inherits the priority).
+// A panic in fn is raised again on the caller's goroutine, where the
+// request's server recovers it, as it would a decode run there.
 func runLow(fn func()) {
-	done := make(chan struct{})
+	done := make(chan any, 1)
 	go func() {
-		defer close(done)
+		defer func() { done <- recover() }()
 		runtime.LockOSThread()
 		syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), 19) // best effort
 		fn()
 	}()
-	<-done
+	if p := <-done; p != nil {
+		panic(p)
+	}
 }
