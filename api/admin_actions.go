@@ -13,6 +13,7 @@ import (
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api/store"
+	"github.com/maniwani/maniwani/internal/realip"
 	"github.com/maniwani/maniwani/pubsub/pb"
 )
 
@@ -372,7 +373,8 @@ func (s *Service) handleBans(w http.ResponseWriter, r *http.Request, _ *staffReq
 
 // handleCreateBan: POST /api/admin/bans {"ip" or "cidr", "reason",
 // "expires" (RFC 3339) or "duration" (72h), "board", "post": {"board","no"},
-// "public", "confirm_wide"}. Without ip or cidr it bans the post's address;
+// "public", "confirm_wide"}. Without ip or cidr it bans the post's address
+// (for IPv6, its /64);
 // "public" adds USER WAS BANNED FOR THIS POST to the post. A range wider
 // than an IPv4 /16 or an IPv6 /32 needs an admin and "confirm_wide": true.
 func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *staffRequest) {
@@ -404,7 +406,9 @@ func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *st
 			s.fail(w, r, err, nil)
 			return
 		}
-		target = p.IP
+		// An IPv6 poster picks addresses from a whole /64 (realip.Key),
+		// so banning one of them would ban nothing.
+		target = realip.Key(p.IP)
 	}
 	if target == "" {
 		s.fail(w, r, invalid("Say whom to ban: ip, cidr or post."), nil)

@@ -305,6 +305,23 @@ func TestModerationActions(t *testing.T) {
 			t.Fatalf("deleted thread: %d", a.code)
 		}
 
+		// A ban from an IPv6 poster's post bans its /64: the poster holds
+		// all of it.
+		v6post := s.post("g", "2001:db8:7:7::1", "com", "from a /64")
+		if v6post.code != 201 {
+			t.Fatalf("v6 post: %d %s", v6post.code, v6post.body)
+		}
+		v6no := int64(v6post.json(t)["no"].(float64))
+		byPost := adm.must("POST", "/api/admin/bans", map[string]any{"post": map[string]any{"board": "g", "no": v6no},
+			"reason": "v6 spam", "duration": "1h"})
+		if byPost["cidr"] != "2001:db8:7:7::/64" {
+			t.Fatalf("ban from a v6 post: %v", byPost)
+		}
+		if a := s.post("g", "2001:db8:7:7:ffff::2", "com", "neighbour"); a.code != 403 {
+			t.Fatalf("another address of the banned /64: %d", a.code)
+		}
+		adm.must("DELETE", fmt.Sprintf("/api/admin/bans/%d", int(byPost["id"].(float64))), nil)
+
 		// Bans: IPv6 ranges, lifting, expiry.
 		v6 := adm.must("POST", "/api/admin/bans", map[string]any{"cidr": "2001:db8::/32", "reason": "range"})
 		if v6["expires"] != nil {
