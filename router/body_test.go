@@ -274,3 +274,64 @@ func TestRequestIDKeptOnlyWhenPlain(t *testing.T) {
 		}
 	}
 }
+
+// A client that asks before it sends (Expect: 100-continue) a body longer
+// than its route takes hears 413 instead of 100 Continue, and sends
+// nothing; one within the limit is told to go on.
+func TestExpectContinueOverLimit(t *testing.T) {
+	reached := make(chan string, 10)
+	up := router.NewLocal(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached <- r.URL.Path
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "got %d", n)
+	}))
+	t.Cleanup(func() { up.Close() })
+	svc, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), MaxRequestBody: 4 << 20, MaxFormBody: 64 << 10},
+		router.Deps{API: up, Gens: cache.NewGenerations()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serveRouter(t, svc)
+	ask := func(path string, n int) (*http.Response, net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", path, n)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("POST %s asking first: no answer: %v", path, err)
+		}
+		return resp, c, br
+	}
+	for _, c := range []struct {
+		path string
+		n    int
+	}{{"/b/post", 5 << 20}, {"/b/report", 100 << 10}} {
+		resp, _, _ := ask(c.path, c.n)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), `"error"`) || !resp.Close {
+			t.Errorf("POST %s of %d bytes asking first: %d %q (close %v), want 413 with an error, closed",
+				c.path, c.n, resp.StatusCode, body, resp.Close)
+		}
+	}
+	select {
+	case p := <-reached:
+		t.Fatalf("a body refused before it was sent reached the service (%s)", p)
+	default:
+	}
+	resp, conn, br := ask("/b/report", 10)
+	if resp.StatusCode != http.StatusContinue {
+		t.Fatalf("a body within the limit asking first: %d, want 100 Continue", resp.StatusCode)
+	}
+	conn.Write([]byte("0123456789"))
+	if resp, err = http.ReadResponse(br, nil); err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(body) != "got 10" {
+		t.Fatalf("after 100 Continue: %d %q", resp.StatusCode, body)
+	}
+}

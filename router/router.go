@@ -137,6 +137,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		// Nor is a multipart body read whole to be parsed here: the service
 		// that owns the request reads it, and says what is wrong with it.
 		DisablePreParseMultipartForm:  true,
+		ExpectHandler:                 s.expect,
 		ReadBufferSize:                cfg.MaxHeaderBytes, // bounds the request line and headers
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultContentType:          true,
@@ -310,9 +311,8 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// limitBody refuses, before reading any of it, a body that says it is
-// longer than its route takes (a post with files may be MaxRequestBody,
-// anything else MaxFormBody), and sets the limit at which one that did not
+// limitBody refuses a body that says it is longer than its route takes
+// before forwarding any of it, and sets the limit at which one that did not
 // say (chunked) is cut off as it streams through. The owning service has
 // its own, smaller limits (a board's file size), which the client then
 // hears as soon as they are crossed.
@@ -321,16 +321,33 @@ func (s *Service) limitBody(ctx *fasthttp.RequestCtx) bool {
 	if !hasBody(h) {
 		return true
 	}
-	max := s.cfg.MaxFormBody
-	if ctx.IsPost() && isPostPath(ctx.Path()) {
-		max = s.cfg.MaxRequestBody
-	}
+	max := s.bodyMax(ctx)
 	if h.ContentLength() > max {
 		refuseBody(ctx, errBodyTooLarge)
 		return false
 	}
 	ctx.SetUserValue(bodyLimitKey{}, int64(max))
 	return true
+}
+
+// bodyMax is the longest body a request's route takes: a post with files
+// may be MaxRequestBody, anything else MaxFormBody.
+func (s *Service) bodyMax(ctx *fasthttp.RequestCtx) int {
+	if ctx.IsPost() && isPostPath(ctx.Path()) {
+		return s.cfg.MaxRequestBody
+	}
+	return s.cfg.MaxFormBody
+}
+
+// expect answers a client that asks before it sends its body (Expect:
+// 100-continue): one that says it is longer than its route takes is
+// refused there, and never sent.
+func (s *Service) expect(ctx *fasthttp.RequestCtx) int {
+	if ctx.Request.Header.ContentLength() > s.bodyMax(ctx) {
+		refuseBody(ctx, errBodyTooLarge)
+		return fasthttp.StatusRequestEntityTooLarge
+	}
+	return fasthttp.StatusContinue
 }
 
 // isPostPath tells /{board}/post, the one route that takes files.
