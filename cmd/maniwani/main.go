@@ -64,6 +64,7 @@ func main() {
 		log.Error("bad settings", "err", err)
 		os.Exit(2)
 	}
+	cfg.Cores, cfg.Decodes = reserveDecodes(cfg.Targets["api"])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(args) > 0 && args[0] == "rerender" {
@@ -82,6 +83,24 @@ func main() {
 		os.Exit(1)
 	}
 	log.Info("maniwani stopped cleanly")
+}
+
+// reserveDecodes sizes the process's CPU-bound pools. Uploads are decoded
+// on threads of their own at the lowest CPU priority (api.Config.MaxDecodes),
+// and each holds a P while it runs; so when the api runs here the process
+// gets one P more for each decode, and pages and posts keep every core's P
+// while the kernel gives the decodes what is left. The pools that should
+// match the cores (password hashes, live writers) are given cores, not the
+// raised GOMAXPROCS. Setting GOMAXPROCS stops the runtime following a
+// changed CPU limit, so a container's limit is the one it started with.
+func reserveDecodes(api bool) (cores, decodes int) {
+	cores = runtime.GOMAXPROCS(0)
+	if !api {
+		return cores, 0
+	}
+	decodes = max(1, cores/2)
+	runtime.GOMAXPROCS(cores + decodes)
+	return cores, decodes
 }
 
 // healthcheck answers 0 when GET url answers 200 within 2 s: a container's
@@ -235,15 +254,8 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 			renderer = &markdown.Client{BaseURL: u, Fallback: renderer.(*markdown.Renderer), Logger: log,
 				HTTPClient: &http.Client{Transport: peer.Transport(cfg.InternalSecret, nil)}}
 		}
-		// Uploads are decoded on threads of their own at the lowest CPU
-		// priority (api.Config.MaxDecodes); each holds a P while it runs, so
-		// the process gets one P more for each, and pages and posts keep
-		// every core's P while the kernel gives the decodes what is left.
-		cores := runtime.GOMAXPROCS(0)
-		decodes := max(1, cores/2)
-		runtime.GOMAXPROCS(cores + decodes)
-		s.api, err = api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: s.inv, Bus: s.bus, MaxDecodes: decodes,
-			Renderer: renderer, Media: s.media}, s.store)
+		s.api, err = api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: s.inv, Bus: s.bus,
+			MaxDecodes: cfg.Decodes, PasswordHashes: cfg.Cores, Renderer: renderer, Media: s.media}, s.store)
 		if err != nil {
 			return nil, err
 		}
@@ -269,7 +281,8 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 		if s.api != nil {
 			reader = s.api
 		}
-		if s.liveSvc, err = live.New(live.Config{Proxies: cfg.Proxies, Logger: log}, live.Deps{Bus: s.bus, Reader: reader}); err != nil {
+		if s.liveSvc, err = live.New(live.Config{Proxies: cfg.Proxies, Logger: log, Writers: cfg.Cores},
+			live.Deps{Bus: s.bus, Reader: reader}); err != nil {
 			return nil, err
 		}
 		s.handlers["live"] = s.liveSvc.Handler()

@@ -34,6 +34,10 @@ type settings struct {
 	// InternalSecret is sent with every call between the services and
 	// required on their internal routes (internal/peer); empty: not asked.
 	InternalSecret string
+	// Cores sizes the pools that match the CPUs (live writers, password
+	// hashes) and Decodes the uploads decoded at once (reserveDecodes);
+	// zero: each service's default.
+	Cores, Decodes int
 }
 
 // all tells whether the process runs every service.
