@@ -148,13 +148,14 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	// A device token is checked against its account, so a browser that
 	// sends one has the account looked up first; one that sends none (any
 	// attacker's) is counted first, and a refusal costs no lookup.
-	if len(deviceTokens(r)) > 0 {
+	tokens := s.deviceTokens(r)
+	if len(tokens) > 0 {
 		if err := lookUp(); err != nil {
 			s.fail(w, r, err, nil)
 			return
 		}
 	}
-	device, oldToken := s.device(r, st)
+	device, oldToken := s.device(tokens, st)
 	budgets := []store.Budget{userBudget(in.Username), loginIPBudget(ip)}
 	if device != "" {
 		budgets = []store.Budget{deviceBudget(device)}
@@ -179,11 +180,11 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		ok = CheckPassword(hash, in.Password) && st != nil
 	})
 	if err != nil {
-		// Not checked, so not counted; and not logged: a flood of
-		// logins is met here, in every one of its requests.
+		// Not checked, so not counted; and a refusal for now, which a
+		// flood of logins meets in every one of its requests, is not
+		// logged as a fault.
 		s.release(ctx, slots)
-		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": message(err)})
+		s.fail(w, r, err, nil)
 		return
 	}
 	if !ok {
@@ -201,7 +202,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: s.overTLS(r), MaxAge: int(s.cfg.SessionMax / time.Second)})
-	s.setDevice(w, r, st, oldToken)
+	s.setDevice(w, r, tokens, st, oldToken)
 	s.log.Info("staff logged in", "username", st.Username)
 	writeJSON(w, http.StatusOK, map[string]any{"csrf_token": s.csrfToken(token), "username": st.Username,
 		"role": st.Role, "permissions": st.Role.Permissions()})

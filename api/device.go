@@ -46,59 +46,65 @@ func (s *Service) deviceMAC(st *maniwani.Staff, idIssued []byte) []byte {
 	return m.Sum(nil)[:deviceMACLen]
 }
 
-// deviceTokens are the tokens the browser sent, at most maxDevices.
-func deviceTokens(r *http.Request) []string {
-	var out []string
+// deviceToken is a token the browser sent, as sent and decoded.
+type deviceToken struct {
+	text string
+	raw  []byte
+}
+
+// deviceTokens are the tokens the browser sent that are well formed and in
+// date, at most maxDevices: a garbled or made-up cookie is dropped here,
+// before it costs a lookup of the account.
+func (s *Service) deviceTokens(r *http.Request) []deviceToken {
+	now := s.now()
+	var out []deviceToken
 	for _, c := range r.CookiesNamed(DeviceCookie) {
 		for _, t := range strings.Split(c.Value, ".") {
 			if len(out) == maxDevices {
 				return out
 			}
-			if t != "" {
-				out = append(out, t)
+			raw, err := base64.RawURLEncoding.DecodeString(t)
+			if err != nil || len(raw) != deviceRawLen {
+				continue
 			}
+			issued := time.Unix(int64(binary.BigEndian.Uint64(raw[deviceIDLen:])), 0)
+			if now.Sub(issued) > deviceLifetime || issued.After(now.Add(time.Minute)) {
+				continue
+			}
+			out = append(out, deviceToken{text: t, raw: raw})
 		}
 	}
 	return out
 }
 
-// device is the id (hex) of the browser's device token for st, and the
-// token itself, or "" when it has no valid one.
-func (s *Service) device(r *http.Request, st *maniwani.Staff) (id, token string) {
+// device is the id (hex) of the token among tokens that is st's, and the
+// token itself, or "" when none is.
+func (s *Service) device(tokens []deviceToken, st *maniwani.Staff) (id, token string) {
 	if st == nil {
 		return "", ""
 	}
-	now := s.now()
-	for _, t := range deviceTokens(r) {
-		raw, err := base64.RawURLEncoding.DecodeString(t)
-		if err != nil || len(raw) != deviceRawLen {
-			continue
-		}
-		issued := time.Unix(int64(binary.BigEndian.Uint64(raw[deviceIDLen:])), 0)
-		if now.Sub(issued) > deviceLifetime || issued.After(now.Add(time.Minute)) {
-			continue
-		}
-		if hmac.Equal(raw[deviceIDLen+8:], s.deviceMAC(st, raw[:deviceIDLen+8])) {
-			return hex.EncodeToString(raw[:deviceIDLen]), t
+	for _, t := range tokens {
+		if hmac.Equal(t.raw[deviceIDLen+8:], s.deviceMAC(st, t.raw[:deviceIDLen+8])) {
+			return hex.EncodeToString(t.raw[:deviceIDLen]), t.text
 		}
 	}
 	return "", ""
 }
 
 // setDevice gives the browser a new token for st, in place of old (its
-// previous one, if any), keeping its tokens of other accounts.
-func (s *Service) setDevice(w http.ResponseWriter, r *http.Request, st *maniwani.Staff, old string) {
+// previous one, if any), keeping its tokens of other accounts (tokens).
+func (s *Service) setDevice(w http.ResponseWriter, r *http.Request, tokens []deviceToken, st *maniwani.Staff, old string) {
 	raw := make([]byte, deviceIDLen+8, deviceRawLen)
 	rand.Read(raw[:deviceIDLen])
 	binary.BigEndian.PutUint64(raw[deviceIDLen:], uint64(s.now().Unix()))
 	raw = append(raw, s.deviceMAC(st, raw)...)
-	tokens := []string{base64.RawURLEncoding.EncodeToString(raw)}
-	for _, t := range deviceTokens(r) {
-		if t != old && len(tokens) < maxDevices && base64.RawURLEncoding.DecodedLen(len(t)) == deviceRawLen {
-			tokens = append(tokens, t)
+	keep := []string{base64.RawURLEncoding.EncodeToString(raw)}
+	for _, t := range tokens {
+		if t.text != old && len(keep) < maxDevices {
+			keep = append(keep, t.text)
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: strings.Join(tokens, "."), Path: "/",
+	http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: strings.Join(keep, "."), Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(r),
 		MaxAge: int(deviceLifetime / time.Second)})
 }

@@ -45,6 +45,10 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, extra 
 	switch {
 	case errors.As(err, &later): // shedding load, as meant: the request counts show it
 		s.log.Debug("request refused for now", "method", r.Method, "path", r.URL.Path, "err", err)
+	case r.Context().Err() != nil && errors.Is(err, r.Context().Err()):
+		// The client left (or the server is stopping) while the request
+		// waited: no fault of ours, and nobody hears the answer.
+		s.log.Debug("request ended by its client", "method", r.Method, "path", r.URL.Path, "err", err)
 	case code >= 500:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

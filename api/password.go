@@ -81,12 +81,13 @@ func newHashGate(n int) hashGate {
 }
 
 // do runs fn once a hasher is free, waiting at most hashWait; past that it
-// gives up with an error of kind unavailable.
+// gives up with a refusal for now (unavailable, retry in a second).
 func (g hashGate) do(ctx context.Context, fn func()) error {
 	ctx, cancel := context.WithTimeout(ctx, hashWait)
 	defer cancel()
 	if err := g.sem.Acquire(ctx, 1); err != nil {
-		return maniwani.Errorf(maniwani.KindUnavailable, "The server is busy checking other passwords; try again in a second.")
+		return &retryLater{after: time.Second, err: maniwani.Errorf(maniwani.KindUnavailable,
+			"The server is busy checking other passwords; try again in a second.")}
 	}
 	defer g.sem.Release(1)
 	fn()

@@ -45,7 +45,13 @@ const MaxWindow = 24 * time.Hour
 const sweepEvery = 10 * time.Minute
 
 // Slots are the attempts one Take took.
-type Slots []int64
+type Slots []Slot
+
+// Slot is one attempt counted in a budget.
+type Slot struct {
+	ID        int64
+	Kind, Key string // the budget's, as it is stored
+}
 
 // Spent is Take's error when a budget had no slot left.
 type Spent struct {
@@ -117,7 +123,7 @@ func normalize(budgets []Budget) error {
 // account at once, again and again) then costs one query in memoFor, not
 // one each. The memory is short, since another api instance (each has its
 // own) may hand a slot back before the window says; this one's Release
-// forgets it all.
+// forgets the budgets it hands slots back to.
 func (s *Store) spentNow(ctx context.Context, b Budget, at time.Time) (*Spent, error) {
 	if free, ok := s.spent.get(b, at); ok {
 		return &Spent{Budget: b, Retry: max(free.Sub(at), time.Second)}, nil
@@ -152,9 +158,12 @@ func (m *spentMemo) get(b Budget, at time.Time) (free time.Time, ok bool) {
 	return e[1], true
 }
 
-func (m *spentMemo) clear() {
+// forget drops what is remembered of the budgets of slots.
+func (m *spentMemo) forget(slots Slots) {
 	m.mu.Lock()
-	clear(m.m)
+	for _, sl := range slots {
+		delete(m.m, [2]string{sl.Kind, sl.Key})
+	}
 	m.mu.Unlock()
 }
 
@@ -223,7 +232,7 @@ func (s *Store) take(tx *gorm.DB, at time.Time, budgets ...Budget) (Slots, *Spen
 		if err := tx.Create(&row).Error; err != nil {
 			return nil, nil, err
 		}
-		slots = append(slots, row.ID)
+		slots = append(slots, Slot{ID: row.ID, Kind: b.Kind, Key: b.Key})
 	}
 	return slots, nil, nil
 }
@@ -257,9 +266,13 @@ func (s *Store) Release(ctx context.Context, slots Slots) error {
 	if len(slots) == 0 {
 		return nil
 	}
-	s.spent.clear() // a budget remembered as spent may have room now
+	s.spent.forget(slots) // their budgets, remembered as spent, have room now
+	ids := make([]int64, len(slots))
+	for i, sl := range slots {
+		ids[i] = sl.ID
+	}
 	return s.write(ctx, func(tx *gorm.DB) error {
-		return tx.Where("id IN ?", []int64(slots)).Delete(&attemptRow{}).Error
+		return tx.Where("id IN ?", ids).Delete(&attemptRow{}).Error
 	})
 }
 

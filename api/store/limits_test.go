@@ -159,6 +159,28 @@ func TestSpentRemembered(t *testing.T) {
 		if spent(s, t0.Add(5500*time.Millisecond)) {
 			t.Error("after this instance handed the slot back, the budget is still taken as spent from memory")
 		}
+		// A release forgets only its own budgets: another, found spent,
+		// stays remembered (the other instance's hand-back is not heard).
+		c := store.Budget{Kind: "user", Key: "carol", Max: 1, Window: time.Minute}
+		cs, err := other.Take(ctx, t0.Add(6*time.Second), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Take(ctx, t0.Add(6*time.Second), c); err == nil {
+			t.Fatal("carol's budget of 1 took two")
+		}
+		if err := other.Release(ctx, cs); err != nil {
+			t.Fatal(err)
+		}
+		d := store.Budget{Kind: "user", Key: "dave", Max: 1, Window: time.Minute}
+		ds, err := s.Take(ctx, t0.Add(6100*time.Millisecond), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Release(ctx, ds)
+		if _, err := s.Take(ctx, t0.Add(6200*time.Millisecond), c); err == nil {
+			t.Error("releasing dave's slot forgot that carol's budget was found spent")
+		}
 	})
 }
 
