@@ -10,6 +10,6 @@ fi
 [ "$(id -u)" = 0 ] || { echo "chromium.sh: chromium is missing and installing it needs root" >&2; exit 1; }
 echo "chromium.sh: installing chromium" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q chromium >/dev/null 2>&1 ||
-  { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+apt-get -o DPkg::Lock::Timeout=600 install -y -q chromium >/dev/null 2>&1 ||
+  { apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && apt-get -o DPkg::Lock::Timeout=600 install -y -q chromium >/dev/null; }
 chromium --version >/dev/null

@@ -10,8 +10,8 @@ if ! command -v protoc >/dev/null 2>&1; then
 	sudo=""
 	if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 	export DEBIAN_FRONTEND=noninteractive
-	$sudo apt-get install -y -q protobuf-compiler ||
-		{ $sudo apt-get update -q && $sudo apt-get install -y -q protobuf-compiler; }
+	$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q protobuf-compiler ||
+		{ $sudo apt-get -o DPkg::Lock::Timeout=600 update -q && $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q protobuf-compiler; }
 fi
 
 bin="$PWD/.cache/bin"

@@ -8,8 +8,8 @@ set -euo pipefail
 need_root() { [ "$(id -u)" = 0 ] || { echo "services.sh: $1 needs root to install or start" >&2; exit 1; }; }
 apt_install() {
   need_root "$*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null; }
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null 2>&1 ||
+    { apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null; }
 }
 wait_for() { # wait_for NAME CMD...
   local name=$1; shift

@@ -9,8 +9,8 @@ set -euo pipefail
 need_root() { [ "$(id -u)" = 0 ] || { echo "tools.sh: $1 needs root to install" >&2; exit 1; }; }
 apt_install() {
   need_root "$*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null; }
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null 2>&1 ||
+    { apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null; }
 }
 
 # ImageMagick is what says so: a "convert" earlier on PATH may be something
