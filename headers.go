@@ -12,10 +12,10 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // Guard is what a service that answers browsers puts in front of its
 // routes: every answer carries the security headers (nosniff, the policy
 // above, a referrer policy that keeps addresses on the site), and a state
-// change that a browser says came from another site's page is refused with
-// deny, as Go's CrossOriginProtection judges it (Sec-Fetch-Site, else
-// Origin against Host); clients that send neither, which no browser is,
-// pass.
+// change that a browser says came from a page of another origin (another
+// site, or another host or scheme of this one) is refused with deny, as
+// Go's CrossOriginProtection judges it (Sec-Fetch-Site, else Origin against
+// Host); clients that send neither, which no browser is, pass.
 func Guard(h http.Handler, deny http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(deny)

@@ -36,7 +36,7 @@ type decodeGate struct {
 	wait    time.Duration
 	waiting atomic.Int64
 	mu      sync.Mutex
-	posters map[string]bool // whose decode runs or waits: board and address key
+	posters map[string]bool // whose decode runs or waits, by address key (realip.Key)
 }
 
 func newDecodeGate(size int, wait time.Duration) *decodeGate {

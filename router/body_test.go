@@ -335,3 +335,46 @@ func TestExpectContinueOverLimit(t *testing.T) {
 		t.Fatalf("after 100 Continue: %d %q", resp.StatusCode, body)
 	}
 }
+
+// Posts with bodies, forwarded each on a connection of its own to the
+// service, leave the client's connection open for its next request, in
+// one process and apart; a refused one closes it.
+func TestPostsKeepTheConnection(t *testing.T) {
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "got %d", n)
+	})
+	apart := httptest.NewServer(echo)
+	t.Cleanup(apart.Close)
+	for name, up := range map[string]func() router.Upstream{
+		"local": func() router.Upstream {
+			l := router.NewLocal(echo)
+			t.Cleanup(func() { l.Close() })
+			return l
+		},
+		"remote": func() router.Upstream { return router.NewRemote(strings.TrimPrefix(apart.URL, "http://")) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			base := startRouter(t, router.Deps{API: up(), Gens: cache.NewGenerations()})
+			c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			br := bufio.NewReader(c)
+			for i, n := range []int{10, 200 << 10, 0, 5} {
+				body := strings.Repeat("x", n)
+				fmt.Fprintf(c, "POST /b/post HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n%s", n, body)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("post %d on the same connection: no answer: %v", i+1, err)
+				}
+				got, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != 200 || string(got) != fmt.Sprintf("got %d", n) || resp.Close {
+					t.Fatalf("post %d on the same connection: %d %q (close %v)", i+1, resp.StatusCode, got, resp.Close)
+				}
+			}
+		})
+	}
+}

@@ -383,9 +383,9 @@ func (s *Service) ownerName(ctx *fasthttp.RequestCtx) string {
 }
 
 // requestID gives a request that goes upstream an X-Request-Id, unless the
-// client (a trusted load balancer) sent a plain one: every service logs it,
-// so one that is long or holds anything but letters, digits and dashes
-// (a forged log line) is replaced.
+// client sent a plain one (a load balancer's, which follows the request
+// through it): every service logs it, so one that is long or holds anything
+// but letters, digits and dashes (a forged log line) is replaced.
 func (s *Service) requestID(ctx *fasthttp.RequestCtx) {
 	if plainID(ctx.Request.Header.Peek("X-Request-Id")) {
 		return
