@@ -47,3 +47,22 @@ func FormatNow(t time.Time) string {
 	t = t.UTC()
 	return t.Format("01/02/06") + "(" + t.Format("Mon") + ")" + t.Format("15:04:05")
 }
+
+// NewPostJSON is p as the public JSON shows it. It is the one mapping of a
+// post to its JSON: the api's files and live's events both use it (live
+// through the bus event, which carries what it needs of a Post). What only
+// an opening post shows (sticky, replies, ...) the api adds.
+func NewPostJSON(p *Post) *PostJSON {
+	j := &PostJSON{
+		No: p.No, Resto: p.Resto, Now: FormatNow(p.Time), Time: p.Time.Unix(),
+		Name: p.Name, Trip: p.Trip, ID: p.PosterID, Sub: p.Subject, Com: p.Com,
+	}
+	if f := p.File; f != nil {
+		j.Tim, j.Filename, j.Ext, j.Fsize, j.MD5 = f.Tim, f.Filename, f.Ext, f.Size, f.MD5
+		j.W, j.H, j.TnW, j.TnH = f.Width, f.Height, f.ThumbW, f.ThumbH
+		if f.Spoiler {
+			j.Spoiler = 1
+		}
+	}
+	return j
+}

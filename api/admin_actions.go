@@ -342,7 +342,7 @@ func (s *Service) moveThread(w http.ResponseWriter, r *http.Request, st *staffRe
 	}
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: from, All: true},
 		&pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{Board: from, No: no, Thread: no}}})
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: to, All: true}, postCreated(&v.Posts[0], m.NewNo))
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: to, All: true}, postCreated(&v.Posts[0]))
 	if s.cfg.Media != nil {
 		for _, f := range m.Files { // the old names, which media may have cached
 			if err := s.cfg.Media.Remove(context.WithoutCancel(r.Context()), f, false); err != nil {

@@ -38,14 +38,8 @@ func (s *Service) afterCommit(ctx context.Context, inv maniwani.Invalidation, ev
 }
 
 // postCreated is the event of a new post, with what the public JSON shows.
-func postCreated(p *maniwani.Post, thread int64) *pb.Event {
-	e := &pb.PostCreated{Board: p.Board, Thread: thread, No: p.No, Time: p.Time.Unix(), Name: p.Name,
-		Trip: p.Trip, PosterId: p.PosterID, Sub: p.Subject, Com: p.Com}
-	if f := p.File; f != nil {
-		e.File = &pb.File{Tim: f.Tim, Filename: f.Filename, Ext: f.Ext, Fsize: f.Size, Md5: f.MD5,
-			W: int32(f.Width), H: int32(f.Height), TnW: int32(f.ThumbW), TnH: int32(f.ThumbH), Spoiler: f.Spoiler}
-	}
-	return &pb.Event{Kind: &pb.Event_PostCreated{PostCreated: e}}
+func postCreated(p *maniwani.Post) *pb.Event {
+	return &pb.Event{Kind: &pb.Event_PostCreated{PostCreated: pb.NewPostCreated(p)}}
 }
 
 // threadArchived is the event of a thread pushed into the archive.

@@ -15,8 +15,8 @@ import (
 )
 
 // The 4chan API's shapes (github.com/4chan/4chan-API); a post is
-// maniwani.PostJSON, shared with live. Flags are the integer 1 and left out
-// when false.
+// maniwani.NewPostJSON, shared with live. Flags are the integer 1 and left
+// out when false.
 
 func flag(b bool) int {
 	if b {
@@ -25,22 +25,9 @@ func flag(b bool) int {
 	return 0
 }
 
-// postOut is a post as the JSON shows it.
-func postOut(p *maniwani.Post) *maniwani.PostJSON {
-	j := &maniwani.PostJSON{
-		No: p.No, Resto: p.Resto, Now: maniwani.FormatNow(p.Time), Time: p.Time.Unix(),
-		Name: p.Name, Trip: p.Trip, ID: p.PosterID, Sub: p.Subject, Com: p.Com,
-	}
-	if f := p.File; f != nil {
-		j.Tim, j.Filename, j.Ext, j.Fsize, j.MD5 = f.Tim, f.Filename, f.Ext, f.Size, f.MD5
-		j.W, j.H, j.TnW, j.TnH, j.Spoiler = f.Width, f.Height, f.ThumbW, f.ThumbH, flag(f.Spoiler)
-	}
-	return j
-}
-
 // opOut is an opening post with what the thread adds to it.
 func opOut(b *maniwani.Board, v *maniwani.ThreadView) *maniwani.PostJSON {
-	j := postOut(&v.Posts[0])
+	j := maniwani.NewPostJSON(&v.Posts[0])
 	replies, images := v.Replies, v.Images
 	j.Sticky, j.Closed = flag(v.Sticky), flag(v.Closed)
 	j.Replies, j.Images = &replies, &images
@@ -204,7 +191,7 @@ func (s *Service) servePage(w http.ResponseWriter, r *http.Request, b *maniwani.
 		op.OmittedPosts, op.OmittedImages = &v.OmittedPosts, &v.OmittedImages
 		posts := []*maniwani.PostJSON{op}
 		for j := range v.Posts[1:] {
-			posts = append(posts, postOut(&v.Posts[j+1]))
+			posts = append(posts, maniwani.NewPostJSON(&v.Posts[j+1]))
 		}
 		out.Threads = append(out.Threads, threadJSON{Posts: posts})
 	}
@@ -246,7 +233,7 @@ func (s *Service) serveCatalog(w http.ResponseWriter, r *http.Request, b *maniwa
 		op := opOut(b, v)
 		op.OmittedPosts, op.OmittedImages = &v.OmittedPosts, &v.OmittedImages
 		for j := range v.Posts[1:] {
-			op.LastReplies = append(op.LastReplies, postOut(&v.Posts[j+1]))
+			op.LastReplies = append(op.LastReplies, maniwani.NewPostJSON(&v.Posts[j+1]))
 		}
 		pg.Threads = append(pg.Threads, op)
 	}
@@ -276,7 +263,7 @@ func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 	posts := make([]*maniwani.PostJSON, len(v.Posts))
 	posts[0] = opOut(b, v)
 	for i := 1; i < len(v.Posts); i++ {
-		posts[i] = postOut(&v.Posts[i])
+		posts[i] = maniwani.NewPostJSON(&v.Posts[i])
 	}
 	serveJSON(w, r, v.Modified, struct {
 		Posts []*maniwani.PostJSON `json:"posts"`

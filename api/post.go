@@ -117,7 +117,7 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	}
 	// Threads pushed into the archive changed too; their viewers learn it
 	// from the board's events.
-	events := []*pb.Event{postCreated(&p.Post, thread)}
+	events := []*pb.Event{postCreated(&p.Post)}
 	for _, no := range p.Archived {
 		events = append(events, threadArchived(board, no))
 	}

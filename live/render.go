@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -53,7 +52,7 @@ func render(log *slog.Logger, m maniwani.Message) *item {
 	switch k := ev.Kind.(type) {
 	case *pb.Event_PostCreated:
 		pc := k.PostCreated
-		data := encode(postEvent{Board: pc.Board, PostJSON: postOut(pc)})
+		data := encode(postEvent{Board: pc.Board, PostJSON: maniwani.NewPostJSON(pb.ToPost(pc))})
 		post := frame("post", m.ID, data)
 		it.thread, it.threadFrames, it.boardFrames = pc.Thread, post, post
 		if pc.No == pc.Thread {
@@ -69,26 +68,6 @@ func render(log *slog.Logger, m maniwani.Message) *item {
 		it.thread, it.threadFrames, it.boardFrames = tu.No, f, f
 	}
 	return it
-}
-
-// postOut is the public post object of a PostCreated event: resto is 0
-// for an opening post, and now is formatted as the api formats it.
-func postOut(pc *pb.PostCreated) *maniwani.PostJSON {
-	j := &maniwani.PostJSON{
-		No: pc.No, Now: maniwani.FormatNow(time.Unix(pc.Time, 0)), Time: pc.Time,
-		Name: pc.Name, Trip: pc.Trip, ID: pc.PosterId, Sub: pc.Sub, Com: pc.Com,
-	}
-	if pc.No != pc.Thread {
-		j.Resto = pc.Thread
-	}
-	if f := pc.File; f != nil {
-		j.Tim, j.Filename, j.Ext, j.Fsize, j.MD5 = f.Tim, f.Filename, f.Ext, f.Fsize, f.Md5
-		j.W, j.H, j.TnW, j.TnH = int(f.W), int(f.H), int(f.TnW), int(f.TnH)
-		if f.Spoiler {
-			j.Spoiler = 1
-		}
-	}
-	return j
 }
 
 func encode(v any) []byte {

@@ -14,7 +14,8 @@ import (
 // the bulk of every page, and html/template's reflection costs some 40 µs
 // a post, three times the budget of a 300-post thread (5 ms). Every value
 // from a poster goes through esc; com is the renderer's safe HTML. app.js
-// writes the same markup for the posts that arrive live (render there).
+// writes the same bytes for the posts that arrive live (postHTML there);
+// TestPostMarkup holds the two to testdata/posts.
 
 // postsHTML is the markup of posts, one after the other.
 func postsHTML(ps []postView) template.HTML {

@@ -2,13 +2,58 @@
 // quote previews, inline quotes and files, the quick reply, relative times
 // and (You) marks. Plain modern JavaScript, no dependencies, no build step.
 'use strict';
+
+// postHTML is a post from the JSON (4chan's fields) in the markup that
+// ui/post.go writes for it on a thread page, byte for byte (a test holds
+// them to it): b is its board, ph and sp the URLs of the placeholders of a
+// thumbnail not made yet and of a spoiler. The JSON does not say whether
+// the thumbnail exists, so it is written as one being made, which the
+// page swaps in once it loads. Outside the page's closure, so that a test
+// can call it; it touches no DOM.
+const postHTML = (() => {
+  const ent = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
+  const esc = s => String(s ?? '').replace(/[&<>"']/g, c => ent[c]);
+  // As humanSize: 512 B, 34 KB, 1.2 MB (to one decimal, a tie to even, as Go's strconv).
+  const sizeOf = n => {
+    if (n < 1024) return n + ' B';
+    if (n < 1048576) return Math.floor((n + 512) / 1024) + ' KB';
+    const x = n * 10 / 1048576; // exact: n*10 is below 2^53 and 2^20 a power of two
+    let r = Math.floor(x);
+    if (x - r > 0.5 || (x - r === 0.5 && r % 2)) r++;
+    return Math.floor(r / 10) + '.' + (r % 10) + ' MB';
+  };
+  // As fit: w x h scaled into a square of 250, or 100 x 100 without a size.
+  const fit = (w, h) => {
+    if (!(w > 0 && h > 0)) return [100, 100];
+    if (w <= 250 && h <= 250) return [w, h];
+    return w >= h ? [250, Math.floor((h * 250 + Math.floor(w / 2)) / w)] : [Math.floor((w * 250 + Math.floor(h / 2)) / h), 250];
+  };
+  return (p, b, ph, sp) => {
+    const t = p.resto || p.no, href = esc(`/${b}/thread/${t}#p${p.no}`);
+    const iso = new Date(p.time * 1000).toISOString().replace('.000Z', 'Z');
+    let h = `<div class="${p.resto ? 'p' : 'p op'}" id="p${p.no}">\n<div class="ph">` +
+      (p.sub ? `<span class="su">${esc(p.sub)}</span> ` : '') + `<span class="na">${esc(p.name)}</span>` +
+      (p.trip ? ` <span class="tr">${esc(p.trip)}</span>` : '') + (p.id ? ` <span class="id">ID:${esc(p.id)}</span>` : '') +
+      ` <time datetime="${iso}">${esc(p.now)}</time> <a href="${href}" class="no">No.${p.no}</a>` +
+      (p.sticky ? ' <span class="ic">Sticky</span>' : '') + (p.closed ? ' <span class="ic">Closed</span>' : '') + '</div>\n';
+    if (p.ext) {
+      const base = `/media/${b}/${p.tim}`, url = esc(base + p.ext);
+      const [w, hh] = p.tn_w > 0 && p.tn_h > 0 && p.tn_w <= 250 && p.tn_h <= 250 ? [p.tn_w, p.tn_h] : fit(p.w, p.h);
+      const img = p.spoiler ? `<img src="${esc(sp)}" width="100" height="100" alt="Spoiler" loading="lazy">`
+        : `<img src="${esc(ph)}" width="${w}" height="${hh}" alt="Thumbnail" loading="lazy" data-w="${esc(base + 's.jpg')}">`;
+      h += `<div class="fi">File: <a href="${url}" target="_blank">${esc(p.filename)}${esc(p.ext)}</a> ` +
+        `(${sizeOf(p.fsize || 0)}, ${p.w || 0}×${p.h || 0})</div><a href="${url}" class="fl" target="_blank">${img}</a>\n`;
+    }
+    return h + `<blockquote>${p.com || ''}</blockquote>\n</div>\n`; // com is the server's safe HTML
+  };
+})();
+
 (() => {
   const d = document, body = d.body;
   const K = body.dataset.k, B = body.dataset.b || '', T = +body.dataset.t || 0;
   // The placeholders of a thumbnail not made yet and of a spoiler.
   const { ph: PH, sp: SP } = d.currentScript.dataset;
   const $ = (s, r = d) => r.querySelector(s), $$ = (s, r = d) => r.querySelectorAll(s);
-  const esc = s => String(s ?? '').replace(/[&<>"']/g, c => '&#' + c.charCodeAt(0) + ';');
   const noOf = el => +el.id.slice(1);
 
   // localStorage, which private windows may refuse.
@@ -71,29 +116,11 @@
     return m && n ? { b: m[1], t: +m[2], no: +n[1] } : null;
   }
 
-  // A post from the JSON (4chan's fields), as the server writes it.
-  const sizeOf = n => n < 1024 ? n + ' B' : n < 1048576 ? Math.round(n / 1024) + ' KB' : (n / 1048576).toFixed(1) + ' MB';
+  // A post from the JSON, as an element of this page.
   function render(p, b) {
-    const t = p.resto || p.no, href = `/${b}/thread/${t}#p${p.no}`;
-    const iso = new Date(p.time * 1000).toISOString().replace('.000Z', 'Z');
-    let h = `<div class="ph">${p.sub ? `<span class="su">${esc(p.sub)}</span> ` : ''}<span class="na">${esc(p.name)}</span>` +
-      (p.trip ? ` <span class="tr">${esc(p.trip)}</span>` : '') + (p.id ? ` <span class="id">ID:${esc(p.id)}</span>` : '') +
-      ` <time datetime="${iso}">${esc(p.now)}</time> <a href="${href}" class="no">No.${p.no}</a></div>`;
-    if (p.ext) {
-      const base = `/media/${b}/${p.tim}`, url = esc(base + p.ext);
-      let w = p.tn_w, hh = p.tn_h;
-      if (!w || !hh) { const s = Math.min(1, 250 / Math.max(p.w || 100, p.h || 100)); w = Math.round((p.w || 100) * s); hh = Math.round((p.h || 100) * s); }
-      const img = p.spoiler ? `<img src="${esc(SP)}" width="100" height="100" alt="Spoiler">`
-        : `<img src="${esc(PH)}" data-w="${base}s.jpg" width="${w}" height="${hh}" alt="Thumbnail">`;
-      h += `<div class="fi">File: <a href="${url}" target="_blank">${esc(p.filename)}${esc(p.ext)}</a> (${sizeOf(p.fsize)}, ${p.w}×${p.h})</div>` +
-        `<a href="${url}" class="fl" target="_blank">${img}</a>`;
-    }
-    h += `<blockquote>${p.com || ''}</blockquote>`; // com is the server's safe HTML
-    const el = d.createElement('div');
-    el.className = p.resto ? 'p' : 'p op';
-    el.id = 'p' + p.no;
-    el.innerHTML = h;
-    return el;
+    const t = d.createElement('template');
+    t.innerHTML = postHTML(p, b, PH, SP);
+    return t.content.firstElementChild;
   }
 
   // What a post gets once it is on the page: marks, times, menu, thumbnail.
