@@ -34,6 +34,23 @@ build_maniwani() {
   fi
 }
 
+# pin_cpus: with SERVER_CPUS set (a taskset CPU list), BIN runs pinned to
+# those CPUs; with LOAD_CPUS set, PIN_LOAD is the command prefix that pins a
+# load program to its own. taskset runs the program in its own place (same
+# pid), so the Go runtime sees the CPUs it may use from the start.
+pin_cpus() {
+  PIN_LOAD=()
+  if [ -n "${SERVER_CPUS:-}${LOAD_CPUS:-}" ]; then
+    command -v taskset >/dev/null || die "SERVER_CPUS/LOAD_CPUS need taskset"
+  fi
+  if [ -n "${SERVER_CPUS:-}" ]; then
+    printf '#!/bin/sh\nexec taskset -c %s %s "$@"\n' "$SERVER_CPUS" "$BIN" >"$TMP/maniwani-pinned"
+    chmod +x "$TMP/maniwani-pinned"
+    BIN=$TMP/maniwani-pinned
+  fi
+  if [ -n "${LOAD_CPUS:-}" ]; then PIN_LOAD=(taskset -c "$LOAD_CPUS"); fi
+}
+
 # start_maniwani [ENV=VAL ...]: starts $BIN on free ports with throwaway
 # data, trusting 127.0.0.1 as a proxy; sets R (its URL) and MPID; waits
 # until it answers.

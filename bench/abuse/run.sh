@@ -19,6 +19,10 @@
 # The attacker is a process of its own at the lowest CPU priority (nice 19):
 # its own work is a real attacker's machine's, not this server's. ONLY=1,5
 # runs only those of its loops (numbered as in main.go's attacks).
+# SERVER_CPUS and LOAD_CPUS (taskset CPU lists) pin the server, and the
+# well-behaved clients and the attacker, apart: e.g. SERVER_CPUS=0
+# LOAD_CPUS=1, so that what the attacker's own program costs is not taken
+# from the server's CPU in one run and not the other.
 #
 # Exit status: 0 when the targets hold, 1 when not, 2 on a setup failure.
 # Everything listens on 127.0.0.1 only; everything started is stopped on exit.
@@ -28,6 +32,7 @@ REDIS=${REDIS:-0}
 . "$(dirname "$0")/../lib.sh"
 bench_init abuse
 build_maniwani
+pin_cpus
 (cd "$root" && go build -o "$TMP/abuse" ./bench/abuse) || die "go build ./bench/abuse failed"
 
 for mode in quiet attack; do
@@ -44,12 +49,12 @@ for mode in quiet attack; do
   flag=""
   if [ $mode = attack ]; then
     flag=-attack
-    nice -n 19 "$TMP/abuse" -attacker -url "$R" ${ONLY:+-only "$ONLY"} -ready "$TMP/attacking" -out "$TMP/attacker.json" &
+    nice -n 19 "${PIN_LOAD[@]}" "$TMP/abuse" -attacker -url "$R" ${ONLY:+-only "$ONLY"} -ready "$TMP/attacking" -out "$TMP/attacker.json" &
     APID=$!; PIDS="$PIDS $APID"
     for i in $(seq 1 300); do [ -e "$TMP/attacking" ] && break; sleep 0.1; done
     [ -e "$TMP/attacking" ] || die "the attacker did not begin"
   fi
-  "$TMP/abuse" -url "$R" -pid "$MPID" -duration "$DURATION" $flag -out "$TMP/$mode.json" || die "the $mode run failed"
+  "${PIN_LOAD[@]}" "$TMP/abuse" -url "$R" -pid "$MPID" -duration "$DURATION" $flag -out "$TMP/$mode.json" || die "the $mode run failed"
   [ $mode = attack ] && { kill -TERM "$APID"; wait "$APID"; }
   kill "$MPID"; wait "$MPID" 2>/dev/null
   [ "$REDIS" = 1 ] && { kill "$RPID"; wait "$RPID" 2>/dev/null; }

@@ -55,18 +55,7 @@ if [ -z "$LOAD" ]; then
   LOAD=$TMP/live-load
   (cd "$root" && go build -o "$LOAD" ./bench/live) >"$TMP/build-load.log" 2>&1 || { tail -5 "$TMP/build-load.log"; die "go build ./bench/live failed"; }
 fi
-# Pinning: taskset runs the program in its own place (same pid), so the Go
-# runtime sees the CPUs it may use from the start (GOMAXPROCS).
-PIN_LOAD=()
-if [ -n "${SERVER_CPUS:-}${LOAD_CPUS:-}" ]; then
-  command -v taskset >/dev/null || die "SERVER_CPUS/LOAD_CPUS need taskset"
-fi
-if [ -n "${SERVER_CPUS:-}" ]; then
-  printf '#!/bin/sh\nexec taskset -c %s %s "$@"\n' "$SERVER_CPUS" "$BIN" >"$TMP/maniwani-pinned"
-  chmod +x "$TMP/maniwani-pinned"
-  BIN=$TMP/maniwani-pinned
-fi
-[ -n "${LOAD_CPUS:-}" ] && PIN_LOAD=(taskset -c "$LOAD_CPUS")
+pin_cpus
 
 start_maniwani
 
