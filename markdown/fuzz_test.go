@@ -24,7 +24,8 @@ import (
 //   - Refs agrees with the renderer: with exactly Refs and BoardRefs
 //     resolved, the posts linked are exactly Refs, and no quote is dead
 //     but of post 0 or of a number past int64;
-//   - the same input renders the same.
+//   - the same input renders the same;
+//   - RequoteBody and RequoteCom agree (checkRequote).
 //
 // Crashers found are kept in testdata/fuzz/FuzzRender and run by go test.
 func FuzzRender(f *testing.F) {
@@ -61,6 +62,7 @@ func FuzzRender(f *testing.F) {
 			t.Fatalf("Render(%q) twice: %s, then %s", body, out, again)
 		}
 		checkRefs(t, body)
+		checkRequote(t, body)
 	})
 }
 

@@ -290,8 +290,10 @@ func (w *writer) code(s []byte) {
 	w.escape(s[start:])
 }
 
-// escape writes s with & < > " ' escaped, as html.EscapeString does.
-func (w *writer) escape(s []byte) {
+func (w *writer) escape(s []byte) { escapeTo(&w.b, s) }
+
+// escapeTo writes s with & < > " ' escaped, as html.EscapeString does.
+func escapeTo(b *strings.Builder, s []byte) {
 	start := 0
 	for i, c := range s {
 		var esc string
@@ -309,11 +311,11 @@ func (w *writer) escape(s []byte) {
 		default:
 			continue
 		}
-		w.b.Write(s[start:i])
-		w.b.WriteString(esc)
+		b.Write(s[start:i])
+		b.WriteString(esc)
 		start = i + 1
 	}
-	w.b.Write(s[start:])
+	b.Write(s[start:])
 }
 
 // quote writes a quote: a link when what it names exists, else a dead link.
@@ -337,32 +339,49 @@ func (w *writer) quote(n *quoteNode) {
 		ok = w.in.Boards[string(board)] || (w.ownBoard && string(board) == w.in.Board)
 	}
 	if !ok || (n.q.kind != boardQuote && thread <= 0) {
-		w.b.WriteString(`<span class="deadlink">`)
-		w.escape(typed)
-		w.b.WriteString("</span>")
+		writeDeadQuote(&w.b, typed)
 		return
 	}
-	w.b.WriteString(`<a href="/`)
 	if board == nil {
-		w.b.WriteString(w.in.Board)
+		writeQuoteLink(&w.b, w.in.Board, thread, n.q.no, typed)
 	} else {
-		w.b.Write(board)
+		writeQuoteLink(&w.b, string(board), thread, n.q.no, typed)
 	}
-	w.b.WriteByte('/')
-	if n.q.kind != boardQuote {
-		w.b.WriteString("thread/")
-		w.writeInt(thread)
-		w.b.WriteString("#p")
-		w.writeInt(n.q.no)
-	}
-	w.b.WriteString(`" class="quotelink">`)
-	w.escape(typed)
-	w.b.WriteString("</a>")
 }
 
-func (w *writer) writeInt(v int64) {
+// A quote's elements. scanCom reads them back: what is written here is
+// what it reads.
+const (
+	linkOpen  = `<a href="/`
+	linkClass = `" class="quotelink">`
+	linkClose = "</a>"
+	deadOpen  = `<span class="deadlink">`
+	deadClose = "</span>"
+)
+
+// writeQuoteLink writes a link to post no of thread on board, shown as
+// typed; thread 0 links to the board.
+func writeQuoteLink(b *strings.Builder, board string, thread, no int64, typed []byte) {
 	var buf [20]byte
-	w.b.Write(strconv.AppendInt(buf[:0], v, 10))
+	b.WriteString(linkOpen)
+	b.WriteString(board)
+	b.WriteByte('/')
+	if thread > 0 {
+		b.WriteString("thread/")
+		b.Write(strconv.AppendInt(buf[:0], thread, 10))
+		b.WriteString("#p")
+		b.Write(strconv.AppendInt(buf[:0], no, 10))
+	}
+	b.WriteString(linkClass)
+	escapeTo(b, typed)
+	b.WriteString(linkClose)
+}
+
+// writeDeadQuote writes a quote of nothing, shown as typed.
+func writeDeadQuote(b *strings.Builder, typed []byte) {
+	b.WriteString(deadOpen)
+	escapeTo(b, typed)
+	b.WriteString(deadClose)
 }
 
 // url writes a typed http(s) URL as a link to itself.

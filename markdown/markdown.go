@@ -54,10 +54,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
-	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
 
@@ -253,68 +251,4 @@ func resolved(thread int64, ok bool) int64 {
 		return -1
 	}
 	return thread
-}
-
-// sharedParser serves Refs and BoardRefs. It is built once and never
-// changes, like the parser of a Renderer.
-var sharedParser = sync.OnceValue(newParser)
-
-// Refs lists the posts body quotes, as the renderer reads it: >>N as
-// {board, N}, >>>/x/N as {x, N}; not those inside code, not a number that
-// does not fit in an int64 or is 0. Each once, in the order they first
-// appear. The api resolves them to fill RenderInput.Threads, and stores them
-// as the quoted posts' backlinks.
-func Refs(board, body string) []maniwani.Ref {
-	var refs []maniwani.Ref
-	walkQuotes(body, func(src []byte, q *quoteNode) {
-		if q.q.kind != postQuote && q.q.kind != crossQuote || !q.q.numOK || q.q.no <= 0 {
-			return
-		}
-		ref := maniwani.Ref{Board: board, No: q.q.no}
-		if q.q.kind == crossQuote {
-			ref.Board = string(q.board(src))
-		}
-		for _, r := range refs {
-			if r == ref {
-				return
-			}
-		}
-		refs = append(refs, ref)
-	})
-	return refs
-}
-
-// BoardRefs lists the boards body names with >>>/x/ or >>>/x/N (not
-// inside code), each once, in the order they first appear: the api looks
-// them up to fill RenderInput.Boards.
-func BoardRefs(body string) []string {
-	var boards []string
-	walkQuotes(body, func(src []byte, q *quoteNode) {
-		if q.q.kind != crossQuote && q.q.kind != boardQuote {
-			return
-		}
-		b := q.board(src)
-		for _, s := range boards {
-			if s == string(b) {
-				return
-			}
-		}
-		boards = append(boards, string(b))
-	})
-	return boards
-}
-
-func walkQuotes(body string, f func(src []byte, q *quoteNode)) {
-	body = normalize(body)
-	if !strings.Contains(body, ">>") {
-		return
-	}
-	src := []byte(body)
-	doc := sharedParser().Parse(text.NewReader(src))
-	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
-		if q, ok := n.(*quoteNode); ok && entering {
-			f(src, q)
-		}
-		return ast.WalkContinue, nil
-	})
 }

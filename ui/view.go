@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/markdown"
 )
 
 // page is what every template gets: the frame (title, boards for the top
@@ -88,47 +89,24 @@ func (s *Service) newThreadView(v *maniwani.ThreadView) threadView {
 	if len(tv.Posts) > 0 {
 		tv.Posts[0].T = &v.Thread
 	}
-	prefix := tv.Path + "#p"
 	for i := range tv.Posts {
 		from := tv.Posts[i].No
-		quotes(tv.Posts[i].Com, prefix, func(no int64) {
-			j, ok := at[no]
+		for q := range markdown.ComQuotes(v.Board, tv.Posts[i].Com) {
+			if q.Board != v.Board || q.Thread != v.No {
+				continue // dead, or a post of another thread
+			}
+			j, ok := at[q.No]
 			if !ok || j == i {
-				return
+				continue
 			}
 			bl := tv.Posts[j].Backlinks
 			if n := len(bl); n > 0 && bl[n-1] == from {
-				return // quoted twice in one post
+				continue // quoted twice in one post
 			}
 			tv.Posts[j].Backlinks = append(bl, from)
-		})
+		}
 	}
 	return tv
-}
-
-// quotes calls fn with the number of each post com quotes within the
-// thread whose posts' hrefs start with prefix ("/b/thread/12#p"). com is
-// the renderer's HTML: a quote is <a href="..." class="quotelink">.
-func quotes(com, prefix string, fn func(no int64)) {
-	const open, end = `<a href="`, `" class="quotelink"`
-	for {
-		i := strings.Index(com, open)
-		if i < 0 {
-			return
-		}
-		com = com[i+len(open):]
-		j := strings.IndexByte(com, '"')
-		if j < 0 {
-			return
-		}
-		href := com[:j]
-		if !strings.HasPrefix(com[j:], end) || !strings.HasPrefix(href, prefix) {
-			continue
-		}
-		if no, err := strconv.ParseInt(href[len(prefix):], 10, 64); err == nil {
-			fn(no)
-		}
-	}
 }
 
 // Thumbnails are at most this size (CONTRACT.md: media); a spoiler or a

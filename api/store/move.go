@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/markdown"
 )
 
 // Moved is what MoveThread did.
@@ -22,17 +21,12 @@ type Moved struct {
 	Files        []maniwani.FileRef
 }
 
-// quoteLink matches a quote link of a rendered com (markdown's form).
-var quoteLink = regexp.MustCompile(`<a href="/([a-z0-9]+)/thread/(\d+)#p(\d+)" class="quotelink">&gt;&gt;(\d+)</a>`)
-
-// bodyQuote matches >>N in a body, not the >>>/board/N form.
-var bodyQuote = regexp.MustCompile(`(^|[^>])>>(\d+)`)
-
 // MoveThread moves a live thread to another board, in one transaction: its
-// posts take the destination's next numbers, in order; the quotes between
-// them follow (links and bodies); its files take names on the destination
-// (their bytes stay where they are); its reports and backlinks follow.
-// Links to it from other threads keep pointing where it was.
+// posts take the destination's next numbers, in order; its quotes (>>N)
+// follow, in bodies and coms as markdown reads them (so >>N in code stays
+// as typed); its files take names on the destination (their bytes stay
+// where they are); its reports and backlinks follow. Links to it from
+// other threads keep pointing where it was.
 func (s *Store) MoveThread(ctx context.Context, from string, no int64, to string, e maniwani.LogEntry) (*Moved, error) {
 	if from == to {
 		return nil, maniwani.Errorf(maniwani.KindInvalid, "The thread is on /%s/ already.", to)
@@ -84,29 +78,23 @@ func (s *Store) MoveThread(ctx context.Context, from string, no int64, to string
 		for i, p := range posts {
 			out.Numbers[p.No] = base + 1 + int64(i)
 		}
-		relink := func(com string) string {
-			return quoteLink.ReplaceAllStringFunc(com, func(m string) string {
-				g := quoteLink.FindStringSubmatch(m)
-				old, _ := strconv.ParseInt(g[3], 10, 64)
-				if g[1] != from {
-					return m
+		// The thread's quotes of its own board (>>N) follow, in body and com
+		// alike, read as the renderer reads them: a moved post's to its new
+		// number, any other to the board left behind. >>>/x/N names its
+		// board already, and stays.
+		requote := func(q markdown.Quote) markdown.Quote {
+			if q.Cross || q.Board != from {
+				return q
+			}
+			if n, ok := out.Numbers[q.No]; ok {
+				q.Board, q.No = to, n
+				if q.Thread > 0 {
+					q.Thread = out.NewNo
 				}
-				if n, ok := out.Numbers[old]; ok {
-					return fmt.Sprintf(`<a href="/%s/thread/%d#p%d" class="quotelink">&gt;&gt;%d</a>`, to, out.NewNo, n, n)
-				}
-				// A post of the board left behind: now a quote across boards.
-				return fmt.Sprintf(`<a href="/%s/thread/%s#p%s" class="quotelink">&gt;&gt;&gt;/%s/%s</a>`, from, g[2], g[3], from, g[3])
-			})
-		}
-		rebody := func(body string) string {
-			return bodyQuote.ReplaceAllStringFunc(body, func(m string) string {
-				g := bodyQuote.FindStringSubmatch(m)
-				old, _ := strconv.ParseInt(g[2], 10, 64)
-				if n, ok := out.Numbers[old]; ok {
-					return g[1] + ">>" + strconv.FormatInt(n, 10)
-				}
-				return g[1] + ">>>/" + from + "/" + g[2] // still the same post when rendered again
-			})
+				return q
+			}
+			q.Cross = true
+			return q
 		}
 		var lastTim *int64
 		if err := tx.Model(&fileRow{}).Where("board_id = ?", dst.ID).Select("MAX(tim)").Scan(&lastTim).Error; err != nil {
@@ -115,7 +103,8 @@ func (s *Store) MoveThread(ctx context.Context, from string, no int64, to string
 		for _, p := range posts {
 			n := out.Numbers[p.No]
 			err := tx.Model(&postRow{}).Where("id = ?", p.ID).Updates(map[string]any{"board_id": dst.ID, "no": n,
-				"thread_no": out.NewNo, "com": relink(p.Com), "body": rebody(p.Body)}).Error
+				"thread_no": out.NewNo, "com": markdown.RequoteCom(from, p.Com, requote),
+				"body": markdown.RequoteBody(from, p.Body, requote)}).Error
 			if err != nil {
 				return err
 			}
