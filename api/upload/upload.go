@@ -116,9 +116,11 @@ type Checked struct {
 	walk walked
 }
 
-// Check streams r (the multipart part) into a temporary file in dir while
-// hashing it, then checks it against lim: everything but what Finish does,
-// in time and memory bounded by the file's size and its headers. A refusal
+// Check streams r (the multipart part) into a temporary file in dir, then
+// checks it against lim: everything but what Finish does, in time and
+// memory bounded by the file's size and its headers. The file is hashed
+// once its bytes are final (here, or by Finish), not as it arrives: a file
+// refused for its size or type costs no hashing. A refusal
 // is an error of kind maniwani.KindInvalid (maniwani.KindTooLarge for the
 // size) whose message a poster can read; an error reading r is returned
 // wrapped, as it came. On any error nothing is left in dir; on success the
@@ -137,24 +139,24 @@ func Check(r io.Reader, filename, dir string, lim Limits) (_ *Checked, err error
 			f.Remove()
 		}
 	}()
-	sum := newSummer(tmp)
+	out := &counter{w: tmp}
 	limit := lim.MaxSize + 1
 	if lim.MaxSize == math.MaxInt64 {
 		limit = lim.MaxSize
 	}
-	if _, err := io.Copy(sum, io.LimitReader(r, limit)); err != nil {
-		if sum.err != nil {
-			return nil, fmt.Errorf("upload: writing %s: %w", f.Path, sum.err)
+	if _, err := io.Copy(out, io.LimitReader(r, limit)); err != nil {
+		if out.err != nil {
+			return nil, fmt.Errorf("upload: writing %s: %w", f.Path, out.err)
 		}
 		return nil, fmt.Errorf("upload: reading the file: %w", err)
 	}
-	if sum.n > lim.MaxSize {
+	if out.n > lim.MaxSize {
 		return nil, maniwani.Errorf(maniwani.KindTooLarge, "The file is larger than this board's limit of %s.", SizeText(lim.MaxSize))
 	}
-	if sum.n == 0 {
+	if out.n == 0 {
 		return nil, maniwani.Errorf(maniwani.KindInvalid, "The file is empty.")
 	}
-	sum.done(f)
+	f.Size = out.n
 
 	head := make([]byte, 512)
 	n, err := tmp.ReadAt(head, 0)
@@ -194,13 +196,21 @@ func Check(r io.Reader, filename, dir string, lim Limits) (_ *Checked, err error
 	}
 
 	c.ft, c.walk = ft, w
-	if w.orient <= 1 && len(w.drop) > 0 { // a copy without the metadata: cheap
+	switch {
+	case w.orient > 1: // Finish writes the bytes anew, and hashes them
+	case len(w.drop) > 0: // a copy without the metadata, hashed as it is written: cheap
 		old := f.Path
 		if err := f.replace(func(out io.Writer) error { return copyWithout(out, tmp, f.Size, w.drop) }); err != nil {
 			return nil, ft.refuse(err)
 		}
 		tmp.Close()
 		os.Remove(old)
+	default:
+		sum := newSummer(io.Discard)
+		if _, err := io.Copy(sum, io.NewSectionReader(tmp, 0, f.Size)); err != nil {
+			return nil, fmt.Errorf("upload: %w", err)
+		}
+		sum.done(f)
 	}
 	return c, nil
 }
@@ -278,6 +288,23 @@ func (f *File) replace(write func(io.Writer) error) (err error) {
 	f.Path = tmp.Name()
 	sum.done(f)
 	return nil
+}
+
+// counter writes to a file and counts what it writes, keeping the file's
+// own error apart from the reader's.
+type counter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
 }
 
 // summer writes to a file and hashes and counts what it writes, keeping

@@ -1150,3 +1150,27 @@ func FuzzReceive(f *testing.F) {
 		assertEmpty(t, dir)
 	})
 }
+
+// A file's hashes are of the bytes stored, however it got there: as sent,
+// without its metadata, or turned by its orientation (hashed once they are
+// final, not as they arrive).
+func TestHashesOfStoredBytes(t *testing.T) {
+	jpg := encodeJPEG(t, pattern(40, 24))
+	for name, in := range map[string][]byte{
+		"as sent":          jpg,
+		"metadata cut":     join(jpg[:2], app0, exifSegment("MM", 1), xmpSegment, jpg[2:]),
+		"turned by 6":      join(jpg[:2], exifSegment("II", 6), jpg[2:]),
+		"png as sent":      encodePNG(t, pattern(8, 8)),
+		"with a COM block": join(jpg[:2], []byte{0xff, 0xfe, 0, 6, 'a', 'b', 'c', 'd'}, jpg[2:]),
+	} {
+		f, err := receive(t, in, "p.jpg", Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got := stored(t, f)
+		sha, md := sha256.Sum256(got), md5.Sum(got)
+		if f.SHA256 != hex.EncodeToString(sha[:]) || f.MD5 != base64.StdEncoding.EncodeToString(md[:]) || f.Size != int64(len(got)) {
+			t.Errorf("%s: SHA256 %s MD5 %s size %d are not of the %d bytes stored", name, f.SHA256, f.MD5, f.Size, len(got))
+		}
+	}
+}
