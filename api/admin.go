@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -41,7 +40,7 @@ type staffRequest struct {
 func (s *Service) staffOnly(perm maniwani.Permission, h func(http.ResponseWriter, *http.Request, *staffRequest)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		limitBody(w, r, 64<<10, "The request is too large.")
 		c, err := r.Cookie(SessionCookie)
 		if err != nil || c.Value == "" {
 			s.fail(w, r, maniwani.Errorf(maniwani.KindUnauthorized, "Log in first."), nil)
@@ -86,8 +85,7 @@ func readJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if maniwani.ErrorKind(err) == maniwani.KindTooLarge { // limitBody's
 			return err
 		}
 		return invalid("The request is not the JSON expected: %v.", err)
@@ -124,7 +122,7 @@ func rfc3339(t time.Time) any {
 // back, so the budgets count failures (and checks under way).
 func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	limitBody(w, r, 16<<10, "The request is too large.")
 	var in struct{ Username, Password string }
 	if err := readJSON(r, &in); err != nil {
 		s.fail(w, r, err, nil)

@@ -40,8 +40,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	p := &adminPage{Title: "Log in", Next: localAdminPath(r.PostForm.Get("next"), "/admin/")}
 	in := map[string]string{"username": strings.TrimSpace(r.PostForm.Get("username")), "password": r.PostForm.Get("password")}
 	a, err := s.staffCall(r, http.MethodPost, "/api/admin/login", "", in, nil)
-	var se *staffError
-	switch {
+	switch kind := maniwani.ErrorKind(err); {
 	case err == nil:
 		// The session's cookie and the device's (which the api reads
 		// from the browser's Cookie on its next login here).
@@ -49,15 +48,15 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add("Set-Cookie", c)
 		}
 		s.seeOther(w, r, p.Next)
-	case errors.As(err, &se) && (se.Status < 500 || se.Status == http.StatusServiceUnavailable):
-		p.Err = se.Message
-		if se.Status == http.StatusUnauthorized && p.Err == http.StatusText(se.Status)+"." {
+	case kind != maniwani.KindInternal && a != nil: // the api's refusal, or its absence
+		p.Err = maniwani.ErrorMessage(err)
+		if kind == maniwani.KindUnauthorized && p.Err == http.StatusText(http.StatusUnauthorized)+"." {
 			p.Err = "Wrong username or password."
 		}
 		if v := a.header.Get("Retry-After"); v != "" { // a limit's 429, a busy 503
 			w.Header().Set("Retry-After", v)
 		}
-		s.adminRender(w, r, "a-login", se.Status, p)
+		s.adminRender(w, r, "a-login", maniwani.HTTPStatus(err), p)
 	default:
 		s.adminError(w, r, nil, err)
 	}
@@ -65,8 +64,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) actLogout(w http.ResponseWriter, a *action) (string, error) {
 	ans, err := s.staffCall(a.r, http.MethodPost, "/api/admin/logout", a.csrf, nil, nil)
-	var se *staffError
-	if err != nil && !(errors.As(err, &se) && se.Status == http.StatusUnauthorized) {
+	if err != nil && maniwani.ErrorKind(err) != maniwani.KindUnauthorized {
 		return "", err
 	}
 	for _, c := range ans.header.Values("Set-Cookie") {
@@ -154,7 +152,7 @@ func postPath(r *http.Request) (board string, no int64, err error) {
 	arg = strings.TrimPrefix(strings.TrimSpace(arg), "No.")
 	no, err = strconv.ParseInt(strings.TrimLeft(arg, ">"), 10, 64)
 	if !maniwani.ValidBoardName(board) || err != nil || no <= 0 {
-		return "", 0, &staffError{Status: http.StatusNotFound, Message: "There is no such post."}
+		return "", 0, notFound("There is no such post.")
 	}
 	return board, no, nil
 }
@@ -250,8 +248,7 @@ func (s *Service) resolveReport(a *action) {
 		return
 	}
 	if err := a.call(s, http.MethodDelete, "/api/admin/reports/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
-		var se *staffError
-		if !errors.As(err, &se) || se.Status != http.StatusNotFound {
+		if maniwani.ErrorKind(err) != maniwani.KindNotFound {
 			s.log.Warn("ui: report not dismissed", "report", id, "err", err)
 		}
 	}
@@ -300,7 +297,7 @@ func need(p *adminPage, perm string) error {
 	if p.Can(perm) {
 		return nil
 	}
-	return &staffError{Status: http.StatusForbidden, Message: http.StatusText(http.StatusForbidden) + "."}
+	return &maniwani.Error{Kind: maniwani.KindForbidden, Message: http.StatusText(http.StatusForbidden) + "."}
 }
 
 func (s *Service) pageBanForm(w http.ResponseWriter, r *http.Request, p *adminPage) error {
@@ -473,7 +470,7 @@ func (s *Service) pageBoard(w http.ResponseWriter, r *http.Request, p *adminPage
 		}
 	}
 	if p.Edit == nil {
-		return &staffError{Status: http.StatusNotFound, Message: "There is no board /" + name + "/."}
+		return notFound("There is no board /" + name + "/.")
 	}
 	s.adminRender(w, r, "a-board", http.StatusOK, p)
 	return nil
@@ -535,7 +532,7 @@ func (s *Service) actEditBoard(w http.ResponseWriter, a *action) (string, error)
 		return "", err
 	}
 	if !maniwani.ValidBoardName(name) {
-		return "", &staffError{Status: http.StatusNotFound, Message: "There is no board /" + name + "/."}
+		return "", notFound("There is no board /" + name + "/.")
 	}
 	if err := a.call(s, http.MethodPatch, "/api/admin/boards/"+name, in, nil); err != nil {
 		return "", err
@@ -546,7 +543,7 @@ func (s *Service) actEditBoard(w http.ResponseWriter, a *action) (string, error)
 func (s *Service) actDeleteBoard(w http.ResponseWriter, a *action) (string, error) {
 	name := a.r.PathValue("board")
 	if !maniwani.ValidBoardName(name) {
-		return "", &staffError{Status: http.StatusNotFound, Message: "There is no board /" + name + "/."}
+		return "", notFound("There is no board /" + name + "/.")
 	}
 	if strings.TrimSpace(strings.Trim(a.r.PostForm.Get("confirm"), "/")) != name {
 		return "", invalid(fmt.Sprintf("To delete /%s/, type its name %s in the box.", name, name))
