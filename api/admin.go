@@ -106,13 +106,6 @@ func (s *Service) addLog(ctx context.Context, e maniwani.LogEntry) {
 	}
 }
 
-func rfc3339(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
 // handleLogin: POST /api/admin/login {"username","password"}.
 //
 // Each attempt takes a slot in its budgets (limits.go) before its password
@@ -202,8 +195,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteLaxMode, Secure: s.overTLS(r), MaxAge: int(s.cfg.SessionMax / time.Second)})
 	s.setDevice(w, r, tokens, st, oldToken)
 	s.log.Info("staff logged in", "username", st.Username)
-	writeJSON(w, http.StatusOK, map[string]any{"csrf_token": s.csrfToken(token), "username": st.Username,
-		"role": st.Role, "permissions": st.Role.Permissions()})
+	writeJSON(w, http.StatusOK, s.session(st, token))
 }
 
 // overTLS tells whether the client reached us over HTTPS: directly, or
@@ -223,8 +215,13 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request, st *staff
 }
 
 func (s *Service) handleSession(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	writeJSON(w, http.StatusOK, map[string]any{"username": st.staff.Username, "role": st.staff.Role,
-		"csrf_token": s.csrfToken(st.token), "permissions": st.staff.Role.Permissions()})
+	writeJSON(w, http.StatusOK, s.session(&st.staff, st.token))
+}
+
+// session is the staff API's answer about the session of token.
+func (s *Service) session(st *maniwani.Staff, token string) maniwani.StaffSession {
+	return maniwani.StaffSession{CSRFToken: s.csrfToken(token), Permissions: st.Role.Permissions(),
+		Role: st.Role, Username: st.Username}
 }
 
 // adminRoute is one route of the staff API and what it needs.

@@ -166,20 +166,12 @@ func (s *Service) staffCall(r *http.Request, method, path, csrf string, in, out 
 	return a, nil
 }
 
-// session is who is logged in, as GET /api/admin/session says.
-type session struct {
-	Username    string   `json:"username"`
-	Role        string   `json:"role"`
-	CSRF        string   `json:"csrf_token"`
-	Permissions []string `json:"permissions"`
-}
-
 // staffPage makes a page's handler: it reads the session first (without
 // one, the browser goes to the login form), then h fills the page and
 // renders it, or fails.
 func (s *Service) staffPage(h func(w http.ResponseWriter, r *http.Request, p *adminPage) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p := &adminPage{S: &session{}, Done: r.URL.Query().Get("done"), Err: r.URL.Query().Get("err")}
+		p := &adminPage{S: &maniwani.StaffSession{}, Done: r.URL.Query().Get("done"), Err: r.URL.Query().Get("err")}
 		_, err := s.staffCall(r, http.MethodGet, "/api/admin/session", "", nil, p.S)
 		if err == nil {
 			err = h(w, r, p)
@@ -318,7 +310,7 @@ func (s *Service) adminError(w http.ResponseWriter, r *http.Request, p *adminPag
 		if msg == "" || msg == http.StatusText(http.StatusForbidden)+"." {
 			ev.Message = "Your role may not do this."
 			if p.S != nil && p.S.Role != "" {
-				ev.Message = "Your role (" + p.S.Role + ") may not do this."
+				ev.Message = "Your role (" + string(p.S.Role) + ") may not do this."
 			}
 		}
 	case kind == maniwani.KindNotFound:

@@ -95,13 +95,11 @@ func (s *Service) pageDashboard(w http.ResponseWriter, r *http.Request, p *admin
 		*c.n, *c.has = len(v[c.list]), true
 	}
 	if p.Can("log") {
-		var v struct {
-			Log []logEntry `json:"log"`
-		}
+		var v maniwani.StaffLog
 		if _, err := s.staffCall(r, http.MethodGet, "/api/admin/log", "", nil, &v); err != nil {
 			return err
 		}
-		p.Log = v.Log[:min(len(v.Log), 10)]
+		p.Log = logEntries(v.Log[:min(len(v.Log), 10)])
 	}
 	p.Boards, _ = s.read.Boards(r.Context()) // only for the look-up form
 	p.Counts.Boards, p.Counts.HasBoards = len(p.Boards), true
@@ -111,14 +109,12 @@ func (s *Service) pageDashboard(w http.ResponseWriter, r *http.Request, p *admin
 
 func (s *Service) pageReports(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Back = "Reports", "reports", "/admin/reports"
-	var v struct {
-		Reports []report `json:"reports"`
-	}
+	var v maniwani.StaffReports
 	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/reports", "", nil, &v); err != nil {
 		return err
 	}
 	for _, rep := range v.Reports {
-		rv := reportView{report: rep}
+		rv := reportView{StaffReport: rep}
 		if rep.Post != nil {
 			rv.Post = s.newStaffPostView(rep.Post)
 		}
@@ -168,8 +164,8 @@ func (s *Service) handlePostLookup(w http.ResponseWriter, r *http.Request) {
 }
 
 // staffPost reads one post through the staff API.
-func (s *Service) staffPost(r *http.Request, board string, no int64) (*staffPost, error) {
-	var p staffPost
+func (s *Service) staffPost(r *http.Request, board string, no int64) (*maniwani.StaffPost, error) {
+	var p maniwani.StaffPost
 	if _, err := s.staffCall(r, http.MethodGet, fmt.Sprintf("/api/admin/posts/%s/%d", board, no), "", nil, &p); err != nil {
 		return nil, err
 	}
@@ -217,9 +213,7 @@ func (s *Service) actDeletePost(w http.ResponseWriter, a *action) (string, error
 	default:
 		return "", invalid("Choose what to delete.")
 	}
-	var v struct {
-		Deleted []int64 `json:"deleted"`
-	}
+	var v maniwani.StaffDeleted
 	if err := a.call(s, http.MethodDelete, path, nil, &v); err != nil {
 		return "", err
 	}
@@ -272,10 +266,7 @@ func (s *Service) actThreadFlags(w http.ResponseWriter, a *action) (string, erro
 		in, done = map[string]bool{"closed": false}, "is open again"
 	case "move":
 		to := strings.TrimSpace(a.r.PostForm.Get("to"))
-		var moved struct {
-			Board string
-			No    int64
-		}
+		var moved maniwani.StaffThread
 		err := a.call(s, http.MethodPatch, fmt.Sprintf("/api/admin/threads/%s/%d", board, no), map[string]string{"board": to}, &moved)
 		if err != nil {
 			return "", err
@@ -328,9 +319,7 @@ func (s *Service) pageBanForm(w http.ResponseWriter, r *http.Request, p *adminPa
 
 func (s *Service) pageBans(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Back = "Bans", "bans", "/admin/bans"
-	var v struct {
-		Bans []ban `json:"bans"`
-	}
+	var v maniwani.StaffBans
 	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/bans", "", nil, &v); err != nil {
 		return err
 	}
@@ -395,7 +384,7 @@ func (s *Service) actBan(w http.ResponseWriter, a *action) (string, error) {
 		in["post"] = map[string]any{"board": f.Get("post_board"), "no": no}
 		in["public"] = f.Get("public") != ""
 	}
-	var b ban
+	var b maniwani.StaffBan
 	if err := a.call(s, http.MethodPost, "/api/admin/bans", in, &b); err != nil {
 		return "", err
 	}
@@ -403,8 +392,8 @@ func (s *Service) actBan(w http.ResponseWriter, a *action) (string, error) {
 		s.resolveReport(a)
 	}
 	until := "for good"
-	if b.Expires != nil {
-		until = "until " + b.Expires.Show()
+	if !b.Expires.IsZero() {
+		until = "until " + showTime(b.Expires)
 	}
 	who := b.CIDR
 	if who == "" {
@@ -557,9 +546,7 @@ func (s *Service) actDeleteBoard(w http.ResponseWriter, a *action) (string, erro
 
 func (s *Service) pageStaff(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Back = "Staff", "staff", "/admin/staff"
-	var v struct {
-		Staff []staffMember `json:"staff"`
-	}
+	var v maniwani.StaffList
 	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/staff", "", nil, &v); err != nil {
 		return err
 	}
@@ -590,13 +577,11 @@ func (s *Service) actDeleteStaff(w http.ResponseWriter, a *action) (string, erro
 
 func (s *Service) pageLog(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section = "Moderation log", "log"
-	var v struct {
-		Log []logEntry `json:"log"`
-	}
+	var v maniwani.StaffLog
 	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/log", "", nil, &v); err != nil {
 		return err
 	}
-	p.Log = v.Log
+	p.Log = logEntries(v.Log)
 	s.adminRender(w, r, "a-log", http.StatusOK, p)
 	return nil
 }
