@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -41,7 +40,7 @@ type staffRequest struct {
 func (s *Service) staffOnly(perm maniwani.Permission, h func(http.ResponseWriter, *http.Request, *staffRequest)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		limitBody(w, r, 64<<10, "The request is too large.")
 		c, err := r.Cookie(SessionCookie)
 		if err != nil || c.Value == "" {
 			s.fail(w, r, maniwani.Errorf(maniwani.KindUnauthorized, "Log in first."), nil)
@@ -86,8 +85,7 @@ func readJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if maniwani.ErrorKind(err) == maniwani.KindTooLarge { // limitBody's
 			return err
 		}
 		return invalid("The request is not the JSON expected: %v.", err)
@@ -108,13 +106,6 @@ func (s *Service) addLog(ctx context.Context, e maniwani.LogEntry) {
 	}
 }
 
-func rfc3339(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
 // handleLogin: POST /api/admin/login {"username","password"}.
 //
 // Each attempt takes a slot in its budgets (limits.go) before its password
@@ -124,7 +115,7 @@ func rfc3339(t time.Time) any {
 // back, so the budgets count failures (and checks under way).
 func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	limitBody(w, r, 16<<10, "The request is too large.")
 	var in struct{ Username, Password string }
 	if err := readJSON(r, &in); err != nil {
 		s.fail(w, r, err, nil)
@@ -204,8 +195,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteLaxMode, Secure: s.overTLS(r), MaxAge: int(s.cfg.SessionMax / time.Second)})
 	s.setDevice(w, r, tokens, st, oldToken)
 	s.log.Info("staff logged in", "username", st.Username)
-	writeJSON(w, http.StatusOK, map[string]any{"csrf_token": s.csrfToken(token), "username": st.Username,
-		"role": st.Role, "permissions": st.Role.Permissions()})
+	writeJSON(w, http.StatusOK, s.session(st, token))
 }
 
 // overTLS tells whether the client reached us over HTTPS: directly, or
@@ -225,8 +215,13 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request, st *staff
 }
 
 func (s *Service) handleSession(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	writeJSON(w, http.StatusOK, map[string]any{"username": st.staff.Username, "role": st.staff.Role,
-		"csrf_token": s.csrfToken(st.token), "permissions": st.staff.Role.Permissions()})
+	writeJSON(w, http.StatusOK, s.session(&st.staff, st.token))
+}
+
+// session is the staff API's answer about the session of token.
+func (s *Service) session(st *maniwani.Staff, token string) maniwani.StaffSession {
+	return maniwani.StaffSession{CSRFToken: s.csrfToken(token), Permissions: st.Role.Permissions(),
+		Role: st.Role, Username: st.Username}
 }
 
 // adminRoute is one route of the staff API and what it needs.

@@ -106,7 +106,7 @@ func (s *Service) handleAdminBoards(w http.ResponseWriter, r *http.Request, _ *s
 	for i := range bs {
 		out[i] = bs[i].Settings()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"boards": out})
+	writeJSON(w, http.StatusOK, maniwani.StaffBoards{Boards: out})
 }
 
 func (s *Service) handleCreateBoard(w http.ResponseWriter, r *http.Request, st *staffRequest) {
@@ -189,20 +189,19 @@ func postNo(r *http.Request) (int64, error) {
 
 // staffPostOut is a post as staff see it: with its address when the role
 // may see addresses.
-func staffPostOut(p *maniwani.Post, role maniwani.Role) map[string]any {
+func staffPostOut(p *maniwani.Post, role maniwani.Role) *maniwani.StaffPost {
 	thread := p.Resto
 	if thread == 0 {
 		thread = p.No
 	}
-	out := map[string]any{"board": p.Board, "no": p.No, "thread": thread, "time": rfc3339(p.Time),
-		"name": p.Name, "trip": p.Trip, "sub": p.Subject, "com": p.Com, "file": nil}
+	out := &maniwani.StaffPost{Board: p.Board, No: p.No, Thread: thread, Time: maniwani.Timestamp{Time: p.Time},
+		Name: p.Name, Trip: p.Trip, Sub: p.Subject, Com: p.Com}
 	if role.Can(maniwani.PermIPs) {
-		out["ip"] = p.IP
+		out.IP = p.IP
 	}
 	if f := p.File; f != nil {
-		out["file"] = map[string]any{"tim": f.Tim, "ext": f.Ext, "filename": f.Filename, "fsize": f.Size,
-			"w": f.Width, "h": f.Height, "tn_w": f.ThumbW, "tn_h": f.ThumbH, "spoiler": f.Spoiler,
-			"md5": f.MD5, "sha256": f.SHA256}
+		out.File = &maniwani.StaffFile{Tim: f.Tim, Ext: f.Ext, Filename: f.Filename, Size: f.Size,
+			W: f.Width, H: f.Height, TnW: f.ThumbW, TnH: f.ThumbH, Spoiler: f.Spoiler, MD5: f.MD5, SHA256: f.SHA256}
 	}
 	return out
 }
@@ -242,7 +241,7 @@ func (s *Service) handleAdminDeletePost(w http.ResponseWriter, r *http.Request, 
 		}
 		s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: []int64{thread}})
 		s.removeFiles(r.Context(), []store.GoneFile{gone})
-		writeJSON(w, http.StatusOK, map[string]any{"deleted": []int64{}, "file": true})
+		writeJSON(w, http.StatusOK, maniwani.StaffDeleted{Deleted: []int64{}, File: true})
 		return
 	}
 	scope, action := store.ScopePost, "delete post"
@@ -274,7 +273,7 @@ func (s *Service) handleAdminDeletePost(w http.ResponseWriter, r *http.Request, 
 	}
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: d.Threads}, events...)
 	s.removeFiles(r.Context(), d.Files)
-	writeJSON(w, http.StatusOK, map[string]any{"deleted": nos})
+	writeJSON(w, http.StatusOK, maniwani.StaffDeleted{Deleted: nos})
 }
 
 // handleAdminThread: PATCH /api/admin/threads/{board}/{no} {"sticky","closed"}.
@@ -323,7 +322,7 @@ func (s *Service) handleAdminThread(w http.ResponseWriter, r *http.Request, st *
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: []int64{no}},
 		&pb.Event{Kind: &pb.Event_ThreadUpdated{ThreadUpdated: &pb.ThreadUpdated{Board: board, No: no,
 			Sticky: v.Sticky, Closed: v.Closed, Archived: v.Archived}}})
-	writeJSON(w, http.StatusOK, map[string]any{"board": board, "no": no, "sticky": v.Sticky, "closed": v.Closed})
+	writeJSON(w, http.StatusOK, maniwani.StaffThread{Board: board, No: no, Sticky: v.Sticky, Closed: v.Closed})
 }
 
 // moveThread moves a thread to another board, where its posts take new
@@ -350,12 +349,12 @@ func (s *Service) moveThread(w http.ResponseWriter, r *http.Request, st *staffRe
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"board": to, "no": m.NewNo, "sticky": v.Sticky, "closed": v.Closed})
+	writeJSON(w, http.StatusOK, maniwani.StaffThread{Board: to, No: m.NewNo, Sticky: v.Sticky, Closed: v.Closed})
 }
 
-func banOut(b *maniwani.Ban) map[string]any {
-	return map[string]any{"id": b.ID, "cidr": b.CIDR, "reason": b.Reason, "board": b.Board, "staff": b.Staff,
-		"created": rfc3339(b.Created), "expires": rfc3339(b.Expires)}
+func banOut(b *maniwani.Ban) maniwani.StaffBan {
+	return maniwani.StaffBan{ID: b.ID, CIDR: b.CIDR, Reason: b.Reason, Board: b.Board, Staff: b.Staff,
+		Created: maniwani.Timestamp{Time: b.Created}, Expires: maniwani.Timestamp{Time: b.Expires}}
 }
 
 func (s *Service) handleBans(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
@@ -364,11 +363,11 @@ func (s *Service) handleBans(w http.ResponseWriter, r *http.Request, _ *staffReq
 		s.fail(w, r, err, nil)
 		return
 	}
-	out := make([]map[string]any, len(bs))
+	out := make([]maniwani.StaffBan, len(bs))
 	for i := range bs {
 		out[i] = banOut(&bs[i])
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"bans": out})
+	writeJSON(w, http.StatusOK, maniwani.StaffBans{Bans: out})
 }
 
 // handleCreateBan: POST /api/admin/bans {"ip" or "cidr", "reason",
@@ -533,16 +532,15 @@ func (s *Service) handleReports(w http.ResponseWriter, r *http.Request, st *staf
 		s.fail(w, r, err, nil)
 		return
 	}
-	out := make([]map[string]any, len(rs))
+	out := make([]maniwani.StaffReport, len(rs))
 	for i, rep := range rs {
-		m := map[string]any{"id": rep.ID, "board": rep.Board, "no": rep.No, "reason": rep.Reason,
-			"created": rfc3339(rep.Created), "post": nil}
+		out[i] = maniwani.StaffReport{ID: rep.ID, Board: rep.Board, No: rep.No, Reason: rep.Reason,
+			Created: maniwani.Timestamp{Time: rep.Created}}
 		if p, err := s.store.Post(r.Context(), rep.Board, rep.No); err == nil {
-			m["post"] = staffPostOut(p, st.staff.Role)
+			out[i].Post = staffPostOut(p, st.staff.Role)
 		}
-		out[i] = m
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"reports": out})
+	writeJSON(w, http.StatusOK, maniwani.StaffReports{Reports: out})
 }
 
 func (s *Service) handleDismissReport(w http.ResponseWriter, r *http.Request, st *staffRequest) {
@@ -563,11 +561,11 @@ func (s *Service) handleStaff(w http.ResponseWriter, r *http.Request, _ *staffRe
 		s.fail(w, r, err, nil)
 		return
 	}
-	out := make([]map[string]any, len(list))
+	out := make([]maniwani.StaffMember, len(list))
 	for i, st := range list {
-		out[i] = map[string]any{"username": st.Username, "role": st.Role, "created": rfc3339(st.Created)}
+		out[i] = maniwani.StaffMember{Username: st.Username, Role: st.Role, Created: maniwani.Timestamp{Time: st.Created}}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"staff": out})
+	writeJSON(w, http.StatusOK, maniwani.StaffList{Staff: out})
 }
 
 // MinPasswordLength is the shortest staff password taken.
@@ -602,7 +600,7 @@ func (s *Service) handleCreateStaff(w http.ResponseWriter, r *http.Request, st *
 		return
 	}
 	s.addLog(r.Context(), s.logEntry(st, "create staff", in.Username, string(role)))
-	writeJSON(w, http.StatusCreated, map[string]any{"username": in.Username, "role": role, "created": rfc3339(s.now())})
+	writeJSON(w, http.StatusCreated, maniwani.StaffMember{Username: in.Username, Role: role, Created: maniwani.Timestamp{Time: s.now()}})
 }
 
 func validUsername(u string) bool {
@@ -646,10 +644,10 @@ func (s *Service) handleLog(w http.ResponseWriter, r *http.Request, _ *staffRequ
 		s.fail(w, r, err, nil)
 		return
 	}
-	out := make([]map[string]any, len(entries))
+	out := make([]maniwani.StaffLogEntry, len(entries))
 	for i, e := range entries {
-		out[i] = map[string]any{"time": rfc3339(e.Time), "staff": e.Staff, "action": e.Action, "target": e.Target,
-			"reason": e.Reason}
+		out[i] = maniwani.StaffLogEntry{Time: maniwani.Timestamp{Time: e.Time}, Staff: e.Staff, Action: e.Action,
+			Target: e.Target, Reason: e.Reason}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"log": out})
+	writeJSON(w, http.StatusOK, maniwani.StaffLog{Log: out})
 }

@@ -509,3 +509,33 @@ func TestMoveThread(t *testing.T) {
 		}
 	})
 }
+
+// A body past its limit is an error of kind too_large where it is read:
+// 413, the kind on the wire, and the public shape of a refusal.
+func TestBodyTooLarge(t *testing.T) {
+	s := newSite(t, "sqlite", "127.0.0.1/32")
+	s.addStaff("adm", maniwani.RoleAdmin)
+	no := s.mustPost("b", "10.1.0.1", "com", "a thread")
+	adm := s.loginAs("adm")
+	staff := adm.call("PATCH", "/api/admin/boards/b", map[string]any{"description": strings.Repeat("x", 70<<10)}, false)
+	body := fmt.Sprintf("--xyz\r\nContent-Disposition: form-data; name=\"no\"\r\n\r\n%d\r\n"+
+		"--xyz\r\nContent-Disposition: form-data; name=\"reason\"\r\n\r\n%s\r\n--xyz--\r\n", no, strings.Repeat("x", 20<<10))
+	form, _ := http.NewRequest("POST", s.url+"/b/report", strings.NewReader(body))
+	form.Header.Set("Content-Type", "multipart/form-data; boundary=xyz")
+	form.Header.Set("Accept", "application/json")
+	form.Header.Set("X-Forwarded-For", "10.1.0.2")
+	report := s.do(form)
+	for _, c := range []struct {
+		name string
+		a    answer
+		msg  string
+	}{
+		{"a staff request", staff, "The request is too large."},
+		{"a report", report, "The post is too large."},
+	} {
+		if c.a.code != http.StatusRequestEntityTooLarge || c.a.header.Get(maniwani.ErrorKindHeader) != "too_large" ||
+			string(c.a.body) != fmt.Sprintf(`{"error":%q}`+"\n", c.msg) {
+			t.Errorf("%s too large: %d %s %q", c.name, c.a.code, c.a.header.Get(maniwani.ErrorKindHeader), c.a.body)
+		}
+	}
+}

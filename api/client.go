@@ -46,19 +46,12 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 		return &maniwani.Error{Kind: maniwani.KindUnavailable, Message: "The api is unavailable.", Err: err}
 	}
 	defer resp.Body.Close()
+	if err := maniwani.ResponseError(resp); err != nil {
+		return fmt.Errorf("api: %s: %w", path, err)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return &maniwani.Error{Kind: maniwani.KindUnavailable, Message: "The api is unavailable.", Err: err}
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string
-			Kind  maniwani.Kind
-		}
-		if json.Unmarshal(body, &e) != nil || e.Error == "" {
-			return fmt.Errorf("api: %s answered %d", path, resp.StatusCode)
-		}
-		return &maniwani.Error{Kind: e.Kind, Message: e.Error}
 	}
 	return json.Unmarshal(body, v)
 }

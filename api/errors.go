@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"io"
 	"net/http"
 	"strings"
 
@@ -11,21 +12,25 @@ import (
 	"github.com/maniwani/maniwani/api/store"
 )
 
-// status maps an error's kind to its HTTP status, once for the whole api.
-func status(err error) int {
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return http.StatusRequestEntityTooLarge
-	}
-	return maniwani.HTTPStatus(err)
+// limitBody caps r's body at n bytes, as http.MaxBytesReader does (the
+// connection is closed after the answer), and makes reading past the cap an
+// error of kind KindTooLarge saying msg: the one place the api turns
+// http.MaxBytesError into a kind.
+func limitBody(w http.ResponseWriter, r *http.Request, n int64, msg string) {
+	r.Body = &cappedBody{ReadCloser: http.MaxBytesReader(w, r.Body, n), msg: msg}
 }
 
-func message(err error) string {
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return "The post is too large."
+type cappedBody struct {
+	io.ReadCloser
+	msg string
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+		err = &maniwani.Error{Kind: maniwani.KindTooLarge, Message: b.msg, Err: err}
 	}
-	return maniwani.ErrorMessage(err)
+	return n, err
 }
 
 // wantsJSON tells whether the client asked for JSON rather than a page.
@@ -40,7 +45,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, extra 
 	if sp := (*store.Spent)(nil); errors.As(err, &sp) {
 		err = spentError(sp)
 	}
-	code := status(err)
+	code := maniwani.HTTPStatus(err)
 	var later *retryLater
 	switch {
 	case errors.As(err, &later): // shedding load, as meant: the request counts show it
@@ -55,11 +60,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, extra 
 	w.Header().Set("Cache-Control", "no-store")
 	setRetryAfter(w, err)
 	if r.Method == http.MethodGet || wantsJSON(r) || strings.HasPrefix(r.URL.Path, "/api/") {
-		body := map[string]any{"error": message(err)}
-		for k, v := range extra {
-			body[k] = v
-		}
-		writeJSON(w, code, body)
+		maniwani.WriteError(w, err, extra)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -71,7 +72,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, extra 
 	case strings.HasSuffix(r.URL.Path, "/report"):
 		heading = "The report was not sent"
 	}
-	errorPage.Execute(w, map[string]any{"Status": code, "Text": http.StatusText(code), "Message": message(err),
+	errorPage.Execute(w, map[string]any{"Status": code, "Text": http.StatusText(code), "Message": maniwani.ErrorMessage(err),
 		"Back": r.Referer(), "Heading": heading})
 }
 

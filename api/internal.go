@@ -65,15 +65,15 @@ func (s *Service) registerInternal(m *http.ServeMux) {
 	})
 }
 
-// internalReply answers v as JSON, or the error with its kind, so the
-// client can give it back with the same kind.
+// internalReply answers v as JSON, or the error as maniwani.WriteError
+// does, so the client gives it back with the same kind.
 func (s *Service) internalReply(w http.ResponseWriter, r *http.Request, v any, err error) {
 	w.Header().Set("Cache-Control", "no-store")
 	if err != nil {
-		if status(err) >= 500 {
+		if maniwani.HTTPStatus(err) >= 500 {
 			s.log.Error("internal request failed", "path", r.URL.Path, "err", err)
 		}
-		writeJSON(w, status(err), map[string]any{"error": maniwani.ErrorMessage(err), "kind": int(maniwani.ErrorKind(err))})
+		maniwani.WriteError(w, err, nil)
 		return
 	}
 	writeJSON(w, http.StatusOK, v)

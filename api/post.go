@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -180,7 +179,7 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 		}
 		return nil, maniwani.Errorf(maniwani.KindTooLarge, "The post is larger than this board's limit of %s for a file.", upload.SizeText(b.MaxFileSize))
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	limitBody(w, r, limit, "The post is too large.")
 	f := &postForm{}
 	var resto, spoiler string
 	fields := map[string]*string{"name": &f.name, "email": &f.email, "sub": &f.sub,
@@ -256,8 +255,7 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 		}
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
+			if maniwani.ErrorKind(err) == maniwani.KindTooLarge { // limitBody's
 				return nil, errTooMuchText()
 			}
 			return nil, malformed(err)
@@ -296,8 +294,7 @@ func parseResto(v string) (int64, error) {
 }
 
 func malformed(err error) error {
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) || maniwani.ErrorKind(err) != maniwani.KindInternal {
+	if maniwani.ErrorKind(err) != maniwani.KindInternal {
 		return err // already says what is wrong
 	}
 	return invalid("The post is not well-formed multipart/form-data: %v.", err)

@@ -19,7 +19,7 @@ func (s *Service) posterRequest(w http.ResponseWriter, r *http.Request) (board, 
 	if board, ip, ok = s.admit(w, r); !ok {
 		return "", "", 0, false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	limitBody(w, r, 16<<10, "The post is too large.")
 	if err := r.ParseMultipartForm(16 << 10); err != nil && err != http.ErrNotMultipart {
 		s.fail(w, r, malformed(err), nil)
 		return "", "", 0, false

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -87,9 +86,8 @@ func (c *Client) remote(ctx context.Context, in maniwani.RenderInput) (html stri
 		return "", 0, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return "", resp.StatusCode, fmt.Errorf("markdown service answered %s: %s", resp.Status, bytes.TrimSpace(msg))
+	if err := maniwani.ResponseError(resp); err != nil {
+		return "", resp.StatusCode, fmt.Errorf("markdown service answered %s: %w", resp.Status, err)
 	}
 	var out wireOutput
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {

@@ -144,18 +144,17 @@ func (s *Service) handleRender(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxRequest)
 	var in wireInput
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		status := http.StatusBadRequest
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			status = http.StatusRequestEntityTooLarge
+		kind := maniwani.KindInvalid
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			kind = maniwani.KindTooLarge
 		}
-		writeJSON(w, status, map[string]string{"error": "The request is not a render request: " + err.Error()})
+		maniwani.WriteError(w, maniwani.Errorf(kind, "The request is not a render request: %v", err), nil)
 		return
 	}
 	html, err := s.renderer.Render(r.Context(), fromWire(in))
 	if err != nil {
 		s.log.Error("markdown: render failed", "err", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "Internal error."})
+		maniwani.WriteError(w, &maniwani.Error{Kind: maniwani.KindInternal, Err: err}, nil) // not the poster's doing
 		return
 	}
 	writeJSON(w, http.StatusOK, wireOutput{HTML: html})

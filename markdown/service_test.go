@@ -178,11 +178,22 @@ func TestHandler(t *testing.T) {
 	if code != 200 || m["html"] != want {
 		t.Fatalf("POST /render = %d %q, want 200 %q", code, m["html"], want)
 	}
-	if code, m := do("POST", `{"body": 3}`); code != 400 || m["error"] == "" {
-		t.Errorf("bad JSON: %d %v", code, m)
-	}
-	if code, _ := do("POST", `{"body":"`+strings.Repeat("x", 2<<10)+`"}`); code != http.StatusRequestEntityTooLarge {
-		t.Errorf("too large: %d", code)
+	// Refusals carry their kind, as every service's do.
+	for _, c := range []struct {
+		body string
+		code int
+		kind maniwani.Kind
+	}{
+		{`{"body": 3}`, 400, maniwani.KindInvalid},
+		{`{"body":"` + strings.Repeat("x", 2<<10) + `"}`, http.StatusRequestEntityTooLarge, maniwani.KindTooLarge},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", "/render", strings.NewReader(c.body)))
+		err := maniwani.DecodeError(rec.Code, rec.Header(), rec.Body.Bytes())
+		if rec.Code != c.code || rec.Header().Get(maniwani.ErrorKindHeader) != c.kind.String() ||
+			!strings.HasPrefix(maniwani.ErrorMessage(err), "The request is not a render request") {
+			t.Errorf("%.20s: %d %v %q", c.body, rec.Code, rec.Header(), rec.Body)
+		}
 	}
 	if code, _ := do("GET", ""); code != http.StatusMethodNotAllowed {
 		t.Errorf("GET /render: %d", code)

@@ -72,8 +72,7 @@ func (s *Service) serveInternal(w http.ResponseWriter, r *http.Request) {
 		if code >= 500 {
 			s.log.Error("media: internal request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
-		w.Header().Set("X-Maniwani-Error-Kind", strconv.Itoa(int(maniwani.ErrorKind(err))))
-		http.Error(w, maniwani.ErrorMessage(err), code)
+		maniwani.WriteError(w, err, nil)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -115,20 +114,11 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, si
 	if err != nil {
 		return nil, &maniwani.Error{Kind: maniwani.KindUnavailable, Message: "Media is unavailable.", Err: err}
 	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
+	if err := maniwani.ResponseError(resp); err != nil {
+		resp.Body.Close()
+		return nil, fmt.Errorf("media: %s %s answered %d: %w", method, path, resp.StatusCode, err)
 	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	kind, err := strconv.Atoi(resp.Header.Get("X-Maniwani-Error-Kind"))
-	if err != nil {
-		kind = int(maniwani.KindInternal)
-		if resp.StatusCode >= 500 {
-			kind = int(maniwani.KindUnavailable)
-		}
-	}
-	return nil, &maniwani.Error{Kind: maniwani.Kind(kind), Message: strings.TrimSpace(string(msg)),
-		Err: fmt.Errorf("media: %s %s answered %d", method, path, resp.StatusCode)}
+	return resp, nil
 }
 
 func srcPath(f maniwani.FileRef) string { return "src/" + f.SHA256 + f.Ext }

@@ -37,6 +37,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/maniwani/maniwani"
 )
 
 // adminRoutes adds the admin UI's routes to m.
@@ -72,16 +74,11 @@ func (s *Service) adminRoutes(m *http.ServeMux) {
 	// Anything else under /admin/ is the site's 404 page.
 }
 
-// staffError is the staff API's refusal (or failure) of a request.
-type staffError struct {
-	Status  int
-	Message string
-}
-
-func (e *staffError) Error() string { return e.Message }
-
 // invalid is a form's mistake, found before the api is asked.
-func invalid(msg string) error { return &staffError{Status: http.StatusBadRequest, Message: msg} }
+func invalid(msg string) error { return &maniwani.Error{Kind: maniwani.KindInvalid, Message: msg} }
+
+// notFound is what the ui knows is not there before the api is asked.
+func notFound(msg string) error { return &maniwani.Error{Kind: maniwani.KindNotFound, Message: msg} }
 
 // staffAnswer is the staff API's answer to one request: a small
 // http.ResponseWriter that keeps the status, headers and body.
@@ -109,7 +106,7 @@ func (a *staffAnswer) Write(b []byte) (int, error) {
 // staffCall makes one request to the staff API for the browser's request
 // r: with its session cookie and address, csrf as X-CSRF-Token when set,
 // and in as the JSON body when not nil. A 2xx answer's JSON is decoded into
-// out (when not nil); any other is a *staffError.
+// out (when not nil); any other is a *maniwani.Error of the answer's kind.
 func (s *Service) staffCall(r *http.Request, method, path, csrf string, in, out any) (*staffAnswer, error) {
 	var body io.Reader = http.NoBody
 	if in != nil {
@@ -148,37 +145,25 @@ func (s *Service) staffCall(r *http.Request, method, path, csrf string, in, out 
 	if a.code == 0 {
 		a.code = http.StatusOK
 	}
-	if a.code < 200 || a.code > 299 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		json.Unmarshal(a.body.Bytes(), &e)
-		// A 503 with words is the api's refusal when busy, said for
-		// people; any other 5xx is a fault whose words are for the log.
-		if busy := a.code == http.StatusServiceUnavailable && e.Error != ""; a.code >= 500 && !busy {
+	if err := maniwani.DecodeError(a.code, a.header, a.body.Bytes()); err != nil {
+		// The api's refusal when busy is said for people; any other 5xx
+		// (a fault of the api's, or a proxy's answer when the api is not
+		// reached) is for the log.
+		if kind := a.header.Get(maniwani.ErrorKindHeader); a.code >= 500 && kind != maniwani.KindUnavailable.String() {
 			s.log.Error("ui: staff API failed", "method", method, "path", path, "status", a.code, "body", a.body.String())
-			e.Error = ""
+			if kind == "" {
+				err = &maniwani.Error{Kind: maniwani.ErrorKind(err), Message: "The staff API is unavailable."}
+			}
 		}
-		if e.Error == "" {
-			e.Error = http.StatusText(a.code) + "."
-		}
-		return a, &staffError{Status: a.code, Message: e.Error}
+		return a, err
 	}
 	if out != nil && a.body.Len() > 0 {
 		if err := json.Unmarshal(a.body.Bytes(), out); err != nil {
 			s.log.Error("ui: staff API answer unreadable", "method", method, "path", path, "err", err)
-			return a, &staffError{Status: http.StatusBadGateway, Message: "The staff API gave an answer the page cannot read."}
+			return a, &maniwani.Error{Kind: maniwani.KindUnavailable, Message: "The staff API gave an answer the page cannot read."}
 		}
 	}
 	return a, nil
-}
-
-// session is who is logged in, as GET /api/admin/session says.
-type session struct {
-	Username    string   `json:"username"`
-	Role        string   `json:"role"`
-	CSRF        string   `json:"csrf_token"`
-	Permissions []string `json:"permissions"`
 }
 
 // staffPage makes a page's handler: it reads the session first (without
@@ -186,13 +171,13 @@ type session struct {
 // renders it, or fails.
 func (s *Service) staffPage(h func(w http.ResponseWriter, r *http.Request, p *adminPage) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p := &adminPage{S: &session{}, Done: r.URL.Query().Get("done"), Err: r.URL.Query().Get("err")}
+		p := &adminPage{S: &maniwani.StaffSession{}, Done: r.URL.Query().Get("done"), Err: r.URL.Query().Get("err")}
 		_, err := s.staffCall(r, http.MethodGet, "/api/admin/session", "", nil, p.S)
 		if err == nil {
 			err = h(w, r, p)
 		}
 		if err != nil {
-			if _, ok := err.(*staffError); !ok || p.S.Username == "" {
+			if me := (*maniwani.Error)(nil); !errors.As(err, &me) || p.S.Username == "" {
 				p.S = nil
 			}
 			s.adminError(w, r, p, err)
@@ -226,16 +211,15 @@ func (s *Service) staffAction(h func(w http.ResponseWriter, a *action) (string, 
 		}
 		a := &action{r: r, csrf: r.PostForm.Get("csrf"), back: localAdminPath(r.PostForm.Get("back"), "/admin/")}
 		done, err := h(w, a)
-		var se *staffError
-		switch {
+		switch kind := maniwani.ErrorKind(err); {
 		case err == nil:
 			if done != "" { // "": h answered itself
 				s.seeOther(w, r, flash(a.back, "done", done))
 			}
-		case errors.As(err, &se) && se.Status == http.StatusUnauthorized:
+		case kind == maniwani.KindUnauthorized:
 			s.seeOther(w, r, "/admin/login?next="+url.QueryEscape(a.back))
-		case errors.As(err, &se) && se.Status != http.StatusForbidden && se.Status < 500:
-			s.seeOther(w, r, flash(a.back, "err", se.Message))
+		case kind != maniwani.KindForbidden && maniwani.HTTPStatus(err) < 500:
+			s.seeOther(w, r, flash(a.back, "err", maniwani.ErrorMessage(err)))
 		default:
 			s.adminError(w, r, nil, err)
 		}
@@ -302,12 +286,11 @@ func (s *Service) adminRender(w http.ResponseWriter, r *http.Request, name strin
 // login form; otherwise a page that says what happened, at its status. p
 // is the page's frame, or nil when no session was read.
 func (s *Service) adminError(w http.ResponseWriter, r *http.Request, p *adminPage, err error) {
-	var se *staffError
-	if !errors.As(err, &se) {
+	if me := (*maniwani.Error)(nil); !errors.As(err, &me) {
 		s.log.Error("ui: admin page failed", "path", r.URL.Path, "err", err)
-		se = &staffError{Status: http.StatusInternalServerError}
 	}
-	if se.Status == http.StatusUnauthorized {
+	kind, code, msg := maniwani.ErrorKind(err), maniwani.HTTPStatus(err), maniwani.ErrorMessage(err)
+	if kind == maniwani.KindUnauthorized {
 		next := "/admin/"
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			next = r.URL.RequestURI()
@@ -318,29 +301,28 @@ func (s *Service) adminError(w http.ResponseWriter, r *http.Request, p *adminPag
 	if p == nil {
 		p = &adminPage{}
 	}
-	ev := &errorView{Status: se.Status, Message: se.Message, Links: [][2]string{{"/admin/", "Dashboard"}}}
+	ev := &errorView{Status: code, Message: msg, Links: [][2]string{{"/admin/", "Dashboard"}}}
 	switch {
-	case se.Status == http.StatusForbidden:
+	case kind == maniwani.KindForbidden:
 		// The api's own words name the role ("A janitor may not do
 		// this.") or the missing CSRF token; the ui's own refusals do not.
 		ev.Heading = "Not allowed"
-		if se.Message == "" || se.Message == http.StatusText(http.StatusForbidden)+"." {
+		if msg == "" || msg == http.StatusText(http.StatusForbidden)+"." {
 			ev.Message = "Your role may not do this."
 			if p.S != nil && p.S.Role != "" {
-				ev.Message = "Your role (" + p.S.Role + ") may not do this."
+				ev.Message = "Your role (" + string(p.S.Role) + ") may not do this."
 			}
 		}
-	case se.Status == http.StatusNotFound:
+	case kind == maniwani.KindNotFound:
 		ev.Heading = "Not found"
-	case se.Status >= 500:
+	case code >= 500:
 		ev.Heading = "Something went wrong"
 		ev.Message = "The staff API did not answer as it should. Please try again in a moment."
-		if se.Status != http.StatusInternalServerError {
-			se.Status = http.StatusBadGateway
+		if kind != maniwani.KindInternal { // the api is busy or not reached
+			ev.Status = http.StatusBadGateway
 		}
-		ev.Status = se.Status
 	default:
-		ev.Heading = http.StatusText(se.Status)
+		ev.Heading = http.StatusText(code)
 	}
 	if r.Referer() != "" {
 		if back := localAdminPath(refererPath(r), ""); back != "" {

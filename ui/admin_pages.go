@@ -40,8 +40,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	p := &adminPage{Title: "Log in", Next: localAdminPath(r.PostForm.Get("next"), "/admin/")}
 	in := map[string]string{"username": strings.TrimSpace(r.PostForm.Get("username")), "password": r.PostForm.Get("password")}
 	a, err := s.staffCall(r, http.MethodPost, "/api/admin/login", "", in, nil)
-	var se *staffError
-	switch {
+	switch kind := maniwani.ErrorKind(err); {
 	case err == nil:
 		// The session's cookie and the device's (which the api reads
 		// from the browser's Cookie on its next login here).
@@ -49,15 +48,15 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add("Set-Cookie", c)
 		}
 		s.seeOther(w, r, p.Next)
-	case errors.As(err, &se) && (se.Status < 500 || se.Status == http.StatusServiceUnavailable):
-		p.Err = se.Message
-		if se.Status == http.StatusUnauthorized && p.Err == http.StatusText(se.Status)+"." {
+	case kind != maniwani.KindInternal && a != nil: // the api's refusal, or its absence
+		p.Err = maniwani.ErrorMessage(err)
+		if kind == maniwani.KindUnauthorized && p.Err == http.StatusText(http.StatusUnauthorized)+"." {
 			p.Err = "Wrong username or password."
 		}
 		if v := a.header.Get("Retry-After"); v != "" { // a limit's 429, a busy 503
 			w.Header().Set("Retry-After", v)
 		}
-		s.adminRender(w, r, "a-login", se.Status, p)
+		s.adminRender(w, r, "a-login", maniwani.HTTPStatus(err), p)
 	default:
 		s.adminError(w, r, nil, err)
 	}
@@ -65,8 +64,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) actLogout(w http.ResponseWriter, a *action) (string, error) {
 	ans, err := s.staffCall(a.r, http.MethodPost, "/api/admin/logout", a.csrf, nil, nil)
-	var se *staffError
-	if err != nil && !(errors.As(err, &se) && se.Status == http.StatusUnauthorized) {
+	if err != nil && maniwani.ErrorKind(err) != maniwani.KindUnauthorized {
 		return "", err
 	}
 	for _, c := range ans.header.Values("Set-Cookie") {
@@ -97,13 +95,11 @@ func (s *Service) pageDashboard(w http.ResponseWriter, r *http.Request, p *admin
 		*c.n, *c.has = len(v[c.list]), true
 	}
 	if p.Can("log") {
-		var v struct {
-			Log []logEntry `json:"log"`
-		}
+		var v maniwani.StaffLog
 		if _, err := s.staffCall(r, http.MethodGet, "/api/admin/log", "", nil, &v); err != nil {
 			return err
 		}
-		p.Log = v.Log[:min(len(v.Log), 10)]
+		p.Log = logEntries(v.Log[:min(len(v.Log), 10)])
 	}
 	p.Boards, _ = s.read.Boards(r.Context()) // only for the look-up form
 	p.Counts.Boards, p.Counts.HasBoards = len(p.Boards), true
@@ -113,14 +109,12 @@ func (s *Service) pageDashboard(w http.ResponseWriter, r *http.Request, p *admin
 
 func (s *Service) pageReports(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Back = "Reports", "reports", "/admin/reports"
-	var v struct {
-		Reports []report `json:"reports"`
-	}
+	var v maniwani.StaffReports
 	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/reports", "", nil, &v); err != nil {
 		return err
 	}
 	for _, rep := range v.Reports {
-		rv := reportView{report: rep}
+		rv := reportView{StaffReport: rep}
 		if rep.Post != nil {
 			rv.Post = s.newStaffPostView(rep.Post)
 		}
@@ -154,7 +148,7 @@ func postPath(r *http.Request) (board string, no int64, err error) {
 	arg = strings.TrimPrefix(strings.TrimSpace(arg), "No.")
 	no, err = strconv.ParseInt(strings.TrimLeft(arg, ">"), 10, 64)
 	if !maniwani.ValidBoardName(board) || err != nil || no <= 0 {
-		return "", 0, &staffError{Status: http.StatusNotFound, Message: "There is no such post."}
+		return "", 0, notFound("There is no such post.")
 	}
 	return board, no, nil
 }
@@ -170,8 +164,8 @@ func (s *Service) handlePostLookup(w http.ResponseWriter, r *http.Request) {
 }
 
 // staffPost reads one post through the staff API.
-func (s *Service) staffPost(r *http.Request, board string, no int64) (*staffPost, error) {
-	var p staffPost
+func (s *Service) staffPost(r *http.Request, board string, no int64) (*maniwani.StaffPost, error) {
+	var p maniwani.StaffPost
 	if _, err := s.staffCall(r, http.MethodGet, fmt.Sprintf("/api/admin/posts/%s/%d", board, no), "", nil, &p); err != nil {
 		return nil, err
 	}
@@ -219,9 +213,7 @@ func (s *Service) actDeletePost(w http.ResponseWriter, a *action) (string, error
 	default:
 		return "", invalid("Choose what to delete.")
 	}
-	var v struct {
-		Deleted []int64 `json:"deleted"`
-	}
+	var v maniwani.StaffDeleted
 	if err := a.call(s, http.MethodDelete, path, nil, &v); err != nil {
 		return "", err
 	}
@@ -250,8 +242,7 @@ func (s *Service) resolveReport(a *action) {
 		return
 	}
 	if err := a.call(s, http.MethodDelete, "/api/admin/reports/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
-		var se *staffError
-		if !errors.As(err, &se) || se.Status != http.StatusNotFound {
+		if maniwani.ErrorKind(err) != maniwani.KindNotFound {
 			s.log.Warn("ui: report not dismissed", "report", id, "err", err)
 		}
 	}
@@ -275,10 +266,7 @@ func (s *Service) actThreadFlags(w http.ResponseWriter, a *action) (string, erro
 		in, done = map[string]bool{"closed": false}, "is open again"
 	case "move":
 		to := strings.TrimSpace(a.r.PostForm.Get("to"))
-		var moved struct {
-			Board string
-			No    int64
-		}
+		var moved maniwani.StaffThread
 		err := a.call(s, http.MethodPatch, fmt.Sprintf("/api/admin/threads/%s/%d", board, no), map[string]string{"board": to}, &moved)
 		if err != nil {
 			return "", err
@@ -300,7 +288,7 @@ func need(p *adminPage, perm string) error {
 	if p.Can(perm) {
 		return nil
 	}
-	return &staffError{Status: http.StatusForbidden, Message: http.StatusText(http.StatusForbidden) + "."}
+	return &maniwani.Error{Kind: maniwani.KindForbidden, Message: http.StatusText(http.StatusForbidden) + "."}
 }
 
 func (s *Service) pageBanForm(w http.ResponseWriter, r *http.Request, p *adminPage) error {
@@ -331,9 +319,7 @@ func (s *Service) pageBanForm(w http.ResponseWriter, r *http.Request, p *adminPa
 
 func (s *Service) pageBans(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Back = "Bans", "bans", "/admin/bans"
-	var v struct {
-		Bans []ban `json:"bans"`
-	}
+	var v maniwani.StaffBans
 	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/bans", "", nil, &v); err != nil {
 		return err
 	}
@@ -398,7 +384,7 @@ func (s *Service) actBan(w http.ResponseWriter, a *action) (string, error) {
 		in["post"] = map[string]any{"board": f.Get("post_board"), "no": no}
 		in["public"] = f.Get("public") != ""
 	}
-	var b ban
+	var b maniwani.StaffBan
 	if err := a.call(s, http.MethodPost, "/api/admin/bans", in, &b); err != nil {
 		return "", err
 	}
@@ -406,8 +392,8 @@ func (s *Service) actBan(w http.ResponseWriter, a *action) (string, error) {
 		s.resolveReport(a)
 	}
 	until := "for good"
-	if b.Expires != nil {
-		until = "until " + b.Expires.Show()
+	if !b.Expires.IsZero() {
+		until = "until " + showTime(b.Expires)
 	}
 	who := b.CIDR
 	if who == "" {
@@ -473,7 +459,7 @@ func (s *Service) pageBoard(w http.ResponseWriter, r *http.Request, p *adminPage
 		}
 	}
 	if p.Edit == nil {
-		return &staffError{Status: http.StatusNotFound, Message: "There is no board /" + name + "/."}
+		return notFound("There is no board /" + name + "/.")
 	}
 	s.adminRender(w, r, "a-board", http.StatusOK, p)
 	return nil
@@ -535,7 +521,7 @@ func (s *Service) actEditBoard(w http.ResponseWriter, a *action) (string, error)
 		return "", err
 	}
 	if !maniwani.ValidBoardName(name) {
-		return "", &staffError{Status: http.StatusNotFound, Message: "There is no board /" + name + "/."}
+		return "", notFound("There is no board /" + name + "/.")
 	}
 	if err := a.call(s, http.MethodPatch, "/api/admin/boards/"+name, in, nil); err != nil {
 		return "", err
@@ -546,7 +532,7 @@ func (s *Service) actEditBoard(w http.ResponseWriter, a *action) (string, error)
 func (s *Service) actDeleteBoard(w http.ResponseWriter, a *action) (string, error) {
 	name := a.r.PathValue("board")
 	if !maniwani.ValidBoardName(name) {
-		return "", &staffError{Status: http.StatusNotFound, Message: "There is no board /" + name + "/."}
+		return "", notFound("There is no board /" + name + "/.")
 	}
 	if strings.TrimSpace(strings.Trim(a.r.PostForm.Get("confirm"), "/")) != name {
 		return "", invalid(fmt.Sprintf("To delete /%s/, type its name %s in the box.", name, name))
@@ -560,9 +546,7 @@ func (s *Service) actDeleteBoard(w http.ResponseWriter, a *action) (string, erro
 
 func (s *Service) pageStaff(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Back = "Staff", "staff", "/admin/staff"
-	var v struct {
-		Staff []staffMember `json:"staff"`
-	}
+	var v maniwani.StaffList
 	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/staff", "", nil, &v); err != nil {
 		return err
 	}
@@ -593,13 +577,11 @@ func (s *Service) actDeleteStaff(w http.ResponseWriter, a *action) (string, erro
 
 func (s *Service) pageLog(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section = "Moderation log", "log"
-	var v struct {
-		Log []logEntry `json:"log"`
-	}
+	var v maniwani.StaffLog
 	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/log", "", nil, &v); err != nil {
 		return err
 	}
-	p.Log = v.Log
+	p.Log = logEntries(v.Log)
 	s.adminRender(w, r, "a-log", http.StatusOK, p)
 	return nil
 }

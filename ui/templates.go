@@ -13,10 +13,12 @@ var templateFiles embed.FS
 // the hashed URL of an embedded file.
 func parseTemplates(a *assets) (*template.Template, error) {
 	funcs := template.FuncMap{
-		"asset": a.url,
-		"posts": postsHTML,
-		"post":  postHTML,
-		"size":  func(n int64) string { return humanSize(n) },
+		"asset":    a.url,
+		"posts":    postsHTML,
+		"post":     postHTML,
+		"size":     func(n int64) string { return humanSize(n) },
+		"showTime": showTime,
+		"isoTime":  isoTime,
 		"plural": func(n int, one, many string) string {
 			if n == 1 {
 				return "1 " + one

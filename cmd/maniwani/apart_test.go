@@ -1299,7 +1299,7 @@ func apartInternalSecret(t *testing.T, s *apartSite) {
 			}
 			// The guard's refusal is a bare 404: no JSON (the api's), no
 			// error kind (media's).
-			refused := a.code == http.StatusNotFound && !bytes.Contains(a.body, []byte("{")) && a.header.Get("X-Maniwani-Error-Kind") == ""
+			refused := a.code == http.StatusNotFound && !bytes.Contains(a.body, []byte("{")) && a.header.Get(maniwani.ErrorKindHeader) == ""
 			if want := !c.public && secret != apartSecret; refused != want {
 				t.Errorf("%s %s %s with secret %q: %d %.80q, want refused=%v", c.method, c.proc, c.path, secret, a.code, a.body, want)
 			}

@@ -1,0 +1,150 @@
+package maniwani
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The staff API's answers (CONTRACT.md: Staff API), shared by the api that
+// writes them and the admin UI that reads them. Their fields are in the
+// order of their JSON names, so the answers keep the bytes they had when
+// they were written from maps (whose keys encoding/json sorts).
+
+// Timestamp is a time as the staff API writes it: RFC 3339 in UTC to the
+// second, or null when it is zero.
+type Timestamp struct{ time.Time }
+
+// MarshalJSON implements json.Marshaler.
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(t.UTC().Format(time.RFC3339))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*t = Timestamp{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.Parse(time.RFC3339, s)
+	*t = Timestamp{v}
+	return err
+}
+
+// StaffSession is who is logged in: the answer of login and of GET
+// /api/admin/session.
+type StaffSession struct {
+	CSRFToken   string       `json:"csrf_token"`
+	Permissions []Permission `json:"permissions"`
+	Role        Role         `json:"role"`
+	Username    string       `json:"username"`
+}
+
+// StaffPost is a post as staff see it (GET /api/admin/posts/{board}/{no},
+// and in reports).
+type StaffPost struct {
+	Board string     `json:"board"`
+	Com   string     `json:"com"`
+	File  *StaffFile `json:"file"` // null without one
+	// IP is there only for a role that may see addresses.
+	IP     string    `json:"ip,omitempty"`
+	Name   string    `json:"name"`
+	No     int64     `json:"no"`
+	Sub    string    `json:"sub"`
+	Thread int64     `json:"thread"` // its own number for an OP
+	Time   Timestamp `json:"time"`
+	Trip   string    `json:"trip"`
+}
+
+// StaffFile is a post's file as staff see it.
+type StaffFile struct {
+	Ext      string `json:"ext"`
+	Filename string `json:"filename"`
+	Size     int64  `json:"fsize"`
+	H        int    `json:"h"`
+	MD5      string `json:"md5"`
+	SHA256   string `json:"sha256"`
+	Spoiler  bool   `json:"spoiler"`
+	Tim      int64  `json:"tim"`
+	TnH      int    `json:"tn_h"`
+	TnW      int    `json:"tn_w"`
+	W        int    `json:"w"`
+}
+
+// StaffDeleted answers DELETE /api/admin/posts/{board}/{no}: the posts
+// deleted, or (File) that only the file was.
+type StaffDeleted struct {
+	Deleted []int64 `json:"deleted"` // never null
+	File    bool    `json:"file,omitempty"`
+}
+
+// StaffThread answers PATCH /api/admin/threads/{board}/{no}: the thread
+// where it now is, and its flags.
+type StaffThread struct {
+	Board  string `json:"board"`
+	Closed bool   `json:"closed"`
+	No     int64  `json:"no"`
+	Sticky bool   `json:"sticky"`
+}
+
+// StaffBan is a ban as the staff API gives it.
+type StaffBan struct {
+	Board   string    `json:"board"` // "": every board
+	CIDR    string    `json:"cidr"`
+	Created Timestamp `json:"created"`
+	Expires Timestamp `json:"expires"` // null: permanent
+	ID      int64     `json:"id"`
+	Reason  string    `json:"reason"`
+	Staff   string    `json:"staff"`
+}
+
+// StaffReport is a report with its post (null when the post is gone).
+type StaffReport struct {
+	Board   string     `json:"board"`
+	Created Timestamp  `json:"created"`
+	ID      int64      `json:"id"`
+	No      int64      `json:"no"`
+	Post    *StaffPost `json:"post"`
+	Reason  string     `json:"reason"`
+}
+
+// StaffMember is a staff account as the staff API gives it.
+type StaffMember struct {
+	Created  Timestamp `json:"created"`
+	Role     Role      `json:"role"`
+	Username string    `json:"username"`
+}
+
+// StaffLogEntry is one line of the moderation log.
+type StaffLogEntry struct {
+	Action string    `json:"action"`
+	Reason string    `json:"reason"`
+	Staff  string    `json:"staff"`
+	Target string    `json:"target"`
+	Time   Timestamp `json:"time"`
+}
+
+// The lists the staff API answers, each under its name.
+type (
+	StaffBoards struct {
+		Boards []BoardSettings `json:"boards"`
+	}
+	StaffBans struct {
+		Bans []StaffBan `json:"bans"`
+	}
+	StaffReports struct {
+		Reports []StaffReport `json:"reports"`
+	}
+	StaffList struct {
+		Staff []StaffMember `json:"staff"`
+	}
+	StaffLog struct {
+		Log []StaffLogEntry `json:"log"`
+	}
+)
