@@ -58,6 +58,9 @@ type Media interface {
 	Remove(ctx context.Context, f FileRef, last bool) error
 	// Original opens the stored bytes of f.
 	Original(ctx context.Context, f FileRef) (Blob, error)
+	// Stat tells the size and time of the stored bytes of f without
+	// reading them; bytes not stored are a KindNotFound error.
+	Stat(ctx context.Context, f FileRef) (BlobInfo, error)
 	// HasThumb tells whether the thumbnail of f's bytes exists.
 	HasThumb(ctx context.Context, f FileRef) (bool, error)
 	// SaveThumb stores the JPEG thumbnail of f's bytes.

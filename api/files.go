@@ -50,15 +50,13 @@ func (s *Service) putBytes(ctx context.Context, ref maniwani.FileRef, u *upload.
 
 // afterFile follows a committed post with a file: it makes sure the bytes
 // are still there (a deletion of the last other post with the same bytes
-// may have dropped them between the save and the commit) and asks the
-// thumbnailer for the thumbnail.
+// may have dropped them between the save and the commit), by a Stat that
+// reads none of them, and asks the thumbnailer for the thumbnail.
 func (s *Service) afterFile(ctx context.Context, p *maniwani.Post, u *upload.File) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	ref := maniwani.FileRef{Board: p.Board, Tim: p.File.Tim, SHA256: p.File.SHA256, Ext: p.File.Ext}
-	if b, err := s.cfg.Media.Original(ctx, ref); err == nil {
-		b.Close()
-	} else if maniwani.ErrorKind(err) == maniwani.KindNotFound {
+	if _, err := s.cfg.Media.Stat(ctx, ref); maniwani.ErrorKind(err) == maniwani.KindNotFound {
 		if err := s.putBytes(ctx, ref, u); err != nil {
 			s.log.Error("file of a post lost and not stored again", "board", p.Board, "no", p.No, "err", err)
 		}

@@ -65,4 +65,7 @@ func TestClient(t *testing.T) {
 	if _, err := c.HasThumb(ctx, f); maniwani.ErrorKind(err) != maniwani.KindUnavailable {
 		t.Fatalf("media down: %v", err)
 	}
+	if _, err := c.Stat(ctx, f); maniwani.ErrorKind(err) != maniwani.KindUnavailable {
+		t.Fatalf("Stat with media down: %v", err)
+	}
 }

@@ -24,6 +24,7 @@ const InternalPrefix = "/_internal/media/"
 //	PUT    /_internal/media/src/{sha}{ext}          Save (body: the bytes)
 //	DELETE /_internal/media/src/{sha}{ext}?board=&tim=&last=1   Remove
 //	GET    /_internal/media/src/{sha}{ext}          Original
+//	HEAD   /_internal/media/src/{sha}{ext}          Stat (Content-Length, Last-Modified)
 //	HEAD   /_internal/media/thumb/{sha}             HasThumb (200 or 404)
 //	PUT    /_internal/media/thumb/{sha}{ext}        SaveThumb
 func (s *Service) serveInternal(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +47,14 @@ func (s *Service) serveInternal(w http.ResponseWriter, r *http.Request) {
 			if b, err = s.Original(ctx, f); err == nil {
 				defer b.Close()
 				http.ServeContent(w, r, "", b.Info().ModTime, b)
+				return
+			}
+		case http.MethodHead:
+			var info maniwani.BlobInfo
+			if info, err = s.Stat(ctx, f); err == nil {
+				w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
+				w.Header().Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
+				w.WriteHeader(http.StatusOK)
 				return
 			}
 		default:
@@ -167,6 +176,22 @@ func (c *Client) Original(ctx context.Context, f maniwani.FileRef) (maniwani.Blo
 		return nil, &maniwani.Error{Kind: maniwani.KindUnavailable, Message: "Media is unavailable.", Err: err}
 	}
 	return &tempBlob{File: tmp, info: maniwani.BlobInfo{Size: n, ModTime: time.Now()}}, nil
+}
+
+// Stat implements maniwani.Media with a HEAD request: the bytes stay where
+// they are.
+func (c *Client) Stat(ctx context.Context, f maniwani.FileRef) (maniwani.BlobInfo, error) {
+	resp, err := c.do(ctx, http.MethodHead, srcPath(f), nil, 0)
+	if err != nil {
+		return maniwani.BlobInfo{}, err
+	}
+	resp.Body.Close()
+	size, err := strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64)
+	if err != nil {
+		return maniwani.BlobInfo{}, fmt.Errorf("media: HEAD %s: Content-Length %q", srcPath(f), resp.Header.Get("Content-Length"))
+	}
+	mod, _ := http.ParseTime(resp.Header.Get("Last-Modified")) // zero when absent
+	return maniwani.BlobInfo{Size: size, ModTime: mod}, nil
 }
 
 type tempBlob struct {

@@ -128,6 +128,15 @@ func (s *Service) Original(ctx context.Context, f maniwani.FileRef) (maniwani.Bl
 	return s.store.Open(ctx, srcKey(f.SHA256, f.Ext))
 }
 
+// Stat tells the size and time of the stored bytes of f (by f.SHA256 and
+// f.Ext) from the store's Stat, which reads none of them.
+func (s *Service) Stat(ctx context.Context, f maniwani.FileRef) (maniwani.BlobInfo, error) {
+	if err := checkRef(f); err != nil {
+		return maniwani.BlobInfo{}, err
+	}
+	return s.store.Stat(ctx, srcKey(f.SHA256, f.Ext))
+}
+
 // HasThumb tells whether the thumbnail of f's bytes exists.
 func (s *Service) HasThumb(ctx context.Context, f maniwani.FileRef) (bool, error) {
 	if err := checkSHA(f.SHA256); err != nil {

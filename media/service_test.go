@@ -157,6 +157,11 @@ func (c *countingStore) Put(ctx context.Context, key string, r io.Reader, size i
 	return c.FileStore.Put(ctx, key, r, size)
 }
 
+func (c *countingStore) Stat(ctx context.Context, key string) (maniwani.BlobInfo, error) {
+	c.add("Stat", key)
+	return c.FileStore.Stat(ctx, key)
+}
+
 func (c *countingStore) Open(ctx context.Context, key string) (maniwani.Blob, error) {
 	c.add("Open", key)
 	return c.FileStore.Open(ctx, key)
@@ -597,3 +602,56 @@ func (downStore) Stat(context.Context, string) (maniwani.BlobInfo, error) {
 	return maniwani.BlobInfo{}, errDown
 }
 func (downStore) Delete(context.Context, string) error { return errDown }
+
+// Stat tells the size of stored bytes from the store's Stat, reading none
+// of them, on every backend, in process and over HTTP; bytes not stored
+// are KindNotFound, a malformed name KindInvalid.
+func TestStat(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		for _, m := range []struct {
+			name string
+			maniwani.Media
+		}{{"service", e.svc}, {"client", media.NewClient(e.url, "")}} {
+			t.Run(m.name, func(t *testing.T) {
+				f, data := file(t, "b", 1, ".png", 70_000)
+				src := "src/" + f.SHA256[:2] + "/" + f.SHA256 + ".png"
+				if _, err := m.Stat(ctx, f); maniwani.ErrorKind(err) != maniwani.KindNotFound {
+					t.Fatalf("Stat before Save = %v, want KindNotFound", err)
+				}
+				before := time.Now().Add(-time.Minute) // server clocks differ a little
+				if err := m.Save(ctx, f, bytes.NewReader(data), int64(len(data))); err != nil {
+					t.Fatal(err)
+				}
+				opens := e.count.n("Open", src)
+				info, err := m.Stat(ctx, f)
+				if err != nil || info.Size != int64(len(data)) {
+					t.Fatalf("Stat = %+v, %v; want size %d", info, err, len(data))
+				}
+				if info.ModTime.Before(before) || info.ModTime.After(time.Now().Add(time.Minute)) {
+					t.Errorf("Stat's time %v, not about now", info.ModTime)
+				}
+				if n := e.count.n("Open", src); n != opens || e.count.n("Stat", src) == 0 {
+					t.Errorf("Stat opened the bytes %d times, stat them %d times; want none and some",
+						n-opens, e.count.n("Stat", src))
+				}
+				other := f
+				other.Ext = ".jpg" // the same bytes under another type are not stored
+				if _, err := m.Stat(ctx, other); maniwani.ErrorKind(err) != maniwani.KindNotFound {
+					t.Errorf("Stat of another extension = %v, want KindNotFound", err)
+				}
+				bad := f
+				bad.SHA256 = "../" + f.SHA256[3:]
+				if _, err := m.Stat(ctx, bad); maniwani.ErrorKind(err) != maniwani.KindInvalid {
+					t.Errorf("Stat of a malformed name = %v, want KindInvalid", err)
+				}
+				if err := m.Remove(ctx, f, true); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := m.Stat(ctx, f); maniwani.ErrorKind(err) != maniwani.KindNotFound {
+					t.Errorf("Stat after the last Remove = %v, want KindNotFound", err)
+				}
+			})
+		}
+	})
+}

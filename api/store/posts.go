@@ -66,6 +66,14 @@ type Created struct {
 // archive. A refusal (unknown board or thread, closed thread, cooldown)
 // rolls it all back, so a refused post takes no number.
 func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Created, error) {
+	return s.createPost(ctx, in, !s.sqlite && in.Resto != 0 && in.File == nil)
+}
+
+// createPost is CreatePost by one of its two paths: inStatement stores a
+// reply without a file in replySQL (PostgreSQL only); otherwise the rules
+// run here in Go, over several statements. TestReplyRules runs every rule
+// of a reply through both.
+func (s *Store) createPost(ctx context.Context, in NewPost, inStatement bool) (*Created, error) {
 	now := in.Time.UnixMicro()
 	if !s.sqlite { // SQLite's writes are already one at a time (write)
 		unlock, err := s.boards.lock(ctx, in.Board)
@@ -73,7 +81,7 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Created, error) {
 			return nil, err
 		}
 		defer unlock()
-		if in.Resto != 0 && in.File == nil {
+		if inStatement {
 			return s.createReplyPostgres(ctx, in)
 		}
 	}
@@ -88,9 +96,12 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Created, error) {
 		}
 		var thread threadRow
 		if in.Resto != 0 {
-			// Read the thread before taking the board's lock, to refuse early and
-			// keep the serial section short; the bump below re-checks that it is
-			// still open.
+			// Read the thread before the board's number is taken, so that a
+			// refusal takes none. The board's lock is already held (the
+			// advisory lock above; SQLite's one writer), so this read is
+			// inside the serial section. A moderator closes a thread without
+			// that lock (UpdateThread), so the bump below checks again that it
+			// is still open.
 			err := tx.Joins("JOIN boards ON boards.id = threads.board_id").
 				Where("boards.name = ? AND threads.no = ?", in.Board, in.Resto).Take(&thread).Error
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -315,7 +326,8 @@ func (r *postRow) domain(board string) maniwani.Post {
 // open, not archived, and the poster's key $15 is past its cooldown, the
 // rule of checkCooldown), take the board's next number only if it did,
 // insert the post and its quotes. No row back means a refusal, which
-// changed nothing; the caller explains it.
+// changed nothing; the caller explains it. It restates the rules of the Go
+// path: each is a case of TestReplyRules, which runs them through both.
 const replySQL = `WITH b AS (SELECT id, bump_limit, cooldown_reply, poster_ids FROM boards WHERE name = $1),
 t AS (
 	UPDATE threads SET replies = threads.replies + 1, modified_us = $3,
