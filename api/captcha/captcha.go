@@ -28,8 +28,9 @@ import (
 // Alphabet is what answers are made of: capitals and digits without the
 // look-alikes that distortion makes ambiguous: 0/O/Q, 1/I (L stays: neither
 // is left to mistake it for), 2/Z, 5/S, 6/G, 8/B, and V (two touching
-// ones make a W).
-const Alphabet = "ACDEFHJKLMNPRTUWXY234679"
+// ones make a W); F and 4, which a crossing stroke turns into E and A.
+// 22 symbols, 6 of them: 113 million answers.
+const Alphabet = "ACDEHJKLMNPRTUWXY23679"
 
 // Config sizes a challenge. Zero values take the defaults.
 type Config struct {
@@ -134,7 +135,8 @@ func (m *Maker) New(rnd io.Reader) (Challenge, error) {
 
 // Check reports whether response answers the challenge whose answer is
 // answer: case and white space do not matter. The comparison takes the
-// same time wherever the first wrong character is.
+// same time wherever the first wrong character is (only a wrong length,
+// which every challenge shares, returns early).
 func Check(answer, response string) bool {
 	a, b := normal(answer), normal(response)
 	if len(a) == 0 {
@@ -162,8 +164,9 @@ type drawing struct {
 	img       *image.Gray
 }
 
-// fill adds the polygons to dst: each is drawn on its own, so overlapping
-// shapes add up instead of cancelling where their windings differ.
+// fill draws the polygons, in one pass (a glyph's holes are contours of
+// their own), over what dst has. Shapes go in separate calls so that where
+// they overlap they add up instead of cancelling where windings differ.
 func (d *drawing) fill(dst *image.Alpha, polys [][]pt) {
 	b := dst.Bounds()
 	d.z.Reset(b.Dx(), b.Dy())
@@ -191,7 +194,7 @@ func (m *Maker) plain(d *drawing, answer []byte) {
 
 // distorted draws the characters crowded, each in its own font, size and
 // angle, then bends the whole through one wave, and crosses it with
-// strokes as thick as the characters' own.
+// strokes a little thinner than the characters' own.
 func (m *Maker) distorted(d *drawing, r *rand.Rand, answer []byte) {
 	w, h := float32(m.cfg.Width), float32(m.cfg.Height)
 	n := float32(len(answer))

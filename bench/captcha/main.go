@@ -54,7 +54,7 @@ func main() {
 	n := flag.Int("n", 200, "challenges of each kind")
 	psm := flag.String("psm", "7,8,13", "tesseract page segmentation modes to try, comma-separated")
 	tess := flag.String("tesseract", "tesseract", "the tesseract program")
-	dir := flag.String("dir", "", "where to write the PNGs (default: a temporary directory, removed after)")
+	dir := flag.String("dir", "", "where to write the PNGs and answers.txt (default: a temporary directory, removed after)")
 	flag.Parse()
 	os.Exit(run(*n, strings.Split(*psm, ","), *tess, *dir))
 }
@@ -163,6 +163,11 @@ func measure(cfg captcha.Config, n int, dir string) (batch, error) {
 		}
 		b.files = append(b.files, f)
 		b.answers = append(b.answers, c.Answer)
+	}
+	// The answers beside the images, for a person checking by eye what
+	// people can read (-dir keeps both).
+	if err := os.WriteFile(filepath.Join(dir, "answers.txt"), []byte(strings.Join(b.answers, "\n")+"\n"), 0o644); err != nil {
+		return b, err
 	}
 	slices.Sort(b.times)
 	return b, nil
