@@ -3,7 +3,8 @@
 # ffmpeg (first frames of videos) and ImageMagick (test images, and the
 # baseline of bench/thumbnail). Installs them from Debian's packages when
 # they are missing; root is needed only then. Idempotent; quiet when all is
-# well.
+# well. With arguments, only those tools: `tools.sh tesseract` is the OCR
+# bench/captcha attacks the captcha with, which no test needs.
 set -euo pipefail
 
 need_root() { [ "$(id -u)" = 0 ] || { echo "tools.sh: $1 needs root to install" >&2; exit 1; }; }
@@ -28,12 +29,25 @@ imagemagick() {
   return 1
 }
 
+# has TOOL: whether it is installed; package TOOL: its Debian package.
+has() {
+  case $1 in
+  imagemagick) imagemagick ;;
+  *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
+package() {
+  case $1 in
+  tesseract) echo tesseract-ocr ;;
+  *) echo "$1" ;;
+  esac
+}
+
+[ $# -gt 0 ] || set -- ffmpeg imagemagick
 missing=()
-command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
-imagemagick || missing+=(imagemagick)
+for t in "$@"; do has "$t" || missing+=("$(package "$t")"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "tools.sh: installing ${missing[*]}" >&2
   apt_install "${missing[@]}"
-  command -v ffmpeg >/dev/null 2>&1 || { echo "tools.sh: ffmpeg is still missing" >&2; exit 1; }
-  imagemagick || { echo "tools.sh: ImageMagick is still missing" >&2; exit 1; }
+  for t in "$@"; do has "$t" || { echo "tools.sh: $t is still missing" >&2; exit 1; }; done
 fi
