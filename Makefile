@@ -3,9 +3,9 @@
 GO ?= go
 export CI ?=
 
-.PHONY: test check-format check-generate generate vet run bench-posting
+.PHONY: test check-format check-generate check-tidy generate vet staticcheck run bench-posting
 
-test: check-format check-generate vet
+test: check-format check-generate check-tidy vet staticcheck
 	./scripts/services.sh
 	./scripts/tools.sh
 	./scripts/minio.sh
@@ -23,8 +23,16 @@ generate:
 check-generate: generate
 	@git diff --exit-code --stat -- pubsub/pb || { echo "pubsub/pb is out of date: run make generate and commit"; exit 1; }
 
+# go.mod and go.sum say exactly what the code imports.
+check-tidy:
+	@$(GO) mod tidy -diff || { echo "go.mod is not tidy: run go mod tidy and commit"; exit 1; }
+
 vet:
 	$(GO) vet ./...
+
+# The pinned staticcheck, installed into .cache/bin on first use.
+staticcheck:
+	./scripts/staticcheck.sh ./...
 
 run:
 	$(GO) run ./cmd/maniwani

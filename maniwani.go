@@ -29,12 +29,26 @@ type Board struct {
 	Modified  time.Time
 }
 
+// The limits of a post's files unless a board or a service's Config says
+// otherwise. Each is defined here alone; every other place takes it from
+// here.
+const (
+	// DefaultMaxFileSize is a board's file size limit, in bytes: 8 MiB.
+	DefaultMaxFileSize = 8 << 20
+	// DefaultMaxPixels bounds an image's or a video's width x height: 40
+	// megapixels, as the README says. A small file can declare a huge
+	// image (a decompression bomb) and a decoded one costs up to 4 bytes a
+	// pixel: the api refuses an upload past it, and the thumbnailer
+	// decodes none past it.
+	DefaultMaxPixels = 40_000_000
+)
+
 // DefaultBoard is board b as a new site gets it. A board created without
 // some setting takes this one's.
 func DefaultBoard() Board {
 	return Board{
 		Name: "b", Title: "Random", Description: "The stories and information posted here are artistic works of fiction and falsehood.",
-		MaxThreads: 150, BumpLimit: 300, ImageLimit: 150, MaxFileSize: 8 << 20,
+		MaxThreads: 150, BumpLimit: 300, ImageLimit: 150, MaxFileSize: DefaultMaxFileSize,
 		CooldownThread: 30, CooldownReply: 10,
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The staff API's answers (CONTRACT.md: Staff API), shared by the api that
+// The staff API's answers (the contract's Staff API), shared by the api that
 // writes them and the admin UI that reads them. Their fields are in the
 // order of their JSON names, so the answers keep the bytes they had when
 // they were written from maps (whose keys encoding/json sorts).

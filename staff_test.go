@@ -9,7 +9,7 @@ import (
 )
 
 // The staff API's answers, byte for byte as they were when the api wrote
-// them from maps (CONTRACT.md: Staff API): field names, null for a missing
+// them from maps (the contract's Staff API): field names, null for a missing
 // file, post or expiry, no ip for a role that may not see it, [] for no
 // deletions.
 func TestStaffAnswersJSON(t *testing.T) {

@@ -100,7 +100,7 @@ func TestLiveEventIsThreadJSON(t *testing.T) {
 }
 
 // withoutOPFields is an opening post's JSON without what only an OP
-// carries (CONTRACT.md: an OP adds sticky, closed, replies, ...), in the
+// carries (the contract: an OP adds sticky, closed, replies, ...), in the
 // api's encoding.
 func withoutOPFields(t *testing.T, body []byte) []byte {
 	t.Helper()

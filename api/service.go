@@ -39,7 +39,8 @@ type Config struct {
 	Bus maniwani.Bus
 	// Media stores posts' files; nil: posts with files are refused.
 	Media maniwani.Media
-	// MaxPixels bounds an image's width x height; 0: 40 megapixels.
+	// MaxPixels bounds an image's width x height; 0:
+	// maniwani.DefaultMaxPixels.
 	MaxPixels int64
 	// TempDir holds uploads while they are checked; "": the system's.
 	TempDir string

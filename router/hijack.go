@@ -28,7 +28,9 @@ func serveHijacked(ctx *fasthttp.RequestCtx, h http.Handler) {
 		return
 	}
 	header := http.Header{}
-	ctx.Request.Header.VisitAll(func(k, v []byte) { header.Add(string(k), string(v)) })
+	for k, v := range ctx.Request.Header.All() {
+		header.Add(string(k), string(v))
+	}
 	remote := ctx.RemoteAddr().String()
 	host := string(ctx.Host())
 	method := string(ctx.Method())

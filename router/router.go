@@ -486,11 +486,11 @@ func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*c
 			Body:         append([]byte(nil), resp.Body()...),
 			Gens:         gens,
 		}
-		resp.Header.VisitAll(func(k, v []byte) {
+		for k, v := range resp.Header.All() {
 			if cache.Kept(k) {
 				e.Extra = append(e.Extra, [2][]byte{append([]byte(nil), k...), append([]byte(nil), v...)})
 			}
-		})
+		}
 		if e.Status >= 500 {
 			return nil, fmt.Errorf("upstream answered %d", e.Status)
 		}

@@ -33,7 +33,7 @@ func (u Unset) Fetch(context.Context, *fasthttp.Request, *fasthttp.Response) err
 }
 
 // Forward implements Upstream.
-func (u Unset) Forward(ctx *fasthttp.RequestCtx) { unavailable(ctx, u.Fetch(nil, nil, nil)) }
+func (u Unset) Forward(ctx *fasthttp.RequestCtx) { unavailable(ctx, u.Fetch(ctx, nil, nil)) }
 
 // Local is a service in this process. Cache fills call its handler
 // directly; requests passed through (posts, streams, media) go to it over an

@@ -78,7 +78,7 @@ func decodeImage(path, ext string) (image.Image, int, int, error) {
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
 		return nil, 0, 0, &maniwani.Error{Kind: maniwani.KindTooLarge,
-			Message: fmt.Sprintf("thumbnailer: %dx%d image is over %d megapixels", cfg.Width, cfg.Height, maxPixels>>20)}
+			Message: fmt.Sprintf("thumbnailer: %dx%d image is over %d megapixels", cfg.Width, cfg.Height, maxPixels/1_000_000)}
 	}
 	if ext == ".png" {
 		// A big PNG is shrunk while it is inflated, never whole.

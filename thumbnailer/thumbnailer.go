@@ -45,8 +45,8 @@ type Thumb struct {
 
 // maxPixels bounds the images that are decoded at all: a small file can
 // declare a huge image (a decompression bomb), and a decoded image costs up
-// to 4 bytes a pixel. 64 megapixels is above any camera's usual output.
-const maxPixels = 64 << 20
+// to 4 bytes a pixel. It is the api's limit of an upload.
+const maxPixels = maniwani.DefaultMaxPixels
 
 // defaultQuality keeps a 250 px thumbnail sharp at about 10-20 KB.
 const defaultQuality = 85

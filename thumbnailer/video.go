@@ -92,7 +92,7 @@ func decodeFrame(r io.Reader) (image.Image, int, int, error) {
 	w, h := cfg.Width, cfg.Height
 	if int64(w)*int64(h) > maxPixels {
 		return nil, 0, 0, &maniwani.Error{Kind: maniwani.KindTooLarge,
-			Message: fmt.Sprintf("thumbnailer: %dx%d video is over %d megapixels", w, h, maxPixels>>20)}
+			Message: fmt.Sprintf("thumbnailer: %dx%d video is over %d megapixels", w, h, maxPixels/1_000_000)}
 	}
 	r = io.MultiReader(&head, r)
 	tw, th := maniwani.ThumbSize(w, h)

@@ -1,7 +1,7 @@
 package ui
 
 // The moderators' admin UI at /admin/: server-rendered pages over the staff
-// API (CONTRACT.md: Staff API). The ui keeps no session of its own: each
+// API (the contract's Staff API). The ui keeps no session of its own: each
 // page and each action is one or more requests to the staff API, made with
 // the browser's session cookie (and, for a write, the CSRF token from the
 // form's hidden csrf field), whose JSON the page shows. Deps.StaffAPI is the

@@ -109,7 +109,7 @@ func (s *Service) newThreadView(v *maniwani.ThreadView) threadView {
 	return tv
 }
 
-// Thumbnails are at most this size (CONTRACT.md: media); a spoiler or a
+// Thumbnails are at most this size (the contract's Media); a spoiler or a
 // missing size is shown as a square of spoilerSize.
 const (
 	thumbMax    = 250

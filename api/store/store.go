@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,18 +170,24 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.db.WithContext(ctx).Transaction(fn)
 }
 
-// Redact hides a password in a database URL so it can be logged.
-func Redact(u string) string {
-	at := strings.LastIndex(u, "@")
-	scheme := strings.Index(u, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return u
+// Redact hides the password of a database URL so that it can be logged. A
+// sqlite:// URL is a file path with no credentials, one that net/url may
+// refuse or re-escape (a space, a Windows drive), so it is kept as it is.
+// Any other goes through url.URL.Redacted, with the password= parameter
+// that pgx also takes hidden too; one that is not a URL is not shown.
+func Redact(s string) string {
+	if strings.HasPrefix(s, "sqlite://") {
+		return s
 	}
-	creds := u[scheme+3 : at]
-	if i := strings.Index(creds, ":"); i >= 0 {
-		return u[:scheme+3] + creds[:i] + ":***" + u[at:]
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return "(not a URL, hidden)"
 	}
-	return u
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 // Secret is the site's secret for keyed hashes (secure tripcodes, poster

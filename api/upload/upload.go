@@ -25,16 +25,6 @@ import (
 	"github.com/maniwani/maniwani"
 )
 
-const (
-	// DefaultMaxSize is the size limit of Limits that name none: 4 MiB, as
-	// on 4chan.
-	DefaultMaxSize = 4 << 20
-	// DefaultMaxPixels is the pixel limit of Limits that name none. It
-	// bounds what a decode (ours for EXIF orientation, the thumbnailer's)
-	// can allocate.
-	DefaultMaxPixels = 40_000_000
-)
-
 // DefaultTypes are the extensions a board takes when its Limits name none.
 func DefaultTypes() []string {
 	return []string{".jpg", ".png", ".gif", ".webp", ".webm", ".mp4"}
@@ -42,17 +32,17 @@ func DefaultTypes() []string {
 
 // Limits are what one board takes.
 type Limits struct {
-	MaxSize   int64    // bytes; a larger file is refused; 0 = DefaultMaxSize
-	MaxPixels int64    // width*height; 0 = DefaultMaxPixels
+	MaxSize   int64    // bytes; a larger file is refused; 0 = maniwani.DefaultMaxFileSize
+	MaxPixels int64    // width*height; 0 = maniwani.DefaultMaxPixels
 	Types     []string // allowed extensions, e.g. ".jpg"; nil = DefaultTypes()
 }
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxSize <= 0 {
-		l.MaxSize = DefaultMaxSize
+		l.MaxSize = maniwani.DefaultMaxFileSize
 	}
 	if l.MaxPixels <= 0 {
-		l.MaxPixels = DefaultMaxPixels
+		l.MaxPixels = maniwani.DefaultMaxPixels
 	}
 	if l.Types == nil {
 		l.Types = DefaultTypes()

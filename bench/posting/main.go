@@ -171,7 +171,7 @@ func runKind(ctx context.Context, kind string, o options, log *slog.Logger) (*re
 	// No cooldowns and no limit the run could reach: the run measures the
 	// write path, not the refusals.
 	err = st.CreateBoard(ctx, maniwani.Board{Name: "bench", Title: "Bench", MaxThreads: 1000,
-		BumpLimit: 1 << 30, ImageLimit: 1 << 30, MaxFileSize: 8 << 20})
+		BumpLimit: 1 << 30, ImageLimit: 1 << 30, MaxFileSize: maniwani.DefaultMaxFileSize})
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ import (
 // instances and the router in front. It goes through a post's whole life
 // (a thread with an image, read as HTML and JSON, on a live stream, its
 // thumbnail, deleted by a moderator), then breaks one piece at a time and
-// holds the site to ARCHITECTURE.md's promise: "A post that got a success
+// holds the site to the architecture's promise: "A post that got a success
 // reply is never lost, and is visible on every router within a moment. If
 // Redis, the thumbnailer, markdown or live is down, reads and posting keep
 // working in a degraded way, and queued work is done when they return."

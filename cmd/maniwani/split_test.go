@@ -251,7 +251,7 @@ func (c catalogJSON) newest(thread int64) (last int64, replies int) {
 
 // Two routers (two whole processes) on one PostgreSQL and one Redis: a
 // reply posted through one is in the thread and the catalog of that router
-// at once, and of the other within a moment (ARCHITECTURE.md: "visible on
+// at once, and of the other within a moment (the architecture: "visible on
 // every router within a moment"), after both had the pages cached. The
 // other router learns of the write through Redis Pub/Sub, so a read sent
 // the instant the writer is answered can beat the event by a fraction of a

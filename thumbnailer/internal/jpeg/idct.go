@@ -88,8 +88,6 @@ func dctBox(x0, x1, kcos, ksin int32) (y0, y1 int32) {
 // so we define only a single block type of [8*8]int32.
 //
 // A 2D DCT is implemented as 1D DCTs over the rows and columns.
-//
-// dct_test.go defines a String method for nice printing in tests.
 type block [blockSize]int32
 
 const blockSize = 8 * 8

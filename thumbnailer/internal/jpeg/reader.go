@@ -9,6 +9,12 @@
 // the inverse DCT and of the memory; the entropy decoding stays whole. The
 // encoder and the image.RegisterFormat call are left out.
 //
+// testdata/upstream holds the upstream files the fork was made from, and
+// their Go version. scripts/jpeg-upstream.sh (run from the repository's
+// root) prints what image/jpeg of the Go in use changed since then, to be
+// ported here; -fork shows the whole difference, -update takes the Go in
+// use as the new base once its changes are in.
+//
 // JPEG is defined in ITU-T T.81: https://www.w3.org/Graphics/JPEG/itu-t81.pdf.
 package jpeg
 
