@@ -331,7 +331,7 @@ func TestEvents(t *testing.T) {
 
 		// Another board's events and other events stay out.
 		publish(t, bus, "a", post("a", 100, 100, "elsewhere"))
-		publish(t, bus, "g", &pb.Event{Kind: &pb.Event_BoardUpdated{BoardUpdated: &pb.BoardUpdated{Board: "g"}}})
+		publish(t, bus, "g", &pb.Event{Kind: &pb.Event_CacheInvalidation{CacheInvalidation: &pb.CacheInvalidation{Board: "g", BoardGen: 2}}})
 		other.quiet(t, 200*time.Millisecond)
 		board.quiet(t, 0)
 		thread.quiet(t, 0)

@@ -35,9 +35,6 @@ import (
 type Config struct {
 	Addr   string // where Run listens when the ui runs as its own process
 	Logger *slog.Logger
-	// Now is the clock; nil: time.Now. The pages show the posts' own
-	// times (the script makes them relative), so nothing reads it yet.
-	Now func() time.Time
 }
 
 // Deps is what the ui reads from.
