@@ -339,9 +339,9 @@ func (s *Service) moveThread(w http.ResponseWriter, r *http.Request, st *staffRe
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: from, All: true},
 		&pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{Board: from, No: no, Thread: no}}})
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: to, All: true}, postCreated(&v.Posts[0], m.NewNo))
-	if s.cfg.Media != nil {
+	if s.deps.Media != nil {
 		for _, f := range m.Files { // the old names, which media may have cached
-			if err := s.cfg.Media.Remove(context.WithoutCancel(r.Context()), f, false); err != nil {
+			if err := s.deps.Media.Remove(context.WithoutCancel(r.Context()), f, false); err != nil {
 				s.log.Warn("moved file's old name not dropped", "board", f.Board, "tim", f.Tim, "err", err)
 			}
 		}

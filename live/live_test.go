@@ -668,11 +668,13 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
-	s, err := New(Config{Addr: addr}, Deps{Bus: memory.New(memory.Config{}), Reader: &fakeReader{}})
+	s, err := New(Config{}, Deps{Bus: memory.New(memory.Config{}), Reader: &fakeReader{}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- s.Run(ctx) }()
