@@ -157,19 +157,6 @@ type ThreadView struct {
 	OmittedImages int
 }
 
-// NewPost is what a poster sends, after the transport has parsed it.
-type NewPost struct {
-	Board    string
-	Resto    int64
-	Name     string
-	Email    string
-	Subject  string
-	Body     string
-	Password string
-	Spoiler  bool
-	IP       string
-}
-
 // Ban keeps an address or a range of addresses from posting.
 type Ban struct {
 	ID      int64

@@ -129,12 +129,8 @@ func (s *Service) handleCreateBoard(w http.ResponseWriter, r *http.Request, st *
 		return
 	}
 	s.addLog(r.Context(), s.logEntry(st, "create board", "/"+b.Name+"/", ""))
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true}, boardUpdated(b.Name))
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true})
 	writeJSON(w, http.StatusCreated, b.Settings())
-}
-
-func boardUpdated(board string) *pb.Event {
-	return &pb.Event{Kind: &pb.Event_BoardUpdated{BoardUpdated: &pb.BoardUpdated{Board: board}}}
 }
 
 func (s *Service) handleUpdateBoard(w http.ResponseWriter, r *http.Request, st *staffRequest) {
@@ -162,7 +158,7 @@ func (s *Service) handleUpdateBoard(w http.ResponseWriter, r *http.Request, st *
 	}
 	s.addLog(r.Context(), s.logEntry(st, "edit board", "/"+b.Name+"/", ""))
 	// A board's settings show on all its pages: everything cached goes.
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true}, boardUpdated(b.Name))
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true})
 	writeJSON(w, http.StatusOK, b.Settings())
 }
 
@@ -173,7 +169,7 @@ func (s *Service) handleDeleteBoard(w http.ResponseWriter, r *http.Request, st *
 		s.fail(w, r, err, nil)
 		return
 	}
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: name, All: true}, boardUpdated(name))
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: name, All: true})
 	s.removeFiles(r.Context(), files)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -342,9 +338,9 @@ func (s *Service) moveThread(w http.ResponseWriter, r *http.Request, st *staffRe
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: from, All: true},
 		&pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{Board: from, No: no, Thread: no}}})
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: to, All: true}, postCreated(&v.Posts[0]))
-	if s.cfg.Media != nil {
+	if s.deps.Media != nil {
 		for _, f := range m.Files { // the old names, which media may have cached
-			if err := s.cfg.Media.Remove(context.WithoutCancel(r.Context()), f, false); err != nil {
+			if err := s.deps.Media.Remove(context.WithoutCancel(r.Context()), f, false); err != nil {
 				s.log.Warn("moved file's old name not dropped", "board", f.Board, "tim", f.Tim, "err", err)
 			}
 		}

@@ -222,7 +222,7 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 					}
 					continue
 				}
-				if s.cfg.Media == nil {
+				if s.deps.Media == nil {
 					return f, invalid("This server does not take files.")
 				}
 				// Browsers send resto before the file: the post's thread is
@@ -319,7 +319,7 @@ func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*stor
 	if err != nil {
 		return nil, nil, err
 	}
-	html, err := s.cfg.Renderer.Render(r.Context(), rin)
+	html, err := s.deps.Renderer.Render(r.Context(), rin)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/realip"
+	"github.com/maniwani/maniwani/markdown"
 	"github.com/maniwani/maniwani/ui"
 )
 
@@ -47,7 +48,8 @@ func newAdminSiteTrusting(t *testing.T, trusted string) *site {
 	if err := api.Bootstrap(ctx, st, adminPassword, log); err != nil {
 		t.Fatal(err)
 	}
-	a, err := api.New(ctx, api.Config{Logger: log, Proxies: proxies}, st)
+	a, err := api.New(api.Config{Logger: log, Proxies: proxies},
+		api.Deps{Store: st, Renderer: markdown.NewRenderer(markdown.RendererConfig{Logger: log})})
 	if err != nil {
 		t.Fatal(err)
 	}
