@@ -305,6 +305,15 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 			}
 			restoSeen = restoSeen || name == "resto"
 			seen[name] = true
+			// A field sent again is filtered (and checked) again.
+			switch name {
+			case "com":
+				filtered[maniwani.FieldCom], comChecked = false, false
+			case "name":
+				filtered[maniwani.FieldName] = false
+			case "sub":
+				filtered[maniwani.FieldSubject] = false
+			}
 		}
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {

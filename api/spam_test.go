@@ -144,6 +144,8 @@ func TestFilters(t *testing.T) {
 			[]string{"com", "cheap pills"}, nil), 403, "spam")
 		wantRefused(t, "a comment after a file", s.postNamedFile("b", "10.1.2.3", "cat.jpg", photo(t, false),
 			nil, []string{"com", "cheap pills"}), 403, "spam")
+		wantRefused(t, "a comment sent again after a file", s.postNamedFile("b", "10.1.2.6", "cat.jpg", photo(t, false),
+			[]string{"com", "innocent"}, []string{"com", "cheap pills"}), 403, "spam")
 		// Before any decode: with every decode slot held, a post whose file
 		// needs one is refused by the filter, not as busy.
 		release := api.HoldDecodes(s.svc)
