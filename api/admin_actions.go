@@ -33,7 +33,12 @@ type boardPatch struct {
 	CooldownReply  *int      `json:"cooldown_reply"`
 	PosterIDs      *bool     `json:"poster_ids"`
 	FileTypes      *[]string `json:"file_types"`
+	UniqueComments *int      `json:"unique_comments_minutes"`
 }
+
+// maxUniqueMinutes bounds unique_comments_minutes: a week of a board's
+// posts is what its check reads at most, through an index.
+const maxUniqueMinutes = 7 * 24 * 60
 
 // apply sets the sent fields on b and checks the result.
 func (p *boardPatch) apply(b *maniwani.Board) error {
@@ -53,6 +58,7 @@ func (p *boardPatch) apply(b *maniwani.Board) error {
 	set(&b.ImageLimit, p.ImageLimit)
 	set(&b.CooldownThread, p.CooldownThread)
 	set(&b.CooldownReply, p.CooldownReply)
+	set(&b.UniqueCommentsMinutes, p.UniqueComments)
 	if p.MaxFileSize != nil {
 		b.MaxFileSize = *p.MaxFileSize
 	}
@@ -92,6 +98,8 @@ func (p *boardPatch) apply(b *maniwani.Board) error {
 		return invalid("max_file_size is 0 to 1 GiB, in bytes.")
 	case b.CooldownThread < 0 || b.CooldownReply < 0:
 		return invalid("Cooldowns are 0 or more seconds.")
+	case b.UniqueCommentsMinutes < 0 || b.UniqueCommentsMinutes > maxUniqueMinutes:
+		return invalid("unique_comments_minutes is 0 (off) to %d (a week).", maxUniqueMinutes)
 	}
 	return nil
 }
@@ -260,16 +268,7 @@ func (s *Service) handleAdminDeletePost(w http.ResponseWriter, r *http.Request, 
 		s.fail(w, r, err, nil)
 		return
 	}
-	events := make([]*pb.Event, 0, len(d.Posts))
-	nos := make([]int64, 0, len(d.Posts))
-	for i, p := range d.Posts {
-		nos = append(nos, p.No)
-		events = append(events, &pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{
-			Board: board, No: p.No, Thread: d.Threads[i]}}})
-	}
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: d.Threads}, events...)
-	s.removeFiles(r.Context(), d.Files)
-	writeJSON(w, http.StatusOK, maniwani.StaffDeleted{Deleted: nos})
+	writeJSON(w, http.StatusOK, maniwani.StaffDeleted{Deleted: s.afterStaffDelete(r, board, d)})
 }
 
 // handleAdminThread: PATCH /api/admin/threads/{board}/{no} {"sticky","closed"}.

@@ -43,7 +43,11 @@ type Config struct {
 	// each) that run at once; 0: GOMAXPROCS. A login that finds them all
 	// busy for a second is answered 503.
 	PasswordHashes int
-	Logger         *slog.Logger
+	// FilterTTL is how long the filters read from the store are used
+	// before they are read again (another instance may have changed
+	// them); 0: DefaultFilterTTL.
+	FilterTTL time.Duration
+	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -85,6 +89,8 @@ type Service struct {
 	requeue atomic.Bool
 	// decodes bounds the uploads decoded at once.
 	decodes *decodeGate
+	// filterCache holds the compiled filters (filters.go).
+	filterCache filterCache
 }
 
 // secretWait bounds New's read of the site's secret.
@@ -120,6 +126,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		s.cfg.DecodeWait = DefaultDecodeWait
 	}
 	s.decodes = newDecodeGate(s.cfg.MaxDecodes, s.cfg.DecodeWait)
+	if s.cfg.FilterTTL <= 0 {
+		s.cfg.FilterTTL = DefaultFilterTTL
+	}
 	if s.cfg.SessionIdle <= 0 {
 		s.cfg.SessionIdle = DefaultSessionIdle
 	}

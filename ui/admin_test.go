@@ -500,14 +500,14 @@ func TestAdminBoards(t *testing.T) {
 	// no file types of its own (empty: the default).
 	for _, want := range []string{`name="title" value=""`, `name="max_threads" value="150"`, `name="bump_limit" value="300"`,
 		`name="image_limit" value="150"`, `name="max_file_size" value="8388608"`, `name="cooldown_thread" value="30"`,
-		`name="cooldown_reply" value="10"`, `name="file_types" value=""`} {
+		`name="cooldown_reply" value="10"`, `name="file_types" value=""`, `name="unique_comments_minutes" value="0"`} {
 		if !strings.Contains(list, want) {
 			t.Errorf("the create form lacks %s", want)
 		}
 	}
 	to, msg := b.submit("/admin/boards", "back", "/admin/boards", "name", "tech", "title", "Technology", "description", "Computers",
 		"max_threads", "50", "bump_limit", "200", "image_limit", "100", "max_file_size", "4194304", "cooldown_thread", "60",
-		"cooldown_reply", "5", "file_types", ".jpg .png", "settings", "1", "poster_ids", "1")
+		"cooldown_reply", "5", "file_types", ".jpg .png", "settings", "1", "poster_ids", "1", "unique_comments_minutes", "15")
 	if to != "/admin/boards" || msg != "Created /tech/." {
 		t.Fatalf("create: %s %q", to, msg)
 	}
@@ -515,7 +515,8 @@ func TestAdminBoards(t *testing.T) {
 		t.Errorf("create /admin/: %q", msg)
 	}
 	edit := b.page("/admin/boards/tech")
-	for _, want := range []string{`value="Technology"`, `value="50"`, `value="4194304"`, `value=".jpg .png"`, `name="poster_ids" value="1" checked`} {
+	for _, want := range []string{`value="Technology"`, `value="50"`, `value="4194304"`, `value=".jpg .png"`, `name="poster_ids" value="1" checked`,
+		`name="unique_comments_minutes" value="15"`} {
 		if !strings.Contains(edit, want) {
 			t.Errorf("edit form lacks %q", want)
 		}
