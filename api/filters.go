@@ -14,7 +14,7 @@ import (
 	"github.com/maniwani/maniwani/internal/realip"
 )
 
-// Filters on what posters type (CONTRACT.md: Spam defence). Every post is
+// Filters on what posters type (the contract's "Spam defence"). Every post is
 // matched against every filter of its board and the global ones, so their
 // cost is bounded: at most store.MaxFilters filters of at most
 // MaxFilterPattern bytes each, compiled once as RE2, whose matching is

@@ -17,8 +17,8 @@ import (
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
-	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/realip"
+	"github.com/maniwani/maniwani/markdown"
 	"github.com/maniwani/maniwani/media"
 	"github.com/maniwani/maniwani/media/disk"
 	"github.com/maniwani/maniwani/pubsub/memory"
@@ -26,13 +26,13 @@ import (
 )
 
 // withMedia gives the api a disk media store and tmp for its uploads.
-func withMedia(t *testing.T, tmp string) func(c *api.Config, st *store.Store) {
-	return func(c *api.Config, st *store.Store) {
+func withMedia(t *testing.T, tmp string) func(c *api.Config, d *api.Deps) {
+	return func(c *api.Config, d *api.Deps) {
 		files, err := disk.New(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Media, err = media.New(media.Config{Store: files, Names: st}); err != nil {
+		if d.Media, err = media.New(media.Config{}, media.Deps{Store: files, Names: d.Store}); err != nil {
 			t.Fatal(err)
 		}
 		c.TempDir = tmp
@@ -202,7 +202,8 @@ func TestFiltersAcrossInstances(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		other, err := api.New(context.Background(), api.Config{Proxies: proxies, Now: s.clock, FilterTTL: time.Minute}, s.store)
+		other, err := api.New(api.Config{Proxies: proxies, Now: s.clock, FilterTTL: time.Minute},
+			api.Deps{Store: s.store, Renderer: markdown.NewRenderer(markdown.RendererConfig{})})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,7 +242,7 @@ func TestPurge(t *testing.T) {
 		inv := &recorder{}
 		g := maniwani.DefaultBoard()
 		g.Name = "g"
-		s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, _ *store.Store) { c.Bus, c.Invalidator = bus, inv },
+		s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, d *api.Deps) { d.Bus, d.Invalidator = bus, inv },
 			maniwani.DefaultBoard(), g)
 		s.addStaff("mod", maniwani.RoleModerator)
 		s.addStaff("adm", maniwani.RoleAdmin)
