@@ -69,6 +69,9 @@ func Migrations() []Migration {
 			return tx.Migrator().AutoMigrate(&attemptRow{})
 		}},
 		{ID: "0007_post_ip_key", Up: addIPKey},
+		{ID: "0008_file_bans", Up: func(tx *gorm.DB) error {
+			return tx.Migrator().AutoMigrate(&fileBanRow{})
+		}},
 	}
 }
 
