@@ -33,6 +33,13 @@ func newAdminSite(t *testing.T) *site {
 // of trusted.
 func newAdminSiteTrusting(t *testing.T, trusted string) *site {
 	t.Helper()
+	return newAdminSiteWith(t, trusted, nil)
+}
+
+// newAdminSiteWith is newAdminSiteTrusting with the api's Config changed
+// by with, which may use the store.
+func newAdminSiteWith(t *testing.T, trusted string, with func(*api.Config, *store.Store)) *site {
+	t.Helper()
 	proxies, err := realip.Parse(trusted)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +54,11 @@ func newAdminSiteTrusting(t *testing.T, trusted string) *site {
 	if err := api.Bootstrap(ctx, st, adminPassword, log); err != nil {
 		t.Fatal(err)
 	}
-	a, err := api.New(ctx, api.Config{Logger: log, Proxies: proxies}, st)
+	cfg := api.Config{Logger: log, Proxies: proxies}
+	if with != nil {
+		with(&cfg, st)
+	}
+	a, err := api.New(ctx, cfg, st)
 	if err != nil {
 		t.Fatal(err)
 	}
