@@ -55,6 +55,9 @@ func (l *similarList) match(h uint64) *similarBan {
 type similarCache struct {
 	cur    atomic.Pointer[similarList]
 	reload sync.Mutex // held by the one request reading the bans again
+	// gen counts the changes made through this process: a list read
+	// while one was made is used once, not kept.
+	gen atomic.Int64
 }
 
 // similarBans is the list of similar bans, read again when it is older
@@ -77,7 +80,7 @@ func (s *Service) similarBans(ctx context.Context) (*similarList, error) {
 	if cur := c.cur.Load(); cur != nil && cur != l && s.now().Sub(cur.at) < similarBansTTL {
 		return cur, nil // read meanwhile
 	}
-	at := s.now()
+	at, gen := s.now(), c.gen.Load()
 	bans, err := s.store.SimilarFileBans(ctx)
 	if err != nil {
 		if l != nil {
@@ -90,13 +93,18 @@ func (s *Service) similarBans(ctx context.Context) (*similarList, error) {
 	for i, b := range bans {
 		nl.bans[i] = similarBan{hash: b.PHash, id: b.ID, reason: b.Reason}
 	}
-	c.cur.Store(nl)
+	if c.gen.Load() == gen {
+		c.cur.Store(nl)
+	}
 	return nl, nil
 }
 
 // forgetSimilarBans makes the next check read the similar bans again:
 // they changed.
-func (s *Service) forgetSimilarBans() { s.similar.cur.Store(nil) }
+func (s *Service) forgetSimilarBans() {
+	s.similar.gen.Add(1)
+	s.similar.cur.Store(nil)
+}
 
 func fileBanned(reason string) error {
 	return maniwani.Errorf(maniwani.KindForbidden, "This file is banned. Reason: %s", reason)
@@ -199,13 +207,19 @@ func (s *Service) handleCreateFileBan(w http.ResponseWriter, r *http.Request, st
 		return
 	}
 	ban := maniwani.FileBan{SHA256: sha, Similar: in.Similar, Reason: reason, Staff: st.staff.Username, Created: s.now()}
-	if in.Similar {
+	// An image's hash is kept even without similar, for the staff API to
+	// show: it costs the ban one decode, and the posts none.
+	if in.Similar || ref.Board != "" && upload.Hashable(ref.Ext) {
 		h, err := s.storedHash(ctx, st, ref)
-		if err != nil {
+		switch {
+		case err == nil:
+			ban.PHash, ban.HasPHash = h, true
+		case in.Similar:
 			s.fail(w, r, err, nil)
 			return
+		default:
+			s.log.Warn("banned image not hashed", "sha256", sha, "err", err)
 		}
-		ban.PHash, ban.HasPHash = h, true
 	}
 	action := "ban file"
 	if in.Similar {
