@@ -22,6 +22,10 @@ type Board struct {
 	CooldownThread int   // seconds between new threads from one IP on this board
 	CooldownReply  int   // seconds between replies from one IP on this board
 	PosterIDs      bool  // show a per-thread poster ID
+	// UniqueCommentsMinutes refuses a comment the board already had
+	// within that many minutes, from any address (case and whitespace
+	// aside); 0: off.
+	UniqueCommentsMinutes int
 	// FileTypes are the extensions of the files the board takes (".jpg",
 	// ".webm", ...); empty means DefaultFileTypes.
 	FileTypes []string
@@ -66,6 +70,8 @@ type BoardSettings struct {
 	CooldownReply  int      `json:"cooldown_reply"`
 	PosterIDs      bool     `json:"poster_ids"`
 	FileTypes      []string `json:"file_types"`
+	// UniqueComments is unique_comments_minutes (Board.UniqueCommentsMinutes).
+	UniqueComments int `json:"unique_comments_minutes"`
 }
 
 // Settings is the board as the staff API gives it, its file types spelt out.
@@ -73,7 +79,7 @@ func (b *Board) Settings() BoardSettings {
 	return BoardSettings{Name: b.Name, Title: b.Title, Description: b.Description, MaxThreads: b.MaxThreads,
 		BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit, MaxFileSize: b.MaxFileSize,
 		CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply, PosterIDs: b.PosterIDs,
-		FileTypes: slices.Clone(b.Types())}
+		FileTypes: slices.Clone(b.Types()), UniqueComments: b.UniqueCommentsMinutes}
 }
 
 // DefaultFileTypes are the files a board takes unless it says otherwise.
@@ -155,19 +161,6 @@ type ThreadView struct {
 	Posts         []Post
 	OmittedPosts  int
 	OmittedImages int
-}
-
-// NewPost is what a poster sends, after the transport has parsed it.
-type NewPost struct {
-	Board    string
-	Resto    int64
-	Name     string
-	Email    string
-	Subject  string
-	Body     string
-	Password string
-	Spoiler  bool
-	IP       string
 }
 
 // Ban keeps an address or a range of addresses from posting.
@@ -296,3 +289,46 @@ func ValidBoardName(name string) bool {
 	}
 	return true
 }
+
+// Filter is a rule staff set on what posters type: a pattern looked for
+// in some fields of every post (of one board, or of all), and what to do
+// when it is there.
+type Filter struct {
+	ID      int64
+	Board   string // empty: every board
+	Pattern string
+	// Regex: Pattern is an RE2 regular expression, matched as written;
+	// otherwise it is literal text, matched case-insensitively anywhere.
+	Regex  bool
+	Fields []FilterField
+	Action FilterAction
+	// Replacement takes the place of the matched text (ActionReplace).
+	Replacement string
+	// Reason is what the poster is told (ActionReject, ActionBan).
+	Reason   string
+	BanHours int // ActionBan's length
+	Staff    string
+	Created  time.Time
+}
+
+// FilterField is a field of a post a filter looks at.
+type FilterField string
+
+const (
+	FieldCom      FilterField = "com"
+	FieldName     FilterField = "name"
+	FieldSubject  FilterField = "sub"
+	FieldFilename FilterField = "filename"
+)
+
+// FilterFields are the fields a filter can look at.
+var FilterFields = []FilterField{FieldCom, FieldName, FieldSubject, FieldFilename}
+
+// FilterAction is what a filter does to a post it matches.
+type FilterAction string
+
+const (
+	ActionReject  FilterAction = "reject"  // refuse the post with the reason
+	ActionBan     FilterAction = "ban"     // refuse it and ban the poster's address
+	ActionReplace FilterAction = "replace" // replace the matched text before rendering
+)

@@ -146,6 +146,26 @@ type StaffLogEntry struct {
 	Time   Timestamp `json:"time"`
 }
 
+// StaffFilter is a filter as the staff API gives and takes it.
+type StaffFilter struct {
+	Action      FilterAction  `json:"action"`
+	BanHours    int           `json:"ban_hours"`
+	Board       string        `json:"board"` // "": every board
+	Created     Timestamp     `json:"created"`
+	Fields      []FilterField `json:"fields"`
+	ID          int64         `json:"id"`
+	Pattern     string        `json:"pattern"`
+	Reason      string        `json:"reason"`
+	Regex       bool          `json:"regex"`
+	Replacement string        `json:"replacement"`
+	Staff       string        `json:"staff"`
+}
+
+// StaffPurged answers POST /api/admin/purge: how many posts went.
+type StaffPurged struct {
+	Deleted int `json:"deleted"`
+}
+
 // The lists the staff API answers, each under its name.
 type (
 	StaffBoards struct {
@@ -165,5 +185,8 @@ type (
 	}
 	StaffLog struct {
 		Log []StaffLogEntry `json:"log"`
+	}
+	StaffFilters struct {
+		Filters []StaffFilter `json:"filters"`
 	}
 )

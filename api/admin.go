@@ -256,6 +256,12 @@ func (s *Service) adminRoutes() []adminRoute {
 		{"POST", "/api/admin/staff", maniwani.PermStaff, s.handleCreateStaff},
 		{"DELETE", "/api/admin/staff/{username}", maniwani.PermStaff, s.handleDeleteStaff},
 		{"GET", "/api/admin/log", maniwani.PermLog, s.handleLog},
+		// Filters can ban, so they are for those who may ban; a purge
+		// deletes by address, so it is for those who see addresses.
+		{"GET", "/api/admin/filters", maniwani.PermBan, s.handleFilters},
+		{"POST", "/api/admin/filters", maniwani.PermBan, s.handleCreateFilter},
+		{"DELETE", "/api/admin/filters/{id}", maniwani.PermBan, s.handleDeleteFilter},
+		{"POST", "/api/admin/purge", maniwani.PermIPs, s.handlePurge},
 	}
 }
 

@@ -33,7 +33,12 @@ type boardPatch struct {
 	CooldownReply  *int      `json:"cooldown_reply"`
 	PosterIDs      *bool     `json:"poster_ids"`
 	FileTypes      *[]string `json:"file_types"`
+	UniqueComments *int      `json:"unique_comments_minutes"`
 }
+
+// maxUniqueMinutes bounds unique_comments_minutes: a week of a board's
+// posts is what its check reads at most, through an index.
+const maxUniqueMinutes = 7 * 24 * 60
 
 // apply sets the sent fields on b and checks the result.
 func (p *boardPatch) apply(b *maniwani.Board) error {
@@ -53,6 +58,7 @@ func (p *boardPatch) apply(b *maniwani.Board) error {
 	set(&b.ImageLimit, p.ImageLimit)
 	set(&b.CooldownThread, p.CooldownThread)
 	set(&b.CooldownReply, p.CooldownReply)
+	set(&b.UniqueCommentsMinutes, p.UniqueComments)
 	if p.MaxFileSize != nil {
 		b.MaxFileSize = *p.MaxFileSize
 	}
@@ -92,6 +98,8 @@ func (p *boardPatch) apply(b *maniwani.Board) error {
 		return invalid("max_file_size is 0 to 1 GiB, in bytes.")
 	case b.CooldownThread < 0 || b.CooldownReply < 0:
 		return invalid("Cooldowns are 0 or more seconds.")
+	case b.UniqueCommentsMinutes < 0 || b.UniqueCommentsMinutes > maxUniqueMinutes:
+		return invalid("unique_comments_minutes is 0 (off) to %d (a week).", maxUniqueMinutes)
 	}
 	return nil
 }
@@ -129,12 +137,8 @@ func (s *Service) handleCreateBoard(w http.ResponseWriter, r *http.Request, st *
 		return
 	}
 	s.addLog(r.Context(), s.logEntry(st, "create board", "/"+b.Name+"/", ""))
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true}, boardUpdated(b.Name))
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true})
 	writeJSON(w, http.StatusCreated, b.Settings())
-}
-
-func boardUpdated(board string) *pb.Event {
-	return &pb.Event{Kind: &pb.Event_BoardUpdated{BoardUpdated: &pb.BoardUpdated{Board: board}}}
 }
 
 func (s *Service) handleUpdateBoard(w http.ResponseWriter, r *http.Request, st *staffRequest) {
@@ -162,7 +166,7 @@ func (s *Service) handleUpdateBoard(w http.ResponseWriter, r *http.Request, st *
 	}
 	s.addLog(r.Context(), s.logEntry(st, "edit board", "/"+b.Name+"/", ""))
 	// A board's settings show on all its pages: everything cached goes.
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true}, boardUpdated(b.Name))
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true})
 	writeJSON(w, http.StatusOK, b.Settings())
 }
 
@@ -173,7 +177,7 @@ func (s *Service) handleDeleteBoard(w http.ResponseWriter, r *http.Request, st *
 		s.fail(w, r, err, nil)
 		return
 	}
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: name, All: true}, boardUpdated(name))
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: name, All: true})
 	s.removeFiles(r.Context(), files)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -264,16 +268,7 @@ func (s *Service) handleAdminDeletePost(w http.ResponseWriter, r *http.Request, 
 		s.fail(w, r, err, nil)
 		return
 	}
-	events := make([]*pb.Event, 0, len(d.Posts))
-	nos := make([]int64, 0, len(d.Posts))
-	for i, p := range d.Posts {
-		nos = append(nos, p.No)
-		events = append(events, &pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{
-			Board: board, No: p.No, Thread: d.Threads[i]}}})
-	}
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: d.Threads}, events...)
-	s.removeFiles(r.Context(), d.Files)
-	writeJSON(w, http.StatusOK, maniwani.StaffDeleted{Deleted: nos})
+	writeJSON(w, http.StatusOK, maniwani.StaffDeleted{Deleted: s.afterStaffDelete(r, board, d)})
 }
 
 // handleAdminThread: PATCH /api/admin/threads/{board}/{no} {"sticky","closed"}.
@@ -342,9 +337,9 @@ func (s *Service) moveThread(w http.ResponseWriter, r *http.Request, st *staffRe
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: from, All: true},
 		&pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{Board: from, No: no, Thread: no}}})
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: to, All: true}, postCreated(&v.Posts[0]))
-	if s.cfg.Media != nil {
+	if s.deps.Media != nil {
 		for _, f := range m.Files { // the old names, which media may have cached
-			if err := s.cfg.Media.Remove(context.WithoutCancel(r.Context()), f, false); err != nil {
+			if err := s.deps.Media.Remove(context.WithoutCancel(r.Context()), f, false); err != nil {
 				s.log.Warn("moved file's old name not dropped", "board", f.Board, "tim", f.Tim, "err", err)
 			}
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/realip"
 	"github.com/maniwani/maniwani/internal/testdb"
+	"github.com/maniwani/maniwani/markdown"
 )
 
 // site is the api over HTTP on a real loopback port, on one database, with
@@ -63,9 +64,9 @@ func newSite(t *testing.T, kind string, trusted string, boards ...maniwani.Board
 	return newSiteWith(t, kind, trusted, nil, boards...)
 }
 
-// newSiteWith is newSite with the api's Config changed by with, which may
-// use the site's store.
-func newSiteWith(t *testing.T, kind, trusted string, with func(*api.Config, *store.Store), boards ...maniwani.Board) *site {
+// newSiteWith is newSite with the api's Config and Deps changed by with
+// (Deps holds the site's store).
+func newSiteWith(t *testing.T, kind, trusted string, with func(*api.Config, *api.Deps), boards ...maniwani.Board) *site {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Config{URL: testdb.URL(t, kind)})
@@ -87,10 +88,11 @@ func newSiteWith(t *testing.T, kind, trusted string, with func(*api.Config, *sto
 	}
 	s := &site{t: t, store: st, now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 	cfg := api.Config{Proxies: proxies, Now: s.clock}
+	deps := api.Deps{Store: st, Renderer: markdown.NewRenderer(markdown.RendererConfig{})}
 	if with != nil {
-		with(&cfg, st)
+		with(&cfg, &deps)
 	}
-	svc, err := api.New(ctx, cfg, st)
+	svc, err := api.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -588,7 +590,7 @@ func TestRerender(t *testing.T) {
 		if err := s.store.SetCom(ctx, posts[1].ID, "old output"); err != nil {
 			t.Fatal(err)
 		}
-		svc, err := api.New(ctx, api.Config{}, s.store)
+		svc, err := api.New(api.Config{}, api.Deps{Store: s.store, Renderer: markdown.NewRenderer(markdown.RendererConfig{})})
 		if err != nil {
 			t.Fatal(err)
 		}

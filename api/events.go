@@ -18,18 +18,18 @@ import (
 func (s *Service) afterCommit(ctx context.Context, inv maniwani.Invalidation, events ...*pb.Event) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if s.cfg.Invalidator != nil {
-		if err := s.cfg.Invalidator.Invalidate(ctx, inv); err != nil {
+	if s.deps.Invalidator != nil {
+		if err := s.deps.Invalidator.Invalidate(ctx, inv); err != nil {
 			s.log.Error("cache invalidation failed", "board", inv.Board, "err", err)
 		}
 	}
-	if s.cfg.Bus == nil {
+	if s.deps.Bus == nil {
 		return
 	}
 	for _, ev := range events {
 		data, err := proto.Marshal(ev)
 		if err == nil {
-			_, err = s.cfg.Bus.Publish(ctx, maniwani.BoardTopic(inv.Board), data)
+			_, err = s.deps.Bus.Publish(ctx, maniwani.BoardTopic(inv.Board), data)
 		}
 		if err != nil {
 			s.log.Error("event not published", "board", inv.Board, "err", err)

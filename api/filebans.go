@@ -255,10 +255,10 @@ func (s *Service) storedHash(ctx context.Context, st *staffRequest, ref maniwani
 		return 0, invalid("No post has this file, so its image cannot be hashed: similar needs one that does.")
 	case !upload.Hashable(ref.Ext):
 		return 0, invalid("similar catches near copies of images; a %s file is banned by its exact bytes only.", ref.Ext)
-	case s.cfg.Media == nil:
+	case s.deps.Media == nil:
 		return 0, maniwani.Errorf(maniwani.KindUnavailable, "This server stores no files.")
 	}
-	blob, err := s.cfg.Media.Original(ctx, ref)
+	blob, err := s.deps.Media.Original(ctx, ref)
 	if err != nil {
 		return 0, err
 	}

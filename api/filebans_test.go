@@ -22,8 +22,8 @@ import (
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
-	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/realip"
+	"github.com/maniwani/maniwani/markdown"
 	"github.com/maniwani/maniwani/media"
 	"github.com/maniwani/maniwani/media/disk"
 	"github.com/maniwani/maniwani/pubsub/memory"
@@ -113,15 +113,15 @@ func newMediaSite(t *testing.T, kind string, with func(*api.Config)) (*site, man
 	t.Cleanup(func() { bus.Close() })
 	g := maniwani.DefaultBoard()
 	g.Name, g.Title = "g", "Technology"
-	s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, st *store.Store) {
+	s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, d *api.Deps) {
 		files, err := disk.New(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m, err = media.New(media.Config{Store: files, Names: st}); err != nil {
+		if m, err = media.New(media.Config{}, media.Deps{Store: files, Names: d.Store}); err != nil {
 			t.Fatal(err)
 		}
-		c.Media, c.TempDir, c.Bus = m, t.TempDir(), bus
+		c.TempDir, d.Media, d.Bus = t.TempDir(), m, bus
 		if with != nil {
 			with(c)
 		}
@@ -376,7 +376,8 @@ func TestFileBanOtherInstance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		other, err := api.New(context.Background(), api.Config{Proxies: proxies, Media: m, TempDir: t.TempDir(), Now: s.clock}, s.store)
+		other, err := api.New(api.Config{Proxies: proxies, TempDir: t.TempDir(), Now: s.clock},
+			api.Deps{Store: s.store, Renderer: markdown.NewRenderer(markdown.RendererConfig{}), Media: m})
 		if err != nil {
 			t.Fatal(err)
 		}

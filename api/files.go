@@ -27,7 +27,7 @@ func (s *Service) saveFile(ctx context.Context, board string, u *upload.File, sp
 	f := &maniwani.File{Filename: u.Name, Ext: u.Ext, Size: u.Size, MD5: u.MD5, SHA256: u.SHA256,
 		Width: u.Width, Height: u.Height, ThumbW: tw, ThumbH: th, Spoiler: spoiler}
 	// The same bytes posted before already have their thumbnail.
-	if ok, err := s.cfg.Media.HasThumb(ctx, ref); err == nil {
+	if ok, err := s.deps.Media.HasThumb(ctx, ref); err == nil {
 		f.Thumbnail = ok
 	}
 	return f, nil
@@ -39,7 +39,7 @@ func (s *Service) putBytes(ctx context.Context, ref maniwani.FileRef, u *upload.
 		return err
 	}
 	defer fh.Close()
-	if err := s.cfg.Media.Save(ctx, ref, fh, u.Size); err != nil {
+	if err := s.deps.Media.Save(ctx, ref, fh, u.Size); err != nil {
 		if maniwani.ErrorKind(err) == maniwani.KindInternal {
 			err = &maniwani.Error{Kind: maniwani.KindUnavailable, Message: "The file could not be stored; try again.", Err: err}
 		}
@@ -56,7 +56,7 @@ func (s *Service) afterFile(ctx context.Context, p *maniwani.Post, u *upload.Fil
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	ref := maniwani.FileRef{Board: p.Board, Tim: p.File.Tim, SHA256: p.File.SHA256, Ext: p.File.Ext}
-	if _, err := s.cfg.Media.Stat(ctx, ref); maniwani.ErrorKind(err) == maniwani.KindNotFound {
+	if _, err := s.deps.Media.Stat(ctx, ref); maniwani.ErrorKind(err) == maniwani.KindNotFound {
 		if err := s.putBytes(ctx, ref, u); err != nil {
 			s.log.Error("file of a post lost and not stored again", "board", p.Board, "no", p.No, "err", err)
 		}
@@ -67,16 +67,16 @@ func (s *Service) afterFile(ctx context.Context, p *maniwani.Post, u *upload.Fil
 }
 
 func (s *Service) enqueueThumbnail(ctx context.Context, no int64, ref maniwani.FileRef, spoiler bool) {
-	if s.cfg.Bus == nil {
+	if s.deps.Bus == nil {
 		return
 	}
 	data, err := proto.Marshal(&pb.ThumbnailJob{Board: ref.Board, No: no, Tim: ref.Tim, Sha256: ref.SHA256,
 		Ext: ref.Ext, Spoiler: spoiler})
 	if err == nil {
-		_, err = s.cfg.Bus.Enqueue(ctx, maniwani.ThumbnailQueue, data)
+		_, err = s.deps.Bus.Enqueue(ctx, maniwani.ThumbnailQueue, data)
 	}
 	if err != nil {
-		// Not lost: WatchThumbnails sends the jobs of files without a
+		// Not lost: watchThumbnails sends the jobs of files without a
 		// thumbnail again when the api starts, and once the bus is back.
 		s.requeue.Store(true)
 		s.log.Error("thumbnail job not queued", "board", ref.Board, "tim", ref.Tim, "err", err)
@@ -91,7 +91,7 @@ func (s *Service) dropUnused(ctx context.Context, ref maniwani.FileRef) {
 	if err != nil || n > 0 {
 		return
 	}
-	if err := s.cfg.Media.Remove(ctx, ref, true); err != nil {
+	if err := s.deps.Media.Remove(ctx, ref, true); err != nil {
 		s.log.Warn("bytes of a refused post not removed", "sha256", ref.SHA256, "err", err)
 	}
 }
@@ -99,13 +99,13 @@ func (s *Service) dropUnused(ctx context.Context, ref maniwani.FileRef) {
 // removeFiles drops from media the files of deleted posts (and their bytes
 // when no other post uses them). The posts are gone whatever fails here.
 func (s *Service) removeFiles(ctx context.Context, files []store.GoneFile) {
-	if s.cfg.Media == nil {
+	if s.deps.Media == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	for _, f := range files {
-		if err := s.cfg.Media.Remove(ctx, f.FileRef, f.Last); err != nil {
+		if err := s.deps.Media.Remove(ctx, f.FileRef, f.Last); err != nil {
 			s.log.Error("file of a deleted post not removed", "board", f.Board, "tim", f.Tim, "err", err)
 		}
 	}
@@ -128,7 +128,7 @@ func (s *Service) thumbnailMade(ctx context.Context, sha string) error {
 	return nil
 }
 
-// requeueEvery is how often WatchThumbnails tries again to queue the jobs
+// requeueEvery is how often watchThumbnails tries again to queue the jobs
 // that could not be queued.
 const requeueEvery = time.Second
 
@@ -149,7 +149,7 @@ func (s *Service) requeueThumbnails(ctx context.Context) {
 		// Made while no api listened for the result: record it; else the
 		// job may be lost (an in-process bus) or queued (Redis, where a
 		// second job finds the thumbnail made and only reports it).
-		if ok, err := s.cfg.Media.HasThumb(ctx, ref); err == nil && ok {
+		if ok, err := s.deps.Media.HasThumb(ctx, ref); err == nil && ok {
 			s.thumbnailMade(ctx, ref.SHA256)
 			continue
 		}
@@ -163,14 +163,14 @@ func (s *Service) FileByName(ctx context.Context, board string, tim int64) (mani
 	return s.store.FileByName(ctx, board, tim)
 }
 
-// WatchThumbnails records the thumbnailer's results until ctx ends: a made
+// watchThumbnails records the thumbnailer's results until ctx ends: a made
 // thumbnail is marked on every file with those bytes and their threads'
 // pages are dropped from cache. First it queues again the jobs of files
 // still without a thumbnail (the in-process bus forgets its queue when the
 // process stops), and so again, each second, after a job could not be
 // queued (the bus was down), until they are.
-func (s *Service) WatchThumbnails(ctx context.Context) error {
-	if s.cfg.Bus == nil || s.cfg.Media == nil {
+func (s *Service) watchThumbnails(ctx context.Context) error {
+	if s.deps.Bus == nil || s.deps.Media == nil {
 		return nil
 	}
 	s.requeueThumbnails(ctx)
@@ -194,7 +194,7 @@ func (s *Service) WatchThumbnails(ctx context.Context) error {
 			}
 		}
 	})
-	err := s.cfg.Bus.Consume(ctx, maniwani.ThumbnailResults, "api", func(ctx context.Context, m maniwani.Message) error {
+	err := s.deps.Bus.Consume(ctx, maniwani.ThumbnailResults, "api", func(ctx context.Context, m maniwani.Message) error {
 		var res pb.ThumbnailResult
 		if err := proto.Unmarshal(m.Data, &res); err != nil {
 			s.log.Error("malformed thumbnail result dropped", "id", m.ID, "err", err)

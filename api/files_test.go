@@ -8,7 +8,6 @@ import (
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
-	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/media"
 	"github.com/maniwani/maniwani/media/disk"
 )
@@ -53,15 +52,15 @@ func TestFileBytesKeptAfterCommit(t *testing.T) {
 	forEachDB(t, func(t *testing.T, kind string) {
 		ctx := context.Background()
 		m := &watchedMedia{}
-		s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, st *store.Store) {
+		s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, d *api.Deps) {
 			files, err := disk.New(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Service, err = media.New(media.Config{Store: files, Names: st}); err != nil {
+			if m.Service, err = media.New(media.Config{}, media.Deps{Store: files, Names: d.Store}); err != nil {
 				t.Fatal(err)
 			}
-			c.Media, c.TempDir = m, t.TempDir()
+			d.Media, c.TempDir = m, t.TempDir()
 		})
 		if a := s.postParts("b", "10.0.0.1", part{"upfile", photo(t, false)}); a.code != 201 {
 			t.Fatalf("a post with a file: %d %s", a.code, a.body)

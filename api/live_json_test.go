@@ -14,7 +14,6 @@ import (
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
-	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/live"
 	"github.com/maniwani/maniwani/media"
 	"github.com/maniwani/maniwani/media/disk"
@@ -31,15 +30,15 @@ func TestLiveEventIsThreadJSON(t *testing.T) {
 		t.Cleanup(func() { bus.Close() })
 		ids := maniwani.DefaultBoard()
 		ids.Name, ids.PosterIDs = "i", true
-		s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, st *store.Store) {
+		s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, d *api.Deps) {
 			files, err := disk.New(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Media, err = media.New(media.Config{Store: files, Names: st}); err != nil {
+			if d.Media, err = media.New(media.Config{}, media.Deps{Store: files, Names: d.Store}); err != nil {
 				t.Fatal(err)
 			}
-			c.Bus, c.TempDir = bus, t.TempDir()
+			d.Bus, c.TempDir = bus, t.TempDir()
 		}, ids)
 		lv, err := live.New(live.Config{}, live.Deps{Bus: bus, Reader: s.svc})
 		if err != nil {

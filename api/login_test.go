@@ -16,7 +16,6 @@ import (
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
-	"github.com/maniwani/maniwani/api/store"
 )
 
 func (s *site) loginReq(name, password, ip string, cookies ...*http.Cookie) *http.Request {
@@ -33,7 +32,7 @@ func (s *site) loginReq(name, password, ip string, cookies ...*http.Cookie) *htt
 // manyHashers lets every login that passes its budgets be hashed at once,
 // so that tests of the budgets do not depend on how fast the machine hashes
 // (TestHashGate tests the gate).
-func manyHashers(c *api.Config, _ *store.Store) { c.PasswordHashes = 32 }
+func manyHashers(c *api.Config, _ *api.Deps) { c.PasswordHashes = 32 }
 
 // deviceCookie is the device cookie an answer sets.
 func deviceCookie(t *testing.T, a answer) *http.Cookie {

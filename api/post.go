@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -160,8 +161,9 @@ func invalid(format string, args ...any) error {
 // never more than maxTextBody bytes of fields in all; a file goes to a
 // temporary file as it arrives and is checked against the board's limits,
 // but for its costly step (finishFile). Before the file is read, or once the
-// form is, whichever comes first for the thread the post is in, the store
-// is asked whether it would take the post (precheck). The form is returned
+// form is, whichever comes first, the filters run on the fields read (and
+// the file's name), and then on those that came after the file; and the
+// store is asked whether it would take the post (precheck). The form is returned
 // with its file, for the caller to remove, even with an error.
 func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwani.Board, ip string) (*postForm, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -185,14 +187,59 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 	fields := map[string]*string{"name": &f.name, "email": &f.email, "sub": &f.sub,
 		"com": &f.com, "pwd": &f.pw, "resto": &resto, "spoiler": &spoiler}
 	restoSeen := false
+	seen := map[string]bool{} // the fields read so far
+	filtered := map[maniwani.FilterField]bool{}
+	// filter runs the filters over the fields read and not yet filtered,
+	// and the file's name when one is given, before any work on the file.
+	filter := func(filename *string) error {
+		var in []filterText
+		var display, trip string
+		hasTrip := false
+		for _, x := range []struct {
+			name  string
+			field maniwani.FilterField
+			text  *string
+			max   int
+		}{{"com", maniwani.FieldCom, &f.com, MaxComment}, {"name", maniwani.FieldName, &display, MaxName},
+			{"sub", maniwani.FieldSubject, &f.sub, MaxSubject}} {
+			if !seen[x.name] || filtered[x.field] {
+				continue
+			}
+			if x.field == maniwani.FieldName {
+				// The display name only: what follows a # makes the
+				// tripcode, and is nobody's to read.
+				display, trip, hasTrip = strings.Cut(f.name, "#")
+			}
+			filtered[x.field] = true
+			in = append(in, filterText{field: x.field, text: x.text, max: x.max})
+		}
+		if filename != nil {
+			in = append(in, filterText{field: maniwani.FieldFilename, text: filename, max: 1024})
+		}
+		if err := s.applyFilters(r.Context(), b.Name, ip, in); err != nil {
+			return err
+		}
+		if slices.ContainsFunc(in, func(x filterText) bool { return x.field == maniwani.FieldName }) {
+			f.name = display
+			if hasTrip { // a # the replacement brought would start a tripcode
+				f.name = strings.ReplaceAll(display, "#", "") + "#" + trip
+			}
+		}
+		return nil
+	}
 	checkedFor := int64(-1) // the thread the store was asked about; -1: not yet
+	comChecked := false     // the store was asked with the comment as it will be stored
 	precheck := func(file bool) error {
 		n, err := parseResto(resto)
 		if err != nil {
 			return err
 		}
 		checkedFor = n
-		return s.store.CheckPost(r.Context(), store.NewPost{Board: b.Name, Resto: n, IP: ip, Time: s.now()}, file)
+		in := store.NewPost{Board: b.Name, Resto: n, IP: ip, Time: s.now()}
+		if filtered[maniwani.FieldCom] { // the comment's filters have run
+			in.Body, comChecked = f.com, true
+		}
+		return s.store.CheckPost(r.Context(), in, file)
 	}
 	switch mt {
 	case "multipart/form-data":
@@ -222,17 +269,22 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 					}
 					continue
 				}
-				if s.cfg.Media == nil {
+				if s.deps.Media == nil {
 					return f, invalid("This server does not take files.")
 				}
-				// Browsers send resto before the file: the post's thread is
-				// known, and the post is refused before any work on its file.
+				// Browsers send the text fields and resto before the file:
+				// the filters run on what came, and the post's thread is
+				// known, so the post is refused before any work on its file.
+				filename := part.FileName()
+				if err := filter(&filename); err != nil {
+					return f, err
+				}
 				if restoSeen {
 					if err := precheck(true); err != nil {
 						return f, err
 					}
 				}
-				f.file, err = upload.Check(br, part.FileName(), s.cfg.TempDir, upload.Limits{
+				f.file, err = upload.Check(br, filename, s.cfg.TempDir, upload.Limits{
 					MaxSize: b.MaxFileSize, MaxPixels: s.cfg.MaxPixels, Types: b.Types()})
 				if err != nil {
 					return f, malformed(err)
@@ -252,6 +304,16 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 				return f, errTooMuchText()
 			}
 			restoSeen = restoSeen || name == "resto"
+			seen[name] = true
+			// A field sent again is filtered (and checked) again.
+			switch name {
+			case "com":
+				filtered[maniwani.FieldCom], comChecked = false, false
+			case "name":
+				filtered[maniwani.FieldName] = false
+			case "sub":
+				filtered[maniwani.FieldSubject] = false
+			}
 		}
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
@@ -265,6 +327,7 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 			if *dst, err = cleanText(r.PostForm.Get(name), spec); err != nil {
 				return f, err
 			}
+			seen[name] = true
 		}
 	default:
 		return nil, invalid("Send the post as multipart/form-data.")
@@ -272,8 +335,13 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 	if f.resto, err = parseResto(resto); err != nil {
 		return f, err
 	}
-	// Asked already, unless resto came after the file (or changed after it).
-	if checkedFor != f.resto {
+	// The fields that came after the file, or all of them without one.
+	if err := filter(nil); err != nil {
+		return f, err
+	}
+	// Asked already, unless resto came after the file (or changed after
+	// it), or the comment did.
+	if checkedFor != f.resto || (f.com != "" && !comChecked) {
 		if err := precheck(f.file != nil); err != nil {
 			return f, err
 		}
@@ -319,7 +387,7 @@ func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*stor
 	if err != nil {
 		return nil, nil, err
 	}
-	html, err := s.cfg.Renderer.Render(r.Context(), rin)
+	html, err := s.deps.Renderer.Render(r.Context(), rin)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -88,12 +88,12 @@ func TestChecksBeforeDecode(t *testing.T) {
 		tmp := t.TempDir()
 		onePerThread := maniwani.DefaultBoard()
 		onePerThread.Name, onePerThread.ImageLimit = "i", 1
-		s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, st *store.Store) {
+		s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, d *api.Deps) {
 			files, err := disk.New(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Media, err = media.New(media.Config{Store: files, Names: st}); err != nil {
+			if d.Media, err = media.New(media.Config{}, media.Deps{Store: files, Names: d.Store}); err != nil {
 				t.Fatal(err)
 			}
 			c.TempDir, c.MaxDecodes, c.DecodeWait = tmp, 1, time.Nanosecond

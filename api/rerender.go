@@ -32,7 +32,7 @@ func (s *Service) Rerender(ctx context.Context) (seen, changed int, err error) {
 			if err != nil {
 				return seen, changed, err
 			}
-			com, err := s.cfg.Renderer.Render(ctx, in)
+			com, err := s.deps.Renderer.Render(ctx, in)
 			if err != nil {
 				return seen, changed, err
 			}
@@ -44,8 +44,8 @@ func (s *Service) Rerender(ctx context.Context) (seen, changed int, err error) {
 			}
 		}
 	}
-	if changed > 0 && s.cfg.Invalidator != nil {
-		err = s.cfg.Invalidator.Invalidate(ctx, maniwani.Invalidation{All: true})
+	if changed > 0 && s.deps.Invalidator != nil {
+		err = s.deps.Invalidator.Invalidate(ctx, maniwani.Invalidation{All: true})
 	}
 	return seen, changed, err
 }

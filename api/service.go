@@ -5,40 +5,24 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/maniwani/maniwani/internal/serve"
-
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/realip"
-	"github.com/maniwani/maniwani/markdown"
 )
 
-// Config is what the api needs besides its store.
+// Config is the api's settings.
 type Config struct {
-	// Addr is where Run listens when the api runs as its own process.
-	Addr string
 	// Proxies says whose X-Forwarded-For to believe.
 	Proxies realip.Resolver
-	// Renderer makes a post's com: the markdown service, or its client
-	// when it runs apart; nil renders with the markdown library here.
-	Renderer maniwani.Renderer
-	// Invalidator drops cached responses after each write; nil: nothing
-	// is cached.
-	Invalidator maniwani.Invalidator
-	// Bus carries the events of each write and the thumbnail jobs; nil:
-	// none are published.
-	Bus maniwani.Bus
-	// Media stores posts' files; nil: posts with files are refused.
-	Media maniwani.Media
 	// MaxPixels bounds an image's width x height; 0:
 	// maniwani.DefaultMaxPixels.
 	MaxPixels int64
@@ -59,14 +43,36 @@ type Config struct {
 	// each) that run at once; 0: GOMAXPROCS. A login that finds them all
 	// busy for a second is answered 503.
 	PasswordHashes int
-	Logger         *slog.Logger
+	// FilterTTL is how long the filters read from the store are used
+	// before they are read again (another instance may have changed
+	// them); 0: DefaultFilterTTL.
+	FilterTTL time.Duration
+	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+// Deps are what the api works with.
+type Deps struct {
+	// Store holds the data; required.
+	Store *store.Store
+	// Renderer makes a post's com: the markdown service, or its client
+	// when it runs apart; required.
+	Renderer maniwani.Renderer
+	// Invalidator drops cached responses after each write; nil: nothing
+	// is cached.
+	Invalidator maniwani.Invalidator
+	// Bus carries the events of each write and the thumbnail jobs; nil:
+	// none are published.
+	Bus maniwani.Bus
+	// Media stores posts' files; nil: posts with files are refused.
+	Media maniwani.Media
 }
 
 // Service is the api.
 type Service struct {
 	cfg    Config
+	deps   Deps
 	store  *store.Store
 	secret []byte
 	log    *slog.Logger
@@ -78,22 +84,33 @@ type Service struct {
 	dummyHash func() string
 	hashes    hashGate
 	// requeue is set when a thumbnail job could not be queued (the bus
-	// was down): WatchThumbnails queues the jobs of the files still
+	// was down): watchThumbnails queues the jobs of the files still
 	// without a thumbnail again once the bus takes them.
 	requeue atomic.Bool
 	// decodes bounds the uploads decoded at once.
 	decodes *decodeGate
 	// similar is the file bans that catch near copies, as last read.
 	similar similarCache
+	// filterCache holds the compiled filters (filters.go).
+	filterCache filterCache
 }
 
-// New makes the api on an open store.
-func New(ctx context.Context, cfg Config, st *store.Store) (*Service, error) {
-	secret, err := st.Secret(ctx)
+// secretWait bounds New's read of the site's secret.
+const secretWait = 30 * time.Second
+
+// New makes the api on an open store. It reads the site's secret from the
+// store (made at the first start, shared by every instance).
+func New(cfg Config, deps Deps) (*Service, error) {
+	if deps.Store == nil || deps.Renderer == nil {
+		return nil, errors.New("api: Deps.Store and Deps.Renderer are required")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), secretWait)
+	defer cancel()
+	secret, err := deps.Store.Secret(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, secret: secret, log: cfg.Logger, now: cfg.Now,
+	s := &Service{cfg: cfg, deps: deps, store: deps.Store, secret: secret, log: cfg.Logger, now: cfg.Now,
 		hashes:    newHashGate(cfg.PasswordHashes),
 		dummyHash: sync.OnceValue(func() string { return HashPassword("no such staff member") })}
 	if s.log == nil {
@@ -111,14 +128,14 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Service, error) {
 		s.cfg.DecodeWait = DefaultDecodeWait
 	}
 	s.decodes = newDecodeGate(s.cfg.MaxDecodes, s.cfg.DecodeWait)
+	if s.cfg.FilterTTL <= 0 {
+		s.cfg.FilterTTL = DefaultFilterTTL
+	}
 	if s.cfg.SessionIdle <= 0 {
 		s.cfg.SessionIdle = DefaultSessionIdle
 	}
 	if s.cfg.SessionMax <= 0 {
 		s.cfg.SessionMax = DefaultSessionMax
-	}
-	if s.cfg.Renderer == nil {
-		s.cfg.Renderer = markdown.NewRenderer(markdown.RendererConfig{Logger: s.log})
 	}
 	s.routes()
 	return s, nil
@@ -145,15 +162,13 @@ func (s *Service) Handler() http.Handler { return s.mux }
 // Ready tells whether the api's dependencies answer.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 
-// Run serves the api on its own address until ctx ends, then finishes the
-// requests in flight.
+// Run does the api's own work until ctx ends: it records the thumbnailer's
+// results (watchThumbnails). It returns when that has stopped; an error
+// only when the results could no longer be followed before ctx ended.
 func (s *Service) Run(ctx context.Context) error {
-	srv := &http.Server{Addr: s.cfg.Addr, Handler: s.mux, ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout: 2 * time.Minute}
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("api: listen: %w", err)
+	err := s.watchThumbnails(ctx)
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("api: thumbnail results no longer followed: %w", err)
 	}
-	s.log.Info("api listening", "addr", ln.Addr().String())
-	return serve.HTTP(ctx, srv, ln)
+	return nil
 }

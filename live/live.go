@@ -41,7 +41,7 @@
 // connection to see it close. Otherwise (HTTP/2, HEAD) the handler writes
 // what the hub queues for it.
 //
-// Ending: Shutdown, which Run also calls when its ctx ends, sends every
+// Ending: Shutdown, which Run calls when its ctx ends, sends every
 // client "retry: 1000" and ends its stream, so EventSource reconnects (to
 // another instance) within a second and resumes with Last-Event-ID.
 package live
@@ -60,12 +60,10 @@ import (
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/internal/realip"
-	"github.com/maniwani/maniwani/internal/serve"
 )
 
 // Config is the live service's settings.
 type Config struct {
-	Addr       string          // where Run listens
 	Heartbeat  time.Duration   // longest quiet time before a comment line (15s)
 	MaxPerIP   int             // open streams per client (realip.Key: an IPv4 address, an IPv6 /64) (8)
 	MaxReplay  int             // events replayed after Last-Event-ID at most; older: reload (100)
@@ -162,24 +160,21 @@ func New(cfg Config, deps Deps) (*Service, error) {
 // Handler serves the routes.
 func (s *Service) Handler() http.Handler { return s.mux }
 
-// Run listens on cfg.Addr and serves until ctx ends; then it calls Shutdown
-// and waits (within 15 s) for the streams to end.
+// Run waits for ctx to end; then it calls Shutdown, so the streams end
+// before the servers drain (which would wait on them), and waits (within
+// 15 s) for them to end. Handler serves the streams meanwhile.
 func (s *Service) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	srv.RegisterOnShutdown(s.Shutdown)
-	err = serve.HTTP(ctx, srv, ln)
+	<-ctx.Done()
 	s.Shutdown()
 	done := make(chan struct{})
 	go func() { s.streams.Wait(); close(done) }()
+	t := time.NewTimer(15 * time.Second)
+	defer t.Stop()
 	select {
 	case <-done:
-	case <-time.After(15 * time.Second):
+	case <-t.C:
 	}
-	return err
+	return nil
 }
 
 // Shutdown tells every client to reconnect ("retry: 1000", then the end of

@@ -331,7 +331,7 @@ func TestEvents(t *testing.T) {
 
 		// Another board's events and other events stay out.
 		publish(t, bus, "a", post("a", 100, 100, "elsewhere"))
-		publish(t, bus, "g", &pb.Event{Kind: &pb.Event_BoardUpdated{BoardUpdated: &pb.BoardUpdated{Board: "g"}}})
+		publish(t, bus, "g", &pb.Event{Kind: &pb.Event_CacheInvalidation{CacheInvalidation: &pb.CacheInvalidation{Board: "g", BoardGen: 2}}})
 		other.quiet(t, 200*time.Millisecond)
 		board.quiet(t, 0)
 		thread.quiet(t, 0)
@@ -668,11 +668,13 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
-	s, err := New(Config{Addr: addr}, Deps{Bus: memory.New(memory.Config{}), Reader: &fakeReader{}})
+	s, err := New(Config{}, Deps{Bus: memory.New(memory.Config{}), Reader: &fakeReader{}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- s.Run(ctx) }()

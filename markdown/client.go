@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,21 +14,54 @@ import (
 	"github.com/maniwani/maniwani"
 )
 
-// Client renders through a markdown service elsewhere. When the service
-// cannot be reached, or fails, it renders with Fallback (the same library,
-// so the same output) and logs a warning: posting never waits on markdown.
-type Client struct {
-	// BaseURL is the service's, e.g. "http://markdown:8084".
-	BaseURL string
+// ClientConfig says where the markdown service is.
+type ClientConfig struct {
+	// URL is the service's, e.g. "http://markdown:8084"; required.
+	URL string
 	// HTTPClient makes the requests; nil: http.DefaultClient.
 	HTTPClient *http.Client
 	// Timeout bounds one request to the service before falling back;
 	// default 2 s.
 	Timeout time.Duration
-	// Fallback renders when the service does not; nil: an unavailable
-	// service is an error of kind KindUnavailable.
-	Fallback *Renderer
-	Logger   *slog.Logger
+	Logger  *slog.Logger // nil: slog.Default()
+}
+
+// ClientDeps are what a Client falls back on.
+type ClientDeps struct {
+	// Fallback renders when the service does not (a Renderer here: the
+	// same library, so the same output); nil: an unavailable service is
+	// an error of kind KindUnavailable.
+	Fallback maniwani.Renderer
+}
+
+// Client renders through a markdown service elsewhere. When the service
+// cannot be reached, or fails, it renders with its fallback and logs a
+// warning: posting never waits on markdown.
+type Client struct {
+	base     string
+	http     *http.Client
+	timeout  time.Duration
+	fallback maniwani.Renderer
+	log      *slog.Logger
+}
+
+// NewClient makes a client of the service at cfg.URL.
+func NewClient(cfg ClientConfig, deps ClientDeps) (*Client, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("markdown: ClientConfig.URL is required")
+	}
+	c := &Client{base: strings.TrimSuffix(cfg.URL, "/"), http: cfg.HTTPClient, timeout: cfg.Timeout,
+		fallback: deps.Fallback, log: cfg.Logger}
+	if c.http == nil {
+		c.http = http.DefaultClient
+	}
+	if c.timeout <= 0 {
+		c.timeout = 2 * time.Second
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	return c, nil
 }
 
 var _ maniwani.Renderer = (*Client)(nil)
@@ -43,19 +77,15 @@ func (c *Client) Render(ctx context.Context, in maniwani.RenderInput) (string, e
 	if ctx.Err() != nil {
 		return "", ctx.Err() // the caller gave up; nobody waits for a render
 	}
-	log := c.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	if c.Fallback == nil {
+	if c.fallback == nil {
 		return "", &maniwani.Error{Kind: maniwani.KindUnavailable, Message: "The markdown service is unavailable.", Err: err}
 	}
 	level := slog.LevelWarn
 	if status >= 400 && status < 500 {
 		level = slog.LevelError
 	}
-	log.Log(ctx, level, "markdown: service unavailable; rendering locally", "err", err, "status", status)
-	return c.Fallback.Render(ctx, in)
+	c.log.Log(ctx, level, "markdown: service unavailable; rendering locally", "err", err, "status", status)
+	return c.fallback.Render(ctx, in)
 }
 
 // remote is one request to the service; status is its answer's, 0 without
@@ -65,23 +95,15 @@ func (c *Client) remote(ctx context.Context, in maniwani.RenderInput) (html stri
 	if err != nil {
 		return "", 0, err
 	}
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = 2 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.BaseURL, "/")+"/render",
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/render",
 		bytes.NewReader(body))
 	if err != nil {
 		return "", 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return "", 0, err
 	}

@@ -4,21 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"time"
-
-	"github.com/maniwani/maniwani/internal/serve"
 
 	"github.com/maniwani/maniwani"
 )
 
 // Config are the markdown service's settings; zero values take defaults.
 type Config struct {
-	// Addr is where Run listens when markdown runs as its own process.
-	Addr string
 	// CacheBytes bounds the in-process cache used when Deps.Cache is nil;
 	// default 32 MiB.
 	CacheBytes int64
@@ -80,15 +73,6 @@ func (s *Service) Render(ctx context.Context, in maniwani.RenderInput) (string, 
 // {"html": "..."}; a request that is not such JSON gets 400 and
 // {"error": "..."}.
 func (s *Service) Handler() http.Handler { return s.mux }
-
-// Ready tells whether the service's dependencies answer: its cache, when
-// that can tell.
-func (s *Service) Ready(ctx context.Context) error {
-	if p, ok := s.cache.(interface{ Ping(context.Context) error }); ok {
-		return p.Ping(ctx)
-	}
-	return nil
-}
 
 // wireRef is a RenderInput.Threads entry on the wire.
 type wireRef struct {
@@ -168,22 +152,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// Run serves the service on Config.Addr until ctx ends, then finishes the
-// requests in flight.
+// Run returns when ctx ends: the service does nothing in the background
+// (renders are made by Render and Handler as they are asked for).
 func (s *Service) Run(ctx context.Context) error {
-	if s.cfg.Addr == "" {
-		return errors.New("markdown: Addr is required to run apart")
-	}
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("markdown: listen: %w", err)
-	}
-	return s.Serve(ctx, ln)
-}
-
-// Serve is Run on a listener of the caller's.
-func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	s.log.Info("markdown listening", "addr", ln.Addr().String())
-	return serve.HTTP(ctx, srv, ln)
+	<-ctx.Done()
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/serve"
 )
 
 // logBuffer is a logger whose lines a test can read.
@@ -51,7 +52,8 @@ func startService(t *testing.T, cfg Config) (svc *Service, url string, stop func
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
+	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { done <- serve.HTTP(ctx, srv, ln) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -65,11 +67,25 @@ func startService(t *testing.T, cfg Config) (svc *Service, url string, stop func
 	return svc, "http://" + ln.Addr().String(), stop
 }
 
+// newClient is NewClient, falling back on fallback when it is not nil.
+func newClient(t *testing.T, cfg ClientConfig, fallback *Renderer) *Client {
+	t.Helper()
+	var deps ClientDeps
+	if fallback != nil {
+		deps.Fallback = fallback
+	}
+	c, err := NewClient(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestClientAndFallback(t *testing.T) {
 	quiet := slog.New(slog.DiscardHandler)
 	_, url, stop := startService(t, Config{Logger: quiet})
 	var logs logBuffer
-	client := &Client{BaseURL: url, Fallback: NewRenderer(RendererConfig{Logger: quiet}), Logger: logs.logger()}
+	client := newClient(t, ClientConfig{URL: url, Logger: logs.logger()}, NewRenderer(RendererConfig{Logger: quiet}))
 	local := NewRenderer(RendererConfig{})
 	ctx := t.Context()
 
@@ -109,7 +125,7 @@ func TestClientAndFallback(t *testing.T) {
 
 	// Without a fallback, a service that is down is an error of kind
 	// unavailable.
-	bare := &Client{BaseURL: url}
+	bare := newClient(t, ClientConfig{URL: url}, nil)
 	if _, err := bare.Render(ctx, testInput("x")); maniwani.ErrorKind(err) != maniwani.KindUnavailable {
 		t.Errorf("no fallback, service down: %v, want KindUnavailable", err)
 	}
@@ -136,7 +152,7 @@ func TestClientFallsBackOnErrors(t *testing.T) {
 			defer srv.Close()
 			defer srv.CloseClientConnections()
 			var logs logBuffer
-			c := &Client{BaseURL: srv.URL, Timeout: 200 * time.Millisecond, Fallback: NewRenderer(RendererConfig{}), Logger: logs.logger()}
+			c := newClient(t, ClientConfig{URL: srv.URL, Timeout: 200 * time.Millisecond, Logger: logs.logger()}, NewRenderer(RendererConfig{}))
 			want, _ := NewRenderer(RendererConfig{}).Render(t.Context(), testInput(">>34 ok"))
 			got, err := c.Render(t.Context(), testInput(">>34 ok"))
 			if err != nil || got != want {
@@ -153,7 +169,7 @@ func TestClientCallerGaveUp(t *testing.T) {
 	_, url, _ := startService(t, Config{Logger: slog.New(slog.DiscardHandler)})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	c := &Client{BaseURL: url, Fallback: NewRenderer(RendererConfig{})}
+	c := newClient(t, ClientConfig{URL: url}, NewRenderer(RendererConfig{}))
 	if _, err := c.Render(ctx, testInput("x")); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Render with a cancelled context = %v", err)
 	}
@@ -198,9 +214,6 @@ func TestHandler(t *testing.T) {
 	if code, _ := do("GET", ""); code != http.StatusMethodNotAllowed {
 		t.Errorf("GET /render: %d", code)
 	}
-	if err := svc.Ready(t.Context()); err != nil {
-		t.Errorf("Ready: %v", err)
-	}
 }
 
 // TestTwoServices: two services with their own configs and caches in one
@@ -217,9 +230,12 @@ func TestTwoServices(t *testing.T) {
 	}
 }
 
-func TestRunNeedsAddr(t *testing.T) {
+// Run returns when its ctx ends.
+func TestRun(t *testing.T) {
 	s, _ := New(Config{}, Deps{})
-	if err := s.Run(t.Context()); err == nil {
-		t.Fatal("Run without Addr: no error")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := s.Run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 }

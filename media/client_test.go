@@ -20,7 +20,7 @@ func TestClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := newFakeNames()
-	svc, err := media.New(media.Config{Store: st, Names: names})
+	svc, err := media.New(media.Config{}, media.Deps{Store: st, Names: names})
 	if err != nil {
 		t.Fatal(err)
 	}

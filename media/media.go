@@ -31,9 +31,6 @@ import (
 
 // Config configures a Service.
 type Config struct {
-	Store maniwani.FileStore
-	// Names resolves /media/{board}/{tim}: the api, or its client.
-	Names  maniwani.FileNames
 	Logger *slog.Logger // nil: discard
 	// NameCacheSize bounds the in-memory cache of resolved names; 0 means
 	// DefaultNameCacheSize.
@@ -41,6 +38,14 @@ type Config struct {
 	// NameTTL is how long a resolved name is served without asking Names
 	// again; 0 means DefaultNameTTL.
 	NameTTL time.Duration
+}
+
+// Deps are what the media service works with; both are required.
+type Deps struct {
+	// Store holds the bytes: local disk or S3.
+	Store maniwani.FileStore
+	// Names resolves /media/{board}/{tim}: the api, or its client.
+	Names maniwani.FileNames
 }
 
 // DefaultNameCacheSize is the number of resolved names kept in memory: a
@@ -61,10 +66,10 @@ type Service struct {
 
 var _ maniwani.Media = (*Service)(nil)
 
-// New makes a Service over cfg.Store and cfg.Names.
-func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Names == nil {
-		return nil, errors.New("media: Config.Store and Config.Names are required")
+// New makes a Service over deps.Store and deps.Names.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if deps.Store == nil || deps.Names == nil {
+		return nil, errors.New("media: Deps.Store and Deps.Names are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -75,8 +80,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.NameTTL <= 0 {
 		cfg.NameTTL = DefaultNameTTL
 	}
-	return &Service{store: cfg.Store, lookup: cfg.Names, log: cfg.Logger,
+	return &Service{store: deps.Store, lookup: deps.Names, log: cfg.Logger,
 		names: newNameCache(cfg.NameCacheSize, cfg.NameTTL)}, nil
+}
+
+// Run returns when ctx ends: the service does nothing in the background
+// (requests are served by Handler).
+func (s *Service) Run(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
 }
 
 // Save stores the bytes of f unless they are stored already (f.Board and

@@ -78,7 +78,7 @@ func forEachBackend(t *testing.T, test func(t *testing.T, e *env)) {
 			b := newBackend(t)
 			count := &countingStore{FileStore: b.store, calls: map[string]int{}}
 			names := newFakeNames()
-			svc, err := media.New(media.Config{Store: count, Names: names})
+			svc, err := media.New(media.Config{}, media.Deps{Store: count, Names: names})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -538,11 +538,11 @@ func TestUnavailable(t *testing.T) {
 	names.add(f)
 	down := newFakeNames()
 	down.err = errDown
-	for _, cfg := range []media.Config{
+	for _, deps := range []media.Deps{
 		{Store: downStore{}, Names: names},
 		{Store: downStore{}, Names: down},
 	} {
-		svc, err := media.New(cfg)
+		svc, err := media.New(media.Config{}, deps)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -557,7 +557,7 @@ func TestUnavailable(t *testing.T) {
 			t.Errorf("Save on a down store = %v, want KindUnavailable", err)
 		}
 	}
-	if _, err := media.New(media.Config{Store: downStore{}}); err == nil {
+	if _, err := media.New(media.Config{}, media.Deps{Store: downStore{}}); err == nil {
 		t.Error("New without Names succeeded")
 	}
 }
@@ -570,7 +570,7 @@ func TestNameTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := newFakeNames()
-	svc, err := media.New(media.Config{Store: store, Names: names, NameTTL: 50 * time.Millisecond})
+	svc, err := media.New(media.Config{NameTTL: 50 * time.Millisecond}, media.Deps{Store: store, Names: names})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -149,12 +149,8 @@ func TestBodyOverRouterLimit(t *testing.T) {
 		fmt.Fprintf(w, "got %d", n)
 	}))
 	t.Cleanup(func() { up.Close() })
-	svc, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), MaxRequestBody: 4 << 20, MaxFormBody: 64 << 10},
+	base := serveRouter(t, router.Config{Logger: slog.New(slog.DiscardHandler), MaxRequestBody: 4 << 20, MaxFormBody: 64 << 10},
 		router.Deps{API: up, Gens: cache.NewGenerations()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := serveRouter(t, svc)
 	json := []string{"Content-Type: application/json", "Accept: application/json"}
 	for _, c := range []struct {
 		path string
@@ -286,12 +282,8 @@ func TestExpectContinueOverLimit(t *testing.T) {
 		fmt.Fprintf(w, "got %d", n)
 	}))
 	t.Cleanup(func() { up.Close() })
-	svc, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), MaxRequestBody: 4 << 20, MaxFormBody: 64 << 10},
+	base := serveRouter(t, router.Config{Logger: slog.New(slog.DiscardHandler), MaxRequestBody: 4 << 20, MaxFormBody: 64 << 10},
 		router.Deps{API: up, Gens: cache.NewGenerations()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := serveRouter(t, svc)
 	ask := func(path string, n int) (*http.Response, net.Conn, *bufio.Reader) {
 		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 		if err != nil {
@@ -328,7 +320,8 @@ func TestExpectContinueOverLimit(t *testing.T) {
 		t.Fatalf("a body within the limit asking first: %d, want 100 Continue", resp.StatusCode)
 	}
 	conn.Write([]byte("0123456789"))
-	if resp, err = http.ReadResponse(br, nil); err != nil {
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if body, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(body) != "got 10" {

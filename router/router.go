@@ -32,7 +32,9 @@ import (
 
 // Config are the router's settings; zero values take the defaults.
 type Config struct {
-	Addr           string
+	// Listener is the public port, opened by the caller (who can then say
+	// where it is, and fail before anything starts); Run serves it.
+	Listener       net.Listener
 	L1Bytes        int64         // bound of the in-process cache; default 128 MiB
 	MaxRequestBody int           // bytes of a post (files); default 32 MiB
 	MaxFormBody    int           // bytes of any other request's body; default 1 MiB
@@ -94,8 +96,8 @@ const CacheTopic = "cache"
 
 // New makes a router.
 func New(cfg Config, deps Deps) (*Service, error) {
-	if deps.API == nil || deps.Gens == nil {
-		return nil, errors.New("router: API and Gens are required")
+	if cfg.Listener == nil || deps.API == nil || deps.Gens == nil {
+		return nil, errors.New("router: Listener, API and Gens are required")
 	}
 	def := func(v *time.Duration, d time.Duration) {
 		if *v == 0 {
@@ -152,15 +154,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 // Run serves the public port until ctx ends, then drains the requests in
 // flight. With a bus it follows the invalidations other processes publish.
 func (s *Service) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("router: listen: %w", err)
-	}
-	return s.Serve(ctx, ln)
-}
-
-// Serve is Run on a listener of the caller's.
-func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
+	ln := s.cfg.Listener
 	if s.deps.Bus != nil {
 		// Subscribe before the first request, so no entry is ever filled
 		// while invalidations could go unheard; if the bus is down, serve

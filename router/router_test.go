@@ -127,17 +127,14 @@ func startRouter(t *testing.T, deps router.Deps) string {
 	if deps.Gens == nil {
 		t.Fatal("no Gens")
 	}
-	svc, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler), FetchTimeout: 5 * time.Second}, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return serveRouter(t, svc)
+	return serveRouter(t, router.Config{Logger: slog.New(slog.DiscardHandler), FetchTimeout: 5 * time.Second}, deps)
 }
 
-// serveRouter serves svc on a loopback port until the test ends.
-func serveRouter(t *testing.T, svc *router.Service) string {
+// serveRouter serves a router of cfg and deps on a loopback port until the
+// test ends.
+func serveRouter(t *testing.T, cfg router.Config, deps router.Deps) string {
 	t.Helper()
-	base, stop := serve(t, svc)
+	base, stop := serve(t, cfg, deps)
 	t.Cleanup(func() {
 		if err := stop(20 * time.Second); err != nil {
 			t.Error(err)
@@ -146,23 +143,29 @@ func serveRouter(t *testing.T, svc *router.Service) string {
 	return base
 }
 
-// serve serves svc on a loopback port; stop tells it to stop and says how
-// Serve ended, or that it had not within wait.
-func serve(t *testing.T, svc *router.Service) (base string, stop func(wait time.Duration) error) {
+// serve runs a router of cfg and deps on a loopback port; stop tells it to
+// stop and says how Run ended, or that it had not within wait.
+func serve(t *testing.T, cfg router.Config, deps router.Deps) (base string, stop func(wait time.Duration) error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Listener = ln
+	svc, err := router.New(cfg, deps)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
+	go func() { done <- svc.Run(ctx) }()
 	return "http://" + ln.Addr().String(), func(wait time.Duration) error {
 		cancel()
 		select {
 		case err := <-done:
 			if err != nil {
-				return fmt.Errorf("Serve: %w", err)
+				return fmt.Errorf("Run: %w", err)
 			}
 			return nil
 		case <-time.After(wait):

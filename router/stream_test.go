@@ -204,12 +204,8 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { up.Close() })
-	svc, err := router.New(router.Config{WriteTimeout: 300 * time.Millisecond},
+	base := serveRouter(t, router.Config{WriteTimeout: 300 * time.Millisecond},
 		router.Deps{API: up, Gens: cache.NewGenerations()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := serveRouter(t, svc)
 	resp, err := client.Get(base + "/live/b")
 	if err != nil {
 		t.Fatal(err)
@@ -311,12 +307,8 @@ func TestStopCutsStreamsToRemoteLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := router.New(router.Config{Logger: slog.New(slog.DiscardHandler)},
+	base, stopRouter := serve(t, router.Config{Logger: slog.New(slog.DiscardHandler)},
 		router.Deps{API: router.NewRemote("127.0.0.1:1"), Live: remote, Gens: cache.NewGenerations()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, stopRouter := serve(t, svc)
 
 	var ended []chan error
 	for range 3 {

@@ -23,6 +23,7 @@ import (
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/testdb"
+	"github.com/maniwani/maniwani/markdown"
 	"github.com/maniwani/maniwani/media"
 	"github.com/maniwani/maniwani/media/disk"
 	"github.com/maniwani/maniwani/pubsub/memory"
@@ -55,7 +56,7 @@ func newSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := media.New(media.Config{Store: files, Names: st})
+	m, err := media.New(media.Config{}, media.Deps{Store: files, Names: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,8 @@ func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // api is the api of one process, on bus.
 func (s *site) api(bus maniwani.Bus) *api.Service {
 	s.t.Helper()
-	a, err := api.New(context.Background(), api.Config{Bus: bus, Media: s.media, Logger: quiet(), TempDir: s.t.TempDir()}, s.store)
+	a, err := api.New(api.Config{Logger: quiet(), TempDir: s.t.TempDir()}, api.Deps{Store: s.store, Bus: bus, Media: s.media,
+		Renderer: markdown.NewRenderer(markdown.RendererConfig{Logger: quiet()})})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -263,7 +265,7 @@ func TestThumbnailerStartsLate(t *testing.T) {
 
 			t0 := time.Now()
 			startThumbnailer(t, bus, s.media)
-			run(t, "WatchThumbnails", a.WatchThumbnails)
+			run(t, "api", a.Run)
 			eventually(t, 5*time.Second, "thumbnail made", func() bool { return s.hasThumb(f) })
 			s.thumbServed(f, 400, 300)
 			eventually(t, 5*time.Second, "thumbnail recorded in the store", func() bool { return s.recorded(f) })
@@ -300,7 +302,7 @@ func TestThumbnailAfterRestartWithAForgetfulBus(t *testing.T) {
 	bus2 := memory.New(memory.Config{})
 	t.Cleanup(func() { bus2.Close() })
 	a2 := s.api(bus2)
-	run(t, "WatchThumbnails", a2.WatchThumbnails)
+	run(t, "api", a2.Run)
 	startThumbnailer(t, bus2, s.media)
 	eventually(t, 5*time.Second, "thumbnail made after the restart", func() bool { return s.hasThumb(f) })
 	s.thumbServed(f, 200, 600)
@@ -328,7 +330,7 @@ func TestThumbnailJobsDurableInRedis(t *testing.T) {
 		t.Fatal("recorded in the store with no api running")
 	}
 	// The api comes back and reads the result kept for it.
-	run(t, "WatchThumbnails", s.api(newBus()).WatchThumbnails)
+	run(t, "api", s.api(newBus()).Run)
 	eventually(t, 5*time.Second, "thumbnail recorded in the store", func() bool { return s.recorded(f) })
 	t.Logf("thumbnail made and recorded %v after the restart", time.Since(t0).Round(time.Millisecond))
 }
@@ -364,7 +366,7 @@ func TestTwoThumbnailersShareTheJobs(t *testing.T) {
 		startThumbnailer(t, newBus(), &countingMedia{Media: s.media, name: name, count: count})
 	}
 	a := s.api(newBus())
-	run(t, "WatchThumbnails", a.WatchThumbnails)
+	run(t, "api", a.Run)
 
 	t0 := time.Now()
 	const n = 10

@@ -23,6 +23,8 @@ package ui
 //	GET  /admin/boards/{board}, POST /admin/boards/{board}, POST /admin/boards/{board}/delete
 //	GET  /admin/staff, POST /admin/staff, POST /admin/staff/{username}/delete
 //	GET  /admin/log                       the moderation log
+//	GET  /admin/filters, POST /admin/filters, POST /admin/filters/{id}/delete
+//	POST /admin/purge                     every post of an address or range
 //
 // A GET never changes anything. Every form posts back to /admin/..., and
 // the answer is a 303 to the page it came from with ?done= or ?err= saying
@@ -74,6 +76,10 @@ func (s *Service) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /admin/staff", s.staffAction(s.actCreateStaff))
 	m.HandleFunc("POST /admin/staff/{username}/delete", s.staffAction(s.actDeleteStaff))
 	m.HandleFunc("GET /admin/log", s.staffPage(s.pageLog))
+	m.HandleFunc("GET /admin/filters", s.staffPage(s.pageFilters))
+	m.HandleFunc("POST /admin/filters", s.staffAction(s.actCreateFilter))
+	m.HandleFunc("POST /admin/filters/{id}/delete", s.staffAction(s.actDeleteFilter))
+	m.HandleFunc("POST /admin/purge", s.staffAction(s.actPurge))
 	// Anything else under /admin/ is the site's 404 page.
 }
 

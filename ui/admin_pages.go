@@ -533,7 +533,8 @@ func boardFields(f url.Values) (map[string]any, error) {
 			in[k] = strings.TrimSpace(f.Get(k))
 		}
 	}
-	for _, k := range []string{"max_threads", "bump_limit", "image_limit", "max_file_size", "cooldown_thread", "cooldown_reply"} {
+	for _, k := range []string{"max_threads", "bump_limit", "image_limit", "max_file_size", "cooldown_thread", "cooldown_reply",
+		"unique_comments_minutes"} {
 		v := strings.TrimSpace(f.Get(k))
 		if v == "" {
 			continue

@@ -17,6 +17,7 @@ import (
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/realip"
+	"github.com/maniwani/maniwani/markdown"
 	"github.com/maniwani/maniwani/ui"
 )
 
@@ -36,9 +37,9 @@ func newAdminSiteTrusting(t *testing.T, trusted string) *site {
 	return newAdminSiteWith(t, trusted, nil)
 }
 
-// newAdminSiteWith is newAdminSiteTrusting with the api's Config changed
-// by with, which may use the store.
-func newAdminSiteWith(t *testing.T, trusted string, with func(*api.Config, *store.Store)) *site {
+// newAdminSiteWith is newAdminSiteTrusting with the api's Config and Deps
+// changed by with, which may use the store.
+func newAdminSiteWith(t *testing.T, trusted string, with func(*api.Config, *api.Deps)) *site {
 	t.Helper()
 	proxies, err := realip.Parse(trusted)
 	if err != nil {
@@ -55,10 +56,11 @@ func newAdminSiteWith(t *testing.T, trusted string, with func(*api.Config, *stor
 		t.Fatal(err)
 	}
 	cfg := api.Config{Logger: log, Proxies: proxies}
+	deps := api.Deps{Store: st, Renderer: markdown.NewRenderer(markdown.RendererConfig{Logger: log})}
 	if with != nil {
-		with(&cfg, st)
+		with(&cfg, &deps)
 	}
-	a, err := api.New(ctx, cfg, st)
+	a, err := api.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,14 +511,14 @@ func TestAdminBoards(t *testing.T) {
 	// no file types of its own (empty: the default).
 	for _, want := range []string{`name="title" value=""`, `name="max_threads" value="150"`, `name="bump_limit" value="300"`,
 		`name="image_limit" value="150"`, `name="max_file_size" value="8388608"`, `name="cooldown_thread" value="30"`,
-		`name="cooldown_reply" value="10"`, `name="file_types" value=""`} {
+		`name="cooldown_reply" value="10"`, `name="file_types" value=""`, `name="unique_comments_minutes" value="0"`} {
 		if !strings.Contains(list, want) {
 			t.Errorf("the create form lacks %s", want)
 		}
 	}
 	to, msg := b.submit("/admin/boards", "back", "/admin/boards", "name", "tech", "title", "Technology", "description", "Computers",
 		"max_threads", "50", "bump_limit", "200", "image_limit", "100", "max_file_size", "4194304", "cooldown_thread", "60",
-		"cooldown_reply", "5", "file_types", ".jpg .png", "settings", "1", "poster_ids", "1")
+		"cooldown_reply", "5", "file_types", ".jpg .png", "settings", "1", "poster_ids", "1", "unique_comments_minutes", "15")
 	if to != "/admin/boards" || msg != "Created /tech/." {
 		t.Fatalf("create: %s %q", to, msg)
 	}
@@ -524,7 +526,8 @@ func TestAdminBoards(t *testing.T) {
 		t.Errorf("create /admin/: %q", msg)
 	}
 	edit := b.page("/admin/boards/tech")
-	for _, want := range []string{`value="Technology"`, `value="50"`, `value="4194304"`, `value=".jpg .png"`, `name="poster_ids" value="1" checked`} {
+	for _, want := range []string{`value="Technology"`, `value="50"`, `value="4194304"`, `value=".jpg .png"`, `name="poster_ids" value="1" checked`,
+		`name="unique_comments_minutes" value="15"`} {
 		if !strings.Contains(edit, want) {
 			t.Errorf("edit form lacks %q", want)
 		}

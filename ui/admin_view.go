@@ -32,6 +32,7 @@ type adminPage struct {
 	Thread    *maniwani.Thread // the post's thread, when it opens one
 	Ban       *banForm
 	Counts    *dashCounts
+	Filters   []maniwani.StaffFilter
 	Back      string // the page's own path, for its forms' back field
 }
 
@@ -46,6 +47,22 @@ func (p *adminPage) Can(perm string) bool {
 		}
 	}
 	return false
+}
+
+// purgeOf is the purge form beside a post.
+type purgeOf struct {
+	Page *adminPage
+	Post *staffPostView
+}
+
+// PurgeOf is the purge form beside post, for the page's template.
+func (p *adminPage) PurgeOf(post *staffPostView) purgeOf { return purgeOf{p, post} }
+
+// FilterFields and FilterActions are the filter form's choices.
+func (p *adminPage) FilterFields() []maniwani.FilterField { return maniwani.FilterFields }
+
+func (p *adminPage) FilterActions() []maniwani.FilterAction {
+	return []maniwani.FilterAction{maniwani.ActionReject, maniwani.ActionBan, maniwani.ActionReplace}
 }
 
 // Roles are the roles a staff account can have, least first.

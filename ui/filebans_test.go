@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/maniwani/maniwani/api"
-	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/media"
 	"github.com/maniwani/maniwani/media/disk"
 )
@@ -53,12 +52,12 @@ func (s *site) postImage(seed, w, h int) int64 {
 // posts deleted, sees the ban listed and lifts it; a janitor is offered no
 // file ban.
 func TestAdminFileBan(t *testing.T) {
-	s := newAdminSiteWith(t, "", func(c *api.Config, st *store.Store) {
+	s := newAdminSiteWith(t, "", func(c *api.Config, d *api.Deps) {
 		files, err := disk.New(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Media, err = media.New(media.Config{Store: files, Names: st}); err != nil {
+		if d.Media, err = media.New(media.Config{}, media.Deps{Store: files, Names: d.Store}); err != nil {
 			t.Fatal(err)
 		}
 		c.TempDir = t.TempDir()

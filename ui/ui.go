@@ -23,21 +23,14 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/maniwani/maniwani"
-	"github.com/maniwani/maniwani/internal/serve"
 )
 
 // Config is the ui's settings.
 type Config struct {
-	Addr   string // where Run listens when the ui runs as its own process
 	Logger *slog.Logger
-	// Now is the clock; nil: time.Now. The pages show the posts' own
-	// times (the script makes them relative), so nothing reads it yet.
-	Now func() time.Time
 }
 
 // Deps is what the ui reads from.
@@ -104,14 +97,9 @@ func (s *Service) routes() {
 // Handler serves the routes.
 func (s *Service) Handler() http.Handler { return s.mux }
 
-// Run serves the ui on cfg.Addr until ctx ends, then finishes the requests
-// in flight.
+// Run returns when ctx ends: the ui does nothing in the background (pages
+// are served by Handler).
 func (s *Service) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("ui: listen: %w", err)
-	}
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	s.log.Info("ui listening", "addr", ln.Addr().String())
-	return serve.HTTP(ctx, srv, ln)
+	<-ctx.Done()
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
+	"github.com/maniwani/maniwani/markdown"
 	"github.com/maniwani/maniwani/ui"
 )
 
@@ -44,7 +45,7 @@ func newSite(t *testing.T, boards ...maniwani.Board) *site {
 			t.Fatal(err)
 		}
 	}
-	a, err := api.New(ctx, api.Config{}, st)
+	a, err := api.New(api.Config{}, api.Deps{Store: st, Renderer: markdown.NewRenderer(markdown.RendererConfig{})})
 	if err != nil {
 		t.Fatal(err)
 	}

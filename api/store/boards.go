@@ -17,7 +17,7 @@ func (r *boardRow) domain() maniwani.Board {
 		MaxThreads: r.MaxThreads, BumpLimit: r.BumpLimit, ImageLimit: r.ImageLimit,
 		MaxFileSize: r.MaxFileSize, CooldownThread: r.CooldownThread, CooldownReply: r.CooldownReply,
 		PosterIDs: r.PosterIDs, LastNo: r.LastNo, Modified: usToTime(r.ModifiedUS),
-		FileTypes: splitTypes(r.FileTypes),
+		FileTypes: splitTypes(r.FileTypes), UniqueCommentsMinutes: r.UniqueCommentsMinutes,
 	}
 }
 
@@ -101,7 +101,8 @@ func (s *Store) CreateBoard(ctx context.Context, b maniwani.Board) error {
 		Name: b.Name, Title: b.Title, Description: b.Description,
 		MaxThreads: b.MaxThreads, BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit,
 		MaxFileSize: b.MaxFileSize, CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply,
-		PosterIDs: b.PosterIDs, FileTypes: joinTypes(b.FileTypes), CreatedUS: now, ModifiedUS: now,
+		PosterIDs: b.PosterIDs, FileTypes: joinTypes(b.FileTypes), UniqueCommentsMinutes: b.UniqueCommentsMinutes,
+		CreatedUS: now, ModifiedUS: now,
 	}
 	return s.write(ctx, func(tx *gorm.DB) error {
 		var n int64
@@ -122,7 +123,8 @@ func (s *Store) UpdateBoard(ctx context.Context, b maniwani.Board) error {
 			"title": b.Title, "description": b.Description, "max_threads": b.MaxThreads,
 			"bump_limit": b.BumpLimit, "image_limit": b.ImageLimit, "max_file_size": b.MaxFileSize,
 			"cooldown_thread": b.CooldownThread, "cooldown_reply": b.CooldownReply,
-			"poster_ids": b.PosterIDs, "file_types": joinTypes(b.FileTypes), "modified_us": time.Now().UnixMicro(),
+			"poster_ids": b.PosterIDs, "file_types": joinTypes(b.FileTypes),
+			"unique_comments_minutes": b.UniqueCommentsMinutes, "modified_us": time.Now().UnixMicro(),
 		})
 		if res.Error != nil {
 			return res.Error

@@ -11,8 +11,8 @@ import (
 
 // CheckPost tells, with a few reads and no lock, whether CreatePost would
 // refuse the post now: an unknown board or thread, a closed or archived
-// thread, the address's cooldown, a thread at its image limit (for a post
-// withFile). The api asks before any costly work on a post (decoding its
+// thread, the address's cooldown, a comment the board had lately (when
+// in.Body is known), a thread at its image limit (for a post withFile). The api asks before any costly work on a post (decoding its
 // file, rendering its body), so that a refused post costs little;
 // CreatePost checks it all again in its transaction, where it counts.
 func (s *Store) CheckPost(ctx context.Context, in NewPost, withFile bool) error {
@@ -37,8 +37,11 @@ func (s *Store) checkPost(tx *gorm.DB, in NewPost, withFile bool) error {
 			return err
 		}
 	}
-	// The one cooldown check, CreatePost's own.
+	// The one cooldown check, CreatePost's own, and its unique comments'.
 	if err := s.checkCooldown(tx, board, in); err != nil {
+		return err
+	}
+	if err := checkUnique(tx, board, in); err != nil {
 		return err
 	}
 	if withFile && in.Resto != 0 && t.Images >= board.ImageLimit {

@@ -69,7 +69,29 @@ func Migrations() []Migration {
 			return tx.Migrator().AutoMigrate(&attemptRow{})
 		}},
 		{ID: "0007_post_ip_key", Up: addIPKey},
-		{ID: "0008_file_bans", Up: func(tx *gorm.DB) error {
+		{ID: "0008_filters", Up: func(tx *gorm.DB) error {
+			return tx.Migrator().AutoMigrate(&filterRow{})
+		}},
+		// Posts made before it have no hash: they count as no comment for
+		// unique_comments_minutes, whose window is minutes anyway.
+		{ID: "0009_unique_comments", Up: func(tx *gorm.DB) error {
+			m := tx.Migrator()
+			if !m.HasColumn(&boardRow{}, "UniqueCommentsMinutes") {
+				if err := m.AddColumn(&boardRow{}, "UniqueCommentsMinutes"); err != nil {
+					return err
+				}
+			}
+			if !m.HasColumn(&postRow{}, "CommentHash") {
+				if err := m.AddColumn(&postRow{}, "CommentHash"); err != nil {
+					return err
+				}
+			}
+			if !m.HasIndex(&postRow{}, "posts_board_comment") {
+				return m.CreateIndex(&postRow{}, "posts_board_comment")
+			}
+			return nil
+		}},
+		{ID: "0010_file_bans", Up: func(tx *gorm.DB) error {
 			return tx.Migrator().AutoMigrate(&fileBanRow{})
 		}},
 	}

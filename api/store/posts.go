@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -131,6 +134,9 @@ func (s *Store) createPost(ctx context.Context, in NewPost, inStatement bool) (*
 		if err := s.checkCooldown(tx, &board, in); err != nil {
 			return err
 		}
+		if err := checkUnique(tx, &board, in); err != nil {
+			return err
+		}
 
 		no := board.LastNo
 		threadNo := in.Resto
@@ -141,6 +147,7 @@ func (s *Store) createPost(ctx context.Context, in NewPost, inStatement bool) (*
 			BoardID: board.ID, No: no, ThreadNo: threadNo, CreatedUS: now,
 			Name: in.Name, Trip: in.Trip, Subject: in.Subject, Body: in.Body, Com: in.Com,
 			Sage: in.Sage, IP: in.IP, IPKey: realip.Key(in.IP), PasswordHash: in.PasswordHash,
+			CommentHash: commentHash(in.Body),
 		}
 		if board.PosterIDs && in.PosterID != nil {
 			post.PosterID = in.PosterID(threadNo)
@@ -277,6 +284,39 @@ func (s *Store) checkCooldown(tx *gorm.DB, board *boardRow, in NewPost) error {
 		secs, plural(secs), what, board.Name)
 }
 
+// commentHash is what unique_comments_minutes compares: the comment with
+// its case folded and its runs of white space made one space, hashed; ""
+// for no comment.
+func commentHash(body string) string {
+	norm := strings.Join(strings.Fields(strings.ToLower(body)), " ")
+	if norm == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(norm))
+	return hex.EncodeToString(sum[:16])
+}
+
+// checkUnique refuses a comment the board already had within its
+// unique_comments_minutes, from any address. Like the cooldown it runs
+// under the board's lock; replySQL holds the same rule for replies on
+// PostgreSQL.
+func checkUnique(tx *gorm.DB, board *boardRow, in NewPost) error {
+	h := commentHash(in.Body)
+	if board.UniqueCommentsMinutes <= 0 || h == "" {
+		return nil
+	}
+	since := in.Time.Add(-time.Duration(board.UniqueCommentsMinutes) * time.Minute).UnixMicro()
+	var ids []int64
+	err := tx.Model(&postRow{}).Where("board_id = ? AND comment_hash = ? AND created_us > ?", board.ID, h, since).
+		Limit(1).Pluck("id", &ids).Error
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return maniwani.Errorf(maniwani.KindConflict,
+		"This comment was already posted on /%s/ within the last %d minute%s; write something of your own.",
+		board.Name, board.UniqueCommentsMinutes, plural(board.UniqueCommentsMinutes))
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return ""
@@ -328,7 +368,7 @@ func (r *postRow) domain(board string) maniwani.Post {
 // insert the post and its quotes. No row back means a refusal, which
 // changed nothing; the caller explains it. It restates the rules of the Go
 // path: each is a case of TestReplyRules, which runs them through both.
-const replySQL = `WITH b AS (SELECT id, bump_limit, cooldown_reply, poster_ids FROM boards WHERE name = $1),
+const replySQL = `WITH b AS (SELECT id, bump_limit, cooldown_reply, poster_ids, unique_comments_minutes FROM boards WHERE name = $1),
 t AS (
 	UPDATE threads SET replies = threads.replies + 1, modified_us = $3,
 		bumped_us = CASE WHEN $4 OR threads.replies >= b.bump_limit THEN threads.bumped_us ELSE $3 END
@@ -336,11 +376,14 @@ t AS (
 	WHERE threads.board_id = b.id AND threads.no = $2 AND NOT threads.closed AND NOT threads.archived
 		AND (b.cooldown_reply <= 0 OR $5 = '' OR NOT EXISTS (SELECT 1 FROM posts
 			WHERE posts.board_id = b.id AND posts.ip_key = $15 AND posts.created_us > $3 - b.cooldown_reply * 1000000::bigint))
+		AND (b.unique_comments_minutes <= 0 OR $16 = '' OR NOT EXISTS (SELECT 1 FROM posts
+			WHERE posts.board_id = b.id AND posts.comment_hash = $16
+				AND posts.created_us > $3 - b.unique_comments_minutes * 60000000::bigint))
 	RETURNING threads.board_id),
 nb AS (UPDATE boards SET last_no = last_no + 1, modified_us = $3 WHERE id = (SELECT board_id FROM t)
 	RETURNING id, last_no, poster_ids),
-ins AS (INSERT INTO posts (board_id, no, thread_no, created_us, name, trip, poster_id, subject, body, com, sage, ip, password_hash, ip_key)
-	SELECT nb.id, nb.last_no, $2, $3, $6, $7, CASE WHEN nb.poster_ids THEN $8 ELSE '' END, $9, $10, $11, $4, $5, $12, $15 FROM nb
+ins AS (INSERT INTO posts (board_id, no, thread_no, created_us, name, trip, poster_id, subject, body, com, sage, ip, password_hash, ip_key, comment_hash)
+	SELECT nb.id, nb.last_no, $2, $3, $6, $7, CASE WHEN nb.poster_ids THEN $8 ELSE '' END, $9, $10, $11, $4, $5, $12, $15, $16 FROM nb
 	RETURNING board_id, no, poster_id),
 q AS (INSERT INTO quotes (board_id, from_no, to_board, to_no)
 	SELECT ins.board_id, ins.no, x.board, x.no FROM ins, unnest($13::text[], $14::bigint[]) AS x(board, no))
@@ -384,7 +427,7 @@ func (s *Store) createReplyPostgres(ctx context.Context, in NewPost) (*Created, 
 		batch.Queue("BEGIN")
 		batch.Queue(advisoryLockSQL, in.Board)
 		batch.Queue(replySQL, in.Board, in.Resto, now, in.Sage, in.IP, in.Name, in.Trip, posterID,
-			in.Subject, in.Body, in.Com, in.PasswordHash, toBoards, toNos, realip.Key(in.IP))
+			in.Subject, in.Body, in.Com, in.PasswordHash, toBoards, toNos, realip.Key(in.IP), commentHash(in.Body))
 		batch.Queue("COMMIT")
 		br := pc.SendBatch(ctx, batch)
 		_, err := br.Exec()
@@ -417,7 +460,7 @@ func (s *Store) createReplyPostgres(ctx context.Context, in NewPost) (*Created, 
 }
 
 // whyRefused explains a reply the statement refused: no such board or
-// thread, a closed or archived one, or a cooldown.
+// thread, a closed or archived one, a cooldown, or a comment not unique.
 func (s *Store) whyRefused(tx *gorm.DB, in NewPost) error {
 	if err := s.checkPost(tx, in, false); err != nil {
 		return err

@@ -63,18 +63,6 @@ func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.T
 	return v, nil
 }
 
-// LiveThreads counts the board's threads that are not archived.
-func (s *Store) LiveThreads(ctx context.Context, board string) (int, error) {
-	db := s.db.WithContext(ctx)
-	b, err := s.boardRow(db, board)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	err = db.Model(&threadRow{}).Where("board_id = ? AND archived = ?", b.ID, false).Count(&n).Error
-	return int(n), err
-}
-
 // Threads reads the board's live threads in index order (stickies first,
 // then the most recently bumped), skipping offset and taking at most limit,
 // each with its opening post and its last `last` replies.

@@ -17,9 +17,12 @@ type boardRow struct {
 	CooldownReply  int    `gorm:"not null"`
 	PosterIDs      bool   `gorm:"not null"`
 	FileTypes      string `gorm:"size:64;not null;default:''"` // extensions without dots, comma-separated; empty: the defaults
-	LastNo         int64  `gorm:"not null;default:0"`          // the board's post counter; its row lock orders the board's posts
-	CreatedUS      int64  `gorm:"not null"`
-	ModifiedUS     int64  `gorm:"not null"`
+	// UniqueCommentsMinutes: a comment the board had within that many
+	// minutes is refused (posts' CommentHash); 0: off.
+	UniqueCommentsMinutes int   `gorm:"not null;default:0"`
+	LastNo                int64 `gorm:"not null;default:0"` // the board's post counter; its row lock orders the board's posts
+	CreatedUS             int64 `gorm:"not null"`
+	ModifiedUS            int64 `gorm:"not null"`
 }
 
 func (boardRow) TableName() string { return "boards" }
@@ -42,10 +45,10 @@ func (threadRow) TableName() string { return "threads" }
 
 type postRow struct {
 	ID           int64  `gorm:"primaryKey"`
-	BoardID      int64  `gorm:"not null;uniqueIndex:posts_board_no;index:posts_board_thread,priority:1;index:posts_board_ip,priority:1;index:posts_board_ip_key,priority:1"`
+	BoardID      int64  `gorm:"not null;uniqueIndex:posts_board_no;index:posts_board_thread,priority:1;index:posts_board_ip,priority:1;index:posts_board_ip_key,priority:1;index:posts_board_comment,priority:1"`
 	No           int64  `gorm:"not null;uniqueIndex:posts_board_no;index:posts_board_thread,priority:3"`
 	ThreadNo     int64  `gorm:"not null;index:posts_board_thread,priority:2"` // equal to No on an opening post
-	CreatedUS    int64  `gorm:"not null;index:posts_board_ip,priority:3;index:posts_board_ip_key,priority:3"`
+	CreatedUS    int64  `gorm:"not null;index:posts_board_ip,priority:3;index:posts_board_ip_key,priority:3;index:posts_board_comment,priority:3"`
 	Name         string `gorm:"size:100;not null"`
 	Trip         string `gorm:"size:32;not null;default:''"`
 	PosterID     string `gorm:"size:16;not null;default:''"`
@@ -59,6 +62,9 @@ type postRow struct {
 	// its /64 for IPv6, all of which one poster holds. IP keeps the whole
 	// address, which staff see and bans match.
 	IPKey string `gorm:"size:45;not null;default:'';index:posts_board_ip_key,priority:2"`
+	// CommentHash is commentHash of the body ("" without a comment), for
+	// the board's unique_comments_minutes.
+	CommentHash string `gorm:"size:32;not null;default:'';index:posts_board_comment,priority:2"`
 }
 
 func (postRow) TableName() string { return "posts" }
@@ -157,3 +163,20 @@ type quoteRow struct {
 }
 
 func (quoteRow) TableName() string { return "quotes" }
+
+// filterRow is a filter on what posters type (maniwani.Filter).
+type filterRow struct {
+	ID          int64  `gorm:"primaryKey"`
+	Board       string `gorm:"size:16;not null;default:''"`
+	Pattern     string `gorm:"size:1024;not null"`
+	Regex       bool   `gorm:"not null;default:false"`
+	Fields      string `gorm:"size:64;not null"` // comma-separated
+	Action      string `gorm:"size:16;not null"`
+	Replacement string `gorm:"size:1024;not null;default:''"`
+	Reason      string `gorm:"size:1000;not null;default:''"`
+	BanHours    int    `gorm:"not null;default:0"`
+	Staff       string `gorm:"size:64;not null;default:''"`
+	CreatedUS   int64  `gorm:"not null"`
+}
+
+func (filterRow) TableName() string { return "filters" }

@@ -118,6 +118,10 @@ func cooldown(reply int) func(b *maniwani.Board) {
 	return func(b *maniwani.Board) { b.CooldownReply, b.CooldownThread = reply, 600 }
 }
 
+func unique(minutes int) func(b *maniwani.Board) {
+	return func(b *maniwani.Board) { b.UniqueCommentsMinutes = minutes }
+}
+
 func from(ip string, when time.Duration) func(p *store.NewPost) {
 	return func(p *store.NewPost) { p.IP, p.Time = ip, at(when) }
 }
@@ -217,6 +221,42 @@ var replyRules = []replyRule{
 	{name: "cooldown: a reply waits the reply cooldown, not the thread one", board: cooldown(10),
 		setup: func(e *ruleEnv, _ maniwani.Board) int64 { return e.thread("10.7.0.1", at(0)) },
 		reply: from("10.7.0.1", 11*time.Second)},
+
+	// Unique comments: the same text (case and white space aside) on the
+	// board within its window, from any address. The thread's text is
+	// "text".
+	{name: "unique comments: the same comment from another address is refused", board: unique(10), setup: onlyThread,
+		reply: func(p *store.NewPost) { p.Body = "  TEXT\n" }, want: maniwani.KindConflict,
+		check: func(t *testing.T, e *ruleEnv, o outcome) {
+			if !strings.Contains(o.err.Error(), "already posted") {
+				t.Errorf("refused with %q", o.err)
+			}
+		}},
+	{name: "unique comments: a microsecond short of the window is within it", board: unique(10), setup: onlyThread,
+		reply: from("10.7.0.1", 10*time.Minute-time.Microsecond), want: maniwani.KindConflict},
+	{name: "unique comments: end after exactly their minutes", board: unique(10), setup: onlyThread,
+		reply: from("10.7.0.1", 10*time.Minute)},
+	{name: "unique comments: another comment is free", board: unique(10), setup: onlyThread,
+		reply: func(p *store.NewPost) { p.Body = "text, and more" }},
+	{name: "unique comments: off, the same comment is taken", setup: onlyThread},
+	{name: "unique comments: hold on their own board only", board: unique(10),
+		setup: func(e *ruleEnv, b maniwani.Board) int64 {
+			post(e.t, e.s, store.NewPost{Board: e.otherBoard(b), IP: e.addr(), Body: "elsewhere", Time: at(time.Second)})
+			return e.thread(e.addr(), at(0))
+		}, reply: func(p *store.NewPost) { p.Body = "Elsewhere" }},
+	{name: "unique comments: a reply with no comment is no one's copy", board: unique(10),
+		setup: func(e *ruleEnv, _ maniwani.Board) int64 {
+			no := e.thread(e.addr(), at(0))
+			post(e.t, e.s, store.NewPost{Board: e.board, Resto: no, IP: e.addr(), Body: " ", Time: at(time.Second), File: testFile("ab")})
+			return no
+		}, reply: func(p *store.NewPost) { p.Body = "\n \t" }},
+	{name: "unique comments: the stored reply counts for the next one", board: unique(10), setup: onlyThread,
+		reply: func(p *store.NewPost) { p.Body = "new words" },
+		check: func(t *testing.T, e *ruleEnv, o outcome) {
+			_, err := e.path.post(e.s, e.ctx, store.NewPost{Board: e.board, Resto: o.in.Resto, IP: e.addr(),
+				Body: "New\tWORDS", Com: "x", Time: at(200 * time.Second)})
+			wantKind(t, err, maniwani.KindConflict)
+		}},
 
 	// Bumps.
 	{name: "a reply bumps its thread", setup: onlyThread,

@@ -61,17 +61,17 @@ func TestProfileConns(t *testing.T) {
 	api := router.NewLocal(http.NotFoundHandler())
 	defer api.Close()
 	// As cmd/maniwani wires it: the router hands each stream's connection to live.
-	rt, err := router.New(router.Config{}, router.Deps{API: api, LiveHandler: svc.Handler(), Gens: cache.NewGenerations()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	rt, err := router.New(router.Config{Listener: ln}, router.Deps{API: api, LiveHandler: svc.Handler(), Gens: cache.NewGenerations()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go rt.Serve(ctx, ln)
+	go rt.Run(ctx)
 
 	measure := func() (runtime.MemStats, int) {
 		runtime.GC()
@@ -128,17 +128,17 @@ func throughRouter(t *testing.T, cfg live.Config) (*live.Service, *memory.Bus, s
 	t.Cleanup(svc.Shutdown)
 	api := router.NewLocal(http.NotFoundHandler())
 	t.Cleanup(func() { api.Close() })
-	rt, err := router.New(router.Config{}, router.Deps{API: api, LiveHandler: svc.Handler(), Gens: cache.NewGenerations()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	rt, err := router.New(router.Config{Listener: ln}, router.Deps{API: api, LiveHandler: svc.Handler(), Gens: cache.NewGenerations()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go rt.Serve(ctx, ln)
+	go rt.Run(ctx)
 	return svc, bus, ln.Addr().String()
 }
 

@@ -46,6 +46,7 @@ import (
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
+	"github.com/maniwani/maniwani/markdown"
 )
 
 // options are the flags, read once in main and passed down.
@@ -175,7 +176,7 @@ func runKind(ctx context.Context, kind string, o options, log *slog.Logger) (*re
 	if err != nil {
 		return nil, err
 	}
-	svc, err := api.New(ctx, api.Config{Logger: log}, st)
+	svc, err := api.New(api.Config{Logger: log}, api.Deps{Store: st, Renderer: markdown.NewRenderer(markdown.RendererConfig{Logger: log})})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -127,7 +128,7 @@ func TestAdminBrowser(t *testing.T) {
 	}
 	// At a phone's width nothing is wider than the screen.
 	b.do(t, ctx, chromedp.EmulateViewport(375, 800, chromedp.EmulateMobile))
-	for _, path := range []string{"/admin/", "/admin/reports", "/admin/bans", "/admin/boards", "/admin/log"} {
+	for _, path := range []string{"/admin/", "/admin/reports", "/admin/bans", "/admin/boards", "/admin/log", "/admin/filters"} {
 		b.do(t, ctx, chromedp.Navigate(site.base+path), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		if w := result(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`)); w > 375 {
 			t.Errorf("%s at 375 px is %d px wide", path, w)
@@ -163,7 +164,86 @@ func TestAdminBrowser(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ban-page.png"), result(t, poster, chromedp.FullScreenshot(100)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	moderateSpam(t, b, ctx, site.base, op.No, dir)
 	t.Logf("screenshots in %s", dir)
+}
+
+// moderateSpam walks a moderator through the defences against spam: the
+// admin (on the tab adm) adds the moderator's account; the moderator adds
+// a filter that refuses a spammer's post, then purges a wiper's posts from
+// beside one of them, and a whole range from the dashboard. Screenshots:
+// admin-filters.png, admin-purge.png.
+func moderateSpam(t *testing.T, b *browser, adm context.Context, base string, thread int64, dir string) {
+	t.Helper()
+	b.do(t, adm, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/admin/staff"), chromedp.WaitVisible(chromedp.CSS("#s-user")),
+		chromedp.SendKeys(chromedp.CSS("#s-user"), "mod"), chromedp.SendKeys(chromedp.CSS("#s-pass"), "moderator-password"),
+		chromedp.SetValue(chromedp.CSS("#s-role"), "moderator"),
+		chromedp.Click(chromedp.CSS("form[action='/admin/staff'] button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
+
+	ctx := b.tab(t, "10.9.3.1", true)
+	text := func(sel string) string { t.Helper(); return result(t, ctx, chromedp.Text(chromedp.CSS(sel))) }
+	b.do(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/admin/login"), chromedp.WaitVisible(chromedp.CSS("#l-user")),
+		chromedp.SendKeys(chromedp.CSS("#l-user"), "mod"), chromedp.SendKeys(chromedp.CSS("#l-pass"), "moderator-password"),
+		chromedp.Click(chromedp.CSS("form[action='/admin/login'] button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(".tiles")))
+
+	// A filter: the moderator finds the page from the menu.
+	b.do(t, ctx, chromedp.Click(chromedp.CSS("nav a[href='/admin/filters']")), chromedp.WaitVisible(chromedp.CSS("#fl-pattern")),
+		chromedp.SendKeys(chromedp.CSS("#fl-pattern"), "replica watches"),
+		chromedp.SetValue(chromedp.CSS("#fl-action"), "reject"),
+		chromedp.SendKeys(chromedp.CSS("#fl-reason"), "watch spam"),
+		chromedp.Click(chromedp.CSS("form[action='/admin/filters'] button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
+	if got := text(".flash.ok"); got != "Added filter #1." {
+		t.Errorf("after adding the filter: %q", got)
+	}
+	if got := text("main table"); !strings.Contains(got, "replica watches") || !strings.Contains(got, "watch spam") {
+		t.Errorf("the filters' table shows:\n%s", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "admin-filters.png"), result(t, ctx, chromedp.FullScreenshot(100)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(formRequest(t, base+"/b/post", "10.9.3.9",
+		url.Values{"resto": {fmt.Sprint(thread)}, "com": {"Cheap REPLICA Watches here"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(page), "watch spam") || strings.Contains(string(page), "replica watches") {
+		t.Errorf("a post the filter matches: %d\n%s", resp.StatusCode, page)
+	}
+
+	// A wiper from three addresses of one /24.
+	var wipes []posted
+	for i := range 3 {
+		wipes = append(wipes, formPost(t, base, fmt.Sprintf("10.9.4.%d", i+1), map[string]string{"resto": fmt.Sprint(thread),
+			"com": fmt.Sprintf("wipe wipe wipe %d", i)}, nil))
+	}
+	// Beside one of the posts: its address, on every board.
+	b.do(t, ctx, chromedp.Navigate(fmt.Sprintf("%s/admin/posts/b/%d", base, wipes[0].No)), chromedp.WaitVisible(chromedp.CSS("form.pg")),
+		chromedp.SetValue(chromedp.CSS("form.pg select[name=board]"), ""))
+	if err := os.WriteFile(filepath.Join(dir, "admin-purge.png"), result(t, ctx, chromedp.FullScreenshot(100)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, ctx, chromedp.Click(chromedp.CSS("form.pg button")), chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
+	if got := text(".flash.ok"); got != "Purged 10.9.4.1 on every board: 1 post deleted." {
+		t.Errorf("after the purge beside the post: %q", got)
+	}
+	// From the dashboard: the rest of the range. (Loaded afresh: the flash
+	// of the page before would satisfy the wait for the next one.)
+	b.do(t, ctx, chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(chromedp.CSS("#pg-target")),
+		chromedp.SendKeys(chromedp.CSS("#pg-target"), "10.9.4.0/24"),
+		chromedp.Click(chromedp.CSS("form[action='/admin/purge'] button")), chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
+	if got := text(".flash.ok"); got != "Purged 10.9.4.0/24 on every board: 2 posts deleted." {
+		t.Errorf("after the purge of the range: %q", got)
+	}
+	b.do(t, ctx, chromedp.Navigate(fmt.Sprintf("%s/b/thread/%d", base, thread)), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#p%d", thread))))
+	if got := text("main"); strings.Contains(got, "wipe wipe wipe") {
+		t.Errorf("the thread after the purges:\n%s", got)
+	}
+	b.do(t, ctx, chromedp.Navigate(base+"/admin/log"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if got := text("main"); !strings.Contains(got, "10.9.4.0/24 on every board") || !strings.Contains(got, "2 posts deleted") {
+		t.Errorf("the log shows:\n%s", got)
+	}
 }
 
 // formRequest is a browser's plain form post (urlencoded, wanting HTML)

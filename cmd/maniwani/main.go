@@ -13,11 +13,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,19 +25,11 @@ import (
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/metrics"
-	"github.com/maniwani/maniwani/internal/peer"
 	"github.com/maniwani/maniwani/internal/serve"
-	"github.com/maniwani/maniwani/live"
 	"github.com/maniwani/maniwani/markdown"
 	"github.com/maniwani/maniwani/media"
-	"github.com/maniwani/maniwani/media/disk"
-	"github.com/maniwani/maniwani/media/s3"
-	"github.com/maniwani/maniwani/pubsub/memory"
-	redisbus "github.com/maniwani/maniwani/pubsub/redis"
 	"github.com/maniwani/maniwani/router"
 	"github.com/maniwani/maniwani/router/cache"
-	"github.com/maniwani/maniwani/thumbnailer"
-	"github.com/maniwani/maniwani/ui"
 )
 
 func main() {
@@ -124,23 +114,29 @@ func healthcheck(url string) int {
 // api runs here), the bus, the cache's counters and how writes drop cached
 // pages, and the services themselves.
 type site struct {
-	cfg   settings
-	log   *slog.Logger
-	store *store.Store // nil unless the api runs here
-	bus   maniwani.Bus
-	inv   maniwani.Invalidator
-	gens  *cache.Generations
-	l2    *cache.Redis // nil without Redis
-	rdb   *goredis.Client
-	media maniwani.Media // the service here, or its client
-	api   *api.Service   // nil unless the api runs here
+	ctx         context.Context // of the start: what opening the parts may wait on
+	cfg         settings
+	log         *slog.Logger
+	store       *store.Store // nil unless the api runs here
+	bus         maniwani.Bus
+	inv         maniwani.Invalidator
+	gens        *cache.Generations
+	l2          *cache.Redis // nil without Redis
+	rdb         *goredis.Client
+	renders     markdown.Cache
+	renderer    maniwani.Renderer // the markdown service, when it runs here
+	apiClient   *api.Client       // what calls the api when it is not here
+	media       *media.Service    // nil unless media runs here
+	mediaClient maniwani.Media    // what calls media when it is not here, once needed
+	api         *api.Service      // nil unless the api runs here
+	router      *router.Service   // nil unless the router runs here
+	public      net.Listener      // the public port, once opened
 	// The HTTP services of this process, by target.
 	handlers map[string]http.Handler
-	mediaSvc *media.Service
-	liveSvc  *live.Service
-	thumbs   *thumbnailer.Service
-	metrics  *metrics.Metrics
-	close    []func() error
+	// The services of this process, in the order they were made.
+	runs    []running
+	metrics *metrics.Metrics
+	close   []func() error
 }
 
 func (s *site) Close() {
@@ -151,8 +147,8 @@ func (s *site) Close() {
 
 // ready tells whether the site's dependencies answer.
 func (s *site) ready(ctx context.Context) error {
-	if s.store != nil {
-		if err := s.store.Ping(ctx); err != nil {
+	if s.api != nil {
+		if err := s.api.Ready(ctx); err != nil {
 			return err
 		}
 	}
@@ -162,156 +158,27 @@ func (s *site) ready(ctx context.Context) error {
 	return nil
 }
 
-// openSite makes the services this process runs, each with the others as
-// local services or as clients of the processes that run them.
+// openSite makes the parts this process's targets need (parts), each
+// with the others as local services or as clients of the processes that
+// run them.
 func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err error) {
-	s := &site{cfg: cfg, log: log, gens: cache.NewGenerations(), handlers: map[string]http.Handler{},
-		metrics: metrics.New()}
+	s := &site{ctx: ctx, cfg: cfg, log: log, gens: cache.NewGenerations(), handlers: map[string]http.Handler{},
+		metrics: metrics.New(), apiClient: api.NewClient(cfg.URLs["api"], cfg.InternalSecret)}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
-	on := cfg.Targets
-	if on["api"] || on["media"] {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-	}
-	if on["api"] {
-		if s.store, err = store.Open(ctx, store.Config{URL: cfg.DatabaseURL}); err != nil {
-			return nil, err
-		}
-		s.close = append(s.close, s.store.Close)
-		if err := api.Bootstrap(ctx, s.store, cfg.AdminPassword, log); err != nil {
-			return nil, fmt.Errorf("first start: %w", err)
-		}
-	}
-	renders := markdown.Cache(markdown.NewMemoryCache(0))
-	if cfg.Redis != nil {
-		s.rdb = goredis.NewClient(cfg.Redis)
-		s.close = append(s.close, s.rdb.Close)
-		rbus, err := redisbus.New(redisbus.Config{Logger: log}, s.rdb)
-		if err != nil {
-			return nil, err
-		}
-		s.close = append(s.close, rbus.Close)
-		s.bus = rbus
-		s.l2 = cache.NewRedis(s.rdb, "maniwani", 10*time.Minute)
-		renders = markdown.Layered{L1: renders, L2: markdown.NewRedisCache(s.rdb, markdown.RedisConfig{Prefix: "maniwani"})}
-	} else {
-		mbus := memory.New(memory.Config{})
-		s.close = append(s.close, mbus.Close)
-		s.bus = mbus
-	}
-
 	for _, m := range cfg.missing() {
 		log.Warn(m)
 	}
-	s.bus = s.metrics.Bus(s.bus)
-	if s.l2 == nil {
-		s.inv = cache.Local{Gens: s.gens}
-	} else {
-		s.inv = cache.Shared{Redis: s.l2, Gens: s.gens, Bus: s.bus, Topic: router.CacheTopic, Missed: new(atomic.Bool)}
-	}
-	apiClient := api.NewClient(cfg.URLs["api"], cfg.InternalSecret) // used only when the api is not here
-
-	if on["media"] {
-		var files maniwani.FileStore
-		if cfg.S3 != nil {
-			files, err = s3.New(ctx, *cfg.S3)
-		} else {
-			files, err = disk.New(filepath.Join(cfg.DataDir, "media"))
+	made := map[string]bool{}
+	for _, t := range targetNames {
+		if cfg.Targets[t] {
+			if err := s.make(t, made); err != nil {
+				return nil, err
+			}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("file storage: %w", err)
-		}
-		// In one process the store answers media's name lookups: it is
-		// what the api would ask anyway, and the api needs media first.
-		var names maniwani.FileNames = apiClient
-		if s.store != nil {
-			names = s.store
-		}
-		if s.mediaSvc, err = media.New(media.Config{Store: files, Names: names, Logger: log}); err != nil {
-			return nil, err
-		}
-		s.media = s.mediaSvc
-		s.handlers["media"] = s.mediaSvc
-	} else {
-		s.media = media.NewClient(cfg.URLs["media"], cfg.InternalSecret)
-	}
-
-	if on["markdown"] && !cfg.all() {
-		md, err := markdown.New(markdown.Config{Logger: log}, markdown.Deps{Cache: renders})
-		if err != nil {
-			return nil, err
-		}
-		s.handlers["markdown"] = md.Handler()
-	}
-	if on["api"] {
-		var renderer maniwani.Renderer = markdown.NewRenderer(markdown.RendererConfig{Cache: renders, Logger: log})
-		if u := cfg.URLs["markdown"]; u != "" && !on["markdown"] {
-			renderer = &markdown.Client{BaseURL: u, Fallback: renderer.(*markdown.Renderer), Logger: log,
-				HTTPClient: &http.Client{Transport: peer.Transport(cfg.InternalSecret, nil)}}
-		}
-		s.api, err = api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: s.inv, Bus: s.bus,
-			MaxDecodes: cfg.Decodes, PasswordHashes: cfg.Cores, Renderer: renderer, Media: s.media}, s.store)
-		if err != nil {
-			return nil, err
-		}
-		s.handlers["api"] = s.api.Handler()
-	}
-	if on["ui"] {
-		deps := ui.Deps{}
-		if s.api != nil {
-			deps.Reader, deps.StaffAPI = s.api, s.api.Handler()
-		} else {
-			deps.Reader, deps.StaffAPI = apiClient, reverseProxy(cfg.URLs["api"])
-		}
-		pages, err := ui.New(ui.Config{Logger: log}, deps)
-		if err != nil {
-			return nil, err
-		}
-		s.handlers["ui"] = pages.Handler()
-	}
-	if on["live"] {
-		// The api says which boards and threads exist (a stream of one that
-		// does not is a 404).
-		var reader maniwani.Reader = apiClient
-		if s.api != nil {
-			reader = s.api
-		}
-		if s.liveSvc, err = live.New(live.Config{Proxies: cfg.Proxies, Logger: log, Writers: cfg.Cores},
-			live.Deps{Bus: s.bus, Reader: reader}); err != nil {
-			return nil, err
-		}
-		s.handlers["live"] = s.liveSvc.Handler()
-	}
-	if on["thumbnailer"] {
-		if s.thumbs, err = thumbnailer.New(thumbnailer.Config{Logger: log}, thumbnailer.Deps{Bus: s.bus, Media: s.media}); err != nil {
-			return nil, err
-		}
-	}
-	for name, h := range s.handlers {
-		if name != "live" { // a live stream's connection is handed over whole (hijacked)
-			s.handlers[name] = peer.Guard(s.metrics.Instrument(name, log, h), cfg.InternalSecret)
-		}
-	}
-	if s.liveSvc != nil {
-		s.metrics.Gauge("maniwani_live_clients", "Live streams open on this process.",
-			func() float64 { return float64(s.liveSvc.Clients()) })
-	}
-	if on["api"] || on["thumbnailer"] {
-		s.metrics.Gauge("maniwani_thumbnail_queue_depth", "Thumbnail jobs waiting (counted up to 10,000).",
-			func() float64 {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				defer cancel()
-				jobs, err := s.bus.Peek(ctx, maniwani.ThumbnailQueue, "", 10000)
-				if err != nil {
-					return -1
-				}
-				return float64(len(jobs))
-			})
 	}
 	return s, nil
 }
@@ -363,45 +230,26 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 		return err
 	}
 	defer s.Close()
-	// Background work ends with ctx, and before the bus closes (deferred
-	// Close above); run returning early ends it too.
+	// The services' work ends with ctx, and before the bus closes
+	// (deferred Close above); run returning early ends it too.
 	var bg sync.WaitGroup
 	defer bg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if s.thumbs != nil {
+	for _, r := range s.runs {
 		bg.Go(func() {
-			if err := s.thumbs.Run(ctx); err != nil {
-				log.Error("thumbnailer stopped", "err", err)
+			if err := r.svc.Run(ctx); err != nil {
+				log.Error(r.name+" stopped", "err", err)
 			}
 		})
-	}
-	if s.api != nil && s.media != nil {
-		bg.Go(func() {
-			if err := s.api.WatchThumbnails(ctx); err != nil && ctx.Err() == nil {
-				log.Error("thumbnail results no longer followed", "err", err)
-			}
-		})
-	}
-	if shared, ok := s.inv.(cache.Shared); ok && s.api != nil {
-		bg.Go(func() { repairCache(ctx, shared, log) })
-	}
-	if s.liveSvc != nil {
-		// Streams end first on shutdown, telling their clients to
-		// reconnect, so the drain does not wait on them.
-		context.AfterFunc(ctx, s.liveSvc.Shutdown)
 	}
 
-	var public func(net.Listener) error
-	if cfg.Targets["router"] {
-		rt, err := s.router()
-		if err != nil {
-			return err
-		}
-		public = func(ln net.Listener) error { return rt.Serve(ctx, ln) }
+	var public func() error
+	if s.router != nil {
+		public = func() error { return s.router.Run(ctx) }
 	} else if len(s.handlers) > 0 {
 		srv := &http.Server{Handler: combine(s.handlers), ReadHeaderTimeout: 10 * time.Second}
-		public = func(ln net.Listener) error { return serve.HTTP(ctx, srv, ln) }
+		public = func() error { return serve.HTTP(ctx, srv, s.public) }
 	}
 
 	ops := &http.Server{Handler: opsHandler(s.ready, s.metrics.Handler()), ReadHeaderTimeout: 5 * time.Second}
@@ -417,14 +265,15 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 		attrs = append(attrs, "database", store.Redact(cfg.DatabaseURL))
 	}
 	if public != nil {
-		pubLn, err := net.Listen("tcp", cfg.Addr)
-		if err != nil {
-			cancel()
-			<-errc
-			return fmt.Errorf("listen on MANIWANI_ADDR: %w", err)
+		if s.public == nil {
+			if _, err := s.listen(); err != nil {
+				cancel()
+				<-errc
+				return err
+			}
 		}
-		attrs = append(attrs, "public", "http://"+pubLn.Addr().String())
-		go func() { errc <- public(pubLn) }()
+		attrs = append(attrs, "public", "http://"+s.public.Addr().String())
+		go func() { errc <- public() }()
 		started++
 	}
 	log.Info("maniwani listening", attrs...)
@@ -442,25 +291,6 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 	return err
 }
 
-// repairCache retries, each second, the invalidation of everything after
-// writes whose invalidations Redis missed.
-func repairCache(ctx context.Context, c cache.Shared, log *slog.Logger) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if c.Missed.Load() {
-				if err := c.Repair(ctx); err == nil {
-					log.Info("cache: Redis is back; everything cached before is dropped")
-				}
-			}
-		}
-	}
-}
-
 func targetList(cfg settings) []string {
 	if cfg.all() {
 		return []string{"all"}
@@ -472,40 +302,6 @@ func targetList(cfg settings) []string {
 		}
 	}
 	return out
-}
-
-// router makes the router with each service as a local upstream when it
-// runs in this process, or as a remote one.
-func (s *site) router() (*router.Service, error) {
-	up := func(name string) (router.Upstream, error) {
-		if h := s.handlers[name]; h != nil {
-			l := router.NewLocal(h)
-			s.close = append(s.close, l.Close)
-			return l, nil
-		}
-		u := s.cfg.URLs[name]
-		if u == "" {
-			return router.Unset{Name: name}, nil
-		}
-		return router.NewRemoteURL(u)
-	}
-	deps := router.Deps{Gens: s.gens, L2: s.l2}
-	var err error
-	for name, dst := range map[string]*router.Upstream{"api": &deps.API, "ui": &deps.UI, "media": &deps.Media} {
-		if *dst, err = up(name); err != nil {
-			return nil, err
-		}
-	}
-	if s.liveSvc != nil {
-		deps.LiveHandler = s.liveSvc.Handler()
-	} else if deps.Live, err = up("live"); err != nil {
-		return nil, err
-	}
-	if s.l2 != nil {
-		deps.Bus = s.bus // other processes' writes arrive as events
-	}
-	return router.New(router.Config{Logger: s.log, ObserveCache: s.metrics.Cache,
-		Observe: func(owner string, code int, d time.Duration) { s.metrics.Request("router", owner, code, d) }}, deps)
 }
 
 // opsHandler answers /healthz (the process is alive), /readyz (its

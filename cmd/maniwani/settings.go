@@ -55,17 +55,6 @@ func knownSettings() []string {
 // urlSetting is the variable that says where a service is.
 func urlSetting(target string) string { return "MANIWANI_" + strings.ToUpper(target) + "_URL" }
 
-// needs lists, for each service, the others it calls (the api renders
-// markdown itself when that service is not set, so it is not among them).
-var needs = map[string][]string{
-	"router":      {"api", "ui", "media", "live"},
-	"api":         {"media"},
-	"ui":          {"api"},
-	"media":       {"api"},
-	"thumbnailer": {"media"},
-	"live":        {"api"},
-}
-
 // parseTargets reads "all" or a comma-separated list of services.
 func parseTargets(v string) (map[string]bool, error) {
 	if v == "" || v == "all" {
@@ -191,7 +180,7 @@ func (s settings) missing() []string {
 			"answer anyone who reaches its port (set it, the same on every process, or MANIWANI_INTERNAL_SECRET_FILE)")
 	}
 	for _, svc := range targetNames {
-		for _, d := range needs[svc] {
+		for _, d := range parts[svc].calls {
 			if s.Targets[svc] && !s.Targets[d] && s.URLs[d] == "" {
 				out = append(out, fmt.Sprintf("%s is not set: %s calls %s, which this process does not run", urlSetting(d), svc, d))
 			}

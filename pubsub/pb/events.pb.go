@@ -35,9 +35,7 @@ type Event struct {
 	//	*Event_PostCreated
 	//	*Event_PostDeleted
 	//	*Event_ThreadUpdated
-	//	*Event_BoardUpdated
 	//	*Event_CacheInvalidation
-	//	*Event_ThumbnailResult
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -107,28 +105,10 @@ func (x *Event) GetThreadUpdated() *ThreadUpdated {
 	return nil
 }
 
-func (x *Event) GetBoardUpdated() *BoardUpdated {
-	if x != nil {
-		if x, ok := x.Kind.(*Event_BoardUpdated); ok {
-			return x.BoardUpdated
-		}
-	}
-	return nil
-}
-
 func (x *Event) GetCacheInvalidation() *CacheInvalidation {
 	if x != nil {
 		if x, ok := x.Kind.(*Event_CacheInvalidation); ok {
 			return x.CacheInvalidation
-		}
-	}
-	return nil
-}
-
-func (x *Event) GetThumbnailResult() *ThumbnailResult {
-	if x != nil {
-		if x, ok := x.Kind.(*Event_ThumbnailResult); ok {
-			return x.ThumbnailResult
 		}
 	}
 	return nil
@@ -150,16 +130,8 @@ type Event_ThreadUpdated struct {
 	ThreadUpdated *ThreadUpdated `protobuf:"bytes,3,opt,name=thread_updated,json=threadUpdated,proto3,oneof"`
 }
 
-type Event_BoardUpdated struct {
-	BoardUpdated *BoardUpdated `protobuf:"bytes,4,opt,name=board_updated,json=boardUpdated,proto3,oneof"`
-}
-
 type Event_CacheInvalidation struct {
 	CacheInvalidation *CacheInvalidation `protobuf:"bytes,5,opt,name=cache_invalidation,json=cacheInvalidation,proto3,oneof"`
-}
-
-type Event_ThumbnailResult struct {
-	ThumbnailResult *ThumbnailResult `protobuf:"bytes,6,opt,name=thumbnail_result,json=thumbnailResult,proto3,oneof"`
 }
 
 func (*Event_PostCreated) isEvent_Kind() {}
@@ -168,11 +140,7 @@ func (*Event_PostDeleted) isEvent_Kind() {}
 
 func (*Event_ThreadUpdated) isEvent_Kind() {}
 
-func (*Event_BoardUpdated) isEvent_Kind() {}
-
 func (*Event_CacheInvalidation) isEvent_Kind() {}
-
-func (*Event_ThumbnailResult) isEvent_Kind() {}
 
 // PostCreated is a new post, with only what the public JSON shows of it
 // (no sage, IP or password), so live can push it as it is.
@@ -409,13 +377,12 @@ func (x *File) GetSpoiler() bool {
 	return false
 }
 
-// PostDeleted is a post or only its file gone.
+// PostDeleted is a post gone.
 type PostDeleted struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Board         string                 `protobuf:"bytes,1,opt,name=board,proto3" json:"board,omitempty"`
 	No            int64                  `protobuf:"varint,2,opt,name=no,proto3" json:"no,omitempty"`
 	Thread        int64                  `protobuf:"varint,3,opt,name=thread,proto3" json:"thread,omitempty"` // equal to no when the whole thread went
-	FileOnly      bool                   `protobuf:"varint,4,opt,name=file_only,json=fileOnly,proto3" json:"file_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -471,14 +438,8 @@ func (x *PostDeleted) GetThread() int64 {
 	return 0
 }
 
-func (x *PostDeleted) GetFileOnly() bool {
-	if x != nil {
-		return x.FileOnly
-	}
-	return false
-}
-
-// ThreadUpdated is a thread whose flags changed, or that moved.
+// ThreadUpdated is a thread whose flags changed. (A moved thread is a
+// PostDeleted where it was and a PostCreated where it went.)
 type ThreadUpdated struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Board         string                 `protobuf:"bytes,1,opt,name=board,proto3" json:"board,omitempty"`
@@ -486,7 +447,6 @@ type ThreadUpdated struct {
 	Sticky        bool                   `protobuf:"varint,3,opt,name=sticky,proto3" json:"sticky,omitempty"`
 	Closed        bool                   `protobuf:"varint,4,opt,name=closed,proto3" json:"closed,omitempty"`
 	Archived      bool                   `protobuf:"varint,5,opt,name=archived,proto3" json:"archived,omitempty"`
-	MovedTo       string                 `protobuf:"bytes,6,opt,name=moved_to,json=movedTo,proto3" json:"moved_to,omitempty"` // the board it now lives on; empty when it did not move
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -556,66 +516,6 @@ func (x *ThreadUpdated) GetArchived() bool {
 	return false
 }
 
-func (x *ThreadUpdated) GetMovedTo() string {
-	if x != nil {
-		return x.MovedTo
-	}
-	return ""
-}
-
-// BoardUpdated is a board whose settings changed, or that was deleted.
-type BoardUpdated struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Board         string                 `protobuf:"bytes,1,opt,name=board,proto3" json:"board,omitempty"`
-	Deleted       bool                   `protobuf:"varint,2,opt,name=deleted,proto3" json:"deleted,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *BoardUpdated) Reset() {
-	*x = BoardUpdated{}
-	mi := &file_events_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *BoardUpdated) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*BoardUpdated) ProtoMessage() {}
-
-func (x *BoardUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_events_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use BoardUpdated.ProtoReflect.Descriptor instead.
-func (*BoardUpdated) Descriptor() ([]byte, []int) {
-	return file_events_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *BoardUpdated) GetBoard() string {
-	if x != nil {
-		return x.Board
-	}
-	return ""
-}
-
-func (x *BoardUpdated) GetDeleted() bool {
-	if x != nil {
-		return x.Deleted
-	}
-	return false
-}
-
 // ThumbnailJob asks the thumbnailer for the thumbnail of a post's file.
 type ThumbnailJob struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -624,7 +524,6 @@ type ThumbnailJob struct {
 	Tim           int64                  `protobuf:"varint,3,opt,name=tim,proto3" json:"tim,omitempty"`
 	Sha256        string                 `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"` // hex; where media stores the file
 	Ext           string                 `protobuf:"bytes,5,opt,name=ext,proto3" json:"ext,omitempty"`
-	ContentType   string                 `protobuf:"bytes,6,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
 	Spoiler       bool                   `protobuf:"varint,7,opt,name=spoiler,proto3" json:"spoiler,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -632,7 +531,7 @@ type ThumbnailJob struct {
 
 func (x *ThumbnailJob) Reset() {
 	*x = ThumbnailJob{}
-	mi := &file_events_proto_msgTypes[6]
+	mi := &file_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +543,7 @@ func (x *ThumbnailJob) String() string {
 func (*ThumbnailJob) ProtoMessage() {}
 
 func (x *ThumbnailJob) ProtoReflect() protoreflect.Message {
-	mi := &file_events_proto_msgTypes[6]
+	mi := &file_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +556,7 @@ func (x *ThumbnailJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThumbnailJob.ProtoReflect.Descriptor instead.
 func (*ThumbnailJob) Descriptor() ([]byte, []int) {
-	return file_events_proto_rawDescGZIP(), []int{6}
+	return file_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ThumbnailJob) GetBoard() string {
@@ -695,13 +594,6 @@ func (x *ThumbnailJob) GetExt() string {
 	return ""
 }
 
-func (x *ThumbnailJob) GetContentType() string {
-	if x != nil {
-		return x.ContentType
-	}
-	return ""
-}
-
 func (x *ThumbnailJob) GetSpoiler() bool {
 	if x != nil {
 		return x.Spoiler
@@ -726,7 +618,7 @@ type ThumbnailResult struct {
 
 func (x *ThumbnailResult) Reset() {
 	*x = ThumbnailResult{}
-	mi := &file_events_proto_msgTypes[7]
+	mi := &file_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +630,7 @@ func (x *ThumbnailResult) String() string {
 func (*ThumbnailResult) ProtoMessage() {}
 
 func (x *ThumbnailResult) ProtoReflect() protoreflect.Message {
-	mi := &file_events_proto_msgTypes[7]
+	mi := &file_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +643,7 @@ func (x *ThumbnailResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThumbnailResult.ProtoReflect.Descriptor instead.
 func (*ThumbnailResult) Descriptor() ([]byte, []int) {
-	return file_events_proto_rawDescGZIP(), []int{7}
+	return file_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ThumbnailResult) GetBoard() string {
@@ -829,7 +721,7 @@ type CacheInvalidation struct {
 
 func (x *CacheInvalidation) Reset() {
 	*x = CacheInvalidation{}
-	mi := &file_events_proto_msgTypes[8]
+	mi := &file_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +733,7 @@ func (x *CacheInvalidation) String() string {
 func (*CacheInvalidation) ProtoMessage() {}
 
 func (x *CacheInvalidation) ProtoReflect() protoreflect.Message {
-	mi := &file_events_proto_msgTypes[8]
+	mi := &file_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +746,7 @@ func (x *CacheInvalidation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheInvalidation.ProtoReflect.Descriptor instead.
 func (*CacheInvalidation) Descriptor() ([]byte, []int) {
-	return file_events_proto_rawDescGZIP(), []int{8}
+	return file_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CacheInvalidation) GetBoard() string {
@@ -903,15 +795,13 @@ var File_events_proto protoreflect.FileDescriptor
 
 const file_events_proto_rawDesc = "" +
 	"\n" +
-	"\fevents.proto\x12\x0fmaniwani.pubsub\"\xc8\x03\n" +
+	"\fevents.proto\x12\x0fmaniwani.pubsub\"\xe0\x02\n" +
 	"\x05Event\x12A\n" +
 	"\fpost_created\x18\x01 \x01(\v2\x1c.maniwani.pubsub.PostCreatedH\x00R\vpostCreated\x12A\n" +
 	"\fpost_deleted\x18\x02 \x01(\v2\x1c.maniwani.pubsub.PostDeletedH\x00R\vpostDeleted\x12G\n" +
-	"\x0ethread_updated\x18\x03 \x01(\v2\x1e.maniwani.pubsub.ThreadUpdatedH\x00R\rthreadUpdated\x12D\n" +
-	"\rboard_updated\x18\x04 \x01(\v2\x1d.maniwani.pubsub.BoardUpdatedH\x00R\fboardUpdated\x12S\n" +
-	"\x12cache_invalidation\x18\x05 \x01(\v2\".maniwani.pubsub.CacheInvalidationH\x00R\x11cacheInvalidation\x12M\n" +
-	"\x10thumbnail_result\x18\x06 \x01(\v2 .maniwani.pubsub.ThumbnailResultH\x00R\x0fthumbnailResultB\x06\n" +
-	"\x04kind\"\xf3\x01\n" +
+	"\x0ethread_updated\x18\x03 \x01(\v2\x1e.maniwani.pubsub.ThreadUpdatedH\x00R\rthreadUpdated\x12S\n" +
+	"\x12cache_invalidation\x18\x05 \x01(\v2\".maniwani.pubsub.CacheInvalidationH\x00R\x11cacheInvalidationB\x06\n" +
+	"\x04kindJ\x04\b\x04\x10\x05J\x04\b\x06\x10\aR\rboard_updatedR\x10thumbnail_result\"\xf3\x01\n" +
 	"\vPostCreated\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x16\n" +
 	"\x06thread\x18\x02 \x01(\x03R\x06thread\x12\x0e\n" +
@@ -935,30 +825,24 @@ const file_events_proto_rawDesc = "" +
 	"\x04tn_w\x18\b \x01(\x05R\x03tnW\x12\x11\n" +
 	"\x04tn_h\x18\t \x01(\x05R\x03tnH\x12\x18\n" +
 	"\aspoiler\x18\n" +
-	" \x01(\bR\aspoiler\"h\n" +
+	" \x01(\bR\aspoiler\"\\\n" +
 	"\vPostDeleted\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x0e\n" +
 	"\x02no\x18\x02 \x01(\x03R\x02no\x12\x16\n" +
-	"\x06thread\x18\x03 \x01(\x03R\x06thread\x12\x1b\n" +
-	"\tfile_only\x18\x04 \x01(\bR\bfileOnly\"\x9c\x01\n" +
+	"\x06thread\x18\x03 \x01(\x03R\x06threadJ\x04\b\x04\x10\x05R\tfile_only\"\x91\x01\n" +
 	"\rThreadUpdated\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x0e\n" +
 	"\x02no\x18\x02 \x01(\x03R\x02no\x12\x16\n" +
 	"\x06sticky\x18\x03 \x01(\bR\x06sticky\x12\x16\n" +
 	"\x06closed\x18\x04 \x01(\bR\x06closed\x12\x1a\n" +
-	"\barchived\x18\x05 \x01(\bR\barchived\x12\x19\n" +
-	"\bmoved_to\x18\x06 \x01(\tR\amovedTo\">\n" +
-	"\fBoardUpdated\x12\x14\n" +
-	"\x05board\x18\x01 \x01(\tR\x05board\x12\x18\n" +
-	"\adeleted\x18\x02 \x01(\bR\adeleted\"\xad\x01\n" +
+	"\barchived\x18\x05 \x01(\bR\barchivedJ\x04\b\x06\x10\aR\bmoved_to\"\x9e\x01\n" +
 	"\fThumbnailJob\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x0e\n" +
 	"\x02no\x18\x02 \x01(\x03R\x02no\x12\x10\n" +
 	"\x03tim\x18\x03 \x01(\x03R\x03tim\x12\x16\n" +
 	"\x06sha256\x18\x04 \x01(\tR\x06sha256\x12\x10\n" +
-	"\x03ext\x18\x05 \x01(\tR\x03ext\x12!\n" +
-	"\fcontent_type\x18\x06 \x01(\tR\vcontentType\x12\x18\n" +
-	"\aspoiler\x18\a \x01(\bR\aspoiler\"\xad\x01\n" +
+	"\x03ext\x18\x05 \x01(\tR\x03ext\x12\x18\n" +
+	"\aspoiler\x18\a \x01(\bR\aspoilerJ\x04\b\x06\x10\aR\fcontent_type\"\xad\x01\n" +
 	"\x0fThumbnailResult\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x0e\n" +
 	"\x02no\x18\x02 \x01(\x03R\x02no\x12\x10\n" +
@@ -989,31 +873,28 @@ func file_events_proto_rawDescGZIP() []byte {
 	return file_events_proto_rawDescData
 }
 
-var file_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_events_proto_goTypes = []any{
 	(*Event)(nil),             // 0: maniwani.pubsub.Event
 	(*PostCreated)(nil),       // 1: maniwani.pubsub.PostCreated
 	(*File)(nil),              // 2: maniwani.pubsub.File
 	(*PostDeleted)(nil),       // 3: maniwani.pubsub.PostDeleted
 	(*ThreadUpdated)(nil),     // 4: maniwani.pubsub.ThreadUpdated
-	(*BoardUpdated)(nil),      // 5: maniwani.pubsub.BoardUpdated
-	(*ThumbnailJob)(nil),      // 6: maniwani.pubsub.ThumbnailJob
-	(*ThumbnailResult)(nil),   // 7: maniwani.pubsub.ThumbnailResult
-	(*CacheInvalidation)(nil), // 8: maniwani.pubsub.CacheInvalidation
+	(*ThumbnailJob)(nil),      // 5: maniwani.pubsub.ThumbnailJob
+	(*ThumbnailResult)(nil),   // 6: maniwani.pubsub.ThumbnailResult
+	(*CacheInvalidation)(nil), // 7: maniwani.pubsub.CacheInvalidation
 }
 var file_events_proto_depIdxs = []int32{
 	1, // 0: maniwani.pubsub.Event.post_created:type_name -> maniwani.pubsub.PostCreated
 	3, // 1: maniwani.pubsub.Event.post_deleted:type_name -> maniwani.pubsub.PostDeleted
 	4, // 2: maniwani.pubsub.Event.thread_updated:type_name -> maniwani.pubsub.ThreadUpdated
-	5, // 3: maniwani.pubsub.Event.board_updated:type_name -> maniwani.pubsub.BoardUpdated
-	8, // 4: maniwani.pubsub.Event.cache_invalidation:type_name -> maniwani.pubsub.CacheInvalidation
-	7, // 5: maniwani.pubsub.Event.thumbnail_result:type_name -> maniwani.pubsub.ThumbnailResult
-	2, // 6: maniwani.pubsub.PostCreated.file:type_name -> maniwani.pubsub.File
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	7, // 3: maniwani.pubsub.Event.cache_invalidation:type_name -> maniwani.pubsub.CacheInvalidation
+	2, // 4: maniwani.pubsub.PostCreated.file:type_name -> maniwani.pubsub.File
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_events_proto_init() }
@@ -1025,9 +906,7 @@ func file_events_proto_init() {
 		(*Event_PostCreated)(nil),
 		(*Event_PostDeleted)(nil),
 		(*Event_ThreadUpdated)(nil),
-		(*Event_BoardUpdated)(nil),
 		(*Event_CacheInvalidation)(nil),
-		(*Event_ThumbnailResult)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1035,7 +914,7 @@ func file_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_events_proto_rawDesc), len(file_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -97,18 +97,6 @@ func (c *L1) Put(key string, e *Entry, g *Generations, sc Scope) {
 	}
 }
 
-// Len is the number of entries held.
-func (c *L1) Len() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		n += len(s.items)
-		s.mu.Unlock()
-	}
-	return n
-}
-
 // Clear drops every entry: for when this process may have missed
 // invalidations and can no longer tell which entries are current.
 func (c *L1) Clear() {

@@ -2,7 +2,9 @@ package cache
 
 import (
 	"context"
+	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -23,6 +25,30 @@ type Shared struct {
 	// that the write made stale, still current by its counters), so
 	// Repair then moves the epoch.
 	Missed *atomic.Bool
+	Logger *slog.Logger // nil: slog.Default()
+}
+
+// Run calls Repair each second until ctx ends: the invalidator's own work
+// in the process whose writes it invalidates.
+func (s Shared) Run(ctx context.Context) error {
+	log := s.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if s.Missed != nil && s.Missed.Load() {
+				if err := s.Repair(ctx); err == nil {
+					log.Info("cache: Redis is back; everything cached before is dropped")
+				}
+			}
+		}
+	}
 }
 
 // Repair invalidates everything once Redis answers again after a write
