@@ -177,6 +177,20 @@ type Ban struct {
 // Active tells whether the ban still holds at t.
 func (b *Ban) Active(t time.Time) bool { return b.Expires.IsZero() || t.Before(b.Expires) }
 
+// FileBan refuses a file on every board: its exact bytes (SHA256, hex) and,
+// with Similar, any image whose perceptual hash (api/upload/phash) is
+// within phash.Threshold of PHash.
+type FileBan struct {
+	ID       int64
+	SHA256   string
+	PHash    uint64
+	HasPHash bool // the banned file is an image that was hashed
+	Similar  bool
+	Reason   string
+	Staff    string
+	Created  time.Time
+}
+
 // Report is a poster's complaint about a post.
 type Report struct {
 	ID      int64

@@ -89,6 +89,8 @@ type Service struct {
 	requeue atomic.Bool
 	// decodes bounds the uploads decoded at once.
 	decodes *decodeGate
+	// similar is the file bans that catch near copies, as last read.
+	similar similarCache
 	// filterCache holds the compiled filters (filters.go).
 	filterCache filterCache
 }

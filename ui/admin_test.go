@@ -34,6 +34,13 @@ func newAdminSite(t *testing.T) *site {
 // of trusted.
 func newAdminSiteTrusting(t *testing.T, trusted string) *site {
 	t.Helper()
+	return newAdminSiteWith(t, trusted, nil)
+}
+
+// newAdminSiteWith is newAdminSiteTrusting with the api's Config and Deps
+// changed by with, which may use the store.
+func newAdminSiteWith(t *testing.T, trusted string, with func(*api.Config, *api.Deps)) *site {
+	t.Helper()
 	proxies, err := realip.Parse(trusted)
 	if err != nil {
 		t.Fatal(err)
@@ -48,8 +55,12 @@ func newAdminSiteTrusting(t *testing.T, trusted string) *site {
 	if err := api.Bootstrap(ctx, st, adminPassword, log); err != nil {
 		t.Fatal(err)
 	}
-	a, err := api.New(api.Config{Logger: log, Proxies: proxies},
-		api.Deps{Store: st, Renderer: markdown.NewRenderer(markdown.RendererConfig{Logger: log})})
+	cfg := api.Config{Logger: log, Proxies: proxies}
+	deps := api.Deps{Store: st, Renderer: markdown.NewRenderer(markdown.RendererConfig{Logger: log})}
+	if with != nil {
+		with(&cfg, &deps)
+	}
+	a, err := api.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

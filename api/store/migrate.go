@@ -91,6 +91,9 @@ func Migrations() []Migration {
 			}
 			return nil
 		}},
+		{ID: "0010_file_bans", Up: func(tx *gorm.DB) error {
+			return tx.Migrator().AutoMigrate(&fileBanRow{})
+		}},
 	}
 }
 
