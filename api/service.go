@@ -5,7 +5,9 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 	"github.com/maniwani/maniwani/internal/serve"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/api/captcha"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/realip"
 	"github.com/maniwani/maniwani/markdown"
@@ -60,6 +63,19 @@ type Config struct {
 	// busy for a second is answered 503.
 	PasswordHashes int
 	Logger         *slog.Logger
+	// Captcha sizes the challenges; zero values take package captcha's.
+	Captcha captcha.Config
+	// CaptchaRand is the randomness each challenge (its image and answer)
+	// is made from; nil: crypto/rand.Reader. A test gives its own, to know
+	// the answers as a person reading the image would.
+	CaptchaRand io.Reader
+	// CaptchaTTL is how long a challenge is good for; 0: DefaultCaptchaTTL.
+	CaptchaTTL time.Duration
+	// BypassPosts and BypassLifetime are what a solved captcha buys: that
+	// many posts without one, within that time (at most a day); zero:
+	// DefaultBypassPosts, DefaultBypassLifetime.
+	BypassPosts    int
+	BypassLifetime time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -83,6 +99,7 @@ type Service struct {
 	requeue atomic.Bool
 	// decodes bounds the uploads decoded at once.
 	decodes *decodeGate
+	captcha *captcha.Maker
 }
 
 // New makes the api on an open store.
@@ -115,6 +132,22 @@ func New(ctx context.Context, cfg Config, st *store.Store) (*Service, error) {
 	if s.cfg.SessionMax <= 0 {
 		s.cfg.SessionMax = DefaultSessionMax
 	}
+	if s.captcha, err = captcha.NewMaker(cfg.Captcha); err != nil {
+		return nil, err
+	}
+	if s.cfg.CaptchaRand == nil {
+		s.cfg.CaptchaRand = rand.Reader
+	}
+	if s.cfg.CaptchaTTL <= 0 {
+		s.cfg.CaptchaTTL = DefaultCaptchaTTL
+	}
+	if s.cfg.BypassPosts <= 0 {
+		s.cfg.BypassPosts = DefaultBypassPosts
+	}
+	if s.cfg.BypassLifetime <= 0 {
+		s.cfg.BypassLifetime = DefaultBypassLifetime
+	}
+	s.cfg.BypassLifetime = min(s.cfg.BypassLifetime, store.MaxWindow) // its posts are a budget
 	if s.cfg.Renderer == nil {
 		s.cfg.Renderer = markdown.NewRenderer(markdown.RendererConfig{Logger: s.log})
 	}
@@ -130,6 +163,9 @@ func (s *Service) routes() {
 	m.HandleFunc("POST /{board}/post", s.handlePost)
 	m.HandleFunc("POST /{board}/delete", s.handleDelete)
 	m.HandleFunc("POST /{board}/report", s.handleReport)
+	m.HandleFunc("GET /captcha", s.handleCaptcha)
+	m.HandleFunc("GET /captcha/frame", s.handleCaptchaFrame)
+	m.HandleFunc("POST /captcha/frame", s.handleCaptchaFrame)
 	s.registerAdmin(m)
 	s.registerInternal(m)
 	s.mux = maniwani.Guard(m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

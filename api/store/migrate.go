@@ -69,6 +69,18 @@ func Migrations() []Migration {
 			return tx.Migrator().AutoMigrate(&attemptRow{})
 		}},
 		{ID: "0007_post_ip_key", Up: addIPKey},
+		{ID: "0010_captcha", Up: func(tx *gorm.DB) error {
+			m := tx.Migrator()
+			for _, col := range []string{"Captcha", "CaptchaAutoThreads", "CaptchaAutoPosts", "CaptchaAutoMinutes",
+				"CaptchaRaised", "CaptchaRaisedUntilUS"} {
+				if !m.HasColumn(&boardRow{}, col) {
+					if err := m.AddColumn(&boardRow{}, col); err != nil {
+						return err
+					}
+				}
+			}
+			return m.AutoMigrate(&captchaUsedRow{})
+		}},
 	}
 }
 

@@ -383,6 +383,9 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 			}
 		})
 	}
+	if s.api != nil {
+		bg.Go(func() { s.api.WatchCaptcha(ctx) })
+	}
 	if shared, ok := s.inv.(cache.Shared); ok && s.api != nil {
 		bg.Go(func() { repairCache(ctx, shared, log) })
 	}
