@@ -255,7 +255,8 @@ func openSite(ctx context.Context, cfg settings, log *slog.Logger) (_ *site, err
 				HTTPClient: &http.Client{Transport: peer.Transport(cfg.InternalSecret, nil)}}
 		}
 		s.api, err = api.New(ctx, api.Config{Proxies: cfg.Proxies, Logger: log, Invalidator: s.inv, Bus: s.bus,
-			MaxDecodes: cfg.Decodes, PasswordHashes: cfg.Cores, Renderer: renderer, Media: s.media}, s.store)
+			MaxDecodes: cfg.Decodes, PasswordHashes: cfg.Cores, Renderer: renderer, Media: s.media,
+			CaptchaRand: cfg.captchaRand}, s.store)
 		if err != nil {
 			return nil, err
 		}
