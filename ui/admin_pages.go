@@ -533,8 +533,11 @@ func boardFields(f url.Values) (map[string]any, error) {
 			in[k] = strings.TrimSpace(f.Get(k))
 		}
 	}
+	if v := strings.TrimSpace(f.Get("captcha")); v != "" {
+		in["captcha"] = v
+	}
 	for _, k := range []string{"max_threads", "bump_limit", "image_limit", "max_file_size", "cooldown_thread", "cooldown_reply",
-		"unique_comments_minutes"} {
+		"unique_comments_minutes", "captcha_auto_threads_per_hour", "captcha_auto_posts_per_hour", "captcha_auto_minutes"} {
 		v := strings.TrimSpace(f.Get(k))
 		if v == "" {
 			continue

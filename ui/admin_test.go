@@ -518,7 +518,8 @@ func TestAdminBoards(t *testing.T) {
 	}
 	to, msg := b.submit("/admin/boards", "back", "/admin/boards", "name", "tech", "title", "Technology", "description", "Computers",
 		"max_threads", "50", "bump_limit", "200", "image_limit", "100", "max_file_size", "4194304", "cooldown_thread", "60",
-		"cooldown_reply", "5", "file_types", ".jpg .png", "settings", "1", "poster_ids", "1", "unique_comments_minutes", "15")
+		"cooldown_reply", "5", "file_types", ".jpg .png", "settings", "1", "poster_ids", "1", "unique_comments_minutes", "15",
+		"captcha", "threads", "captcha_auto_threads_per_hour", "7", "captcha_auto_posts_per_hour", "0", "captcha_auto_minutes", "45")
 	if to != "/admin/boards" || msg != "Created /tech/." {
 		t.Fatalf("create: %s %q", to, msg)
 	}
@@ -527,7 +528,7 @@ func TestAdminBoards(t *testing.T) {
 	}
 	edit := b.page("/admin/boards/tech")
 	for _, want := range []string{`value="Technology"`, `value="50"`, `value="4194304"`, `value=".jpg .png"`, `name="poster_ids" value="1" checked`,
-		`name="unique_comments_minutes" value="15"`} {
+		`name="unique_comments_minutes" value="15"`, `<option value="threads" selected>`, `name="captcha_auto_threads_per_hour" value="7"`, `name="captcha_auto_minutes" value="45"`} {
 		if !strings.Contains(edit, want) {
 			t.Errorf("edit form lacks %q", want)
 		}

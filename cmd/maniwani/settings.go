@@ -38,6 +38,10 @@ type settings struct {
 	// hashes) and Decodes the uploads decoded at once (reserveDecodes);
 	// zero: each service's default.
 	Cores, Decodes int
+	// captchaRand is api.Config.CaptchaRand: nil (crypto/rand) but in this
+	// package's tests, which read their captchas' answers through it. No
+	// variable sets it.
+	captchaRand io.Reader
 }
 
 // all tells whether the process runs every service.
