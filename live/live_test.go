@@ -22,6 +22,7 @@ import (
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/internal/realip"
 	"github.com/maniwani/maniwani/internal/testdb"
+	"github.com/maniwani/maniwani/internal/testutil"
 	"github.com/maniwani/maniwani/pubsub/memory"
 	"github.com/maniwani/maniwani/pubsub/pb"
 	"github.com/maniwani/maniwani/pubsub/redis"
@@ -243,19 +244,13 @@ func (c *sse) next(t *testing.T) event {
 	}
 }
 
-// quiet checks that no event (but comments) comes for a while.
-func (c *sse) quiet(t *testing.T, d time.Duration) {
+// nothingBefore checks that the next event is id, one published after
+// everything the stream should have had: an event that should not come
+// (a duplicate, another board's) would come before it.
+func (c *sse) nothingBefore(t *testing.T, id string) {
 	t.Helper()
-	timeout := time.After(d)
-	for {
-		select {
-		case ev, ok := <-c.events:
-			if ok && ev.comment == "" {
-				t.Fatalf("unexpected event %+v", ev)
-			}
-		case <-timeout:
-			return
-		}
+	if ev := c.next(t); ev.id != id {
+		t.Fatalf("unexpected event %+v before %s", ev, id)
 	}
 }
 
@@ -332,9 +327,12 @@ func TestEvents(t *testing.T) {
 		// Another board's events and other events stay out.
 		publish(t, bus, "a", post("a", 100, 100, "elsewhere"))
 		publish(t, bus, "g", &pb.Event{Kind: &pb.Event_CacheInvalidation{CacheInvalidation: &pb.CacheInvalidation{Board: "g", BoardGen: 2}}})
-		other.quiet(t, 200*time.Millisecond)
-		board.quiet(t, 0)
-		thread.quiet(t, 0)
+		in7 := publish(t, bus, "g", post("g", 7, 8, "after"))
+		in100 := publish(t, bus, "g", post("g", 100, 102, "after"))
+		other.nothingBefore(t, in7)
+		board.nothingBefore(t, in7)
+		board.nothingBefore(t, in100)
+		thread.nothingBefore(t, in100)
 	})
 }
 
@@ -392,7 +390,7 @@ func TestResume(t *testing.T) {
 			if ev := c.next(t); ev.id != id || ev.typ != "post" {
 				t.Fatalf("got %+v, want the live post %s", ev, id)
 			}
-			c.quiet(t, 100*time.Millisecond)
+			c.nothingBefore(t, publish(t, bus, "g", post("g", thread, thread+10, "last")))
 		}
 	})
 }
@@ -428,7 +426,7 @@ func TestResumeUnderLoad(t *testing.T) {
 				t.Fatalf("got %s, want %s", ev.id, id)
 			}
 		}
-		c.quiet(t, 100*time.Millisecond)
+		c.nothingBefore(t, publish(t, bus, "g", post("g", 1, 400, "last")))
 	})
 }
 
@@ -488,7 +486,7 @@ func TestReplayBound(t *testing.T) {
 				t.Fatalf("got %+v, want %s", ev, id)
 			}
 		}
-		c.quiet(t, 50*time.Millisecond)
+		c.nothingBefore(t, publish(t, bus, "g", post("g", 1, 101, "last")))
 	})
 }
 
@@ -539,13 +537,12 @@ func TestStalledClient(t *testing.T) {
 		defer conn.Close()
 		conn.(*net.TCPConn).SetReadBuffer(4096)
 		fmt.Fprintf(conn, "GET /live/g HTTP/1.1\r\nHost: x\r\n\r\n")
-		deadline := time.Now().Add(3 * time.Second)
-		for s.clients("g") != 2 {
-			if time.Now().After(deadline) {
-				t.Fatal("the stalled client did not join")
+		testutil.Eventually(t, 3*time.Second, func() error {
+			if n := s.clients("g"); n != 2 {
+				return fmt.Errorf("%d clients: the stalled client did not join", n)
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return nil
+		})
 
 		big := strings.Repeat("x", 64<<10)
 		var worst time.Duration
@@ -599,18 +596,14 @@ func TestPerIPLimit(t *testing.T) {
 			t.Fatalf("third stream: %d, want 429", code)
 		}
 		a.close()
-		deadline := time.Now().Add(2 * time.Second)
-		for {
+		testutil.Eventually(t, 2*time.Second, func() error {
 			c, code := tryDial(t, srv.URL+"/live/a", nil)
-			if code == http.StatusOK {
-				c.close()
-				break
+			if code != http.StatusOK {
+				return fmt.Errorf("after one closed: %d, want 200", code)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("after one closed: %d, want 200", code)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			c.close()
+			return nil
+		})
 		_ = s
 	})
 }
@@ -678,20 +671,7 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- s.Run(ctx) }()
-	var c *sse
-	for i := 0; ; i++ {
-		resp, err := http.Get("http://" + addr + "/live/g")
-		if err == nil {
-			c = &sse{resp: resp, events: make(chan event, 10)}
-			go c.read()
-			break
-		}
-		if i == 100 {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	defer c.close()
+	c := dial(t, "http://"+addr+"/live/g", nil) // ln takes connections already
 	cancel()
 	if ev := c.next(t); ev.retry != "1000" {
 		t.Fatalf("got %+v, want retry", ev)
@@ -736,17 +716,19 @@ func TestHubResumes(t *testing.T) {
 			if ev := c.next(t); ev.id != d {
 				t.Fatalf("got %+v, want %s", ev, d)
 			}
-			c.quiet(t, 50*time.Millisecond)
+		}
+		last := publish(t, fb, "g", post("g", 1, 5, "last"))
+		for _, c := range []*sse{c1, c2} {
+			c.nothingBefore(t, last)
 		}
 		c1.close()
 		c2.close()
-		deadline := time.Now().Add(2 * time.Second)
-		for s.hubCount() != 0 || fb.open() != 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d hubs, %d subscriptions after the last client left", s.hubCount(), fb.open())
+		testutil.Eventually(t, 2*time.Second, func() error {
+			if h, o := s.hubCount(), fb.open(); h != 0 || o != 0 {
+				return fmt.Errorf("%d hubs, %d subscriptions after the last client left", h, o)
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return nil
+		})
 	})
 }
 
@@ -873,13 +855,20 @@ func TestWire(t *testing.T) {
 					t.Fatalf("%s: Transfer-Encoding %v, Connection %q", proto, resp.TransferEncoding, resp.Header.Get("Connection"))
 				}
 				id := publish(t, bus, "g", post("g", 1, 2, "hi"))
-				for s.clients("g") != 1 {
-					time.Sleep(time.Millisecond)
-				}
-				time.Sleep(50 * time.Millisecond)
-				s.Shutdown()
 				conn.SetReadDeadline(time.Now().Add(3 * time.Second))
-				raw, err := io.ReadAll(br) // the body as it came, chunks and all
+				// The body as it came, chunks and all: up to the event, then
+				// what Shutdown sends.
+				var raw []byte
+				for buf := make([]byte, 4096); !bytes.Contains(raw, []byte("\nid: "+id+"\n")); {
+					n, err := br.Read(buf)
+					raw = append(raw, buf[:n]...)
+					if err != nil {
+						t.Fatalf("no event %s in %q: %v", id, raw, err)
+					}
+				}
+				s.Shutdown()
+				rest, err := io.ReadAll(br)
+				raw = append(raw, rest...)
 				if err != nil {
 					t.Fatalf("after %q: %v", raw, err)
 				}

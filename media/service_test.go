@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/maniwani/maniwani"
@@ -563,33 +564,39 @@ func TestUnavailable(t *testing.T) {
 }
 
 // TestNameTTL: a name deleted through another instance (no Remove here) is
-// served at most NameTTL longer.
+// served at most NameTTL longer. It runs on the bubble's clock: the service
+// is called in process, no server in between.
 func TestNameTTL(t *testing.T) {
 	store, err := disk.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := newFakeNames()
-	svc, err := media.New(media.Config{NameTTL: 50 * time.Millisecond}, media.Deps{Store: store, Names: names})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(svc)
-	defer srv.Close()
-	e := &env{svc: svc, names: names, url: srv.URL}
-	f, data := file(t, "b", 5, ".jpg", 100)
-	save(t, e, f, data)
-	if r := do(t, "GET", srv.URL+"/media/b/5.jpg"); r.StatusCode != 200 {
-		t.Fatalf("GET = %d", r.StatusCode)
-	}
-	names.delete(f)
-	if r := do(t, "GET", srv.URL+"/media/b/5.jpg"); r.StatusCode != 200 {
-		t.Fatalf("GET within the TTL = %d, want 200 (cached)", r.StatusCode)
-	}
-	time.Sleep(100 * time.Millisecond)
-	if r := do(t, "GET", srv.URL+"/media/b/5.jpg"); r.StatusCode != 404 {
-		t.Fatalf("GET after the TTL = %d, want 404", r.StatusCode)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		names := newFakeNames()
+		svc, err := media.New(media.Config{NameTTL: time.Minute}, media.Deps{Store: store, Names: names})
+		if err != nil {
+			t.Fatal(err)
+		}
+		get := func() int {
+			w := httptest.NewRecorder()
+			svc.ServeHTTP(w, httptest.NewRequest("GET", "/media/b/5.jpg", nil))
+			return w.Code
+		}
+		f, data := file(t, "b", 5, ".jpg", 100)
+		save(t, &env{svc: svc, names: names}, f, data)
+		if code := get(); code != 200 {
+			t.Fatalf("GET = %d", code)
+		}
+		names.delete(f)
+		time.Sleep(time.Minute)
+		if code := get(); code != 200 {
+			t.Fatalf("GET within the TTL = %d, want 200 (cached)", code)
+		}
+		time.Sleep(time.Nanosecond)
+		if code := get(); code != 404 {
+			t.Fatalf("GET after the TTL = %d, want 404", code)
+		}
+	})
 }
 
 type downStore struct{ maniwani.FileStore }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maniwani/maniwani/internal/testutil"
 	"github.com/maniwani/maniwani/router"
 	"github.com/maniwani/maniwani/router/cache"
 )
@@ -62,8 +63,7 @@ func rawPost(t *testing.T, base, path string, head []string, n int) (*http.Respo
 // a connection of the service.
 func settled(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, func() error {
 		buf := make([]byte, 1<<20)
 		var left []string
 		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
@@ -74,14 +74,11 @@ func settled(t *testing.T) {
 				}
 			}
 		}
-		if len(left) == 0 {
-			return
+		if len(left) > 0 {
+			return fmt.Errorf("%d goroutines of the requests are still running:\n%s", len(left), strings.Join(left, "\n\n"))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines of the requests are still running:\n%s", len(left), strings.Join(left, "\n\n"))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // refuser answers 413 once it has read limit bytes of a body, without

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/testutil"
 	"github.com/maniwani/maniwani/router"
 	"github.com/maniwani/maniwani/router/cache"
 )
@@ -28,7 +30,7 @@ import (
 type fakeAPI struct {
 	version atomic.Int64  // bumped by a test to stand for a write
 	fail    atomic.Int32  // when not 0, every answer is this status
-	delay   time.Duration // before each answer of a GET
+	hold    chan struct{} // when not nil, each GET waits for it to close
 
 	mu    sync.Mutex
 	calls map[string]int // "METHOD /path?query"
@@ -86,7 +88,9 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"method":%q,"path":%q,"got":%q}`, r.Method, r.URL.Path, body)
 		return
 	}
-	time.Sleep(f.delay)
+	if f.hold != nil {
+		<-f.hold
+	}
 	v := f.version.Load()
 	switch r.URL.Path {
 	case "/b/thread/99.json":
@@ -466,10 +470,10 @@ func TestInternalPathsNotPublic(t *testing.T) {
 // Many concurrent misses of one key make one upstream request.
 func TestSingleFlight(t *testing.T) {
 	f := newFakeAPI()
-	// Slow enough that the GETs arrive while the one fill is in flight, even
-	// on a busy machine.
-	f.delay = time.Second
-	base, _ := localRouter(t, f)
+	// The fill is held until every GET waits on it.
+	f.hold = make(chan struct{})
+	base := serveRouter(t, router.Config{Logger: slog.New(slog.DiscardHandler), FetchTimeout: 20 * time.Second},
+		router.Deps{API: router.NewLocal(f), Gens: cache.NewGenerations()})
 	const n = 256
 	var (
 		wg     sync.WaitGroup
@@ -498,6 +502,13 @@ func TestSingleFlight(t *testing.T) {
 	}
 	t0 := time.Now()
 	close(start)
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if got := inSingleFlight(); got < n {
+			return fmt.Errorf("%d of %d GETs wait on the one fill", got, n)
+		}
+		return nil
+	})
+	close(f.hold)
 	wg.Wait()
 	if got := f.count("GET /b/thread/12.json"); got != 1 {
 		t.Errorf("%d concurrent GETs of a cold key made %d upstream requests, want 1", n, got)
@@ -509,6 +520,21 @@ func TestSingleFlight(t *testing.T) {
 		t.Errorf("states %v: want all 200, several sharing the one fill", states)
 	}
 	t.Logf("%d GETs in %v: %v", n, time.Since(t0).Round(time.Millisecond), states)
+}
+
+// inSingleFlight counts the goroutines in the router's single-flight: the
+// one fill and the requests that wait for it.
+func inSingleFlight() int {
+	var buf bytes.Buffer
+	pprof.Lookup("goroutine").WriteTo(&buf, 1) // one record per stack: "count @ pcs", then its frames
+	total := 0
+	for _, rec := range strings.Split(buf.String(), "\n\n") {
+		var count int
+		if _, err := fmt.Sscanf(rec, "%d @", &count); err == nil && strings.Contains(rec, "singleflight.(*Group).Do") {
+			total += count
+		}
+	}
+	return total
 }
 
 func TestInvalidation(t *testing.T) {

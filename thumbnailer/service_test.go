@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -23,6 +24,7 @@ import (
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/testdb"
+	"github.com/maniwani/maniwani/internal/testutil"
 	"github.com/maniwani/maniwani/markdown"
 	"github.com/maniwani/maniwani/media"
 	"github.com/maniwani/maniwani/media/disk"
@@ -136,23 +138,27 @@ func (s *site) hasThumb(p posted) bool {
 	return ok
 }
 
-// eventually waits up to d for cond.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(10 * time.Millisecond)
+// thumbMade is nil once f's thumbnail is stored.
+func (s *site) thumbMade(f posted) error {
+	if !s.hasThumb(f) {
+		return fmt.Errorf("no thumbnail of post %d yet", f.no)
 	}
+	return nil
 }
 
-// noThumbYet checks that no thumbnail of f is made while no thumbnailer
-// runs, and that media serves the placeholder meanwhile.
+// thumbRecorded is nil once the store shows f as thumbnailed.
+func (s *site) thumbRecorded(f posted) error {
+	if !s.recorded(f) {
+		return fmt.Errorf("the store does not show post %d as thumbnailed yet", f.no)
+	}
+	return nil
+}
+
+// noThumbYet checks that posting f made no thumbnail (no thumbnailer runs
+// yet, so nothing can make one later either), and that media serves the
+// placeholder meanwhile.
 func (s *site) noThumbYet(f posted) {
 	s.t.Helper()
-	time.Sleep(300 * time.Millisecond)
 	if s.hasThumb(f) {
 		s.t.Fatal("a thumbnail was made while no thumbnailer ran")
 	}
@@ -266,9 +272,9 @@ func TestThumbnailerStartsLate(t *testing.T) {
 			t0 := time.Now()
 			startThumbnailer(t, bus, s.media)
 			run(t, "api", a.Run)
-			eventually(t, 5*time.Second, "thumbnail made", func() bool { return s.hasThumb(f) })
+			testutil.Eventually(t, 5*time.Second, func() error { return s.thumbMade(f) })
 			s.thumbServed(f, 400, 300)
-			eventually(t, 5*time.Second, "thumbnail recorded in the store", func() bool { return s.recorded(f) })
+			testutil.Eventually(t, 5*time.Second, func() error { return s.thumbRecorded(f) })
 			t.Logf("thumbnail made and recorded %v after the thumbnailer started", time.Since(t0).Round(time.Millisecond))
 		})
 	}
@@ -304,9 +310,9 @@ func TestThumbnailAfterRestartWithAForgetfulBus(t *testing.T) {
 	a2 := s.api(bus2)
 	run(t, "api", a2.Run)
 	startThumbnailer(t, bus2, s.media)
-	eventually(t, 5*time.Second, "thumbnail made after the restart", func() bool { return s.hasThumb(f) })
+	testutil.Eventually(t, 5*time.Second, func() error { return s.thumbMade(f) })
 	s.thumbServed(f, 200, 600)
-	eventually(t, 5*time.Second, "thumbnail recorded in the store", func() bool { return s.recorded(f) })
+	testutil.Eventually(t, 5*time.Second, func() error { return s.thumbRecorded(f) })
 	t.Logf("thumbnail made and recorded %v after the restart", time.Since(t0).Round(time.Millisecond))
 }
 
@@ -324,14 +330,14 @@ func TestThumbnailJobsDurableInRedis(t *testing.T) {
 	t0 := time.Now()
 	// Only a thumbnailer: nothing queues the job again.
 	startThumbnailer(t, newBus(), s.media)
-	eventually(t, 5*time.Second, "thumbnail made from the job kept in Redis", func() bool { return s.hasThumb(f) })
+	testutil.Eventually(t, 5*time.Second, func() error { return s.thumbMade(f) })
 	s.thumbServed(f, 500, 500)
 	if s.recorded(f) {
 		t.Fatal("recorded in the store with no api running")
 	}
 	// The api comes back and reads the result kept for it.
 	run(t, "api", s.api(newBus()).Run)
-	eventually(t, 5*time.Second, "thumbnail recorded in the store", func() bool { return s.recorded(f) })
+	testutil.Eventually(t, 5*time.Second, func() error { return s.thumbRecorded(f) })
 	t.Logf("thumbnail made and recorded %v after the restart", time.Since(t0).Round(time.Millisecond))
 }
 
@@ -362,8 +368,9 @@ func TestTwoThumbnailersShareTheJobs(t *testing.T) {
 	newBus := redisBuses(t)
 	s := newSite(t)
 	count := &saveCount{bySHA: map[string]int{}, by: map[string]int{}}
+	var stops []func()
 	for _, name := range []string{"one", "two"} {
-		startThumbnailer(t, newBus(), &countingMedia{Media: s.media, name: name, count: count})
+		stops = append(stops, startThumbnailer(t, newBus(), &countingMedia{Media: s.media, name: name, count: count}))
 	}
 	a := s.api(newBus())
 	run(t, "api", a.Run)
@@ -375,11 +382,13 @@ func TestTwoThumbnailersShareTheJobs(t *testing.T) {
 		files = append(files, s.post(a, picture(t, 300+i, 200, 10+i)))
 	}
 	for i, f := range files {
-		eventually(t, 5*time.Second, fmt.Sprint("thumbnail ", i), func() bool { return s.hasThumb(f) && s.recorded(f) })
+		testutil.Eventually(t, 5*time.Second, func() error { return errors.Join(s.thumbMade(f), s.thumbRecorded(f)) })
 		s.thumbServed(f, 300+i, 200)
 	}
 	t.Logf("%d thumbnails made and recorded in %v", n, time.Since(t0).Round(time.Millisecond))
-	time.Sleep(500 * time.Millisecond) // room for a job done twice to show
+	for _, stop := range stops { // a job done twice meanwhile is counted by now
+		stop()
+	}
 	count.mu.Lock()
 	defer count.mu.Unlock()
 	total := 0

@@ -18,6 +18,7 @@ import (
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/internal/realip"
+	"github.com/maniwani/maniwani/internal/testutil"
 	"github.com/maniwani/maniwani/live"
 	"github.com/maniwani/maniwani/pubsub/memory"
 	"github.com/maniwani/maniwani/pubsub/pb"
@@ -93,7 +94,12 @@ func TestProfileConns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(time.Second)
+	testutil.Eventually(t, time.Minute, func() error { // every stream is in the hubs, not just answered
+		if got := svc.Clients(); got != n {
+			return fmt.Errorf("%d streams of %d joined", got, n)
+		}
+		return nil
+	})
 	m1, g1 := measure()
 	f, err := os.Create(out)
 	if err != nil {
@@ -246,13 +252,12 @@ func TestThroughRouter(t *testing.T) {
 	defer stalled.Close()
 	stalled.(*net.TCPConn).SetReadBuffer(4096)
 	fmt.Fprintf(stalled, "GET /live/b/1 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.9\r\n\r\n")
-	deadline := time.Now().Add(3 * time.Second)
-	for svc.Clients() != 4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d clients, want 4", svc.Clients())
+	testutil.Eventually(t, 3*time.Second, func() error {
+		if n := svc.Clients(); n != 4 {
+			return fmt.Errorf("%d clients, want 4", n)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 	big := strings.Repeat("x", 64<<10)
 	for i := 0; svc.Clients() == 4; i++ {
 		if i == 1000 {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -26,6 +27,7 @@ import (
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/internal/testdb"
 	"github.com/maniwani/maniwani/internal/testminio"
+	"github.com/maniwani/maniwani/internal/testutil"
 )
 
 // TestApart runs every service as an OS process of its own, as
@@ -474,12 +476,12 @@ func (s *apartSite) thumb(t *testing.T, p apartPost) image.Image {
 func (s *apartSite) waitThumb(t *testing.T, p apartPost, within time.Duration) time.Duration {
 	t.Helper()
 	t0 := time.Now()
-	for s.thumb(t, p) == nil {
-		if time.Since(t0) > within {
-			t.Fatalf("no thumbnail of No. %d (tim %d) in %v", p.No, p.Tim, within)
+	testutil.Eventually(t, within, func() error {
+		if s.thumb(t, p) == nil {
+			return fmt.Errorf("no thumbnail of No. %d (tim %d)", p.No, p.Tim)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	return time.Since(t0)
 }
 
@@ -675,16 +677,17 @@ func apartLifecycle(t *testing.T, s *apartSite) {
 // it a MISS again), at most for 3 s, and returns the HIT.
 func (s *apartSite) cachedTwice(t *testing.T, path string) apartAnswer {
 	t.Helper()
-	for t0 := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+	var hit apartAnswer
+	testutil.Eventually(t, 3*time.Second, func() error {
 		a := apartGet(t, s.router.base(), path)
 		b := apartGet(t, s.router.base(), path)
 		if a.code == http.StatusOK && b.code == http.StatusOK && b.header.Get("X-Cache") == "HIT" {
-			return b
+			hit = b
+			return nil
 		}
-		if time.Since(t0) > 3*time.Second {
-			t.Fatalf("GET %s twice, for 3 s: %s, then %s", path, a, b)
-		}
-	}
+		return fmt.Errorf("GET %s twice: %s, then %s", path, a, b)
+	})
+	return hit
 }
 
 // apartStaff is a moderator's session.
@@ -852,16 +855,12 @@ func apartRedisDown(t *testing.T, s *apartSite) {
 		slowest = max(slowest, time.Since(t1))
 		replies = append(replies, w.No)
 		// Visible through the router within a moment, Redis or not.
-		for {
-			posts, a := apartThread(t, r, v.No)
-			if postNumbers(posts)[w.No] {
-				break
+		testutil.Eventually(t, time.Until(t1.Add(2*time.Second)), func() error {
+			if posts, a := apartThread(t, r, v.No); !postNumbers(posts)[w.No] {
+				return fmt.Errorf("reply No. %d (answered 201 with Redis stopped) is not in its thread through the router: %s", w.No, a)
 			}
-			if time.Since(t1) > 2*time.Second {
-				t.Fatalf("reply No. %d (answered 201 with Redis stopped) is not in its thread through the router 2 s later: %s", w.No, a)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	for _, p := range paths {
 		if a := apartGet(t, r, p); a.code != http.StatusOK {
@@ -875,17 +874,14 @@ func apartRedisDown(t *testing.T, s *apartSite) {
 	t1 := time.Now()
 	// Caching resumes: a GET after a MISS is a HIT, from Redis's counters.
 	for _, p := range paths {
-		for {
+		testutil.Eventually(t, time.Until(t1.Add(10*time.Second)), func() error {
 			a := apartGet(t, r, p)
 			b := apartGet(t, r, p)
 			if a.code == http.StatusOK && b.code == http.StatusOK && b.header.Get("X-Cache") == "HIT" {
-				break
+				return nil
 			}
-			if time.Since(t1) > 10*time.Second {
-				t.Fatalf("GET %s twice, 10 s after Redis is back: %s, then %s", p, a, b)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return fmt.Errorf("GET %s twice after Redis is back: %s, then %s", p, a, b)
+		})
 	}
 	t.Logf("caching resumed %v after Redis came back", time.Since(t1).Round(time.Millisecond))
 	// The thumbnail of the picture posted while Redis was stopped is made
@@ -901,42 +897,39 @@ func apartRedisDown(t *testing.T, s *apartSite) {
 	// after media serves it; the page shows a placeholder (data-w) until
 	// then. Past that, nothing but the replies below changes the thread.
 	page := fmt.Sprintf("/b/thread/%d", v.No)
-	for a := apartGet(t, r, page); strings.Contains(string(a.body), "data-w="); a = apartGet(t, r, page) {
-		if time.Since(t1) > 10*time.Second {
-			t.Fatalf("the thread page still waits for a thumbnail 10 s after Redis came back")
+	testutil.Eventually(t, time.Until(t1.Add(10*time.Second)), func() error {
+		if strings.Contains(string(apartGet(t, r, page).body), "data-w=") {
+			return errors.New("the thread page still waits for a thumbnail after Redis came back")
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	// A write after is visible through the router at once (within the
 	// Pub/Sub delay), with the page cached before it.
 	var worst time.Duration
 	for i := range 3 {
 		w := s.mustPost(t, v.No, fmt.Sprintf("reply %d after Redis is back", i), nil)
 		answered := time.Now()
-		for {
+		testutil.Eventually(t, time.Until(answered.Add(time.Second)), func() error {
 			posts, a := apartThread(t, r, v.No)
-			if postNumbers(posts)[w.No] {
-				for _, no := range replies {
-					if !postNumbers(posts)[no] {
-						t.Errorf("reply No. %d, posted while Redis was stopped, is missing", no)
-					}
+			if !postNumbers(posts)[w.No] {
+				return fmt.Errorf("reply No. %d, posted after Redis came back, is not in its thread: %s", w.No, a)
+			}
+			for _, no := range replies {
+				if !postNumbers(posts)[no] {
+					t.Errorf("reply No. %d, posted while Redis was stopped, is missing", no)
 				}
-				break
 			}
-			if time.Since(answered) > time.Second {
-				t.Fatalf("reply No. %d, posted after Redis came back, is not in its thread 1 s later: %s", w.No, a)
-			}
-			time.Sleep(time.Millisecond)
-		}
+			return nil
+		})
 		worst = max(worst, time.Since(answered))
 		// Cached again: a read that came before the write's invalidation
 		// event reached this router is outdated by it, so allow a moment.
-		for a := apartGet(t, r, thread); a.header.Get("X-Cache") != "HIT"; a = apartGet(t, r, thread) {
-			if time.Since(answered) > time.Second {
-				t.Fatalf("thread read again after reply %d: X-Cache %q 1 s after the write, want HIT", i, a.header.Get("X-Cache"))
+		testutil.Eventually(t, time.Until(answered.Add(time.Second)), func() error {
+			if c := apartGet(t, r, thread).header.Get("X-Cache"); c != "HIT" {
+				return fmt.Errorf("thread read again after reply %d: X-Cache %q, want HIT", i, c)
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	t.Logf("replies posted after Redis came back were in the cached thread within %v", worst.Round(time.Microsecond))
 }
@@ -973,39 +966,43 @@ func apartAPIKilled(t *testing.T, s *apartSite) {
 					other.Add(1) // 502 while the api is down
 				}
 				if err != nil || a.code != http.StatusCreated {
-					time.Sleep(10 * time.Millisecond)
+					time.Sleep(10 * time.Millisecond) // a poster's pause before it tries again
 				}
 			}
 		})
 	}
+	stopPosters := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	defer stopPosters()
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(answered) }
-	for deadline := time.Now().Add(10 * time.Second); count() < 40; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			close(stop)
-			wg.Wait()
-			t.Fatalf("only %d posts answered in 10 s", count())
+	answeredAtLeast := func(n int) func() error {
+		return func() error {
+			if got := count(); got < n {
+				return fmt.Errorf("%d posts answered, want %d", got, n)
+			}
+			return nil
 		}
 	}
+	testutil.Eventually(t, 10*time.Second, answeredAtLeast(40))
 	before := count()
 	if err := api.stop(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // the posters keep trying against a dead api
+	// The posters keep trying against the dead api: it comes back once a
+	// few of their posts have been refused.
+	refused := failed.Load() + other.Load()
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if n := failed.Load() + other.Load() - refused; n < 4 {
+			return fmt.Errorf("%d posts refused by the dead api, want 4", n)
+		}
+		return nil
+	})
 	t0 := time.Now()
 	api.restart(t)
 	t.Logf("api started again in %v", time.Since(t0).Round(time.Millisecond))
 	// Let the stream go on against the new api a little, then stop it.
-	for deadline := time.Now().Add(10 * time.Second); count() < before+20; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			break
-		}
-	}
-	close(stop)
-	wg.Wait()
+	testutil.Eventually(t, 10*time.Second, answeredAtLeast(before+20)) // after the api's restart
+	stopPosters()
 	total := count()
-	if total < before+20 {
-		t.Errorf("after the api's restart only %d more posts were answered 201 in 10 s", total-before)
-	}
 
 	// The database, read by the new api process itself, then through the
 	// router.
@@ -1124,22 +1121,17 @@ func apartLiveKilled(t *testing.T, s *apartSite) {
 	}
 	// A third of the burst is answered; the kill waits until live1's
 	// clients have had some of it too (delivery trails the answers).
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		had := true
+	testutil.Eventually(t, 5*time.Second, func() error {
 		for _, c := range clients {
 			c.mu.Lock()
-			if strings.HasPrefix(c.name, live1.name+"/") && !slices.ContainsFunc(c.events, func(ev sseEvent) bool { return ev.Event == "post" }) {
-				had = false
-			}
+			had := !strings.HasPrefix(c.name, live1.name+"/") || slices.ContainsFunc(c.events, func(ev sseEvent) bool { return ev.Event == "post" })
 			c.mu.Unlock()
+			if !had {
+				return fmt.Errorf("%s got no post event of the burst", c.name)
+			}
 		}
-		if had {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("live1's clients got no post event of the burst in 5 s")
-		}
-	}
+		return nil
+	})
 	if err := live1.stop(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -1161,24 +1153,24 @@ func apartLiveKilled(t *testing.T, s *apartSite) {
 		}
 		return out
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		done := true
+	// Then one more post: anything repeated would come before it.
+	last := s.mustPost(t, v.No, "after the burst", nil)
+	testutil.Eventually(t, 10*time.Second, func() error {
+		var behind []string
 		for _, c := range clients {
-			if len(posts(c)) < burst {
-				done = false
+			c.mu.Lock()
+			had := slices.ContainsFunc(c.events, func(ev sseEvent) bool { return ev.Event == "post" && ev.no() == last.No })
+			c.mu.Unlock()
+			if n := len(posts(c)); n < burst || !had {
+				behind = append(behind, fmt.Sprintf("%s: %d of the %d post events, the last one %v (resumed %d times after %q, %v)",
+					c.name, n, burst, had, c.resumes, c.resumedAt, c.err))
 			}
 		}
-		if done {
-			time.Sleep(200 * time.Millisecond) // anything repeated would come now
-			break
+		if len(behind) > 0 {
+			return errors.New(strings.Join(behind, "\n"))
 		}
-		if time.Now().After(deadline) {
-			for _, c := range clients {
-				t.Errorf("%s: %d of the %d post events in 10 s (resumed %d times after %q, %v)", c.name, len(posts(c)), burst, c.resumes, c.resumedAt, c.err)
-			}
-			t.FailNow()
-		}
-	}
+		return nil
+	})
 	ids := func(c *client) []string {
 		c.mu.Lock()
 		defer c.mu.Unlock()

@@ -123,9 +123,8 @@ func TestBinaryStartsPostsAndStops(t *testing.T) {
 	}
 	data := filepath.Join(dir, "data")
 	start := func() (string, *exec.Cmd, *strings.Builder) {
-		addr := freeAddr(t)
 		cmd := exec.Command(bin)
-		cmd.Env = append(os.Environ(), "MANIWANI_ADDR="+addr, "MANIWANI_OPS_ADDR="+freeAddr(t), "MANIWANI_DATA_DIR="+data,
+		cmd.Env = append(os.Environ(), "MANIWANI_ADDR=127.0.0.1:0", "MANIWANI_OPS_ADDR=127.0.0.1:0", "MANIWANI_DATA_DIR="+data,
 			"MANIWANI_ADMIN_PASSWORD=", "MANIWANI_DATABASE_URL=")
 		stderr, _ := cmd.StderrPipe()
 		if err := cmd.Start(); err != nil {
@@ -133,22 +132,27 @@ func TestBinaryStartsPostsAndStops(t *testing.T) {
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		log := &strings.Builder{}
-		listening := make(chan struct{})
+		listening := make(chan string, 1) // the line
 		go func() {
 			sc := bufio.NewScanner(stderr)
 			for sc.Scan() {
 				log.WriteString(sc.Text() + "\n")
 				if strings.Contains(sc.Text(), "maniwani listening") {
-					close(listening)
+					listening <- sc.Text()
 				}
 			}
 		}()
 		select {
-		case <-listening:
+		case line := <-listening:
+			base, err := listenedOn(line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return base, cmd, log
 		case <-time.After(30 * time.Second):
 			t.Fatalf("no 'listening' line in 30 s:\n%s", log)
 		}
-		return "http://" + addr, cmd, log
+		panic("unreachable")
 	}
 	stop := func(cmd *exec.Cmd) {
 		cmd.Process.Signal(syscall.SIGTERM)

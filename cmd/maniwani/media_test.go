@@ -36,6 +36,7 @@ import (
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/api/upload"
 	"github.com/maniwani/maniwani/internal/testminio"
+	"github.com/maniwani/maniwani/internal/testutil"
 )
 
 // Posts with files, end to end through the whole binary, once with files on
@@ -277,7 +278,8 @@ func (s *filesSite) tmpEmpty(t *testing.T, when string) {
 func (s *filesSite) waitThumb(t *testing.T, board string, f filePost, since time.Time) image.Image {
 	t.Helper()
 	path := fmt.Sprintf("/media/%s/%ds.jpg", board, f.Tim)
-	for {
+	var img image.Image
+	testutil.Eventually(t, time.Until(since.Add(10*time.Second)), func() error {
 		a := s.get(t, path)
 		switch a.code {
 		case http.StatusOK:
@@ -287,26 +289,25 @@ func (s *filesSite) waitThumb(t *testing.T, board string, f filePost, since time
 			if !strings.Contains(a.header.Get("Cache-Control"), "immutable") {
 				t.Errorf("GET %s: Cache-Control %q, want immutable", path, a.header.Get("Cache-Control"))
 			}
-			img, err := jpeg.Decode(bytes.NewReader(a.body))
+			var err error
+			img, err = jpeg.Decode(bytes.NewReader(a.body))
 			if err != nil {
 				t.Fatalf("GET %s: not a JPEG: %v", path, err)
 			}
 			if b := img.Bounds(); b.Dx() != f.TnW || b.Dy() != f.TnH {
 				t.Fatalf("thumbnail of %s%s is %dx%d, the JSON says tn_w x tn_h = %dx%d", f.Filename, f.Ext, b.Dx(), b.Dy(), f.TnW, f.TnH)
 			}
-			return img
+			return nil
 		case http.StatusNotFound:
 			if ct, cc := a.header.Get("Content-Type"), a.header.Get("Cache-Control"); ct != "image/svg+xml" || cc != "no-store" {
 				t.Fatalf("GET %s before the thumbnail is made: 404 with Content-Type %q, Cache-Control %q; want the SVG placeholder, no-store", path, ct, cc)
 			}
-		default:
-			t.Fatalf("GET %s: %d %s", path, a.code, a.body)
+			return fmt.Errorf("no thumbnail of %s%s (%s) 10 s after its post (the log follows)", f.Filename, f.Ext, path)
 		}
-		if time.Since(since) > 10*time.Second {
-			t.Fatalf("no thumbnail of %s%s (%s) 10 s after its post:\n%s", f.Filename, f.Ext, path, s.p.logs())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		t.Fatalf("GET %s: %d %s", path, a.code, a.body)
+		return nil
+	})
+	return img
 }
 
 // storedForm is what upload.Receive stores of data.

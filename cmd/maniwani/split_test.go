@@ -21,6 +21,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/maniwani/maniwani/internal/testdb"
+	"github.com/maniwani/maniwani/internal/testutil"
 )
 
 // redisServer starts a private redis-server on a free port, so the keys and
@@ -52,6 +53,11 @@ func newPrivateRedis(t *testing.T) *privateRedis {
 		t.Skipf("no redis-server on PATH: %v", err)
 	}
 	r := &privateRedis{t: t, path: path, addr: freeAddr(t)}
+	t.Cleanup(func() { // after stop: out is written no more
+		if t.Failed() {
+			t.Logf("redis-server's output:\n%s", r.out.String())
+		}
+	})
 	t.Cleanup(r.stop)
 	r.start()
 	return r
@@ -68,17 +74,14 @@ func (r *privateRedis) start() {
 	}
 	rdb := goredis.NewClient(&goredis.Options{Addr: r.addr, MaxRetries: -1})
 	defer rdb.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	testutil.Eventually(r.t, 10*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := rdb.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return
+		defer cancel()
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis-server on %s does not answer: %v", r.addr, err)
 		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server on %s did not answer in 10 s: %v\n%s", r.addr, err, r.out.String())
-		}
-	}
+		return nil
+	})
 }
 
 // stop kills the server, if it runs.
@@ -115,13 +118,22 @@ func (p *proc) logs() string {
 	return p.log.String()
 }
 
-// startProc starts the binary with env and waits until it listens.
+// listenedOn is the public address a "maniwani listening" log line names.
+func listenedOn(line string) (string, error) {
+	var l struct{ Public string }
+	if err := json.Unmarshal([]byte(line), &l); err != nil || l.Public == "" {
+		return "", fmt.Errorf("no public address in %q (%v)", line, err)
+	}
+	return l.Public, nil
+}
+
+// startProc starts the binary with env and waits until it listens. It
+// listens on ports of its choosing (port 0), named by its log.
 func startProc(t *testing.T, bin, name string, env ...string) *proc {
 	t.Helper()
-	addr := freeAddr(t)
-	p := &proc{name: name, base: "http://" + addr}
+	p := &proc{name: name}
 	p.cmd = exec.Command(bin)
-	p.cmd.Env = append(os.Environ(), append([]string{"MANIWANI_ADDR=" + addr, "MANIWANI_OPS_ADDR=" + freeAddr(t),
+	p.cmd.Env = append(os.Environ(), append([]string{"MANIWANI_ADDR=127.0.0.1:0", "MANIWANI_OPS_ADDR=127.0.0.1:0",
 		"MANIWANI_DATA_DIR=" + t.TempDir()}, env...)...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -130,7 +142,7 @@ func startProc(t *testing.T, bin, name string, env ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	listening := make(chan struct{})
+	listening := make(chan string, 1) // the line
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(nil, 1<<20)
@@ -140,7 +152,7 @@ func startProc(t *testing.T, bin, name string, env ...string) *proc {
 			p.log.WriteString(sc.Text() + "\n")
 			p.mu.Unlock()
 			if strings.Contains(sc.Text(), "maniwani listening") {
-				once.Do(func() { close(listening) })
+				once.Do(func() { listening <- sc.Text() })
 			}
 		}
 	}()
@@ -160,7 +172,12 @@ func startProc(t *testing.T, bin, name string, env ...string) *proc {
 		}
 	})
 	select {
-	case <-listening:
+	case line := <-listening:
+		base, err := listenedOn(line)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p.base = base
 	case <-time.After(30 * time.Second):
 		t.Fatalf("%s: no 'listening' line in 30 s:\n%s", name, p.logs())
 	}
@@ -310,18 +327,14 @@ func TestTwoProcessesShareRedis(t *testing.T) {
 		if ok, why := shows(a, i, no); !ok { // the writer's own router: at once
 			t.Errorf("reply %d (No. %d): router A's %s", i, no, why)
 		}
-		for first := true; ; first = false {
-			ok, why := shows(b, i, no)
-			if ok {
-				break
-			}
-			if first {
-				late++
-			}
-			if time.Since(answered) > 2*time.Second {
-				t.Fatalf("reply %d (No. %d): router B still serves the old page 2 s after the answer: %s", i, no, why)
-			}
-			time.Sleep(time.Millisecond)
+		if ok, _ := shows(b, i, no); !ok {
+			late++
+			testutil.Eventually(t, 2*time.Second, func() error {
+				if ok, why := shows(b, i, no); !ok {
+					return fmt.Errorf("reply %d (No. %d): router B still serves the old page: %s", i, no, why)
+				}
+				return nil
+			})
 		}
 		worst = max(worst, time.Since(answered))
 	}

@@ -11,9 +11,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/testutil"
 )
 
 // The configuration newBus must give each bus, so that the suite can reach
@@ -33,6 +35,18 @@ const wait = 10 * time.Second
 // a new, empty bus, configured with the constants above, that newBus closes
 // and cleans up when the subtest ends.
 func Run(t *testing.T, newBus func(t *testing.T) maniwani.Bus) {
+	run(t, newBus, func(t *testing.T, f func(*testing.T)) { f(t) })
+}
+
+// RunInBubble runs the contract as Run does, each subtest (newBus too) in a
+// testing/synctest bubble: for a backend wholly in this process, whose
+// leases and visibility timeouts then run on the bubble's clock, so the
+// waits for what must not happen cost nothing.
+func RunInBubble(t *testing.T, newBus func(t *testing.T) maniwani.Bus) {
+	run(t, newBus, synctest.Test)
+}
+
+func run(t *testing.T, newBus func(t *testing.T) maniwani.Bus, in func(*testing.T, func(*testing.T))) {
 	for _, tc := range []struct {
 		name string
 		test func(*testing.T, maniwani.Bus)
@@ -53,7 +67,9 @@ func Run(t *testing.T, newBus func(t *testing.T) maniwani.Bus) {
 		{"QueueDeadLetterAbandoned", testDeadLetterAbandoned},
 		{"Close", testClose},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.test(t, newBus(t)) })
+		t.Run(tc.name, func(t *testing.T) {
+			in(t, func(t *testing.T) { tc.test(t, newBus(t)) })
+		})
 	}
 }
 
@@ -95,18 +111,6 @@ func receive(t *testing.T, s maniwani.Subscription) maniwani.Message {
 		t.Fatal("no message")
 	}
 	panic("unreachable")
-}
-
-// quiet fails if s delivers anything within d.
-func quiet(t *testing.T, s maniwani.Subscription, d time.Duration) {
-	t.Helper()
-	select {
-	case m, ok := <-s.C():
-		if ok {
-			t.Fatalf("unexpected message %s %q", m.ID, m.Data)
-		}
-	case <-time.After(d):
-	}
 }
 
 // ended waits for s to end and returns Err.
@@ -180,12 +184,12 @@ func testNothingBeforeSubscribe(t *testing.T, b maniwani.Bus) {
 	s := subscribe(t, b, "t")
 	publish(t, b, "other", 2)
 	ids := publish(t, b, "t", 3)
-	for _, id := range ids {
+	// One more on t: anything s should not have had would come before it.
+	for _, id := range append(ids, publish(t, b, "t", 1)...) {
 		if m := receive(t, s); m.ID != id {
 			t.Fatalf("got %s %q, want %s", m.ID, m.Data, id)
 		}
 	}
-	quiet(t, s, 100*time.Millisecond)
 }
 
 func testSubscriptionEnds(t *testing.T, b maniwani.Bus) {
@@ -340,7 +344,9 @@ func testResume(t *testing.T, b maniwani.Bus) {
 	const total, seen, page = 200, 50, 7
 	final := strconv.Itoa(total - 1)
 	published := make(chan string, total)
+	finished := make(chan struct{})
 	go func() {
+		defer close(finished)
 		defer close(published)
 		for i := range total {
 			id, err := b.Publish(ctx, "t", []byte(strconv.Itoa(i)))
@@ -349,7 +355,7 @@ func testResume(t *testing.T, b maniwani.Bus) {
 				return
 			}
 			published <- id
-			time.Sleep(time.Millisecond)
+			time.Sleep(time.Millisecond) // a steady stream, going on while the client resumes
 		}
 	}()
 	var want []string
@@ -360,9 +366,17 @@ func testResume(t *testing.T, b maniwani.Bus) {
 	last := want[from-1] // what the client saw last: replay has work to do
 
 	s := subscribe(t, b, "t")
-	// Messages published now reach both the subscription and the history,
-	// so the dedupe has work to do too.
-	time.Sleep(20 * time.Millisecond)
+	// A message that reaches s is in the history too: once one has, the
+	// replay below gives it as well, so the dedupe has work to do.
+	var early []maniwani.Message
+	select {
+	case m, ok := <-s.C():
+		if !ok {
+			t.Fatalf("subscription ended: %v", s.Err())
+		}
+		early = append(early, m)
+	case <-finished: // the publisher was quicker than this test
+	}
 	var got []maniwani.Message
 	for {
 		ms, err := b.Replay(ctx, "t", last, page)
@@ -379,7 +393,12 @@ func testResume(t *testing.T, b maniwani.Bus) {
 	}
 	replayed, dropped := len(got), 0
 	for len(got) == 0 || string(got[len(got)-1].Data) != final {
-		m := receive(t, s)
+		var m maniwani.Message
+		if len(early) > 0 {
+			m, early = early[0], early[1:]
+		} else {
+			m = receive(t, s)
+		}
 		if maniwani.CompareIDs(m.ID, last) <= 0 {
 			dropped++
 			continue
@@ -441,14 +460,12 @@ func peek(t *testing.T, b maniwani.Bus, queue string) []maniwani.Message {
 	return ms
 }
 
-// eventually polls cond until it holds or the suite's wait runs out.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(wait); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
+// queued is nil once queue holds want jobs.
+func queued(t *testing.T, b maniwani.Bus, queue string, want int) error {
+	if n := len(peek(t, b, queue)); n != want {
+		return fmt.Errorf("%d jobs in %s, want %d", n, queue, want)
 	}
+	return nil
 }
 
 // tally counts handled jobs by their data.
@@ -492,8 +509,13 @@ func testOnceAcrossConsumers(t *testing.T, b maniwani.Bus) {
 		})
 	}
 	enqueue(t, b, "jobs", jobs[n/2:]...) // some arrive while they wait
-	eventually(t, "every job", func() bool { return len(c.get()) == n })
-	time.Sleep(2 * Visibility) // for redeliveries that should not come
+	testutil.Eventually(t, wait, func() error {
+		if got := len(c.get()); got != n {
+			return fmt.Errorf("%d of %d jobs handled", got, n)
+		}
+		return nil
+	})
+	time.Sleep(2 * Visibility) // for redeliveries that should not come (free in a bubble)
 	for _, j := range jobs {
 		if got := c.get()[j]; got != 1 {
 			t.Errorf("%s handled %d times", j, got)
@@ -519,8 +541,13 @@ func testAck(t *testing.T, b maniwani.Bus) {
 		}
 		return nil
 	})
-	eventually(t, "the job", func() bool { return c.get()["a"] > 0 })
-	time.Sleep(2*Visibility + 100*time.Millisecond)
+	testutil.Eventually(t, wait, func() error {
+		if c.get()["a"] == 0 {
+			return errors.New("the job is not handled")
+		}
+		return nil
+	})
+	time.Sleep(2*Visibility + 100*time.Millisecond) // for a redelivery that should not come
 	mu.Lock()
 	defer mu.Unlock()
 	if len(attempts) != 1 || attempts[0] != 1 {
@@ -553,7 +580,7 @@ func takeOver(t *testing.T, b maniwani.Bus, took time.Time) {
 	case <-time.After(wait):
 		t.Fatal("the job never came back")
 	}
-	eventually(t, "the job acknowledged", func() bool { return len(peek(t, b, "q")) == 0 })
+	testutil.Eventually(t, wait, func() error { return queued(t, b, "q", 0) }) // acknowledged
 }
 
 func testHungConsumer(t *testing.T, b maniwani.Bus) {
@@ -595,16 +622,12 @@ func testDeadLetter(t *testing.T, b maniwani.Bus) {
 		}
 		return nil
 	})
-	var dead []maniwani.Message
-	eventually(t, "the dead letter", func() bool {
-		dead = peek(t, b, maniwani.DeadLetter("q"))
-		return len(dead) > 0
-	})
-	time.Sleep(2 * Visibility)
+	testutil.Eventually(t, wait, func() error { return queued(t, b, maniwani.DeadLetter("q"), 1) })
+	time.Sleep(2 * Visibility) // for deliveries that should not come
 	if got := c.get(); got["bad"] != MaxDeliveries || got["good"] != 1 {
 		t.Errorf("handled %v, want bad %d times, good once", got, MaxDeliveries)
 	}
-	dead = peek(t, b, maniwani.DeadLetter("q"))
+	dead := peek(t, b, maniwani.DeadLetter("q"))
 	if len(dead) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(dead))
 	}
@@ -631,7 +654,7 @@ func testDeadLetter(t *testing.T, b maniwani.Bus) {
 	case <-time.After(wait):
 		t.Fatal("nothing consumed from the dead-letter queue")
 	}
-	eventually(t, "the dead-letter queue drained", func() bool { return len(peek(t, b, maniwani.DeadLetter("q"))) == 0 })
+	testutil.Eventually(t, wait, func() error { return queued(t, b, maniwani.DeadLetter("q"), 0) }) // drained
 }
 
 // testDeadLetterAbandoned: a job whose every consumer hangs goes to the
@@ -648,11 +671,8 @@ func testDeadLetterAbandoned(t *testing.T, b maniwani.Bus) {
 			return nil
 		})
 	}
-	var dead []maniwani.Message
-	eventually(t, "the dead letter", func() bool {
-		dead = peek(t, b, maniwani.DeadLetter("q"))
-		return len(dead) > 0
-	})
+	testutil.Eventually(t, wait, func() error { return queued(t, b, maniwani.DeadLetter("q"), 1) })
+	dead := peek(t, b, maniwani.DeadLetter("q"))
 	if n := c.get()["poison"]; n != MaxDeliveries {
 		t.Errorf("delivered %d times, want %d", n, MaxDeliveries)
 	}
@@ -665,10 +685,19 @@ func testClose(t *testing.T, b maniwani.Bus) {
 	ctx := t.Context()
 	s := subscribe(t, b, "t")
 	consumed := make(chan error, 1)
+	enqueue(t, b, "q", "job")
+	handled := make(chan struct{}, 1)
 	go func() {
-		consumed <- b.Consume(ctx, "q", "g", func(context.Context, maniwani.Message) error { return nil })
+		consumed <- b.Consume(ctx, "q", "g", func(context.Context, maniwani.Message) error {
+			handled <- struct{}{}
+			return nil
+		})
 	}()
-	time.Sleep(50 * time.Millisecond)
+	select { // Consume is under way
+	case <-handled:
+	case <-time.After(wait):
+		t.Fatal("Consume took no job")
+	}
 	if err := b.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

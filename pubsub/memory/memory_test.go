@@ -9,7 +9,7 @@ import (
 )
 
 func TestBus(t *testing.T) {
-	bustest.Run(t, func(t *testing.T) maniwani.Bus {
+	bustest.RunInBubble(t, func(t *testing.T) maniwani.Bus {
 		b := memory.New(memory.Config{
 			HistoryLen:       bustest.HistoryLen,
 			Visibility:       bustest.Visibility,

@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"context"
+	"errors"
 	"net"
 	"slices"
 	"sync/atomic"
@@ -199,16 +201,10 @@ func TestSharedPublishesRedisCounters(t *testing.T) {
 	}
 }
 
-// deadRedis is a client of an address where nothing listens.
+// deadRedis is a client of a Redis that is down: every dial fails at once.
 func deadRedis(t *testing.T) *goredis.Client {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	c := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond,
-		DialerRetries: 1, DialerRetryTimeout: time.Millisecond})
+	c := goredis.NewClient(&goredis.Options{MaxRetries: -1, DialerRetries: 1,
+		Dialer: func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("redis is down") }})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
