@@ -26,6 +26,10 @@ type Board struct {
 	// within that many minutes, from any address (case and whitespace
 	// aside); 0: off.
 	UniqueCommentsMinutes int
+	// HoldNewPosters holds a post from an address (its realip.Key) with
+	// no approved post on the board yet for a moderator's review: it is
+	// shown to nobody until approved.
+	HoldNewPosters bool
 	// FileTypes are the extensions of the files the board takes (".jpg",
 	// ".webm", ...); empty means DefaultFileTypes.
 	FileTypes []string
@@ -71,7 +75,8 @@ type BoardSettings struct {
 	PosterIDs      bool     `json:"poster_ids"`
 	FileTypes      []string `json:"file_types"`
 	// UniqueComments is unique_comments_minutes (Board.UniqueCommentsMinutes).
-	UniqueComments int `json:"unique_comments_minutes"`
+	UniqueComments int  `json:"unique_comments_minutes"`
+	HoldNewPosters bool `json:"hold_new_posters"`
 }
 
 // Settings is the board as the staff API gives it, its file types spelt out.
@@ -79,7 +84,8 @@ func (b *Board) Settings() BoardSettings {
 	return BoardSettings{Name: b.Name, Title: b.Title, Description: b.Description, MaxThreads: b.MaxThreads,
 		BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit, MaxFileSize: b.MaxFileSize,
 		CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply, PosterIDs: b.PosterIDs,
-		FileTypes: slices.Clone(b.Types()), UniqueComments: b.UniqueCommentsMinutes}
+		FileTypes: slices.Clone(b.Types()), UniqueComments: b.UniqueCommentsMinutes,
+		HoldNewPosters: b.HoldNewPosters}
 }
 
 // DefaultFileTypes are the files a board takes unless it says otherwise.

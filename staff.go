@@ -150,6 +150,15 @@ type StaffPurged struct {
 	Deleted int `json:"deleted"`
 }
 
+// StaffHeldDone answers POST /api/admin/held/{board}/{no}: the post
+// published (approved) or dropped.
+type StaffHeldDone struct {
+	Approved bool   `json:"approved"`
+	Board    string `json:"board"`
+	No       int64  `json:"no"`
+	Thread   int64  `json:"thread"`
+}
+
 // The lists the staff API answers, each under its name.
 type (
 	StaffBoards struct {
@@ -169,5 +178,10 @@ type (
 	}
 	StaffFilters struct {
 		Filters []StaffFilter `json:"filters"`
+	}
+	// StaffHeld: GET /api/admin/held, the posts held for review, oldest
+	// first.
+	StaffHeld struct {
+		Posts []StaffPost `json:"posts"`
 	}
 )

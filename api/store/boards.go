@@ -18,6 +18,7 @@ func (r *boardRow) domain() maniwani.Board {
 		MaxFileSize: r.MaxFileSize, CooldownThread: r.CooldownThread, CooldownReply: r.CooldownReply,
 		PosterIDs: r.PosterIDs, LastNo: r.LastNo, Modified: usToTime(r.ModifiedUS),
 		FileTypes: splitTypes(r.FileTypes), UniqueCommentsMinutes: r.UniqueCommentsMinutes,
+		HoldNewPosters: r.HoldNewPosters,
 	}
 }
 
@@ -102,7 +103,7 @@ func (s *Store) CreateBoard(ctx context.Context, b maniwani.Board) error {
 		MaxThreads: b.MaxThreads, BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit,
 		MaxFileSize: b.MaxFileSize, CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply,
 		PosterIDs: b.PosterIDs, FileTypes: joinTypes(b.FileTypes), UniqueCommentsMinutes: b.UniqueCommentsMinutes,
-		CreatedUS: now, ModifiedUS: now,
+		HoldNewPosters: b.HoldNewPosters, CreatedUS: now, ModifiedUS: now,
 	}
 	return s.write(ctx, func(tx *gorm.DB) error {
 		var n int64
@@ -124,7 +125,8 @@ func (s *Store) UpdateBoard(ctx context.Context, b maniwani.Board) error {
 			"bump_limit": b.BumpLimit, "image_limit": b.ImageLimit, "max_file_size": b.MaxFileSize,
 			"cooldown_thread": b.CooldownThread, "cooldown_reply": b.CooldownReply,
 			"poster_ids": b.PosterIDs, "file_types": joinTypes(b.FileTypes),
-			"unique_comments_minutes": b.UniqueCommentsMinutes, "modified_us": time.Now().UnixMicro(),
+			"unique_comments_minutes": b.UniqueCommentsMinutes, "hold_new_posters": b.HoldNewPosters,
+			"modified_us": time.Now().UnixMicro(),
 		})
 		if res.Error != nil {
 			return res.Error

@@ -23,11 +23,12 @@ func (s *Store) FileByName(ctx context.Context, board string, tim int64) (maniwa
 	return maniwani.FileRef{Board: board, Tim: tim, SHA256: row.SHA256, Ext: row.Ext}, nil
 }
 
-// ThreadOf tells the thread of the board's post no.
+// ThreadOf tells the thread of the board's post no; a post held for
+// review is not found.
 func (s *Store) ThreadOf(ctx context.Context, board string, no int64) (int64, error) {
 	var thread []int64
 	err := s.db.WithContext(ctx).Model(&postRow{}).Joins("JOIN boards ON boards.id = posts.board_id").
-		Where("boards.name = ? AND posts.no = ?", board, no).Limit(1).Pluck("posts.thread_no", &thread).Error
+		Where("boards.name = ? AND posts.no = ? AND posts.held = ?", board, no, false).Limit(1).Pluck("posts.thread_no", &thread).Error
 	if err != nil {
 		return 0, err
 	}
