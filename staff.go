@@ -156,7 +156,7 @@ type StaffHeldDone struct {
 	Approved bool   `json:"approved"`
 	Board    string `json:"board"`
 	No       int64  `json:"no"`
-	Thread   int64  `json:"thread"`
+	Thread   int64  `json:"thread,omitempty"` // where it is now; none once rejected
 }
 
 // The lists the staff API answers, each under its name.

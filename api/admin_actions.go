@@ -34,6 +34,7 @@ type boardPatch struct {
 	PosterIDs      *bool     `json:"poster_ids"`
 	FileTypes      *[]string `json:"file_types"`
 	UniqueComments *int      `json:"unique_comments_minutes"`
+	HoldNewPosters *bool     `json:"hold_new_posters"`
 }
 
 // maxUniqueMinutes bounds unique_comments_minutes: a week of a board's
@@ -64,6 +65,9 @@ func (p *boardPatch) apply(b *maniwani.Board) error {
 	}
 	if p.PosterIDs != nil {
 		b.PosterIDs = *p.PosterIDs
+	}
+	if p.HoldNewPosters != nil {
+		b.HoldNewPosters = *p.HoldNewPosters
 	}
 	if p.FileTypes != nil {
 		b.FileTypes = nil

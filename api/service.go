@@ -47,7 +47,11 @@ type Config struct {
 	// before they are read again (another instance may have changed
 	// them); 0: DefaultFilterTTL.
 	FilterTTL time.Duration
-	Logger    *slog.Logger
+	// MaxHeld bounds the posts held for review on one board (a board
+	// that holds new posters); past it new posters are refused. 0:
+	// store.DefaultMaxHeld.
+	MaxHeld int
+	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -46,7 +46,8 @@ func (s *Store) FileUsers(ctx context.Context, sha string) (int64, error) {
 }
 
 // ThumbnailMade records that the thumbnail of the bytes sha exists, on
-// every file that uses them, and returns the posts whose pages show them.
+// every file that uses them, and returns the posts whose pages show them
+// (a post held for review is on none).
 func (s *Store) ThumbnailMade(ctx context.Context, sha string) ([]maniwani.Ref, error) {
 	var refs []maniwani.Ref
 	err := s.write(ctx, func(tx *gorm.DB) error {
@@ -54,7 +55,7 @@ func (s *Store) ThumbnailMade(ctx context.Context, sha string) ([]maniwani.Ref, 
 		err := tx.Model(&fileRow{}).Select("boards.name AS board, posts.thread_no AS no").
 			Joins("JOIN boards ON boards.id = files.board_id").
 			Joins("JOIN posts ON posts.board_id = files.board_id AND posts.no = files.post_no").
-			Where("files.sha256 = ? AND NOT files.thumbnail", sha).Scan(&refs).Error
+			Where("files.sha256 = ? AND NOT files.thumbnail AND posts.held = ?", sha, false).Scan(&refs).Error
 		if err != nil {
 			return err
 		}
