@@ -26,6 +26,10 @@ type Board struct {
 	// within that many minutes, from any address (case and whitespace
 	// aside); 0: off.
 	UniqueCommentsMinutes int
+	// HoldNewPosters holds a post from an address (its realip.Key) with
+	// no approved post on the board yet for a moderator's review: it is
+	// shown to nobody until approved.
+	HoldNewPosters bool
 	// FileTypes are the extensions of the files the board takes (".jpg",
 	// ".webm", ...); empty means DefaultFileTypes.
 	FileTypes []string
@@ -149,6 +153,7 @@ type BoardSettings struct {
 	// CaptchaInForce is the mode in force when the answer was made, which
 	// a flood may have raised (boards.json's captcha); read only.
 	CaptchaInForce CaptchaMode `json:"captcha_in_force,omitempty"`
+	HoldNewPosters bool        `json:"hold_new_posters"`
 }
 
 // Settings is the board as the staff API gives it, its file types spelt out.
@@ -158,7 +163,7 @@ func (b *Board) Settings() BoardSettings {
 		CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply, PosterIDs: b.PosterIDs,
 		FileTypes: slices.Clone(b.Types()), UniqueComments: b.UniqueCommentsMinutes, Captcha: b.Captcha.orOff(),
 		CaptchaAutoThreadsPerHour: b.CaptchaAutoThreads, CaptchaAutoPostsPerHour: b.CaptchaAutoPosts,
-		CaptchaAutoMinutes: b.CaptchaAutoMinutes}
+		CaptchaAutoMinutes: b.CaptchaAutoMinutes, HoldNewPosters: b.HoldNewPosters}
 }
 
 // DefaultFileTypes are the files a board takes unless it says otherwise.

@@ -166,6 +166,15 @@ type StaffPurged struct {
 	Deleted int `json:"deleted"`
 }
 
+// StaffHeldDone answers POST /api/admin/held/{board}/{no}: the post
+// published (approved) or dropped.
+type StaffHeldDone struct {
+	Approved bool   `json:"approved"`
+	Board    string `json:"board"`
+	No       int64  `json:"no"`
+	Thread   int64  `json:"thread,omitempty"` // where it is now; none once rejected
+}
+
 // The lists the staff API answers, each under its name.
 type (
 	StaffBoards struct {
@@ -188,5 +197,10 @@ type (
 	}
 	StaffFilters struct {
 		Filters []StaffFilter `json:"filters"`
+	}
+	// StaffHeld: GET /api/admin/held, the posts held for review, oldest
+	// first.
+	StaffHeld struct {
+		Posts []StaffPost `json:"posts"`
 	}
 )

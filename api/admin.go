@@ -262,6 +262,10 @@ func (s *Service) adminRoutes() []adminRoute {
 		{"POST", "/api/admin/filters", maniwani.PermBan, s.handleCreateFilter},
 		{"DELETE", "/api/admin/filters/{id}", maniwani.PermBan, s.handleDeleteFilter},
 		{"POST", "/api/admin/purge", maniwani.PermIPs, s.handlePurge},
+		// Approving a held post approves its poster: a judgement of
+		// posters, as a ban is.
+		{"GET", "/api/admin/held", maniwani.PermBan, s.handleHeld},
+		{"POST", "/api/admin/held/{board}/{no}", maniwani.PermBan, s.handleHeldDecide},
 	}
 }
 

@@ -42,6 +42,7 @@ type boardPatch struct {
 	// CaptchaInForce is in the answers, and taken back unchanged so that an
 	// answer can be sent back as it is; it is never set.
 	CaptchaInForce *maniwani.CaptchaMode `json:"captcha_in_force"`
+	HoldNewPosters *bool                 `json:"hold_new_posters"`
 }
 
 // maxUniqueMinutes bounds unique_comments_minutes: a week of a board's
@@ -82,6 +83,9 @@ func (p *boardPatch) apply(b *maniwani.Board) error {
 	set(&b.CaptchaAutoThreads, p.CaptchaAutoThreads)
 	set(&b.CaptchaAutoPosts, p.CaptchaAutoPosts)
 	set(&b.CaptchaAutoMinutes, p.CaptchaAutoMinutes)
+	if p.HoldNewPosters != nil {
+		b.HoldNewPosters = *p.HoldNewPosters
+	}
 	if p.FileTypes != nil {
 		b.FileTypes = nil
 		for _, t := range *p.FileTypes {

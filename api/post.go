@@ -112,6 +112,11 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	if p.File != nil {
 		s.afterFile(r.Context(), &p.Post, u)
 	}
+	if p.Held { // nobody is told until a moderator approves it (held.go)
+		s.log.Debug("post held for review", "board", board, "no", p.No)
+		s.answerHeld(w, r, board, p.No)
+		return
+	}
 	thread := p.Resto
 	if thread == 0 {
 		thread = p.No
@@ -237,7 +242,7 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 			return err
 		}
 		checkedFor = n
-		in := store.NewPost{Board: b.Name, Resto: n, IP: ip, Time: s.now()}
+		in := store.NewPost{Board: b.Name, Resto: n, IP: ip, Time: s.now(), MaxHeld: s.cfg.MaxHeld}
 		if filtered[maniwani.FieldCom] { // the comment's filters have run
 			in.Body, comChecked = f.com, true
 		}
@@ -422,7 +427,7 @@ func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*stor
 	in := &store.NewPost{
 		Board: board, Resto: f.resto, Name: display, Trip: trip, Subject: strings.TrimSpace(f.sub),
 		Body: com, Com: html, Sage: strings.EqualFold(strings.TrimSpace(f.email), "sage"),
-		IP: ip, Time: s.now(), Quotes: quotes,
+		IP: ip, Time: s.now(), Quotes: quotes, MaxHeld: s.cfg.MaxHeld,
 		PosterID: func(thread int64) string { return s.posterID(board, thread, ip) },
 	}
 	if f.pw != "" {

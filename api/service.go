@@ -64,6 +64,10 @@ type Config struct {
 	// DefaultBypassPosts, DefaultBypassLifetime.
 	BypassPosts    int
 	BypassLifetime time.Duration
+	// MaxHeld bounds the posts held for review on one board (a board
+	// that holds new posters); past it new posters are refused. 0:
+	// store.DefaultMaxHeld.
+	MaxHeld int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

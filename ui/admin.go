@@ -25,6 +25,7 @@ package ui
 //	GET  /admin/log                       the moderation log
 //	GET  /admin/filters, POST /admin/filters, POST /admin/filters/{id}/delete
 //	POST /admin/purge                     every post of an address or range
+//	GET  /admin/held, POST /admin/held/{board}/{no}  approve=1|0: the review queue
 //
 // A GET never changes anything. Every form posts back to /admin/..., and
 // the answer is a 303 to the page it came from with ?done= or ?err= saying
@@ -80,6 +81,8 @@ func (s *Service) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /admin/filters", s.staffAction(s.actCreateFilter))
 	m.HandleFunc("POST /admin/filters/{id}/delete", s.staffAction(s.actDeleteFilter))
 	m.HandleFunc("POST /admin/purge", s.staffAction(s.actPurge))
+	m.HandleFunc("GET /admin/held", s.staffPage(s.pageHeld))
+	m.HandleFunc("POST /admin/held/{board}/{no}", s.staffAction(s.actHeld))
 	// Anything else under /admin/ is the site's 404 page.
 }
 

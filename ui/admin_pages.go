@@ -550,6 +550,7 @@ func boardFields(f url.Values) (map[string]any, error) {
 	}
 	if _, ok := f["settings"]; ok { // the whole form: an unticked box is false
 		in["poster_ids"] = f.Get("poster_ids") != ""
+		in["hold_new_posters"] = f.Get("hold_new_posters") != ""
 	}
 	if v, ok := f["file_types"]; ok {
 		types := []string{}

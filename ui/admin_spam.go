@@ -11,8 +11,8 @@ import (
 	"github.com/maniwani/maniwani"
 )
 
-// The admin pages of the defences against spam: filters, and purges from
-// beside a post or from the dashboard.
+// The admin pages of the defences against spam: filters, purges from
+// beside a post or from the dashboard, and the review queue of held posts.
 
 func (s *Service) pageFilters(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	if err := need(p, "ban"); err != nil {
@@ -101,4 +101,38 @@ func (s *Service) actPurge(w http.ResponseWriter, a *action) (string, error) {
 		where = "/" + b + "/"
 	}
 	return fmt.Sprintf("Purged %s on %s: %d post%s deleted.", target, where, out.Deleted, map[bool]string{true: "", false: "s"}[out.Deleted == 1]), nil
+}
+
+func (s *Service) pageHeld(w http.ResponseWriter, r *http.Request, p *adminPage) error {
+	if err := need(p, "ban"); err != nil {
+		return err
+	}
+	p.Title, p.Section, p.Back = "Held posts", "held", "/admin/held"
+	var v maniwani.StaffHeld
+	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/held", "", nil, &v); err != nil {
+		return err
+	}
+	for i := range v.Posts {
+		p.Held = append(p.Held, s.newStaffPostView(&v.Posts[i]))
+	}
+	s.adminRender(w, r, "a-held", http.StatusOK, p)
+	return nil
+}
+
+// actHeld approves (approve=1) or rejects (approve=0) a held post.
+func (s *Service) actHeld(w http.ResponseWriter, a *action) (string, error) {
+	board := a.r.PathValue("board")
+	no, err := strconv.ParseInt(a.r.PathValue("no"), 10, 64)
+	if err != nil || !maniwani.ValidBoardName(board) {
+		return "", notFound("No such post.")
+	}
+	approve := a.r.PostForm.Get("approve") == "1"
+	var out maniwani.StaffHeldDone
+	if err := a.call(s, http.MethodPost, fmt.Sprintf("/api/admin/held/%s/%d", board, no), map[string]any{"approve": approve}, &out); err != nil {
+		return "", err
+	}
+	if approve {
+		return fmt.Sprintf("Approved /%s/ No.%d: it is published.", board, no), nil
+	}
+	return fmt.Sprintf("Rejected /%s/ No.%d: it is deleted.", board, no), nil
 }

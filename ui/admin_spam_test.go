@@ -103,3 +103,58 @@ func TestAdminFiltersAndPurge(t *testing.T) {
 		t.Errorf("the log:\n%s", log)
 	}
 }
+
+// A moderator's review queue: the board's form holds new posters, whose
+// posts wait on /admin/held, unseen on the board's pages, until approved
+// (in the thread) or rejected (gone).
+func TestAdminHeld(t *testing.T) {
+	s := newAdminSite(t)
+	th, _ := s.post("b", 0, "com", "an old thread")
+	adm := s.browser("10.3.0.1")
+	adm.login("admin", adminPassword)
+	if page := adm.page("/admin/boards/b"); !strings.Contains(page, `name="hold_new_posters" value="1">`) {
+		t.Fatalf("the board's form has no unticked hold_new_posters:\n%s", page)
+	}
+	if _, msg := adm.submit("/admin/boards/b", "settings", "1", "hold_new_posters", "1", "back", "/admin/boards/b"); !strings.HasPrefix(msg, "Saved") {
+		t.Fatalf("hold new posters: %q", msg)
+	}
+	if page := adm.page("/admin/boards/b"); !strings.Contains(page, `name="hold_new_posters" value="1" checked`) {
+		t.Fatalf("the board's form after saving:\n%s", page)
+	}
+
+	code, body := s.postFrom("10.8.0.1", "b", th, "a newcomer's first words")
+	if code != http.StatusAccepted || !strings.Contains(body, "awaits review") {
+		t.Fatalf("a new poster's post: %d %s", code, body)
+	}
+	if code, _ := s.postFrom("10.8.0.2", "b", th, "a newcomer's spam"); code != http.StatusAccepted {
+		t.Fatalf("another new poster's post: %d", code)
+	}
+	for _, path := range []string{"/b/", fmt.Sprintf("/b/thread/%d", th), "/b/catalog"} {
+		if page := s.page(path); strings.Contains(page, "newcomer") {
+			t.Errorf("%s shows a held post:\n%s", path, page)
+		}
+	}
+	page := adm.page("/admin/held")
+	for _, want := range []string{`href="/admin/held" aria-current="page"`, "a newcomer&#39;s first words", "10.8.0.1",
+		fmt.Sprintf("a reply to No.%d", th), fmt.Sprintf(`action="/admin/held/b/%d"`, th+1), `value="1">Approve</button>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the held posts' page lacks %q:\n%s", want, page)
+		}
+	}
+	if to, msg := adm.submit(fmt.Sprintf("/admin/held/b/%d", th+1), "approve", "1", "back", "/admin/held"); to != "/admin/held" ||
+		msg != fmt.Sprintf("Approved /b/ No.%d: it is published.", th+1) {
+		t.Errorf("approve: %s %q", to, msg)
+	}
+	if _, msg := adm.submit(fmt.Sprintf("/admin/held/b/%d", th+2), "approve", "0", "back", "/admin/held"); msg != fmt.Sprintf("Rejected /b/ No.%d: it is deleted.", th+2) {
+		t.Errorf("reject: %q", msg)
+	}
+	if _, msg := adm.submit(fmt.Sprintf("/admin/held/b/%d", th+2), "approve", "1", "back", "/admin/held"); !strings.HasPrefix(msg, "error: ") {
+		t.Errorf("approving a rejected post: %q", msg)
+	}
+	if page := adm.page("/admin/held"); !strings.Contains(page, "No posts wait for review.") {
+		t.Errorf("the queue after its decisions:\n%s", page)
+	}
+	if got := s.threadCom("b", th); len(got) != 2 || !strings.Contains(got[1], "first words") {
+		t.Errorf("the thread after review: %q", got)
+	}
+}

@@ -33,6 +33,7 @@ type adminPage struct {
 	Ban       *banForm
 	Counts    *dashCounts
 	Filters   []maniwani.StaffFilter
+	Held      []*staffPostView
 	Back      string // the page's own path, for its forms' back field
 }
 

@@ -307,7 +307,7 @@ func (s *Store) DeleteFile(ctx context.Context, board string, no int64, e maniwa
 		thread, gone = p.ThreadNo, files[0]
 		now := timeToUS(e.Time)
 		upd := map[string]any{"modified_us": now}
-		if p.ThreadNo != p.No {
+		if p.ThreadNo != p.No && !p.Held { // a held reply's file was never counted
 			upd["images"] = gorm.Expr("images - 1")
 		}
 		if err := tx.Model(&threadRow{}).Where("board_id = ? AND no = ?", b.ID, p.ThreadNo).Updates(upd).Error; err != nil {
@@ -351,7 +351,7 @@ func (s *Store) DeleteBoard(ctx context.Context, name string, e maniwani.LogEntr
 		if files, err = deleteFiles(tx, b.ID, name, all); err != nil {
 			return err
 		}
-		for _, m := range []any{&quoteRow{}, &reportRow{}, &postRow{}, &threadRow{}} {
+		for _, m := range []any{&quoteRow{}, &reportRow{}, &postRow{}, &threadRow{}, &approvedPosterRow{}} {
 			if err := tx.Where("board_id = ?", b.ID).Delete(m).Error; err != nil {
 				return err
 			}

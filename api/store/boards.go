@@ -21,6 +21,7 @@ func (r *boardRow) domain() maniwani.Board {
 		Captcha: maniwani.CaptchaMode(r.Captcha), CaptchaAutoThreads: r.CaptchaAutoThreads,
 		CaptchaAutoPosts: r.CaptchaAutoPosts, CaptchaAutoMinutes: r.CaptchaAutoMinutes,
 		CaptchaRaised: maniwani.CaptchaMode(r.CaptchaRaised), CaptchaRaisedUntil: usToTime(r.CaptchaRaisedUntilUS),
+		HoldNewPosters: r.HoldNewPosters,
 	}
 }
 
@@ -105,7 +106,7 @@ func (s *Store) CreateBoard(ctx context.Context, b maniwani.Board) error {
 		MaxThreads: b.MaxThreads, BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit,
 		MaxFileSize: b.MaxFileSize, CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply,
 		PosterIDs: b.PosterIDs, FileTypes: joinTypes(b.FileTypes), UniqueCommentsMinutes: b.UniqueCommentsMinutes,
-		CreatedUS: now, ModifiedUS: now,
+		HoldNewPosters: b.HoldNewPosters, CreatedUS: now, ModifiedUS: now,
 		Captcha: string(captchaOrOff(b.Captcha)), CaptchaAutoThreads: b.CaptchaAutoThreads,
 		CaptchaAutoPosts: b.CaptchaAutoPosts, CaptchaAutoMinutes: b.CaptchaAutoMinutes,
 	}
@@ -132,8 +133,9 @@ func (s *Store) UpdateBoard(ctx context.Context, b maniwani.Board) error {
 			"bump_limit": b.BumpLimit, "image_limit": b.ImageLimit, "max_file_size": b.MaxFileSize,
 			"cooldown_thread": b.CooldownThread, "cooldown_reply": b.CooldownReply,
 			"poster_ids": b.PosterIDs, "file_types": joinTypes(b.FileTypes),
-			"unique_comments_minutes": b.UniqueCommentsMinutes, "modified_us": time.Now().UnixMicro(),
-			"captcha": string(captchaOrOff(b.Captcha)), "captcha_auto_threads": b.CaptchaAutoThreads,
+			"unique_comments_minutes": b.UniqueCommentsMinutes, "hold_new_posters": b.HoldNewPosters,
+			"modified_us": time.Now().UnixMicro(),
+			"captcha":     string(captchaOrOff(b.Captcha)), "captcha_auto_threads": b.CaptchaAutoThreads,
 			"captcha_auto_posts": b.CaptchaAutoPosts, "captcha_auto_minutes": b.CaptchaAutoMinutes,
 		})
 		if res.Error != nil {

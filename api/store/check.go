@@ -12,8 +12,10 @@ import (
 // CheckPost tells, with a few reads and no lock, whether CreatePost would
 // refuse the post now: an unknown board or thread, a closed or archived
 // thread, the address's cooldown, a comment the board had lately (when
-// in.Body is known), a thread at its image limit (for a post withFile). The api asks before any costly work on a post (decoding its
-// file, rendering its body), so that a refused post costs little;
+// in.Body is known), a full review queue for a new poster, a thread at
+// its image limit (for a post withFile). The api asks before any costly
+// work on a post (decoding its file, rendering its body), so that a
+// refused post costs little;
 // CreatePost checks it all again in its transaction, where it counts.
 func (s *Store) CheckPost(ctx context.Context, in NewPost, withFile bool) error {
 	return s.checkPost(s.db.WithContext(ctx), in, withFile)
@@ -42,6 +44,9 @@ func (s *Store) checkPost(tx *gorm.DB, in NewPost, withFile bool) error {
 		return err
 	}
 	if err := checkUnique(tx, board, in); err != nil {
+		return err
+	}
+	if _, err := checkHold(tx, board, in); err != nil { // a full queue
 		return err
 	}
 	if withFile && in.Resto != 0 && t.Images >= board.ImageLimit {

@@ -23,11 +23,12 @@ func (s *Store) FileByName(ctx context.Context, board string, tim int64) (maniwa
 	return maniwani.FileRef{Board: board, Tim: tim, SHA256: row.SHA256, Ext: row.Ext}, nil
 }
 
-// ThreadOf tells the thread of the board's post no.
+// ThreadOf tells the thread of the board's post no; a post held for
+// review is not found.
 func (s *Store) ThreadOf(ctx context.Context, board string, no int64) (int64, error) {
 	var thread []int64
 	err := s.db.WithContext(ctx).Model(&postRow{}).Joins("JOIN boards ON boards.id = posts.board_id").
-		Where("boards.name = ? AND posts.no = ?", board, no).Limit(1).Pluck("posts.thread_no", &thread).Error
+		Where("boards.name = ? AND posts.no = ? AND posts.held = ?", board, no, false).Limit(1).Pluck("posts.thread_no", &thread).Error
 	if err != nil {
 		return 0, err
 	}
@@ -45,7 +46,8 @@ func (s *Store) FileUsers(ctx context.Context, sha string) (int64, error) {
 }
 
 // ThumbnailMade records that the thumbnail of the bytes sha exists, on
-// every file that uses them, and returns the posts whose pages show them.
+// every file that uses them, and returns the posts whose pages show them
+// (a post held for review is on none).
 func (s *Store) ThumbnailMade(ctx context.Context, sha string) ([]maniwani.Ref, error) {
 	var refs []maniwani.Ref
 	err := s.write(ctx, func(tx *gorm.DB) error {
@@ -53,7 +55,7 @@ func (s *Store) ThumbnailMade(ctx context.Context, sha string) ([]maniwani.Ref, 
 		err := tx.Model(&fileRow{}).Select("boards.name AS board, posts.thread_no AS no").
 			Joins("JOIN boards ON boards.id = files.board_id").
 			Joins("JOIN posts ON posts.board_id = files.board_id AND posts.no = files.post_no").
-			Where("files.sha256 = ? AND NOT files.thumbnail", sha).Scan(&refs).Error
+			Where("files.sha256 = ? AND NOT files.thumbnail AND posts.held = ?", sha, false).Scan(&refs).Error
 		if err != nil {
 			return err
 		}

@@ -42,6 +42,9 @@ type NewPost struct {
 	// File is the post's attachment, already stored in media; its Tim is
 	// chosen here, unique on the board.
 	File *maniwani.File
+	// MaxHeld bounds the board's held posts (hold_new_posters); 0:
+	// DefaultMaxHeld.
+	MaxHeld int
 }
 
 // saveQuotes keeps the post's quotes of other posts.
@@ -57,10 +60,13 @@ func saveQuotes(tx *gorm.DB, boardID, no int64, quotes []maniwani.Ref) error {
 }
 
 // Created is what CreatePost did: the post, and the threads it pushed into
-// the archive.
+// the archive. A Held post is stored for review only: nobody sees it, its
+// thread (or, for an opening post, the thread it starts) is as it was, and
+// nothing is to be told of it until it is approved.
 type Created struct {
 	maniwani.Post
 	Archived []int64
+	Held     bool
 }
 
 // CreatePost stores a post in one transaction: it takes the board's next
@@ -137,6 +143,10 @@ func (s *Store) createPost(ctx context.Context, in NewPost, inStatement bool) (*
 		if err := checkUnique(tx, &board, in); err != nil {
 			return err
 		}
+		held, err := checkHold(tx, &board, in)
+		if err != nil {
+			return err
+		}
 
 		no := board.LastNo
 		threadNo := in.Resto
@@ -147,7 +157,7 @@ func (s *Store) createPost(ctx context.Context, in NewPost, inStatement bool) (*
 			BoardID: board.ID, No: no, ThreadNo: threadNo, CreatedUS: now,
 			Name: in.Name, Trip: in.Trip, Subject: in.Subject, Body: in.Body, Com: in.Com,
 			Sage: in.Sage, IP: in.IP, IPKey: realip.Key(in.IP), PasswordHash: in.PasswordHash,
-			CommentHash: commentHash(in.Body),
+			CommentHash: commentHash(in.Body), Held: held,
 		}
 		if board.PosterIDs && in.PosterID != nil {
 			post.PosterID = in.PosterID(threadNo)
@@ -169,7 +179,10 @@ func (s *Store) createPost(ctx context.Context, in NewPost, inStatement bool) (*
 			}
 		}
 
-		if in.Resto == 0 {
+		switch {
+		case held: // the thread is as it was; an opening post's comes with its approval
+			out = &Created{Held: true}
+		case in.Resto == 0:
 			if err := tx.Create(&threadRow{BoardID: board.ID, No: no, BumpedUS: now, ModifiedUS: now}).Error; err != nil {
 				return err
 			}
@@ -178,7 +191,7 @@ func (s *Store) createPost(ctx context.Context, in NewPost, inStatement bool) (*
 				return err
 			}
 			out = &Created{Archived: archived}
-		} else {
+		default:
 			bumped := gorm.Expr("bumped_us")
 			if !in.Sage {
 				bumped = gorm.Expr("CASE WHEN replies < ? THEN ? ELSE bumped_us END", board.BumpLimit, now)
@@ -366,12 +379,21 @@ func (r *postRow) domain(board string) maniwani.Post {
 // open, not archived, and the poster's key $15 is past its cooldown, the
 // rule of checkCooldown), take the board's next number only if it did,
 // insert the post and its quotes. No row back means a refusal, which
-// changed nothing; the caller explains it. It restates the rules of the Go
-// path: each is a case of TestReplyRules, which runs them through both.
-const replySQL = `WITH b AS (SELECT id, bump_limit, cooldown_reply, poster_ids, unique_comments_minutes FROM boards WHERE name = $1),
+// changed nothing; the caller explains it. On a board that holds new
+// posters, a key with no approved post there (checkHold) has its reply
+// held: the thread's row is locked as for any reply but keeps its counts
+// and bump, and the reply is refused when $17 posts are held already. It
+// restates the rules of the Go path: each is a case of TestReplyRules,
+// which runs them through both.
+const replySQL = `WITH b AS (SELECT id, bump_limit, cooldown_reply, poster_ids, unique_comments_minutes,
+		hold_new_posters AND ($15 = '' OR NOT EXISTS (
+			SELECT 1 FROM approved_posters a WHERE a.board_id = boards.id AND a.ip_key = $15
+			UNION ALL SELECT 1 FROM posts p WHERE p.board_id = boards.id AND p.ip_key = $15 AND NOT p.held)) AS held
+	FROM boards WHERE name = $1),
 t AS (
-	UPDATE threads SET replies = threads.replies + 1, modified_us = $3,
-		bumped_us = CASE WHEN $4 OR threads.replies >= b.bump_limit THEN threads.bumped_us ELSE $3 END
+	UPDATE threads SET replies = threads.replies + CASE WHEN b.held THEN 0 ELSE 1 END,
+		modified_us = CASE WHEN b.held THEN threads.modified_us ELSE $3 END,
+		bumped_us = CASE WHEN b.held OR $4 OR threads.replies >= b.bump_limit THEN threads.bumped_us ELSE $3 END
 	FROM b
 	WHERE threads.board_id = b.id AND threads.no = $2 AND NOT threads.closed AND NOT threads.archived
 		AND (b.cooldown_reply <= 0 OR $5 = '' OR NOT EXISTS (SELECT 1 FROM posts
@@ -379,15 +401,17 @@ t AS (
 		AND (b.unique_comments_minutes <= 0 OR $16 = '' OR NOT EXISTS (SELECT 1 FROM posts
 			WHERE posts.board_id = b.id AND posts.comment_hash = $16
 				AND posts.created_us > $3 - b.unique_comments_minutes * 60000000::bigint))
-	RETURNING threads.board_id),
+		AND (NOT b.held OR (SELECT COUNT(*) FROM (SELECT 1 FROM posts
+			WHERE posts.board_id = b.id AND posts.held LIMIT $17) h) < $17)
+	RETURNING threads.board_id, b.held),
 nb AS (UPDATE boards SET last_no = last_no + 1, modified_us = $3 WHERE id = (SELECT board_id FROM t)
 	RETURNING id, last_no, poster_ids),
-ins AS (INSERT INTO posts (board_id, no, thread_no, created_us, name, trip, poster_id, subject, body, com, sage, ip, password_hash, ip_key, comment_hash)
-	SELECT nb.id, nb.last_no, $2, $3, $6, $7, CASE WHEN nb.poster_ids THEN $8 ELSE '' END, $9, $10, $11, $4, $5, $12, $15, $16 FROM nb
-	RETURNING board_id, no, poster_id),
+ins AS (INSERT INTO posts (board_id, no, thread_no, created_us, name, trip, poster_id, subject, body, com, sage, ip, password_hash, ip_key, comment_hash, held)
+	SELECT nb.id, nb.last_no, $2, $3, $6, $7, CASE WHEN nb.poster_ids THEN $8 ELSE '' END, $9, $10, $11, $4, $5, $12, $15, $16, t.held FROM nb, t
+	RETURNING board_id, no, poster_id, held),
 q AS (INSERT INTO quotes (board_id, from_no, to_board, to_no)
 	SELECT ins.board_id, ins.no, x.board, x.no FROM ins, unnest($13::text[], $14::bigint[]) AS x(board, no))
-SELECT no, poster_id FROM ins`
+SELECT no, poster_id, held FROM ins`
 
 // advisoryLockSQL orders the writers of one board across every api
 // instance before their statements start, so each statement's snapshot
@@ -420,14 +444,14 @@ func (s *Store) createReplyPostgres(ctx context.Context, in NewPost) (*Created, 
 	}
 	var no int64
 	var storedID string
-	refused := false
+	held, refused := false, false
 	err = conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
 		batch := &pgx.Batch{}
 		batch.Queue("BEGIN")
 		batch.Queue(advisoryLockSQL, in.Board)
 		batch.Queue(replySQL, in.Board, in.Resto, now, in.Sage, in.IP, in.Name, in.Trip, posterID,
-			in.Subject, in.Body, in.Com, in.PasswordHash, toBoards, toNos, realip.Key(in.IP), commentHash(in.Body))
+			in.Subject, in.Body, in.Com, in.PasswordHash, toBoards, toNos, realip.Key(in.IP), commentHash(in.Body), maxHeld(in))
 		batch.Queue("COMMIT")
 		br := pc.SendBatch(ctx, batch)
 		_, err := br.Exec()
@@ -435,7 +459,7 @@ func (s *Store) createReplyPostgres(ctx context.Context, in NewPost) (*Created, 
 			_, err = br.Exec()
 		}
 		if err == nil {
-			err = br.QueryRow().Scan(&no, &storedID)
+			err = br.QueryRow().Scan(&no, &storedID, &held)
 			if errors.Is(err, pgx.ErrNoRows) {
 				refused, err = true, nil
 			}
@@ -456,11 +480,12 @@ func (s *Store) createReplyPostgres(ctx context.Context, in NewPost) (*Created, 
 	}
 	return &Created{Post: maniwani.Post{Board: in.Board, No: no, Resto: in.Resto, Time: usToTime(now),
 		Name: in.Name, Trip: in.Trip, PosterID: storedID, Subject: in.Subject, Body: in.Body, Com: in.Com,
-		Sage: in.Sage, IP: in.IP, PasswordHash: in.PasswordHash}}, nil
+		Sage: in.Sage, IP: in.IP, PasswordHash: in.PasswordHash}, Held: held}, nil
 }
 
 // whyRefused explains a reply the statement refused: no such board or
-// thread, a closed or archived one, a cooldown, or a comment not unique.
+// thread, a closed or archived one, a cooldown, a comment not unique, or a
+// full review queue.
 func (s *Store) whyRefused(tx *gorm.DB, in NewPost) error {
 	if err := s.checkPost(tx, in, false); err != nil {
 		return err
@@ -547,9 +572,10 @@ func deletePosts(tx *gorm.DB, b *boardRow, posts []postRow, now int64) ([]GoneFi
 			replies = append(replies, p.No)
 		}
 	}
-	// Replies of surviving threads: each thread loses its count of them.
+	// Replies of surviving threads: each thread loses its count of them
+	// (a held one was never counted).
 	for _, p := range posts {
-		if !slices.Contains(replies, p.No) {
+		if !slices.Contains(replies, p.No) || p.Held {
 			continue
 		}
 		var files int64
@@ -607,7 +633,7 @@ func (s *Store) CreateReport(ctx context.Context, r maniwani.Report, limit Budge
 			return err
 		}
 		var n int64
-		if err := tx.Model(&postRow{}).Where("board_id = ? AND no = ?", b.ID, r.No).Count(&n).Error; err != nil {
+		if err := tx.Model(&postRow{}).Where("board_id = ? AND no = ? AND held = ?", b.ID, r.No, false).Count(&n).Error; err != nil {
 			return err
 		}
 		if n == 0 {

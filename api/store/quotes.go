@@ -8,8 +8,8 @@ import (
 	"github.com/maniwani/maniwani"
 )
 
-// ResolveQuotes finds the thread of each quoted post that exists, in one
-// query per board named.
+// ResolveQuotes finds the thread of each quoted post that exists (and is
+// not held for review), in one query per board named.
 func (s *Store) ResolveQuotes(ctx context.Context, refs []maniwani.Ref) (map[maniwani.Ref]int64, error) {
 	out := map[maniwani.Ref]int64{}
 	byBoard := map[string][]int64{}
@@ -20,7 +20,7 @@ func (s *Store) ResolveQuotes(ctx context.Context, refs []maniwani.Ref) (map[man
 		var rows []struct{ No, ThreadNo int64 }
 		err := s.db.WithContext(ctx).Model(&postRow{}).Select("posts.no, posts.thread_no").
 			Joins("JOIN boards ON boards.id = posts.board_id").
-			Where("boards.name = ? AND posts.no IN ?", board, nos).Scan(&rows).Error
+			Where("boards.name = ? AND posts.no IN ? AND posts.held = ?", board, nos, false).Scan(&rows).Error
 		if err != nil {
 			return nil, err
 		}
@@ -46,7 +46,7 @@ func (s *Store) BoardsExist(ctx context.Context, names []string) (map[string]boo
 }
 
 // Backlinks tells, for each post of a thread, which posts quote it, oldest
-// first.
+// first; a post held for review quotes nobody yet.
 func (s *Store) Backlinks(ctx context.Context, board string, thread int64) (map[int64][]maniwani.Ref, error) {
 	db := s.db.WithContext(ctx)
 	b, err := s.boardRow(db, board)
@@ -62,6 +62,7 @@ func (s *Store) Backlinks(ctx context.Context, board string, thread int64) (map[
 		Joins("JOIN boards ON boards.id = quotes.board_id").
 		Where("quotes.to_board = ? AND quotes.to_no IN (SELECT no FROM posts WHERE board_id = ? AND thread_no = ?)",
 			board, b.ID, thread).
+		Where("NOT EXISTS (SELECT 1 FROM posts f WHERE f.board_id = quotes.board_id AND f.no = quotes.from_no AND f.held = ?)", true).
 		Order("quotes.to_no, quotes.id").Scan(&rows).Error
 	if err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.T
 		return nil, err
 	}
 	var rows []postRow
-	if err := db.Where("board_id = ? AND thread_no = ?", b.ID, no).Order("no").Find(&rows).Error; err != nil {
+	if err := db.Where("board_id = ? AND thread_no = ? AND held = ?", b.ID, no, false).Order("no").Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 { // the opening post is gone: so is the thread
@@ -54,8 +54,8 @@ func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.T
 		v.Posts[i] = rows[i].domain(board)
 	}
 	var files []fileRow
-	err = db.Where("board_id = ? AND post_no IN (SELECT no FROM posts WHERE board_id = ? AND thread_no = ?)",
-		b.ID, b.ID, no).Find(&files).Error
+	err = db.Where("board_id = ? AND post_no IN (SELECT no FROM posts WHERE board_id = ? AND thread_no = ? AND held = ?)",
+		b.ID, b.ID, no, false).Find(&files).Error
 	if err != nil {
 		return nil, err
 	}
@@ -85,15 +85,15 @@ func (s *Store) Threads(ctx context.Context, board string, offset, limit, last i
 	// Opening posts, then the last replies of every thread in one query: a
 	// window function numbers each thread's replies from the newest.
 	var ops []postRow
-	if err := db.Where("board_id = ? AND no IN ?", b.ID, nos).Find(&ops).Error; err != nil {
+	if err := db.Where("board_id = ? AND no IN ? AND held = ?", b.ID, nos, false).Find(&ops).Error; err != nil {
 		return nil, err
 	}
 	var replies []postRow
 	if last > 0 {
 		err = db.Raw(`SELECT * FROM (
 			SELECT posts.*, ROW_NUMBER() OVER (PARTITION BY thread_no ORDER BY no DESC) AS rn
-			FROM posts WHERE board_id = ? AND thread_no IN ? AND no <> thread_no) AS r
-			WHERE rn <= ? ORDER BY no`, b.ID, nos, last).Scan(&replies).Error
+			FROM posts WHERE board_id = ? AND thread_no IN ? AND no <> thread_no AND held = ?) AS r
+			WHERE rn <= ? ORDER BY no`, b.ID, nos, false, last).Scan(&replies).Error
 		if err != nil {
 			return nil, err
 		}
@@ -249,7 +249,7 @@ func (s *Store) Latest(ctx context.Context, limit int) ([]maniwani.ThreadView, e
 	ops := map[int64]map[int64]maniwani.Post{}
 	for id, nos := range byBoard {
 		var rows []postRow
-		if err := db.Where("board_id = ? AND no IN ?", id, nos).Find(&rows).Error; err != nil {
+		if err := db.Where("board_id = ? AND no IN ? AND held = ?", id, nos, false).Find(&rows).Error; err != nil {
 			return nil, err
 		}
 		posts := make([]maniwani.Post, len(rows))

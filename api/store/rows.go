@@ -19,10 +19,13 @@ type boardRow struct {
 	FileTypes      string `gorm:"size:64;not null;default:''"` // extensions without dots, comma-separated; empty: the defaults
 	// UniqueCommentsMinutes: a comment the board had within that many
 	// minutes is refused (posts' CommentHash); 0: off.
-	UniqueCommentsMinutes int   `gorm:"not null;default:0"`
-	LastNo                int64 `gorm:"not null;default:0"` // the board's post counter; its row lock orders the board's posts
-	CreatedUS             int64 `gorm:"not null"`
-	ModifiedUS            int64 `gorm:"not null"`
+	UniqueCommentsMinutes int `gorm:"not null;default:0"`
+	// HoldNewPosters holds the posts of a key with no approved post on
+	// the board (posts' Held, approvedPosterRow).
+	HoldNewPosters bool  `gorm:"not null;default:false"`
+	LastNo         int64 `gorm:"not null;default:0"` // the board's post counter; its row lock orders the board's posts
+	CreatedUS      int64 `gorm:"not null"`
+	ModifiedUS     int64 `gorm:"not null"`
 
 	// The captcha (maniwani.Board's fields of the same names): the mode
 	// staff set, the flood thresholds, and the mode a flood raised the
@@ -55,10 +58,10 @@ func (threadRow) TableName() string { return "threads" }
 
 type postRow struct {
 	ID           int64  `gorm:"primaryKey"`
-	BoardID      int64  `gorm:"not null;uniqueIndex:posts_board_no;index:posts_board_thread,priority:1;index:posts_board_ip,priority:1;index:posts_board_ip_key,priority:1;index:posts_board_comment,priority:1"`
+	BoardID      int64  `gorm:"not null;uniqueIndex:posts_board_no;index:posts_board_thread,priority:1;index:posts_board_ip,priority:1;index:posts_board_ip_key,priority:1;index:posts_board_comment,priority:1;index:posts_held,priority:2"`
 	No           int64  `gorm:"not null;uniqueIndex:posts_board_no;index:posts_board_thread,priority:3"`
 	ThreadNo     int64  `gorm:"not null;index:posts_board_thread,priority:2"` // equal to No on an opening post
-	CreatedUS    int64  `gorm:"not null;index:posts_board_ip,priority:3;index:posts_board_ip_key,priority:3;index:posts_board_comment,priority:3"`
+	CreatedUS    int64  `gorm:"not null;index:posts_board_ip,priority:3;index:posts_board_ip_key,priority:3;index:posts_board_comment,priority:3;index:posts_held,priority:3"`
 	Name         string `gorm:"size:100;not null"`
 	Trip         string `gorm:"size:32;not null;default:''"`
 	PosterID     string `gorm:"size:16;not null;default:''"`
@@ -75,6 +78,11 @@ type postRow struct {
 	// CommentHash is commentHash of the body ("" without a comment), for
 	// the board's unique_comments_minutes.
 	CommentHash string `gorm:"size:32;not null;default:'';index:posts_board_comment,priority:2"`
+	// Held: the post waits for a moderator's review (the board's
+	// hold_new_posters). Every read the public sees leaves it out, and
+	// its thread's counts and bump do not have it until it is approved; a
+	// held opening post has no thread row until then.
+	Held bool `gorm:"not null;default:false;index:posts_held,priority:1"`
 }
 
 func (postRow) TableName() string { return "posts" }
@@ -173,6 +181,17 @@ type quoteRow struct {
 }
 
 func (quoteRow) TableName() string { return "quotes" }
+
+// approvedPosterRow is a poster's key (realip.Key) whose post a
+// moderator approved on a board: its later posts there are not held.
+type approvedPosterRow struct {
+	ID        int64  `gorm:"primaryKey"`
+	BoardID   int64  `gorm:"not null;uniqueIndex:approved_posters_board_key,priority:1"`
+	IPKey     string `gorm:"size:45;not null;uniqueIndex:approved_posters_board_key,priority:2"`
+	CreatedUS int64  `gorm:"not null"`
+}
+
+func (approvedPosterRow) TableName() string { return "approved_posters" }
 
 // filterRow is a filter on what posters type (maniwani.Filter).
 type filterRow struct {

@@ -79,6 +79,39 @@ func (e *ruleEnv) otherBoard(b maniwani.Board) string {
 	return b.Name
 }
 
+// hold makes board hold new posters from now on: what setup posted
+// before is published, so its posters are approved.
+func (e *ruleEnv) hold(board string) {
+	e.t.Helper()
+	b, err := e.s.Board(e.ctx, board)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b.HoldNewPosters = true
+	if err := e.s.UpdateBoard(e.ctx, *b); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// heldReply stores a reply by the path under test and wants it held.
+func (e *ruleEnv) heldReply(no int64, ip string, when time.Time) int64 {
+	e.t.Helper()
+	if c := e.reply(no, ip, when); !c.Held {
+		e.t.Fatalf("setup: the reply No.%d of %s was not held", c.No, ip)
+		return 0
+	} else {
+		return c.No
+	}
+}
+
+// approve approves a held post, as a moderator does.
+func (e *ruleEnv) approve(board string, no int64, when time.Time) {
+	e.t.Helper()
+	if _, err := e.s.ApproveHeld(e.ctx, board, no, maniwani.LogEntry{Time: when, Staff: "mod", Action: "approve"}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // view is the thread no of the rule's board, or nil when there is none.
 func (e *ruleEnv) view(no int64) *maniwani.ThreadView {
 	e.t.Helper()
@@ -109,6 +142,7 @@ type replyRule struct {
 	// of its own to the thread setup returned, at 100 s.
 	reply func(p *store.NewPost)
 	want  maniwani.Kind // 0: stored
+	held  bool          // stored held for review, not published
 	check func(t *testing.T, e *ruleEnv, o outcome)
 }
 
@@ -120,6 +154,14 @@ func cooldown(reply int) func(b *maniwani.Board) {
 
 func unique(minutes int) func(b *maniwani.Board) {
 	return func(b *maniwani.Board) { b.UniqueCommentsMinutes = minutes }
+}
+
+// heldBoard is a thread started by an address of its own on a board that
+// holds new posters from then on.
+func heldBoard(e *ruleEnv, _ maniwani.Board) int64 {
+	no := e.thread(e.addr(), at(0))
+	e.hold(e.board)
+	return no
 }
 
 func from(ip string, when time.Duration) func(p *store.NewPost) {
@@ -256,6 +298,106 @@ var replyRules = []replyRule{
 			_, err := e.path.post(e.s, e.ctx, store.NewPost{Board: e.board, Resto: o.in.Resto, IP: e.addr(),
 				Body: "New\tWORDS", Com: "x", Time: at(200 * time.Second)})
 			wantKind(t, err, maniwani.KindConflict)
+		}},
+
+	// Holding new posters: a key with no approved (or published) post on
+	// the board has its reply held; it takes its number, and its thread is
+	// as it was.
+	{name: "hold: a new poster's reply is held", setup: heldBoard, held: true},
+	{name: "hold: a sage reply is held alike", setup: heldBoard, reply: func(p *store.NewPost) { p.Sage = true }, held: true},
+	{name: "hold: a poster with a published post on the board is not held",
+		setup: func(e *ruleEnv, _ maniwani.Board) int64 {
+			no := e.thread("10.7.0.1", at(0))
+			e.hold(e.board)
+			return no
+		}, reply: from("10.7.0.1", 100*time.Second),
+		check: func(t *testing.T, e *ruleEnv, o outcome) { wantBumped(t, o, o.in.Time) }},
+	{name: "hold: an approved poster is not held", setup: func(e *ruleEnv, _ maniwani.Board) int64 {
+		no := heldBoard(e, maniwani.Board{})
+		e.approve(e.board, e.heldReply(no, "10.7.0.1", at(10*time.Second)), at(20*time.Second))
+		return no
+	}, reply: from("10.7.0.1", 100*time.Second)},
+	{name: "hold: a held post approves nobody", setup: func(e *ruleEnv, _ maniwani.Board) int64 {
+		no := heldBoard(e, maniwani.Board{})
+		e.heldReply(no, "10.7.0.1", at(10*time.Second))
+		return no
+	}, reply: from("10.7.0.1", 100*time.Second), held: true},
+	{name: "hold: an approval holds on its own board only", setup: func(e *ruleEnv, b maniwani.Board) int64 {
+		other := e.otherBoard(b)
+		e.hold(other)
+		op := post(e.t, e.s, store.NewPost{Board: other, IP: "10.7.0.1", Time: at(time.Second)})
+		if !op.Held {
+			e.t.Fatal("setup: a new poster's thread was not held")
+		}
+		e.approve(other, op.No, at(2*time.Second))
+		return heldBoard(e, b)
+	}, reply: from("10.7.0.1", 100*time.Second), held: true},
+	{name: "hold: an IPv6 /64 is one poster", setup: func(e *ruleEnv, _ maniwani.Board) int64 {
+		no := e.thread("2001:db8:1:2::1", at(0))
+		e.hold(e.board)
+		return no
+	}, reply: from("2001:db8:1:2:ffff::9", 100*time.Second)},
+	{name: "hold: the next IPv6 /64 is a new poster", setup: func(e *ruleEnv, _ maniwani.Board) int64 {
+		no := e.thread("2001:db8:1:2::1", at(0))
+		e.hold(e.board)
+		return no
+	}, reply: from("2001:db8:1:3::1", 100*time.Second), held: true},
+	{name: "hold: a post without an address is held", setup: heldBoard, reply: from("", 100*time.Second), held: true},
+	{name: "hold: a held reply counts for the cooldown", board: cooldown(10),
+		setup: func(e *ruleEnv, _ maniwani.Board) int64 {
+			no := heldBoard(e, maniwani.Board{})
+			e.heldReply(no, "10.7.0.1", at(95*time.Second))
+			return no
+		}, reply: from("10.7.0.1", 100*time.Second), want: maniwani.KindTooMany},
+	{name: "hold: a held reply counts for unique comments", board: unique(10),
+		setup: func(e *ruleEnv, _ maniwani.Board) int64 {
+			no := heldBoard(e, maniwani.Board{})
+			e.heldReply(no, e.addr(), at(95*time.Second)) // "r"
+			return no
+		}, reply: func(p *store.NewPost) { p.Body = "R" }, want: maniwani.KindConflict},
+	{name: "hold: a full queue refuses a new poster", setup: func(e *ruleEnv, _ maniwani.Board) int64 {
+		no := heldBoard(e, maniwani.Board{})
+		e.heldReply(no, e.addr(), at(10*time.Second))
+		e.heldReply(no, e.addr(), at(20*time.Second))
+		return no
+	}, reply: func(p *store.NewPost) { p.MaxHeld = 2 }, want: maniwani.KindTooMany,
+		check: func(t *testing.T, e *ruleEnv, o outcome) {
+			if !strings.Contains(o.err.Error(), "wait for a moderator's review") {
+				t.Errorf("refused with %q", o.err)
+			}
+		}},
+	{name: "hold: a queue one short of full takes a new poster", setup: func(e *ruleEnv, _ maniwani.Board) int64 {
+		no := heldBoard(e, maniwani.Board{})
+		e.heldReply(no, e.addr(), at(10*time.Second))
+		return no
+	}, reply: func(p *store.NewPost) { p.MaxHeld = 2 }, held: true},
+	{name: "hold: a full queue takes an approved poster", setup: func(e *ruleEnv, _ maniwani.Board) int64 {
+		no := e.thread("10.7.0.1", at(0))
+		e.hold(e.board)
+		e.heldReply(no, e.addr(), at(10*time.Second))
+		return no
+	}, reply: func(p *store.NewPost) { p.IP, p.MaxHeld = "10.7.0.1", 1 }},
+	{name: "hold: a held reply's quotes are no backlinks yet", setup: heldBoard,
+		reply: func(p *store.NewPost) { p.Quotes = []maniwani.Ref{{Board: p.Board, No: p.Resto}} }, held: true,
+		check: func(t *testing.T, e *ruleEnv, o outcome) {
+			if bl, err := e.s.Backlinks(e.ctx, e.board, o.in.Resto); err != nil || len(bl) != 0 {
+				t.Errorf("backlinks %v, %v; want none", bl, err)
+			}
+			e.approve(e.board, o.got.No, at(200*time.Second))
+			bl, err := e.s.Backlinks(e.ctx, e.board, o.in.Resto)
+			want := map[int64][]maniwani.Ref{o.in.Resto: {{Board: e.board, No: o.got.No}}}
+			if err != nil || fmt.Sprint(bl) != fmt.Sprint(want) {
+				t.Errorf("backlinks once approved %v, %v; want %v", bl, err, want)
+			}
+		}},
+	{name: "hold: an approved reply counts and bumps at its approval", setup: heldBoard, held: true,
+		check: func(t *testing.T, e *ruleEnv, o outcome) {
+			e.approve(e.board, o.got.No, at(300*time.Second))
+			v := e.view(o.in.Resto)
+			if v.Replies != o.before.Replies+1 || !v.Bumped.Equal(at(300*time.Second)) || v.Posts[len(v.Posts)-1].No != o.got.No {
+				t.Errorf("approved: thread has %d replies, bumped %v, last post No.%d; want %d, %v, No.%d",
+					v.Replies, v.Bumped, v.Posts[len(v.Posts)-1].No, o.before.Replies+1, at(300*time.Second), o.got.No)
+			}
 		}},
 
 	// Bumps.
@@ -404,6 +546,9 @@ func runRule(t *testing.T, s *store.Store, path replyPath, board string, rule re
 	if err != nil {
 		t.Fatalf("reply refused: %v", err)
 	}
+	if o.got.Held != rule.held {
+		t.Errorf("reply held %v, want %v", o.got.Held, rule.held)
+	}
 	want := maniwani.Post{Board: board, No: boardBefore.LastNo + 1, Resto: no, Time: in.Time, Name: in.Name,
 		Trip: in.Trip, Subject: in.Subject, Body: in.Body, Com: in.Com, Sage: in.Sage, IP: in.IP,
 		PasswordHash: in.PasswordHash}
@@ -418,6 +563,16 @@ func runRule(t *testing.T, s *store.Store, path replyPath, board string, rule re
 	}
 	if boardAfter.LastNo != want.No || !boardAfter.Modified.Equal(in.Time) {
 		t.Errorf("board's number %d, modified %v; want %d, %v", boardAfter.LastNo, boardAfter.Modified, want.No, in.Time)
+	}
+	if rule.held {
+		// Nobody sees it: its thread is as it was.
+		if fmt.Sprintf("%+v", o.after) != fmt.Sprintf("%+v", o.before) {
+			t.Errorf("a held reply changed its thread:\n%+v\n%+v", o.before, o.after)
+		}
+		if rule.check != nil {
+			rule.check(t, e, o)
+		}
+		return fmt.Sprintf("held No.%d %+v; %s", o.got.No, want, what)
 	}
 	if o.after.Replies != o.before.Replies+1 || o.after.Images != o.before.Images || !o.after.Modified.Equal(in.Time) {
 		t.Errorf("thread has %d replies, %d images, modified %v; want %d, %d, %v", o.after.Replies, o.after.Images,

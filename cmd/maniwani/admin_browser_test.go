@@ -164,7 +164,8 @@ func TestAdminBrowser(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ban-page.png"), result(t, poster, chromedp.FullScreenshot(100)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	moderateSpam(t, b, ctx, site.base, op.No, dir)
+	mod := moderateSpam(t, b, ctx, site.base, op.No, dir)
+	reviewHeld(t, b, ctx, mod, site.base, op.No, dir)
 	t.Logf("screenshots in %s", dir)
 }
 
@@ -172,8 +173,8 @@ func TestAdminBrowser(t *testing.T) {
 // admin (on the tab adm) adds the moderator's account; the moderator adds
 // a filter that refuses a spammer's post, then purges a wiper's posts from
 // beside one of them, and a whole range from the dashboard. Screenshots:
-// admin-filters.png, admin-purge.png.
-func moderateSpam(t *testing.T, b *browser, adm context.Context, base string, thread int64, dir string) {
+// admin-filters.png, admin-purge.png. It returns the moderator's tab.
+func moderateSpam(t *testing.T, b *browser, adm context.Context, base string, thread int64, dir string) context.Context {
 	t.Helper()
 	b.do(t, adm, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/admin/staff"), chromedp.WaitVisible(chromedp.CSS("#s-user")),
 		chromedp.SendKeys(chromedp.CSS("#s-user"), "mod"), chromedp.SendKeys(chromedp.CSS("#s-pass"), "moderator-password"),
@@ -243,6 +244,59 @@ func moderateSpam(t *testing.T, b *browser, adm context.Context, base string, th
 	b.do(t, ctx, chromedp.Navigate(base+"/admin/log"), chromedp.WaitVisible(chromedp.CSS("main h1")))
 	if got := text("main"); !strings.Contains(got, "10.9.4.0/24 on every board") || !strings.Contains(got, "2 posts deleted") {
 		t.Errorf("the log shows:\n%s", got)
+	}
+	return ctx
+}
+
+// reviewHeld walks a moderator (on the tab mod) through a held post: the
+// admin (on adm) makes /b/ hold new posters from the board's form; a new
+// poster replies from the thread's page and is told the post awaits
+// review, which nobody sees; the moderator finds it from the menu and
+// approves it, and it is in the thread. Screenshot: admin-held.png.
+func reviewHeld(t *testing.T, b *browser, adm, mod context.Context, base string, thread int64, dir string) {
+	t.Helper()
+	b.do(t, adm, chromedp.Navigate(base+"/admin/boards/b"), chromedp.WaitVisible(chromedp.CSS("input[name=hold_new_posters]")),
+		chromedp.Click(chromedp.CSS("input[name=hold_new_posters]")),
+		chromedp.Click(chromedp.CSS("form[action='/admin/boards/b'] button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
+	if on := result(t, adm, chromedp.Evaluate[bool](`document.querySelector("input[name=hold_new_posters]").checked`)); !on {
+		t.Fatal("the board's form does not show hold_new_posters on after saving it")
+	}
+
+	threadURL := fmt.Sprintf("%s/b/thread/%d", base, thread)
+	poster := b.tab(t, "10.9.5.1", true)
+	b.do(t, poster, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(threadURL), chromedp.WaitVisible(chromedp.CSS("#f-com")),
+		chromedp.SendKeys(chromedp.CSS("#f-com"), "Hello, first time here: a pilot watch."),
+		chromedp.Click(chromedp.CSS("#f button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#f .err")))
+	msg := result(t, poster, chromedp.Text(chromedp.CSS("#f .err")))
+	var no int64
+	if _, err := fmt.Sscanf(msg, "Your post No.%d awaits", &no); err != nil || !strings.Contains(msg, "review") {
+		t.Fatalf("a new poster's post says %q", msg)
+	}
+	b.do(t, poster, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#p%d", thread))))
+	if got := result(t, poster, chromedp.Text(chromedp.CSS("main"))); strings.Contains(got, "a pilot watch") {
+		t.Errorf("the held post is on the thread's page:\n%s", got)
+	}
+
+	text := func(sel string) string { t.Helper(); return result(t, mod, chromedp.Text(chromedp.CSS(sel))) }
+	b.do(t, mod, chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(".tiles")),
+		chromedp.Click(chromedp.CSS("nav a[href='/admin/held']")), chromedp.WaitVisible(chromedp.CSS(".rep")))
+	if got := text("main"); !strings.Contains(got, "a pilot watch") || !strings.Contains(got, fmt.Sprintf("a reply to No.%d", thread)) {
+		t.Errorf("the held posts' page shows:\n%s", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "admin-held.png"), result(t, mod, chromedp.FullScreenshot(100)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, mod, chromedp.Click(chromedp.CSS(fmt.Sprintf("form[action='/admin/held/b/%d'] button[value='1']", no))),
+		chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
+	if got := text(".flash.ok"); got != fmt.Sprintf("Approved /b/ No.%d: it is published.", no) {
+		t.Errorf("after approving: %q", got)
+	}
+	if got := text("main"); !strings.Contains(got, "No posts wait for review.") {
+		t.Errorf("the queue after approving:\n%s", got)
+	}
+	b.do(t, poster, chromedp.Navigate(threadURL), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#p%d", no))))
+	if got := result(t, poster, chromedp.Text(chromedp.CSS(fmt.Sprintf("#p%d blockquote", no)))); !strings.Contains(got, "a pilot watch") {
+		t.Errorf("the approved post shows %q", got)
 	}
 }
 

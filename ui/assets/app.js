@@ -316,6 +316,13 @@ const postHTML = (() => {
           await cap.load().catch(() => {});
           throw new Error(j.error || `The post was not accepted (${r.status}).`);
         }
+        if (j.held) { // a new poster's post, shown once a moderator approves it
+          f.reset();
+          setPassword(f);
+          err.textContent = `Your post No.${j.no} awaits a moderator's review; it appears once approved.`;
+          err.hidden = false;
+          return;
+        }
         addOwn(j.board, j.no);
         markOwn(j.no);
         if (j.thread !== T) { location.href = `/${j.board}/thread/${j.thread}#p${j.no}`; return; }

@@ -1,0 +1,120 @@
+package api
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+
+	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/pubsub/pb"
+)
+
+// The review queue of boards that hold new posters: a held post is
+// answered 202 and told to nobody (no event, no cache dropped); a
+// moderator approves it, and only then is it published as a new post is,
+// or rejects it, and it is deleted.
+
+// maxHeldListed bounds GET /api/admin/held: the oldest come first, and a
+// board holds at most its MaxHeld.
+const maxHeldListed = 500
+
+// answerHeld answers a post held for review: 202 and {"held":true,
+// "board","no"} as JSON, a page saying so to a browser's form post.
+func (s *Service) answerHeld(w http.ResponseWriter, r *http.Request, board string, no int64) {
+	w.Header().Set("Cache-Control", "no-store")
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusAccepted, map[string]any{"held": true, "board": board, "no": no})
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusAccepted)
+	heldPage.Execute(w, map[string]any{"Board": board, "No": no, "Back": r.Referer()})
+}
+
+var heldPage = template.Must(template.New("held").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Your post awaits review - Maniwani</title><link rel="stylesheet" href="/static/style.css"></head>
+<body><main class="errp"><h1>Your post awaits review</h1>
+<p>New posters' posts on /{{.Board}}/ are read by a moderator before they are shown. Your post No.{{.No}} appears once it is approved.</p>
+<ul>{{if .Back}}<li><a href="{{.Back}}">Go back</a></li>{{end}}<li><a href="/{{.Board}}/">/{{.Board}}/</a></li><li><a href="/">Home</a></li></ul></main></body></html>
+`))
+
+// handleHeld: GET /api/admin/held, the posts held for review, oldest
+// first.
+func (s *Service) handleHeld(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	ps, err := s.store.HeldPosts(r.Context(), maxHeldListed)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	out := maniwani.StaffHeld{Posts: make([]maniwani.StaffPost, len(ps))}
+	for i := range ps {
+		out.Posts[i] = *staffPostOut(&ps[i], st.staff.Role)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleHeldDecide: POST /api/admin/held/{board}/{no} {"approve":bool}.
+// Approved, the post is published at its number: its thread's pages are
+// dropped from the caches and its live viewers get it, with the threads
+// it pushed into the archive and the backlinks it makes. Rejected, it is
+// deleted with its file.
+func (s *Service) handleHeldDecide(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	board := r.PathValue("board")
+	no, err := postNo(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	var in struct {
+		Approve *bool `json:"approve"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if in.Approve == nil {
+		s.fail(w, r, invalid(`Send "approve": true to publish the post, or false to delete it.`), nil)
+		return
+	}
+	target := fmt.Sprintf("/%s/%d", board, no)
+	if !*in.Approve {
+		files, err := s.store.RejectHeld(r.Context(), board, no, s.logEntry(st, "reject held post", target, ""))
+		if err != nil {
+			s.fail(w, r, err, nil)
+			return
+		}
+		s.removeFiles(r.Context(), files)
+		writeJSON(w, http.StatusOK, maniwani.StaffHeldDone{Board: board, No: no})
+		return
+	}
+	a, err := s.store.ApproveHeld(r.Context(), board, no, s.logEntry(st, "approve held post", target, ""))
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	thread := a.Resto
+	if thread == 0 {
+		thread = a.No
+	}
+	quoted, err := s.store.ResolveQuotes(r.Context(), a.Quotes)
+	if err != nil { // the post stands; only backlinks may show late
+		s.log.Error("threads of an approved post's quotes not read", "board", board, "no", no, "err", err)
+	}
+	byBoard := map[string][]int64{}
+	for ref, t := range quoted {
+		byBoard[ref.Board] = append(byBoard[ref.Board], t)
+	}
+	events := []*pb.Event{postCreated(&a.Post)}
+	for _, n := range a.Archived {
+		events = append(events, threadArchived(board, n))
+	}
+	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board,
+		Threads: append(append([]int64{thread}, a.Archived...), byBoard[board]...)}, events...)
+	for other, threads := range byBoard {
+		if other != board {
+			s.afterCommit(r.Context(), maniwani.Invalidation{Board: other, Threads: threads})
+		}
+	}
+	writeJSON(w, http.StatusOK, maniwani.StaffHeldDone{Approved: true, Board: board, No: no, Thread: thread})
+}
