@@ -68,6 +68,10 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if err := s.checkBlocklist(r.Context(), ip); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
 	b, err := s.store.Board(r.Context(), board)
 	if err != nil {
 		s.fail(w, r, err, nil)

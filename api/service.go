@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"sync"
@@ -47,7 +48,13 @@ type Config struct {
 	// before they are read again (another instance may have changed
 	// them); 0: DefaultFilterTTL.
 	FilterTTL time.Duration
-	Logger    *slog.Logger
+	// DNSBL are the DNS blocklists' zones asked about each poster's
+	// address before a post is read; none: no list is asked.
+	DNSBL []string
+	// DNSBLAction is what a listed address gets: DNSBLRefuse (""), or
+	// DNSBLCaptcha.
+	DNSBLAction string
+	Logger      *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -67,6 +74,8 @@ type Deps struct {
 	Bus maniwani.Bus
 	// Media stores posts' files; nil: posts with files are refused.
 	Media maniwani.Media
+	// Resolver asks the DNS blocklists; nil: net.DefaultResolver.
+	Resolver *net.Resolver
 }
 
 // Service is the api.
@@ -91,6 +100,8 @@ type Service struct {
 	decodes *decodeGate
 	// filterCache holds the compiled filters (filters.go).
 	filterCache filterCache
+	// blocklist is the DNS blocklist check (blocklist.go); nil: off.
+	blocklist *blocklist
 }
 
 // secretWait bounds New's read of the site's secret.
@@ -101,6 +112,9 @@ const secretWait = 30 * time.Second
 func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Store == nil || deps.Renderer == nil {
 		return nil, errors.New("api: Deps.Store and Deps.Renderer are required")
+	}
+	if a := cfg.DNSBLAction; a != "" && a != DNSBLRefuse && a != DNSBLCaptcha {
+		return nil, fmt.Errorf("api: DNSBLAction %q is neither %q nor %q", a, DNSBLRefuse, DNSBLCaptcha)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), secretWait)
 	defer cancel()
@@ -125,6 +139,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.cfg.DecodeWait <= 0 {
 		s.cfg.DecodeWait = DefaultDecodeWait
 	}
+	s.blocklist = newBlocklist(s.cfg, deps.Resolver, s.now)
 	s.decodes = newDecodeGate(s.cfg.MaxDecodes, s.cfg.DecodeWait)
 	if s.cfg.FilterTTL <= 0 {
 		s.cfg.FilterTTL = DefaultFilterTTL

@@ -240,7 +240,7 @@ func (s *site) makeAPI() error {
 		}
 	}
 	svc, err := api.New(api.Config{Proxies: s.cfg.Proxies, Logger: s.log, MaxDecodes: s.cfg.Decodes,
-		PasswordHashes: s.cfg.Cores},
+		PasswordHashes: s.cfg.Cores, DNSBL: s.cfg.DNSBL, DNSBLAction: s.cfg.DNSBLAction},
 		api.Deps{Store: s.store, Renderer: renderer, Invalidator: s.inv, Bus: s.bus, Media: s.mediaOrClient()})
 	if err != nil {
 		return err
