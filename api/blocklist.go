@@ -75,7 +75,8 @@ func (s *Service) blocklistFailed(err error) {
 
 // checkBlocklist refuses a post from a listed address when the lists'
 // action is to refuse; in DNSBLCaptcha it lets it on, and the captcha's
-// check asks blocklistCaptcha. It runs before the post's body is read.
+// check asks blocklistCaptcha. It runs before the post's body is read. An
+// onion poster's key (posterKey) is no address: no list is asked.
 func (s *Service) checkBlocklist(ctx context.Context, ip string) error {
 	if s.blocklist == nil || s.blocklist.action != DNSBLRefuse || !s.listed(ctx, ip) {
 		return nil

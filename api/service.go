@@ -54,6 +54,10 @@ type Config struct {
 	// DNSBLAction is what a listed address gets: DNSBLRefuse (""), or
 	// DNSBLCaptcha.
 	DNSBLAction string
+	// OnionHeader names the header a trusted proxy sets (non-empty) on
+	// Tor onion traffic: those posters are keyed by their bypass token,
+	// never by the proxy's address (identity.go); "": none is.
+	OnionHeader string
 	Logger      *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -76,6 +80,10 @@ type Deps struct {
 	Media maniwani.Media
 	// Resolver asks the DNS blocklists; nil: net.DefaultResolver.
 	Resolver *net.Resolver
+	// PosterToken is the poster's bypass token (its captcha solved), when
+	// r carries a valid one: what onion posters are keyed by. nil: none
+	// does.
+	PosterToken func(r *http.Request) (string, bool)
 }
 
 // Service is the api.

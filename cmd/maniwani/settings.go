@@ -45,6 +45,9 @@ type settings struct {
 	// api.DNSBLCaptcha).
 	DNSBL       []string
 	DNSBLAction string
+	// OnionHeader names the header a trusted proxy sets on Tor onion
+	// traffic; "": none.
+	OnionHeader string
 }
 
 // all tells whether the process runs every service.
@@ -57,7 +60,7 @@ func knownSettings() []string {
 		"MANIWANI_S3_ENDPOINT", "MANIWANI_S3_ACCESS_KEY", "MANIWANI_S3_SECRET_KEY", "MANIWANI_S3_BUCKET",
 		"MANIWANI_S3_SECURE", "MANIWANI_API_URL", "MANIWANI_UI_URL", "MANIWANI_MEDIA_URL", "MANIWANI_LIVE_URL",
 		"MANIWANI_MARKDOWN_URL", "MANIWANI_INTERNAL_SECRET", "MANIWANI_INTERNAL_SECRET_FILE",
-		"MANIWANI_DNSBL", "MANIWANI_DNSBL_ACTION"}
+		"MANIWANI_DNSBL", "MANIWANI_DNSBL_ACTION", "MANIWANI_ONION_HEADER"}
 }
 
 // urlSetting is the variable that says where a service is.
@@ -120,6 +123,14 @@ func loadSettings(getenv func(string) string, target string) (settings, error) {
 	case api.DNSBLRefuse, api.DNSBLCaptcha:
 	default:
 		errs = append(errs, fmt.Errorf("MANIWANI_DNSBL_ACTION=%q is neither %s nor %s", s.DNSBLAction, api.DNSBLRefuse, api.DNSBLCaptcha))
+	}
+	if s.OnionHeader = getenv("MANIWANI_ONION_HEADER"); s.OnionHeader != "" {
+		switch {
+		case !headerName(s.OnionHeader):
+			errs = append(errs, fmt.Errorf("MANIWANI_ONION_HEADER=%q is not a header name", s.OnionHeader))
+		case getenv("MANIWANI_TRUSTED_PROXIES") == "":
+			errs = append(errs, errors.New("MANIWANI_ONION_HEADER is believed only from a trusted proxy: set MANIWANI_TRUSTED_PROXIES too"))
+		}
 	}
 	if u := getenv("MANIWANI_REDIS_URL"); u != "" {
 		opt, err := goredis.ParseURL(u)
@@ -203,6 +214,16 @@ func (s settings) missing() []string {
 		}
 	}
 	return out
+}
+
+// headerName tells whether v is an HTTP header's name.
+func headerName(v string) bool {
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return v != ""
 }
 
 // readFile reads a small file of settings (a secret): at most 4 KiB.
