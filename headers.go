@@ -9,6 +9,12 @@ import "net/http"
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+// FramePolicy is ContentSecurityPolicy for the one page that the site's
+// own pages frame (the captcha for browsers without JavaScript): framed by
+// this origin, and by no other.
+const FramePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+
 // Guard is what a service that answers browsers puts in front of its
 // routes: every answer carries the security headers (nosniff, the policy
 // above, a referrer policy that keeps addresses on the site), and a state

@@ -31,6 +31,19 @@ type Board struct {
 	FileTypes []string
 	LastNo    int64 // the last post number taken on the board
 	Modified  time.Time
+
+	// Captcha is the board's own captcha mode, as staff set it; the mode in
+	// force (CaptchaAt) may be higher for a while, raised by a flood.
+	Captcha CaptchaMode
+	// CaptchaAutoThreads and CaptchaAutoPosts are the new threads and the
+	// posts an hour past which the mode in force is raised, to at least
+	// CaptchaThreads and to CaptchaAll, for CaptchaAutoMinutes; 0: never.
+	CaptchaAutoThreads, CaptchaAutoPosts int
+	CaptchaAutoMinutes                   int
+	// CaptchaRaised is the mode a flood raised the board to, until
+	// CaptchaRaisedUntil; empty when none is.
+	CaptchaRaised      CaptchaMode
+	CaptchaRaisedUntil time.Time
 }
 
 // The limits of a post's files unless a board or a service's Config says
@@ -53,8 +66,63 @@ func DefaultBoard() Board {
 	return Board{
 		Name: "b", Title: "Random", Description: "The stories and information posted here are artistic works of fiction and falsehood.",
 		MaxThreads: 150, BumpLimit: 300, ImageLimit: 150, MaxFileSize: DefaultMaxFileSize,
-		CooldownThread: 30, CooldownReply: 10,
+		CooldownThread: 30, CooldownReply: 10, Captcha: CaptchaOff, CaptchaAutoMinutes: DefaultCaptchaAutoMinutes,
 	}
+}
+
+// DefaultCaptchaAutoMinutes is how long a flood raises a board's captcha
+// mode unless the board says otherwise: an hour, the span its thresholds
+// count in.
+const DefaultCaptchaAutoMinutes = 60
+
+// CaptchaMode says which posts of a board need a solved captcha.
+type CaptchaMode string
+
+const (
+	CaptchaOff     CaptchaMode = "off"
+	CaptchaThreads CaptchaMode = "threads" // new threads only
+	CaptchaAll     CaptchaMode = "all"
+)
+
+// rank orders the modes: off below threads below all; an unknown mode is
+// off.
+func (m CaptchaMode) rank() int {
+	switch m {
+	case CaptchaThreads:
+		return 1
+	case CaptchaAll:
+		return 2
+	}
+	return 0
+}
+
+func (m CaptchaMode) orOff() CaptchaMode {
+	if !m.Valid() {
+		return CaptchaOff
+	}
+	return m
+}
+
+// Valid tells whether m is one of the modes.
+func (m CaptchaMode) Valid() bool { return m == CaptchaOff || m == CaptchaThreads || m == CaptchaAll }
+
+// AtLeast tells whether m asks as much as o or more.
+func (m CaptchaMode) AtLeast(o CaptchaMode) bool { return m.rank() >= o.rank() }
+
+// Needs tells whether a post under mode m needs a captcha: a new thread
+// (resto 0) or a reply.
+func (m CaptchaMode) Needs(resto int64) bool {
+	return m == CaptchaAll || (m == CaptchaThreads && resto == 0)
+}
+
+// CaptchaAt is the board's captcha mode in force at t: its own, or the one
+// a flood raised it to while that lasts, whichever asks more.
+func (b *Board) CaptchaAt(t time.Time) CaptchaMode {
+	m := b.Captcha.orOff()
+	if t.Before(b.CaptchaRaisedUntil) && b.CaptchaRaised.rank() > m.rank() {
+		m = b.CaptchaRaised
+	}
+	return m
 }
 
 // BoardSettings is a board as the staff API's boards routes give it.
@@ -72,6 +140,15 @@ type BoardSettings struct {
 	FileTypes      []string `json:"file_types"`
 	// UniqueComments is unique_comments_minutes (Board.UniqueCommentsMinutes).
 	UniqueComments int `json:"unique_comments_minutes"`
+	// The captcha: the board's own mode, the flood thresholds (0: never)
+	// and how long a flood raises the mode.
+	Captcha                   CaptchaMode `json:"captcha"`
+	CaptchaAutoThreadsPerHour int         `json:"captcha_auto_threads_per_hour"`
+	CaptchaAutoPostsPerHour   int         `json:"captcha_auto_posts_per_hour"`
+	CaptchaAutoMinutes        int         `json:"captcha_auto_minutes"`
+	// CaptchaInForce is the mode in force when the answer was made, which
+	// a flood may have raised (boards.json's captcha); read only.
+	CaptchaInForce CaptchaMode `json:"captcha_in_force,omitempty"`
 }
 
 // Settings is the board as the staff API gives it, its file types spelt out.
@@ -79,7 +156,9 @@ func (b *Board) Settings() BoardSettings {
 	return BoardSettings{Name: b.Name, Title: b.Title, Description: b.Description, MaxThreads: b.MaxThreads,
 		BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit, MaxFileSize: b.MaxFileSize,
 		CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply, PosterIDs: b.PosterIDs,
-		FileTypes: slices.Clone(b.Types()), UniqueComments: b.UniqueCommentsMinutes}
+		FileTypes: slices.Clone(b.Types()), UniqueComments: b.UniqueCommentsMinutes, Captcha: b.Captcha.orOff(),
+		CaptchaAutoThreadsPerHour: b.CaptchaAutoThreads, CaptchaAutoPostsPerHour: b.CaptchaAutoPosts,
+		CaptchaAutoMinutes: b.CaptchaAutoMinutes}
 }
 
 // DefaultFileTypes are the files a board takes unless it says otherwise.
@@ -177,6 +256,20 @@ type Ban struct {
 // Active tells whether the ban still holds at t.
 func (b *Ban) Active(t time.Time) bool { return b.Expires.IsZero() || t.Before(b.Expires) }
 
+// FileBan refuses a file on every board: its exact bytes (SHA256, hex) and,
+// with Similar, any image whose perceptual hash (api/upload/phash) is
+// within phash.Threshold of PHash.
+type FileBan struct {
+	ID       int64
+	SHA256   string
+	PHash    uint64
+	HasPHash bool // the banned file is an image that was hashed
+	Similar  bool
+	Reason   string
+	Staff    string
+	Created  time.Time
+}
+
 // Report is a poster's complaint about a post.
 type Report struct {
 	ID      int64
@@ -270,7 +363,7 @@ func ValidBoardName(name string) bool {
 	}
 	switch name {
 	case "admin", "api", "live", "media", "static", "assets", "metrics", "healthz", "readyz",
-		"boards", "post", "thread", "catalog", "archive":
+		"boards", "post", "thread", "catalog", "archive", "captcha":
 		return false
 	}
 	return true

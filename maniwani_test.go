@@ -13,6 +13,7 @@ func TestValidBoardName(t *testing.T) {
 		"b": true, "g": true, "vg2": true, "abcdefghijklmnop": true,
 		"": false, "abcdefghijklmnopq": false, "B": false, "a-b": false, "a/b": false, "ü": false,
 		"admin": false, "api": false, "live": false, "media": false, "static": false, "metrics": false,
+		"captcha": false, // /captcha is the captcha's, never a board's (nor cached as one)
 	} {
 		if got := maniwani.ValidBoardName(name); got != want {
 			t.Errorf("ValidBoardName(%q) = %v, want %v", name, got, want)
@@ -77,6 +78,7 @@ func TestOwner(t *testing.T) {
 		{"GET", "/api/admin/boards", "api"}, {"GET", "/_internal/boards", "api"},
 		{"GET", "/live/b", "live"}, {"GET", "/media/b/1.png", "media"}, {"PUT", "/_internal/media/src/x", "media"},
 		{"POST", "/render", "markdown"},
+		{"GET", "/captcha", "api"}, {"GET", "/captcha/frame", "api"}, {"POST", "/captcha/frame", "api"},
 	} {
 		if got := maniwani.Owner(c.method, c.path); got != c.want {
 			t.Errorf("%s %s: %s, want %s", c.method, c.path, got, c.want)

@@ -104,6 +104,22 @@ type StaffBan struct {
 	Staff   string    `json:"staff"`
 }
 
+// StaffFileBan is a file ban as the staff API gives it (the contract's
+// Spam defence); Deleted is there only in the answer of a ban made with
+// delete: the posts with the file that went, on every board.
+type StaffFileBan struct {
+	Created Timestamp `json:"created"`
+	Deleted *int      `json:"deleted,omitempty"`
+	ID      int64     `json:"id"`
+	// PHash is the banned image's perceptual hash, 16 hex digits; "" for
+	// a file that is not an image.
+	PHash   string `json:"phash"`
+	Reason  string `json:"reason"`
+	SHA256  string `json:"sha256"`
+	Similar bool   `json:"similar"`
+	Staff   string `json:"staff"`
+}
+
 // StaffReport is a report with its post (null when the post is gone).
 type StaffReport struct {
 	Board   string     `json:"board"`
@@ -157,6 +173,9 @@ type (
 	}
 	StaffBans struct {
 		Bans []StaffBan `json:"bans"`
+	}
+	StaffFileBans struct {
+		FileBans []StaffFileBan `json:"file_bans"`
 	}
 	StaffReports struct {
 		Reports []StaffReport `json:"reports"`

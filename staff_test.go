@@ -37,7 +37,7 @@ func TestStaffAnswersJSON(t *testing.T) {
 		{"posts deleted", maniwani.StaffDeleted{Deleted: []int64{1, 2}}, `{"deleted":[1,2]}`},
 		{"nothing deleted", maniwani.StaffDeleted{Deleted: []int64{}}, `{"deleted":[]}`},
 		{"thread", maniwani.StaffThread{Board: "b", No: 12, Sticky: true}, `{"board":"b","closed":false,"no":12,"sticky":true}`},
-		{"boards", maniwani.StaffBoards{Boards: []maniwani.BoardSettings{b.Settings()}}, `{"boards":[{"name":"b","title":"Random","description":"The stories and information posted here are artistic works of fiction and falsehood.","max_threads":150,"bump_limit":300,"image_limit":150,"max_file_size":8388608,"cooldown_thread":30,"cooldown_reply":10,"poster_ids":false,"file_types":[".jpg",".png",".gif",".webp",".webm",".mp4"],"unique_comments_minutes":0}]}`},
+		{"boards", maniwani.StaffBoards{Boards: []maniwani.BoardSettings{b.Settings()}}, `{"boards":[{"name":"b","title":"Random","description":"The stories and information posted here are artistic works of fiction and falsehood.","max_threads":150,"bump_limit":300,"image_limit":150,"max_file_size":8388608,"cooldown_thread":30,"cooldown_reply":10,"poster_ids":false,"file_types":[".jpg",".png",".gif",".webp",".webm",".mp4"],"unique_comments_minutes":0,"captcha":"off","captcha_auto_threads_per_hour":0,"captcha_auto_posts_per_hour":0,"captcha_auto_minutes":60}]}`},
 		{"filter", maniwani.StaffFilter{ID: 2, Pattern: "f[o0]+", Regex: true, Fields: []maniwani.FilterField{maniwani.FieldCom},
 			Action: maniwani.ActionReplace, Replacement: "nice", Staff: "adm", Created: tm},
 			`{"action":"replace","ban_hours":0,"board":"","created":"2026-11-22T09:00:00Z","fields":["com"],"id":2,"pattern":"f[o0]+","reason":"","regex":true,"replacement":"nice","staff":"adm"}`},

@@ -34,11 +34,22 @@ type boardPatch struct {
 	PosterIDs      *bool     `json:"poster_ids"`
 	FileTypes      *[]string `json:"file_types"`
 	UniqueComments *int      `json:"unique_comments_minutes"`
+
+	Captcha            *maniwani.CaptchaMode `json:"captcha"`
+	CaptchaAutoThreads *int                  `json:"captcha_auto_threads_per_hour"`
+	CaptchaAutoPosts   *int                  `json:"captcha_auto_posts_per_hour"`
+	CaptchaAutoMinutes *int                  `json:"captcha_auto_minutes"`
+	// CaptchaInForce is in the answers, and taken back unchanged so that an
+	// answer can be sent back as it is; it is never set.
+	CaptchaInForce *maniwani.CaptchaMode `json:"captcha_in_force"`
 }
 
 // maxUniqueMinutes bounds unique_comments_minutes: a week of a board's
 // posts is what its check reads at most, through an index.
 const maxUniqueMinutes = 7 * 24 * 60
+
+// maxCaptchaAuto bounds a board's flood thresholds.
+const maxCaptchaAuto = 10000
 
 // apply sets the sent fields on b and checks the result.
 func (p *boardPatch) apply(b *maniwani.Board) error {
@@ -65,6 +76,12 @@ func (p *boardPatch) apply(b *maniwani.Board) error {
 	if p.PosterIDs != nil {
 		b.PosterIDs = *p.PosterIDs
 	}
+	if p.Captcha != nil {
+		b.Captcha = *p.Captcha
+	}
+	set(&b.CaptchaAutoThreads, p.CaptchaAutoThreads)
+	set(&b.CaptchaAutoPosts, p.CaptchaAutoPosts)
+	set(&b.CaptchaAutoMinutes, p.CaptchaAutoMinutes)
 	if p.FileTypes != nil {
 		b.FileTypes = nil
 		for _, t := range *p.FileTypes {
@@ -100,6 +117,13 @@ func (p *boardPatch) apply(b *maniwani.Board) error {
 		return invalid("Cooldowns are 0 or more seconds.")
 	case b.UniqueCommentsMinutes < 0 || b.UniqueCommentsMinutes > maxUniqueMinutes:
 		return invalid("unique_comments_minutes is 0 (off) to %d (a week).", maxUniqueMinutes)
+	case !b.Captcha.Valid():
+		return invalid("captcha is off, threads or all.")
+	case b.CaptchaAutoThreads < 0 || b.CaptchaAutoThreads > maxCaptchaAuto || b.CaptchaAutoPosts < 0 || b.CaptchaAutoPosts > maxCaptchaAuto:
+		// A post reads that many index entries to tell a flood.
+		return invalid("captcha_auto_threads_per_hour and captcha_auto_posts_per_hour are 0 (never) to %d.", maxCaptchaAuto)
+	case b.CaptchaAutoMinutes < 1 || b.CaptchaAutoMinutes > 7*24*60:
+		return invalid("captcha_auto_minutes is 1 to 10,080 (a week).")
 	}
 	return nil
 }
@@ -112,7 +136,7 @@ func (s *Service) handleAdminBoards(w http.ResponseWriter, r *http.Request, _ *s
 	}
 	out := make([]maniwani.BoardSettings, len(bs))
 	for i := range bs {
-		out[i] = bs[i].Settings()
+		out[i] = s.settings(&bs[i])
 	}
 	writeJSON(w, http.StatusOK, maniwani.StaffBoards{Boards: out})
 }
@@ -138,7 +162,15 @@ func (s *Service) handleCreateBoard(w http.ResponseWriter, r *http.Request, st *
 	}
 	s.addLog(r.Context(), s.logEntry(st, "create board", "/"+b.Name+"/", ""))
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true})
-	writeJSON(w, http.StatusCreated, b.Settings())
+	writeJSON(w, http.StatusCreated, s.settings(&b))
+}
+
+// settings is the board as the staff API gives it, with the captcha mode
+// in force now.
+func (s *Service) settings(b *maniwani.Board) maniwani.BoardSettings {
+	out := b.Settings()
+	out.CaptchaInForce = b.CaptchaAt(s.now())
+	return out
 }
 
 func (s *Service) handleUpdateBoard(w http.ResponseWriter, r *http.Request, st *staffRequest) {
@@ -167,7 +199,7 @@ func (s *Service) handleUpdateBoard(w http.ResponseWriter, r *http.Request, st *
 	s.addLog(r.Context(), s.logEntry(st, "edit board", "/"+b.Name+"/", ""))
 	// A board's settings show on all its pages: everything cached goes.
 	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true})
-	writeJSON(w, http.StatusOK, b.Settings())
+	writeJSON(w, http.StatusOK, s.settings(b))
 }
 
 func (s *Service) handleDeleteBoard(w http.ResponseWriter, r *http.Request, st *staffRequest) {

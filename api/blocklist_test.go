@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/internal/dnstest"
 	"github.com/maniwani/maniwani/internal/testdb"
@@ -76,17 +77,34 @@ func TestBlocklistRefuses(t *testing.T) {
 	}
 }
 
+// In captcha mode a listed address is asked for the captcha on a board
+// that needs none, and posts once it has solved it; others are not asked.
 func TestBlocklistCaptchaMode(t *testing.T) {
 	dns := dnstest.Start(t)
 	dns.Set("7.2.0.192.bl.example", netip.MustParseAddr("127.0.0.2"))
-	s := newSiteWith(t, testdb.Kinds[0], "127.0.0.1/32", func(c *api.Config, d *api.Deps) {
+	s, seeds := captchaSite(t, testdb.Kinds[0], func(c *api.Config, d *api.Deps) {
 		c.DNSBL, c.DNSBLAction = []string{"bl.example"}, api.DNSBLCaptcha
 		d.Resolver = dns.Resolver()
-	})
+	}, captchaBoard("b", maniwani.CaptchaOff))
 	ctx := context.Background()
 	if !api.BlocklistCaptcha(s.svc, ctx, "192.0.2.7") || api.BlocklistCaptcha(s.svc, ctx, "192.0.2.8") {
 		t.Errorf("the captcha is asked for by the wrong addresses")
 	}
-	// The listing is the captcha's to act on, not a refusal.
-	s.mustPost("b", "192.0.2.7", "com", "listed, in captcha mode")
+	clear := s.visitor("192.0.2.8")
+	if c, _ := clear.challenge("b", 0); c != "noop" {
+		t.Errorf("an address no list names is given challenge %q", c)
+	}
+	if a := clear.post("b", part{"com", "not listed"}); a.code != 201 {
+		t.Errorf("a post from an address no list names: %d %s", a.code, a.body)
+	}
+
+	listed := s.visitor("192.0.2.7")
+	wantRefused(t, "a listed address without the captcha", listed.post("b", part{"com", "listed"}), 400, "captcha")
+	c, _ := listed.challenge("b", 0)
+	if c == "noop" {
+		t.Fatalf("a listed address is not asked for the captcha")
+	}
+	if a := listed.post("b", part{"com", "solved"}, part{"t-challenge", c}, part{"t-response", seeds.answer(t)}); a.code != 201 {
+		t.Errorf("a listed address with the captcha solved: %d %s", a.code, a.body)
+	}
 }

@@ -107,9 +107,29 @@ func setRetryAfter(w http.ResponseWriter, err error) {
 }
 
 // finishFile does the upload's costly step, if it has one, within the
-// decode gate.
+// decode gate, and refuses a banned file: by its SHA-256 before any decode
+// (after Finish, for a JPEG that Finish writes anew), and, when there are
+// similar bans and the file is an image, by its perceptual hash, whose
+// decode takes a slot of the gate and runs at low priority as Finish's
+// does. A post with no similar ban to check decodes nothing more.
 func (s *Service) finishFile(ctx context.Context, ip string, c *upload.Checked) (*upload.File, error) {
-	if !c.Decodes() {
+	if sha := c.SHA256(); sha != "" {
+		if err := s.checkFileBan(ctx, sha); err != nil {
+			return nil, err
+		}
+	}
+	var similar *similarList
+	if upload.Hashable(c.Ext()) {
+		l, err := s.similarBans(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(l.bans) > 0 {
+			similar = l
+		}
+	}
+	decodes := c.Decodes()
+	if !decodes && similar == nil {
 		return c.Finish()
 	}
 	release, err := s.decodes.enter(ctx, realip.Key(ip))
@@ -118,6 +138,24 @@ func (s *Service) finishFile(ctx context.Context, ip string, c *upload.Checked) 
 	}
 	defer release()
 	var f *upload.File
-	runLow(func() { f, err = c.Finish() })
-	return f, err
+	if decodes {
+		runLow(func() { f, err = c.Finish() })
+		if err == nil {
+			err = s.checkFileBan(ctx, f.SHA256)
+		}
+	} else {
+		f, err = c.Finish()
+	}
+	if err == nil && similar != nil {
+		var h uint64
+		runLow(func() { h, err = s.hashFile(f) })
+		if b := similar.match(h); err == nil && b != nil {
+			err = fileBanned(b.reason)
+		}
+	}
+	if err != nil {
+		f.Remove()
+		return nil, err
+	}
+	return f, nil
 }

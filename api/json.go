@@ -103,6 +103,9 @@ type boardJSON struct {
 	MetaDescription string         `json:"meta_description"`
 	IsArchived      int            `json:"is_archived"`
 	UserIDs         int            `json:"user_ids,omitempty"`
+	// Captcha is the mode in force now, which a flood may have raised:
+	// the answer is dropped from the cache each time it moves.
+	Captcha maniwani.CaptchaMode `json:"captcha"`
 }
 
 func (s *Service) handleBoards(w http.ResponseWriter, r *http.Request) {
@@ -115,6 +118,7 @@ func (s *Service) handleBoards(w http.ResponseWriter, r *http.Request) {
 		Boards []boardJSON `json:"boards"`
 	}{Boards: make([]boardJSON, 0, len(bs))}
 	var modified time.Time
+	now := s.now()
 	for i := range bs {
 		b := &bs[i]
 		out.Boards = append(out.Boards, boardJSON{
@@ -122,7 +126,7 @@ func (s *Service) handleBoards(w http.ResponseWriter, r *http.Request) {
 			MaxFilesize: b.MaxFileSize, MaxWebmFilesize: b.MaxFileSize, MaxCommentChars: MaxComment,
 			BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit,
 			Cooldowns:       map[string]int{"threads": b.CooldownThread, "replies": b.CooldownReply, "images": b.CooldownReply},
-			MetaDescription: b.Description, IsArchived: 1, UserIDs: flag(b.PosterIDs),
+			MetaDescription: b.Description, IsArchived: 1, UserIDs: flag(b.PosterIDs), Captcha: b.CaptchaAt(now),
 		})
 		modified = later(modified, b.Modified)
 	}

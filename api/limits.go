@@ -60,6 +60,8 @@ func spentError(sp *store.Spent) error {
 		what = "Too many failed logins"
 	case "report":
 		what = fmt.Sprintf("You have sent %d reports in %s", sp.Budget.Max, span(sp.Budget.Window))
+	case "captcha":
+		what = fmt.Sprintf("You have asked for %d captchas in %s", sp.Budget.Max, span(sp.Budget.Window))
 	case "delete-pwd":
 		what = fmt.Sprintf("%d wrong passwords in %s", sp.Budget.Max, span(sp.Budget.Window))
 	default:

@@ -38,6 +38,7 @@ const (
 type postForm struct {
 	resto                     int64
 	name, email, sub, com, pw string
+	challenge, response       string // the captcha's t-challenge and t-response
 	spoiler                   bool
 	file                      *upload.Checked // checked but for its costly step, in a temporary file
 }
@@ -194,8 +195,9 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 	f := &postForm{}
 	var resto, spoiler string
 	fields := map[string]*string{"name": &f.name, "email": &f.email, "sub": &f.sub,
-		"com": &f.com, "pwd": &f.pw, "resto": &resto, "spoiler": &spoiler}
-	restoSeen := false
+		"com": &f.com, "pwd": &f.pw, "resto": &resto, "spoiler": &spoiler,
+		"t-challenge": &f.challenge, "t-response": &f.response}
+	restoSeen, captchaSeen := false, 0
 	seen := map[string]bool{} // the fields read so far
 	filtered := map[maniwani.FilterField]bool{}
 	// filter runs the filters over the fields read and not yet filtered,
@@ -250,6 +252,18 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 		}
 		return s.store.CheckPost(r.Context(), in, file)
 	}
+	// The captcha is checked after the store's cheap refusals (a poster
+	// waiting out a cooldown keeps their challenge) and before any work
+	// on the file: before its bytes when its fields come first.
+	captchaFor := int64(-1)
+	passCaptcha := func() error {
+		n, err := parseResto(resto)
+		if err != nil {
+			return err
+		}
+		captchaFor = n
+		return s.passCaptcha(w, r, b, n, f.challenge, f.response)
+	}
 	switch mt {
 	case "multipart/form-data":
 		mr, err := r.MultipartReader()
@@ -293,6 +307,11 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 						return f, err
 					}
 				}
+				if captchaSeen == 2 { // resto 0 if not seen: a new thread needs the most
+					if err := passCaptcha(); err != nil {
+						return f, err
+					}
+				}
 				f.file, err = upload.Check(br, filename, s.cfg.TempDir, upload.Limits{
 					MaxSize: b.MaxFileSize, MaxPixels: s.cfg.MaxPixels, Types: b.Types()})
 				if err != nil {
@@ -323,6 +342,9 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 			case "sub":
 				filtered[maniwani.FieldSubject] = false
 			}
+			if name == "t-challenge" || name == "t-response" {
+				captchaSeen++
+			}
 		}
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
@@ -352,6 +374,12 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 	// it), or the comment did.
 	if checkedFor != f.resto || (f.com != "" && !comChecked) {
 		if err := precheck(f.file != nil); err != nil {
+			return f, err
+		}
+	}
+	// Passed for a new thread, a post passes in any thread.
+	if captchaFor != 0 && captchaFor != f.resto {
+		if err := passCaptcha(); err != nil {
 			return f, err
 		}
 	}

@@ -5,8 +5,10 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/api/captcha"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/realip"
 )
@@ -59,6 +62,19 @@ type Config struct {
 	// never by the proxy's address (identity.go); "": none is.
 	OnionHeader string
 	Logger      *slog.Logger
+	// Captcha sizes the challenges; zero values take package captcha's.
+	Captcha captcha.Config
+	// CaptchaRand is the randomness each challenge (its image and answer)
+	// is made from; nil: crypto/rand.Reader. A test gives its own, to know
+	// the answers as a person reading the image would.
+	CaptchaRand io.Reader
+	// CaptchaTTL is how long a challenge is good for; 0: DefaultCaptchaTTL.
+	CaptchaTTL time.Duration
+	// BypassPosts and BypassLifetime are what a solved captcha buys: that
+	// many posts without one, within that time (at most a day); zero:
+	// DefaultBypassPosts, DefaultBypassLifetime.
+	BypassPosts    int
+	BypassLifetime time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -106,8 +122,11 @@ type Service struct {
 	requeue atomic.Bool
 	// decodes bounds the uploads decoded at once.
 	decodes *decodeGate
+	// similar is the file bans that catch near copies, as last read.
+	similar similarCache
 	// filterCache holds the compiled filters (filters.go).
 	filterCache filterCache
+	captcha     *captcha.Maker
 	// blocklist is the DNS blocklist check (blocklist.go); nil: off.
 	blocklist *blocklist
 }
@@ -158,6 +177,22 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.cfg.SessionMax <= 0 {
 		s.cfg.SessionMax = DefaultSessionMax
 	}
+	if s.captcha, err = captcha.NewMaker(cfg.Captcha); err != nil {
+		return nil, err
+	}
+	if s.cfg.CaptchaRand == nil {
+		s.cfg.CaptchaRand = rand.Reader
+	}
+	if s.cfg.CaptchaTTL <= 0 {
+		s.cfg.CaptchaTTL = DefaultCaptchaTTL
+	}
+	if s.cfg.BypassPosts <= 0 {
+		s.cfg.BypassPosts = DefaultBypassPosts
+	}
+	if s.cfg.BypassLifetime <= 0 {
+		s.cfg.BypassLifetime = DefaultBypassLifetime
+	}
+	s.cfg.BypassLifetime = min(s.cfg.BypassLifetime, store.MaxWindow) // its posts are a budget
 	s.routes()
 	return s, nil
 }
@@ -170,6 +205,9 @@ func (s *Service) routes() {
 	m.HandleFunc("POST /{board}/post", s.handlePost)
 	m.HandleFunc("POST /{board}/delete", s.handleDelete)
 	m.HandleFunc("POST /{board}/report", s.handleReport)
+	m.HandleFunc("GET /captcha", s.handleCaptcha)
+	m.HandleFunc("GET /captcha/frame", s.handleCaptchaFrame)
+	m.HandleFunc("POST /captcha/frame", s.handleCaptchaFrame)
 	s.registerAdmin(m)
 	s.registerInternal(m)
 	s.mux = maniwani.Guard(m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -184,12 +222,20 @@ func (s *Service) Handler() http.Handler { return s.mux }
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 
 // Run does the api's own work until ctx ends: it records the thumbnailer's
-// results (watchThumbnails). It returns when that has stopped; an error
-// only when the results could no longer be followed before ctx ended.
+// results (watchThumbnails) and lowers the captcha modes floods raised
+// (WatchCaptcha). It returns when both have stopped; an error only when
+// the results could no longer be followed before ctx ended (logged then,
+// returned once the rest has stopped).
 func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.WatchCaptcha(ctx) })
 	err := s.watchThumbnails(ctx)
 	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("api: thumbnail results no longer followed: %w", err)
+		err = fmt.Errorf("api: thumbnail results no longer followed: %w", err)
+		s.log.Error(err.Error())
+	} else {
+		err = nil
 	}
-	return nil
+	wg.Wait()
+	return err
 }

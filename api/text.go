@@ -50,6 +50,10 @@ func postField(name string) (textField, bool) {
 		return textField{"thread number", 32, rawText}, true
 	case "spoiler":
 		return textField{"spoiler", 32, rawText}, true
+	case "t-challenge":
+		return textField{"captcha challenge", 128, rawText}, true
+	case "t-response":
+		return textField{"captcha answer", 32, rawText}, true
 	}
 	return textField{}, false
 }

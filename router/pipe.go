@@ -10,7 +10,10 @@ import (
 // end of a net.Pipe. Nothing outside the process can reach it, which is why
 // a local service may believe the client address the router sends along.
 // (net.Pipe keeps deadlines right, which net/http's server relies on to
-// stop its background reads between requests.)
+// stop its background reads between requests. fasthttputil's
+// InmemoryListener does not: a Read already blocked misses a new deadline,
+// so the server's connection stays stuck after each answer until the next
+// request; see TestPipeFreesTheServerAfterAnswer.)
 type pipeListener struct {
 	conns chan net.Conn
 	done  chan struct{}

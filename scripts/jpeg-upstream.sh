@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prints the changes the standard library's image/jpeg has had since
-# thumbnailer/internal/jpeg was forked from it, so that no upstream fix is
+# internal/jpeg was forked from it, so that no upstream fix is
 # missed. The fork keeps the upstream files it was made from, and the Go
-# version they came with, in thumbnailer/internal/jpeg/testdata/upstream;
+# version they came with, in internal/jpeg/testdata/upstream;
 # this diffs them against image/jpeg of the Go in use
 # ($(go env GOROOT)/src/image/jpeg).
 #
@@ -15,7 +15,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-fork=$repo/thumbnailer/internal/jpeg
+fork=$repo/internal/jpeg
 base=$fork/testdata/upstream
 upstream=$(go env GOROOT)/src/image/jpeg
 goversion=$(go env GOVERSION)

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/image/webp"
 
 	"github.com/maniwani/maniwani"
-	"github.com/maniwani/maniwani/thumbnailer/internal/jpeg"
+	"github.com/maniwani/maniwani/internal/jpeg"
 )
 
 // decoder is one format's pair of decode functions; decode is told the

@@ -413,6 +413,65 @@ func (s *Service) actLift(w http.ResponseWriter, a *action) (string, error) {
 	return fmt.Sprintf("Lifted ban #%d.", id), nil
 }
 
+func (s *Service) pageFileBans(w http.ResponseWriter, r *http.Request, p *adminPage) error {
+	p.Title, p.Section, p.Back = "File bans", "filebans", "/admin/filebans"
+	var v maniwani.StaffFileBans
+	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/filebans", "", nil, &v); err != nil {
+		return err
+	}
+	p.FileBans = v.FileBans
+	s.adminRender(w, r, "a-filebans", http.StatusOK, p)
+	return nil
+}
+
+// actFileBan bans a post's file (post_board, post_no) or the bytes of a
+// SHA-256 (sha256), with near copies (similar) and deleting every post
+// with it (delete); from a report, it dismisses the report too.
+func (s *Service) actFileBan(w http.ResponseWriter, a *action) (string, error) {
+	f := a.r.PostForm
+	in := map[string]any{"reason": strings.TrimSpace(f.Get("reason")), "similar": f.Get("similar") != "",
+		"delete": f.Get("delete") != ""}
+	what := ""
+	if no, err := strconv.ParseInt(f.Get("post_no"), 10, 64); err == nil && no > 0 {
+		board := f.Get("post_board")
+		in["board"], in["no"] = board, no
+		what = fmt.Sprintf("the file of /%s/ No.%d", board, no)
+		if u, err := url.Parse(a.back); err == nil && in["delete"] == true && u.Path == fmt.Sprintf("/admin/posts/%s/%d", board, no) {
+			a.back = "/admin/filebans" // the post's page goes with it
+		}
+	} else {
+		in["sha256"] = strings.TrimSpace(f.Get("sha256"))
+		what = "the file " + strings.ToLower(strings.TrimSpace(f.Get("sha256")))
+	}
+	if in["reason"] == "" {
+		return "", invalid("A file ban needs a reason.")
+	}
+	var b maniwani.StaffFileBan
+	if err := a.call(s, http.MethodPost, "/api/admin/filebans", in, &b); err != nil {
+		return "", err
+	}
+	s.resolveReport(a)
+	done := "Banned " + what
+	if b.Similar {
+		done += " and its near copies"
+	}
+	if b.Deleted != nil {
+		done += fmt.Sprintf("; deleted %d %s with it", *b.Deleted, map[bool]string{true: "post", false: "posts"}[*b.Deleted == 1])
+	}
+	return done + ".", nil
+}
+
+func (s *Service) actLiftFileBan(w http.ResponseWriter, a *action) (string, error) {
+	id, err := strconv.ParseInt(a.r.PathValue("id"), 10, 64)
+	if err != nil {
+		return "", invalid("No such file ban.")
+	}
+	if err := a.call(s, http.MethodDelete, "/api/admin/filebans/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Lifted file ban #%d.", id), nil
+}
+
 func (s *Service) pageBoards(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	if err := need(p, "boards"); err != nil {
 		return err
@@ -474,8 +533,11 @@ func boardFields(f url.Values) (map[string]any, error) {
 			in[k] = strings.TrimSpace(f.Get(k))
 		}
 	}
+	if v := strings.TrimSpace(f.Get("captcha")); v != "" {
+		in["captcha"] = v
+	}
 	for _, k := range []string{"max_threads", "bump_limit", "image_limit", "max_file_size", "cooldown_thread", "cooldown_reply",
-		"unique_comments_minutes"} {
+		"unique_comments_minutes", "captcha_auto_threads_per_hour", "captcha_auto_posts_per_hour", "captcha_auto_minutes"} {
 		v := strings.TrimSpace(f.Get(k))
 		if v == "" {
 			continue

@@ -34,6 +34,13 @@ func newAdminSite(t *testing.T) *site {
 // of trusted.
 func newAdminSiteTrusting(t *testing.T, trusted string) *site {
 	t.Helper()
+	return newAdminSiteWith(t, trusted, nil)
+}
+
+// newAdminSiteWith is newAdminSiteTrusting with the api's Config and Deps
+// changed by with, which may use the store.
+func newAdminSiteWith(t *testing.T, trusted string, with func(*api.Config, *api.Deps)) *site {
+	t.Helper()
 	proxies, err := realip.Parse(trusted)
 	if err != nil {
 		t.Fatal(err)
@@ -48,8 +55,12 @@ func newAdminSiteTrusting(t *testing.T, trusted string) *site {
 	if err := api.Bootstrap(ctx, st, adminPassword, log); err != nil {
 		t.Fatal(err)
 	}
-	a, err := api.New(api.Config{Logger: log, Proxies: proxies},
-		api.Deps{Store: st, Renderer: markdown.NewRenderer(markdown.RendererConfig{Logger: log})})
+	cfg := api.Config{Logger: log, Proxies: proxies}
+	deps := api.Deps{Store: st, Renderer: markdown.NewRenderer(markdown.RendererConfig{Logger: log})}
+	if with != nil {
+		with(&cfg, &deps)
+	}
+	a, err := api.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,7 +518,8 @@ func TestAdminBoards(t *testing.T) {
 	}
 	to, msg := b.submit("/admin/boards", "back", "/admin/boards", "name", "tech", "title", "Technology", "description", "Computers",
 		"max_threads", "50", "bump_limit", "200", "image_limit", "100", "max_file_size", "4194304", "cooldown_thread", "60",
-		"cooldown_reply", "5", "file_types", ".jpg .png", "settings", "1", "poster_ids", "1", "unique_comments_minutes", "15")
+		"cooldown_reply", "5", "file_types", ".jpg .png", "settings", "1", "poster_ids", "1", "unique_comments_minutes", "15",
+		"captcha", "threads", "captcha_auto_threads_per_hour", "7", "captcha_auto_posts_per_hour", "0", "captcha_auto_minutes", "45")
 	if to != "/admin/boards" || msg != "Created /tech/." {
 		t.Fatalf("create: %s %q", to, msg)
 	}
@@ -516,7 +528,7 @@ func TestAdminBoards(t *testing.T) {
 	}
 	edit := b.page("/admin/boards/tech")
 	for _, want := range []string{`value="Technology"`, `value="50"`, `value="4194304"`, `value=".jpg .png"`, `name="poster_ids" value="1" checked`,
-		`name="unique_comments_minutes" value="15"`} {
+		`name="unique_comments_minutes" value="15"`, `<option value="threads" selected>`, `name="captcha_auto_threads_per_hour" value="7"`, `name="captcha_auto_minutes" value="45"`} {
 		if !strings.Contains(edit, want) {
 			t.Errorf("edit form lacks %q", want)
 		}

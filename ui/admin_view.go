@@ -13,7 +13,7 @@ import (
 // what was just done) and the page's own data.
 type adminPage struct {
 	Title   string
-	Section string                 // the nav entry to mark: dash, reports, bans, boards, staff, log
+	Section string                 // the nav entry to mark: dash, reports, bans, filebans, boards, staff, log
 	S       *maniwani.StaffSession // nil before login and on pages that failed without one
 	Done    string                 // ?done=: what the last action did
 	Err     string                 // ?err=: why it failed
@@ -23,6 +23,7 @@ type adminPage struct {
 	Boards    []maniwani.Board // the boards, for selects
 	Reports   []reportView
 	Bans      []maniwani.StaffBan
+	FileBans  []maniwani.StaffFileBan
 	BoardList []boardSettings
 	Edit      *boardSettings // the board being edited; a new one's defaults on /admin/boards
 	Staff     []maniwani.StaffMember
@@ -81,6 +82,9 @@ type staffPostView struct {
 	View postView
 	Path string // its admin page
 	IsOP bool
+	// Image: its file is an image, which a file ban can also catch near
+	// copies of.
+	Image bool
 }
 
 func (s *Service) newStaffPostView(p *maniwani.StaffPost) *staffPostView {
@@ -96,11 +100,20 @@ func (s *Service) newStaffPostView(p *maniwani.StaffPost) *staffPostView {
 		Path: "/admin/posts/" + p.Board + "/" + strconv.FormatInt(p.No, 10)}
 	v.View = postView{Post: mp, Href: threadPath(p.Board, thread) + "#p" + strconv.FormatInt(p.No, 10)}
 	if f := p.File; f != nil {
+		v.Image = f.Ext == ".jpg" || f.Ext == ".png" || f.Ext == ".gif" || f.Ext == ".webp"
 		v.View.File = s.newFileView(p.Board, &maniwani.File{Tim: f.Tim, Filename: f.Filename, Ext: f.Ext, Size: f.Size,
 			Width: f.W, Height: f.H, ThumbW: f.TnW, ThumbH: f.TnH, Spoiler: f.Spoiler,
 			Thumbnail: true}) // media answers a placeholder until it is made
 	}
 	return v
+}
+
+// fileBanArgs is what the file ban form of a post is made from: the page
+// (its session and back), the post, and the report it comes from (0: none).
+type fileBanArgs struct {
+	Page   *adminPage
+	Post   *staffPostView
+	Report int64
 }
 
 type reportView struct {

@@ -19,6 +19,11 @@ func parseTemplates(a *assets) (*template.Template, error) {
 		"size":     func(n int64) string { return humanSize(n) },
 		"showTime": showTime,
 		"isoTime":  isoTime,
+		// short is the first n bytes of a hex hash, for a glance.
+		"short": func(s string, n int) string { return s[:min(n, len(s))] },
+		"fileBanArgs": func(page *adminPage, post *staffPostView, report int64) fileBanArgs {
+			return fileBanArgs{page, post, report}
+		},
 		"plural": func(n int, one, many string) string {
 			if n == 1 {
 				return "1 " + one

@@ -145,6 +145,11 @@ func Check(answer, response string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
+// Normal is an answer or a response as Check compares them: upper-cased,
+// without white space. A server that keeps a MAC of the answer rather
+// than the answer checks a response by the MAC of its Normal form.
+func Normal(s string) string { return normal(s) }
+
 // normal upper-cases s and drops its white space.
 func normal(s string) string {
 	return strings.Map(func(r rune) rune {

@@ -18,6 +18,9 @@ func (r *boardRow) domain() maniwani.Board {
 		MaxFileSize: r.MaxFileSize, CooldownThread: r.CooldownThread, CooldownReply: r.CooldownReply,
 		PosterIDs: r.PosterIDs, LastNo: r.LastNo, Modified: usToTime(r.ModifiedUS),
 		FileTypes: splitTypes(r.FileTypes), UniqueCommentsMinutes: r.UniqueCommentsMinutes,
+		Captcha: maniwani.CaptchaMode(r.Captcha), CaptchaAutoThreads: r.CaptchaAutoThreads,
+		CaptchaAutoPosts: r.CaptchaAutoPosts, CaptchaAutoMinutes: r.CaptchaAutoMinutes,
+		CaptchaRaised: maniwani.CaptchaMode(r.CaptchaRaised), CaptchaRaisedUntil: usToTime(r.CaptchaRaisedUntilUS),
 	}
 }
 
@@ -103,6 +106,11 @@ func (s *Store) CreateBoard(ctx context.Context, b maniwani.Board) error {
 		MaxFileSize: b.MaxFileSize, CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply,
 		PosterIDs: b.PosterIDs, FileTypes: joinTypes(b.FileTypes), UniqueCommentsMinutes: b.UniqueCommentsMinutes,
 		CreatedUS: now, ModifiedUS: now,
+		Captcha: string(captchaOrOff(b.Captcha)), CaptchaAutoThreads: b.CaptchaAutoThreads,
+		CaptchaAutoPosts: b.CaptchaAutoPosts, CaptchaAutoMinutes: b.CaptchaAutoMinutes,
+	}
+	if row.CaptchaAutoMinutes <= 0 {
+		row.CaptchaAutoMinutes = maniwani.DefaultCaptchaAutoMinutes
 	}
 	return s.write(ctx, func(tx *gorm.DB) error {
 		var n int64
@@ -125,6 +133,8 @@ func (s *Store) UpdateBoard(ctx context.Context, b maniwani.Board) error {
 			"cooldown_thread": b.CooldownThread, "cooldown_reply": b.CooldownReply,
 			"poster_ids": b.PosterIDs, "file_types": joinTypes(b.FileTypes),
 			"unique_comments_minutes": b.UniqueCommentsMinutes, "modified_us": time.Now().UnixMicro(),
+			"captcha": string(captchaOrOff(b.Captcha)), "captcha_auto_threads": b.CaptchaAutoThreads,
+			"captcha_auto_posts": b.CaptchaAutoPosts, "captcha_auto_minutes": b.CaptchaAutoMinutes,
 		})
 		if res.Error != nil {
 			return res.Error

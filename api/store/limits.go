@@ -103,6 +103,16 @@ func (s *Store) Take(ctx context.Context, at time.Time, budgets ...Budget) (Slot
 	return slots, nil
 }
 
+// Spent tells, with reads only, whether b has no slot left at t: a *Spent
+// then, nil while it has room.
+func (s *Store) Spent(ctx context.Context, at time.Time, b Budget) (*Spent, error) {
+	bs := []Budget{b}
+	if err := normalize(bs); err != nil {
+		return nil, err
+	}
+	return s.spentNow(ctx, bs[0], at)
+}
+
 // normalize checks budgets and puts a long key as its hash.
 func normalize(budgets []Budget) error {
 	for i := range budgets {

@@ -91,6 +91,21 @@ func Migrations() []Migration {
 			}
 			return nil
 		}},
+		{ID: "0010_file_bans", Up: func(tx *gorm.DB) error {
+			return tx.Migrator().AutoMigrate(&fileBanRow{})
+		}},
+		{ID: "0011_captcha", Up: func(tx *gorm.DB) error {
+			m := tx.Migrator()
+			for _, col := range []string{"Captcha", "CaptchaAutoThreads", "CaptchaAutoPosts", "CaptchaAutoMinutes",
+				"CaptchaRaised", "CaptchaRaisedUntilUS"} {
+				if !m.HasColumn(&boardRow{}, col) {
+					if err := m.AddColumn(&boardRow{}, col); err != nil {
+						return err
+					}
+				}
+			}
+			return m.AutoMigrate(&captchaUsedRow{})
+		}},
 	}
 }
 

@@ -23,6 +23,16 @@ type boardRow struct {
 	LastNo                int64 `gorm:"not null;default:0"` // the board's post counter; its row lock orders the board's posts
 	CreatedUS             int64 `gorm:"not null"`
 	ModifiedUS            int64 `gorm:"not null"`
+
+	// The captcha (maniwani.Board's fields of the same names): the mode
+	// staff set, the flood thresholds, and the mode a flood raised the
+	// board to until when (unix µs; "" and 0 when none).
+	Captcha              string `gorm:"size:8;not null;default:'off'"`
+	CaptchaAutoThreads   int    `gorm:"not null;default:0"`
+	CaptchaAutoPosts     int    `gorm:"not null;default:0"`
+	CaptchaAutoMinutes   int    `gorm:"not null;default:60"`
+	CaptchaRaised        string `gorm:"size:8;not null;default:''"`
+	CaptchaRaisedUntilUS int64  `gorm:"not null;default:0"`
 }
 
 func (boardRow) TableName() string { return "boards" }
@@ -180,3 +190,14 @@ type filterRow struct {
 }
 
 func (filterRow) TableName() string { return "filters" }
+
+// captchaUsedRow is a captcha challenge that was answered, rightly or not:
+// a challenge is a signed token that the server keeps nothing of until
+// then, and this row makes it good once on every api instance. It goes
+// once the challenge has expired anyway.
+type captchaUsedRow struct {
+	ID        string `gorm:"primaryKey;size:32"`
+	ExpiresUS int64  `gorm:"not null;index"`
+}
+
+func (captchaUsedRow) TableName() string { return "captcha_used" }

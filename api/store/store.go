@@ -50,6 +50,8 @@ type Store struct {
 	boards boardLocks
 	// lastSweep is when this store last swept out old attempts (unix µs).
 	lastSweep atomic.Int64
+	// lastCaptchaSweep is when it last swept out expired used challenges.
+	lastCaptchaSweep atomic.Int64
 	// spent remembers, for a moment, the budgets found spent (see Take).
 	spent spentMemo
 }

@@ -208,6 +208,14 @@ func Check(r io.Reader, filename, dir string, lim Limits) (_ *Checked, err error
 // Decodes tells whether Finish decodes the image: the costly step.
 func (c *Checked) Decodes() bool { return c.walk.orient > 1 }
 
+// SHA256 is the hash (hex) of the bytes to store, known before Finish
+// unless Finish writes them anew (Decodes): "" then.
+func (c *Checked) SHA256() string { return c.f.SHA256 }
+
+// Ext is the file's type, decided from its bytes: .jpg .png .gif .webp
+// .webm .mp4.
+func (c *Checked) Ext() string { return c.f.Ext }
+
 // Finish does the upload's costly step, if it has one, and hands over its
 // temporary file: the caller removes the File once its bytes are stored.
 // On an error nothing is left. It is called once.

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -272,5 +274,114 @@ func report(t *testing.T, base, ip string, no int64, reason string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("report No.%d: %d %s", no, resp.StatusCode, b)
+	}
+}
+
+// A moderator bans a post's file from the post's page, with near copies
+// and its posts deleted, in headless Chromium against the whole binary;
+// the file is then refused to a poster, and the moderator lifts the ban
+// from the file bans page. Screenshots: admin-fileban-form.png,
+// admin-filebans.png.
+func TestAdminBrowserFileBan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and drives a browser")
+	}
+	chrome := chromiumPath(t)
+	site := startProc(t, buildBinary(t), "site", "MANIWANI_TRUSTED_PROXIES=127.0.0.1/32",
+		"MANIWANI_ADMIN_PASSWORD=test-password")
+	b := newBrowser(t, chrome, site.base)
+	dir := artifactsDir(t)
+	pic := testPNG(t, 400, 300)
+	op := formPost(t, site.base, "10.9.5.1", map[string]string{"sub": "Sunsets", "com": "Post your sunsets."}, pic)
+	keep := formPost(t, site.base, "10.9.5.2", map[string]string{"com": "A thread without a picture."}, nil)
+
+	// The admin adds a moderator.
+	admin := b.tab(t, "10.9.6.1", true)
+	b.do(t, admin, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(site.base+"/admin/staff"),
+		chromedp.WaitVisible(chromedp.CSS("#l-user")),
+		chromedp.SendKeys(chromedp.CSS("#l-user"), "admin"), chromedp.SendKeys(chromedp.CSS("#l-pass"), "test-password"),
+		chromedp.Click(chromedp.CSS("form[action='/admin/login'] button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#s-user")),
+		chromedp.SendKeys(chromedp.CSS("#s-user"), "mod"), chromedp.SendKeys(chromedp.CSS("#s-pass"), "moderator-password"),
+		chromedp.SetValue(chromedp.CSS("#s-role"), "moderator"),
+		chromedp.Click(chromedp.CSS("form[action='/admin/staff'] button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
+
+	ctx := b.tab(t, "10.9.6.2", true) // the moderator
+	text := func(sel string) string { t.Helper(); return result(t, ctx, chromedp.Text(chromedp.CSS(sel))) }
+	save := func(name string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), result(t, ctx, chromedp.FullScreenshot(100)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	postPage := fmt.Sprintf("%s/admin/posts/b/%d", site.base, op.No)
+	b.do(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(postPage),
+		chromedp.WaitVisible(chromedp.CSS("#l-user")),
+		chromedp.SendKeys(chromedp.CSS("#l-user"), "mod"), chromedp.SendKeys(chromedp.CSS("#l-pass"), "moderator-password"),
+		chromedp.Click(chromedp.CSS("form[action='/admin/login'] button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("details.fb summary")),
+		chromedp.Click(chromedp.CSS("details.fb summary")),
+		chromedp.WaitVisible(chromedp.CSS("details.fb input[name=reason]")),
+		chromedp.SendKeys(chromedp.CSS("details.fb input[name=reason]"), "not on this site"),
+		chromedp.Click(chromedp.CSS("details.fb input[name=delete]")))
+	if !result(t, ctx, chromedp.Evaluate[bool](`document.querySelector("details.fb input[name=similar]").checked`)) {
+		t.Errorf("near copies are not ticked for an image")
+	}
+	save("admin-fileban-form.png")
+	b.do(t, ctx, chromedp.Click(chromedp.CSS("details.fb button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
+	want := fmt.Sprintf("Banned the file of /b/ No.%d and its near copies; deleted 1 post with it.", op.No)
+	if got := text(".flash.ok"); got != want {
+		t.Errorf("after the file ban: %q, want %q", got, want)
+	}
+	if loc := result(t, ctx, chromedp.Location()); !strings.Contains(loc, "/admin/filebans") {
+		t.Errorf("after the file ban the moderator is at %s, want the file bans page", loc)
+	}
+	if got := text("main table"); !strings.Contains(got, "not on this site") || !strings.Contains(got, "yes") {
+		t.Errorf("the file bans page shows:\n%s", got)
+	}
+	save("admin-filebans.png")
+
+	// The thread went; the poster's same picture is refused with the reason.
+	if resp, err := http.Get(fmt.Sprintf("%s/b/thread/%d.json", site.base, op.No)); err != nil || resp.StatusCode != 404 {
+		t.Errorf("the banned file's thread: %v %v", resp.StatusCode, err)
+	}
+	refused := func() (int, string) {
+		t.Helper()
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		w.WriteField("resto", fmt.Sprint(keep.No))
+		fw, _ := w.CreateFormFile("upfile", "again.png")
+		fw.Write(pic)
+		w.Close()
+		req, _ := http.NewRequest(http.MethodPost, site.base+"/b/post", &body)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("X-Forwarded-For", "10.9.5.3")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(got)
+	}
+	if code, got := refused(); code != 403 || !strings.Contains(got, "not on this site") {
+		t.Errorf("the banned picture posted again: %d %s", code, got)
+	}
+
+	// At a phone's width the page fits; then the ban is lifted.
+	b.do(t, ctx, chromedp.EmulateViewport(375, 800, chromedp.EmulateMobile), chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if w := result(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`)); w > 375 {
+		t.Errorf("/admin/filebans at 375 px is %d px wide", w)
+	}
+	b.do(t, ctx, chromedp.EmulateViewport(1280, 900),
+		chromedp.Click(chromedp.CSS("form[action$='/lift'] button")), chromedp.WaitVisible(chromedp.CSS("main .empty")))
+	if got := text(".flash.ok"); !strings.HasPrefix(got, "Lifted file ban #") {
+		t.Errorf("after lifting: %q", got)
+	}
+	if code, got := refused(); code != 201 {
+		t.Errorf("the picture once the ban is lifted: %d %s", code, got)
 	}
 }

@@ -48,6 +48,10 @@ type settings struct {
 	// OnionHeader names the header a trusted proxy sets on Tor onion
 	// traffic; "": none.
 	OnionHeader string
+	// captchaRand is api.Config.CaptchaRand: nil (crypto/rand) but in this
+	// package's tests, which read their captchas' answers through it. No
+	// variable sets it.
+	captchaRand io.Reader
 }
 
 // all tells whether the process runs every service.

@@ -123,6 +123,8 @@ func TestScopeOf(t *testing.T) {
 		{"/media/b/1.png", Scope{}, false},
 		{"/static/app.js", Scope{}, false},
 		{"/metrics", Scope{}, false},
+		{"/captcha", Scope{}, false}, // a challenge per visitor
+		{"/captcha/frame", Scope{}, false},
 		{"/B/", Scope{}, false},
 		{"/toolongboardnamexxx/", Scope{}, false},
 		{"", Scope{}, false},

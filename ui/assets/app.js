@@ -251,18 +251,71 @@ const postHTML = (() => {
     ta.selectionStart = ta.selectionEnd = at + s.length;
   }
 
+  // The captcha, when the board's mode asks one of this post: asked for
+  // when the form is first used (the cached page cannot carry one), and
+  // again after each post, since a challenge is good once (and a refusal
+  // may be the board's mode rising). Solved, the api's bypass cookie spares
+  // the next posts, which then hear noop.
+  function captcha(f) {
+    const row = $('.cap', f);
+    if (!row) return { load: async () => {}, reset() {} };
+    const img = $('img', row), resp = f.elements['t-response'], ch = f.elements['t-challenge'];
+    let until = 0, busy = null;
+    const load = (again = false) => {
+      if (!again && Date.now() < until) return Promise.resolve();
+      busy ??= (async () => {
+        try {
+          const t = f.elements.resto?.value;
+          const r = await fetch(`/captcha?board=${encodeURIComponent(B)}${t ? '&thread_id=' + t : ''}`, { cache: 'no-store' });
+          const j = await r.json().catch(() => ({}));
+          if (!r.ok) throw new Error(j.error || `No captcha could be had (${r.status}).`);
+          until = Date.now() + Math.max(j.ttl - 10, 5) * 1000;
+          resp.value = '';
+          if (j.challenge === 'noop') {
+            ch.value = '';
+            row.hidden = true;
+            resp.required = false;
+            return;
+          }
+          ch.value = j.challenge;
+          Object.assign(img, { src: 'data:image/png;base64,' + j.img, width: j.img_width, height: j.img_height });
+          row.hidden = false;
+          resp.required = true;
+        } finally {
+          busy = null;
+        }
+      })();
+      return busy;
+    };
+    f.addEventListener('focusin', () => load().catch(() => {}));
+    $('button', row).onclick = () => load(true).catch(() => {});
+    return { load, reset() { until = 0; } };
+  }
+
   // Posting through fetch: errors show in the form, the page stays.
   for (const f of $$('form.pf')) {
     setPassword(f);
+    const cap = captcha(f);
     f.addEventListener('submit', async e => {
       e.preventDefault();
       const btn = $('[type=submit]', f), err = $('.err', f);
       btn.disabled = true;
       err.hidden = true;
       try {
+        await cap.load();
+        const resp = f.elements['t-response'];
+        if (resp?.required && !resp.value.trim()) {
+          resp.focus();
+          throw new Error('Type the characters of the captcha.');
+        }
         const r = await fetch(f.action, { method: 'POST', body: new FormData(f), headers: { Accept: 'application/json' } });
         const j = await r.json().catch(() => ({}));
-        if (!r.ok) throw new Error(j.error || `The post was not accepted (${r.status}).`);
+        // Used, right or wrong: the next post needs a new one, or none.
+        cap.reset();
+        if (!r.ok) {
+          await cap.load().catch(() => {});
+          throw new Error(j.error || `The post was not accepted (${r.status}).`);
+        }
         addOwn(j.board, j.no);
         markOwn(j.no);
         if (j.thread !== T) { location.href = `/${j.board}/thread/${j.thread}#p${j.no}`; return; }
