@@ -444,22 +444,27 @@ func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *st
 		s.fail(w, r, invalid("Say whom to ban: ip, cidr or post."), nil)
 		return
 	}
-	p, err := store.ParseBanTarget(target)
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
-	if wideBan(p) {
-		switch {
-		case !st.staff.Role.Can(maniwani.PermWideBan):
-			s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden,
-				"%s is wider than an IPv4 /16 or an IPv6 /32: only an admin may ban a range that wide.", p), nil)
-			return
-		case !in.ConfirmWide:
-			s.fail(w, r, invalid(`%s is wider than an IPv4 /16 or an IPv6 /32: it bans every poster of a large network. `+
-				`Confirm the width ("confirm_wide": true) to ban it.`, p), nil)
+	// An onion poster's key (realip.OnionPrefix) is one poster, never wide.
+	canonical := target
+	if !realip.IsOnion(target) {
+		p, err := store.ParseBanTarget(target)
+		if err != nil {
+			s.fail(w, r, err, nil)
 			return
 		}
+		if wideBan(p) {
+			switch {
+			case !st.staff.Role.Can(maniwani.PermWideBan):
+				s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden,
+					"%s is wider than an IPv4 /16 or an IPv6 /32: only an admin may ban a range that wide.", p), nil)
+				return
+			case !in.ConfirmWide:
+				s.fail(w, r, invalid(`%s is wider than an IPv4 /16 or an IPv6 /32: it bans every poster of a large network. `+
+					`Confirm the width ("confirm_wide": true) to ban it.`, p), nil)
+				return
+			}
+		}
+		canonical = p.String()
 	}
 	reason := strings.TrimSpace(in.Reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 1000 {
@@ -501,7 +506,7 @@ func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *st
 		s.fail(w, r, err, nil)
 		return
 	}
-	ban.ID, ban.CIDR = id, p.String()
+	ban.ID, ban.CIDR = id, canonical
 	if in.Public && in.Post != nil {
 		thread, err := s.store.MarkBanned(ctx, in.Post.Board, in.Post.No)
 		if err != nil {

@@ -133,19 +133,19 @@ type challenge struct {
 }
 
 // challengeFor is the challenge for a post to board b in thread resto
-// (0: a new thread) by the request's poster: noop when the board's mode
-// needs none for it, or the poster is staff or holds a bypass with posts
-// left; otherwise a new one, taken from the poster's budget.
+// (0: a new thread) by the request's poster: noop when neither the
+// board's mode nor a DNS blocklist (DNSBLCaptcha) needs one for it, or
+// the poster is staff or holds a bypass with posts left; otherwise a new one, taken from the poster's budget.
 func (s *Service) challengeFor(r *http.Request, b *maniwani.Board, resto int64) (*challenge, error) {
 	now := s.now()
 	noop := &challenge{Token: "noop", TTL: noopTTL}
-	if !b.CaptchaAt(now).Needs(resto) || s.isStaff(r) {
+	ip := s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+	if !(b.CaptchaAt(now).Needs(resto) || s.blocklistCaptcha(r.Context(), ip)) || s.isStaff(r) {
 		return noop, nil
 	}
 	if left, err := s.bypassLeft(r, now); err != nil || left {
 		return noop, err
 	}
-	ip := s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
 	if _, err := s.store.Take(r.Context(), now, challengeBudget(ip)); err != nil {
 		return nil, err
 	}
@@ -205,7 +205,8 @@ func (s *Service) handleCaptcha(w http.ResponseWriter, r *http.Request) {
 }
 
 // passCaptcha lets a post to board b in thread resto through the captcha:
-// when the mode in force (raised now if a flood is on) needs one, the
+// when the mode in force (raised now if a flood is on) needs one, or a DNS
+// blocklist lists the poster's address (DNSBLCaptcha), the
 // poster is staff, or spends a post of a bypass, or answers the challenge
 // rightly, which gives them a new bypass.
 func (s *Service) passCaptcha(w http.ResponseWriter, r *http.Request, b *maniwani.Board, resto int64, token, response string) error {
@@ -214,7 +215,10 @@ func (s *Service) passCaptcha(w http.ResponseWriter, r *http.Request, b *maniwan
 	if err != nil {
 		return err
 	}
-	if !mode.Needs(resto) || s.isStaff(r) {
+	listed := func() bool { // asked only when the mode needs no captcha
+		return s.blocklistCaptcha(r.Context(), s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For")))
+	}
+	if !(mode.Needs(resto) || listed()) || s.isStaff(r) {
 		return nil
 	}
 	if ok, err := s.spendBypass(r, now); err != nil || ok {

@@ -38,3 +38,9 @@ func HoldDecodes(s *Service) (release func()) {
 	s.decodes.slots.Acquire(context.Background(), n)
 	return func() { s.decodes.slots.Release(n) }
 }
+
+// BlocklistCaptcha is the captcha's question of the blocklists: does a
+// post from ip need the captcha because its address is listed?
+func BlocklistCaptcha(s *Service, ctx context.Context, ip string) bool {
+	return s.blocklistCaptcha(ctx, ip)
+}

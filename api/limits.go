@@ -13,7 +13,7 @@ import (
 // The budgets of attempts. Each is taken in the database before the work
 // it limits (store.Take), so that attempts sent at once, to any api
 // instance, count each other. An address is counted by realip.Key: an
-// IPv6 /64 is one poster.
+// IPv6 /64 is one poster; an onion poster is its key (posterKey).
 const (
 	loginWindow = 15 * time.Minute
 	// An account's budget is for the browsers it never logged in from,

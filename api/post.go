@@ -43,13 +43,18 @@ type postForm struct {
 	file                      *upload.Checked // checked but for its costly step, in a temporary file
 }
 
-// admit reads a poster's request's board and address and refuses a banned
-// address, before any other check; it answers the refusal itself.
+// admit reads a poster's request's board and poster key (posterKey: the
+// address, or an onion poster's key) and refuses a banned one, before any
+// other check; it answers the refusal itself.
 func (s *Service) admit(w http.ResponseWriter, r *http.Request) (board, ip string, ok bool) {
 	board = r.PathValue("board")
-	ip = s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
 	if !maniwani.ValidBoardName(board) {
 		s.fail(w, r, maniwani.Errorf(maniwani.KindNotFound, "Board /%s/ does not exist.", board), nil)
+		return "", "", false
+	}
+	ip, err := s.posterKey(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
 		return "", "", false
 	}
 	ban, err := s.store.BanFor(r.Context(), ip, board, s.now())
@@ -67,6 +72,10 @@ func (s *Service) admit(w http.ResponseWriter, r *http.Request) (board, ip strin
 func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	board, ip, ok := s.admit(w, r)
 	if !ok {
+		return
+	}
+	if err := s.checkBlocklist(r.Context(), ip); err != nil {
+		s.fail(w, r, err, nil)
 		return
 	}
 	b, err := s.store.Board(r.Context(), board)

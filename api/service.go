@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"sync"
@@ -50,7 +51,17 @@ type Config struct {
 	// before they are read again (another instance may have changed
 	// them); 0: DefaultFilterTTL.
 	FilterTTL time.Duration
-	Logger    *slog.Logger
+	// DNSBL are the DNS blocklists' zones asked about each poster's
+	// address before a post is read; none: no list is asked.
+	DNSBL []string
+	// DNSBLAction is what a listed address gets: DNSBLRefuse (""), or
+	// DNSBLCaptcha.
+	DNSBLAction string
+	// OnionHeader names the header a trusted proxy sets (non-empty) on
+	// Tor onion traffic: those posters are keyed by their bypass token,
+	// never by the proxy's address (identity.go); "": none is.
+	OnionHeader string
+	Logger      *slog.Logger
 	// Captcha sizes the challenges; zero values take package captcha's.
 	Captcha captcha.Config
 	// CaptchaRand is the randomness each challenge (its image and answer)
@@ -87,6 +98,12 @@ type Deps struct {
 	Bus maniwani.Bus
 	// Media stores posts' files; nil: posts with files are refused.
 	Media maniwani.Media
+	// Resolver asks the DNS blocklists; nil: net.DefaultResolver.
+	Resolver *net.Resolver
+	// PosterToken is the poster's bypass token (its captcha solved), when
+	// r carries a valid one: what onion posters are keyed by. nil: none
+	// does.
+	PosterToken func(r *http.Request) (string, bool)
 }
 
 // Service is the api.
@@ -114,6 +131,8 @@ type Service struct {
 	// filterCache holds the compiled filters (filters.go).
 	filterCache filterCache
 	captcha     *captcha.Maker
+	// blocklist is the DNS blocklist check (blocklist.go); nil: off.
+	blocklist *blocklist
 }
 
 // secretWait bounds New's read of the site's secret.
@@ -124,6 +143,9 @@ const secretWait = 30 * time.Second
 func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Store == nil || deps.Renderer == nil {
 		return nil, errors.New("api: Deps.Store and Deps.Renderer are required")
+	}
+	if a := cfg.DNSBLAction; a != "" && a != DNSBLRefuse && a != DNSBLCaptcha {
+		return nil, fmt.Errorf("api: DNSBLAction %q is neither %q nor %q", a, DNSBLRefuse, DNSBLCaptcha)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), secretWait)
 	defer cancel()
@@ -148,6 +170,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.cfg.DecodeWait <= 0 {
 		s.cfg.DecodeWait = DefaultDecodeWait
 	}
+	s.blocklist = newBlocklist(s.cfg, deps.Resolver, s.now)
 	s.decodes = newDecodeGate(s.cfg.MaxDecodes, s.cfg.DecodeWait)
 	if s.cfg.FilterTTL <= 0 {
 		s.cfg.FilterTTL = DefaultFilterTTL

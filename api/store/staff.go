@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/realip"
 )
 
 // ActiveBans lists the bans that still hold at t.
@@ -28,13 +29,16 @@ func (s *Store) ActiveBans(ctx context.Context, t time.Time) ([]maniwani.Ban, er
 // BanFor finds a ban holding at t on the address ip for the board (a ban
 // with no board holds on all of them), the one that ends last if several do.
 func (s *Store) BanFor(ctx context.Context, ip, board string, t time.Time) (*maniwani.Ban, error) {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
+	var key string
+	if realip.IsOnion(ip) {
+		key = ip // an onion poster's own key: only a ban of that key holds
+	} else if a, err := netip.ParseAddr(ip); err == nil {
+		key = addrKey(a)
+	} else {
 		return nil, nil // no address, nothing to match (a unix socket peer)
 	}
-	key := addrKey(a)
 	var rows []banRow
-	err = s.db.WithContext(ctx).
+	err := s.db.WithContext(ctx).
 		Where("ip_start <= ? AND ip_end >= ? AND (expires_us = 0 OR expires_us > ?) AND (board = '' OR board = ?)",
 			key, key, t.UnixMicro(), board).Find(&rows).Error
 	if err != nil || len(rows) == 0 {
@@ -89,16 +93,31 @@ func ParseBanTarget(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
+// maxOnionKey is the longest onion poster's key a ban holds: the width of
+// banRow.IPStart.
+const maxOnionKey = 32
+
 // CreateBan stores a ban, and its line in the moderation log, and returns its id.
+// Its target is an address or range (CIDR), or an onion poster's key
+// (realip.OnionPrefix), which the ban's range holds alone.
 func (s *Store) CreateBan(ctx context.Context, b maniwani.Ban) (int64, error) {
-	p, err := ParseBanTarget(b.CIDR)
-	if err != nil {
-		return 0, err
+	var target, start, end string
+	if realip.IsOnion(b.CIDR) {
+		if len(b.CIDR) > maxOnionKey {
+			return 0, maniwani.Errorf(maniwani.KindInvalid, "%q is not an onion poster's key.", b.CIDR)
+		}
+		target, start, end = b.CIDR, b.CIDR, b.CIDR
+	} else {
+		p, err := ParseBanTarget(b.CIDR)
+		if err != nil {
+			return 0, err
+		}
+		target = p.String()
+		start, end = rangeKeys(p)
 	}
-	start, end := rangeKeys(p)
-	row := banRow{CIDR: p.String(), IPStart: start, IPEnd: end, Reason: b.Reason, Board: b.Board, Staff: b.Staff,
+	row := banRow{CIDR: target, IPStart: start, IPEnd: end, Reason: b.Reason, Board: b.Board, Staff: b.Staff,
 		CreatedUS: timeToUS(b.Created), ExpiresUS: timeToUS(b.Expires)}
-	err = s.write(ctx, func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}

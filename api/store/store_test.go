@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -419,6 +420,8 @@ func TestBanMatching(t *testing.T) {
 			{CIDR: "2001:db8::/32", Reason: "v6 range"},
 			{CIDR: "172.16.0.1", Reason: "expired", Expires: now.Add(-time.Second)},
 			{CIDR: "172.16.0.2", Reason: "only g", Board: "g"},
+			{CIDR: "onion:0123456789abcdef01234567", Reason: "onion"},
+			{CIDR: "::/0", Reason: "every address", Board: "w"},
 		}
 		for _, b := range bans {
 			b.Created = now.Add(-time.Hour)
@@ -428,6 +431,8 @@ func TestBanMatching(t *testing.T) {
 		}
 		_, err := s.CreateBan(ctx, maniwani.Ban{CIDR: "not an ip"})
 		wantKind(t, err, maniwani.KindInvalid)
+		_, err = s.CreateBan(ctx, maniwani.Ban{CIDR: "onion:" + strings.Repeat("0", 27)})
+		wantKind(t, err, maniwani.KindInvalid) // wider than a ban's range holds
 		cases := []struct{ ip, board, want string }{
 			{"10.6.0.9", "b", "single"},
 			{"10.6.0.10", "b", ""},
@@ -439,6 +444,12 @@ func TestBanMatching(t *testing.T) {
 			{"172.16.0.2", "b", ""},
 			{"172.16.0.2", "g", "only g"},
 			{"::ffff:10.6.0.9", "b", "single"},
+			// An onion poster's key: its own ban holds, no range does.
+			{"onion:0123456789abcdef01234567", "b", "onion"},
+			{"onion:0123456789abcdef01234568", "b", ""},
+			{"onion:ffffffffffffffffffffffff", "w", ""},
+			{"10.0.0.1", "w", "every address"},
+			{"ffff::1", "w", "every address"},
 		}
 		for _, c := range cases {
 			ip := c.ip

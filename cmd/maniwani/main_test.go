@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,6 +48,24 @@ func TestLoadSettings(t *testing.T) {
 	}
 	if strings.Contains(said, "MANIWANI_LIVE_URL") {
 		t.Errorf("live runs in the process, yet its URL is asked for: %q", said)
+	}
+	s, err = loadSettings(env(map[string]string{"MANIWANI_DNSBL": "dnsbl.example, tor.dnsbl.example."}), "")
+	if err != nil || !slices.Equal(s.DNSBL, []string{"dnsbl.example", "tor.dnsbl.example"}) || s.DNSBLAction != "refuse" {
+		t.Errorf("MANIWANI_DNSBL: %v %q %v", s.DNSBL, s.DNSBLAction, err)
+	}
+	_, err = loadSettings(env(map[string]string{"MANIWANI_DNSBL": "bad zone", "MANIWANI_DNSBL_ACTION": "drop"}), "")
+	if err == nil || !strings.Contains(err.Error(), "MANIWANI_DNSBL:") || !strings.Contains(err.Error(), "MANIWANI_DNSBL_ACTION") {
+		t.Errorf("bad blocklist settings not each named: %v", err)
+	}
+	s, err = loadSettings(env(map[string]string{"MANIWANI_ONION_HEADER": "X-Onion", "MANIWANI_TRUSTED_PROXIES": "127.0.0.1"}), "")
+	if err != nil || s.OnionHeader != "X-Onion" {
+		t.Errorf("MANIWANI_ONION_HEADER: %q %v", s.OnionHeader, err)
+	}
+	for _, bad := range []map[string]string{{"MANIWANI_ONION_HEADER": "X-Onion"},
+		{"MANIWANI_ONION_HEADER": "X Onion:", "MANIWANI_TRUSTED_PROXIES": "127.0.0.1"}} {
+		if _, err = loadSettings(env(bad), ""); err == nil || !strings.Contains(err.Error(), "MANIWANI_ONION_HEADER") {
+			t.Errorf("%v: %v", bad, err)
+		}
 	}
 	if _, err = loadSettings(env(nil), "api,nonsense"); err == nil || !strings.Contains(err.Error(), "nonsense") {
 		t.Errorf("unknown target: %v", err)

@@ -15,6 +15,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/maniwani/maniwani/api"
+	"github.com/maniwani/maniwani/api/dnsbl"
 	"github.com/maniwani/maniwani/internal/realip"
 	"github.com/maniwani/maniwani/media/s3"
 )
@@ -38,6 +40,14 @@ type settings struct {
 	// hashes) and Decodes the uploads decoded at once (reserveDecodes);
 	// zero: each service's default.
 	Cores, Decodes int
+	// DNSBL are the DNS blocklists' zones asked about posters' addresses,
+	// and DNSBLAction what a listed one gets (api.DNSBLRefuse or
+	// api.DNSBLCaptcha).
+	DNSBL       []string
+	DNSBLAction string
+	// OnionHeader names the header a trusted proxy sets on Tor onion
+	// traffic; "": none.
+	OnionHeader string
 	// captchaRand is api.Config.CaptchaRand: nil (crypto/rand) but in this
 	// package's tests, which read their captchas' answers through it. No
 	// variable sets it.
@@ -53,7 +63,8 @@ func knownSettings() []string {
 		"MANIWANI_DATABASE_URL", "MANIWANI_REDIS_URL", "MANIWANI_ADMIN_PASSWORD", "MANIWANI_TRUSTED_PROXIES",
 		"MANIWANI_S3_ENDPOINT", "MANIWANI_S3_ACCESS_KEY", "MANIWANI_S3_SECRET_KEY", "MANIWANI_S3_BUCKET",
 		"MANIWANI_S3_SECURE", "MANIWANI_API_URL", "MANIWANI_UI_URL", "MANIWANI_MEDIA_URL", "MANIWANI_LIVE_URL",
-		"MANIWANI_MARKDOWN_URL", "MANIWANI_INTERNAL_SECRET", "MANIWANI_INTERNAL_SECRET_FILE"}
+		"MANIWANI_MARKDOWN_URL", "MANIWANI_INTERNAL_SECRET", "MANIWANI_INTERNAL_SECRET_FILE",
+		"MANIWANI_DNSBL", "MANIWANI_DNSBL_ACTION", "MANIWANI_ONION_HEADER"}
 }
 
 // urlSetting is the variable that says where a service is.
@@ -109,6 +120,22 @@ func loadSettings(getenv func(string) string, target string) (settings, error) {
 		errs = append(errs, fmt.Errorf("MANIWANI_TRUSTED_PROXIES: %w", err))
 	}
 	s.Proxies = p
+	if s.DNSBL, err = dnsbl.ParseZones(getenv("MANIWANI_DNSBL")); err != nil {
+		errs = append(errs, fmt.Errorf("MANIWANI_DNSBL: %w", err))
+	}
+	switch s.DNSBLAction = get("MANIWANI_DNSBL_ACTION", api.DNSBLRefuse); s.DNSBLAction {
+	case api.DNSBLRefuse, api.DNSBLCaptcha:
+	default:
+		errs = append(errs, fmt.Errorf("MANIWANI_DNSBL_ACTION=%q is neither %s nor %s", s.DNSBLAction, api.DNSBLRefuse, api.DNSBLCaptcha))
+	}
+	if s.OnionHeader = getenv("MANIWANI_ONION_HEADER"); s.OnionHeader != "" {
+		switch {
+		case !headerName(s.OnionHeader):
+			errs = append(errs, fmt.Errorf("MANIWANI_ONION_HEADER=%q is not a header name", s.OnionHeader))
+		case getenv("MANIWANI_TRUSTED_PROXIES") == "":
+			errs = append(errs, errors.New("MANIWANI_ONION_HEADER is believed only from a trusted proxy: set MANIWANI_TRUSTED_PROXIES too"))
+		}
+	}
 	if u := getenv("MANIWANI_REDIS_URL"); u != "" {
 		opt, err := goredis.ParseURL(u)
 		if err != nil {
@@ -191,6 +218,16 @@ func (s settings) missing() []string {
 		}
 	}
 	return out
+}
+
+// headerName tells whether v is an HTTP header's name.
+func headerName(v string) bool {
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return v != ""
 }
 
 // readFile reads a small file of settings (a secret): at most 4 KiB.

@@ -240,7 +240,8 @@ func (s *site) makeAPI() error {
 		}
 	}
 	svc, err := api.New(api.Config{Proxies: s.cfg.Proxies, Logger: s.log, MaxDecodes: s.cfg.Decodes,
-		PasswordHashes: s.cfg.Cores, CaptchaRand: s.cfg.captchaRand},
+		PasswordHashes: s.cfg.Cores, CaptchaRand: s.cfg.captchaRand, DNSBL: s.cfg.DNSBL,
+		DNSBLAction: s.cfg.DNSBLAction, OnionHeader: s.cfg.OnionHeader},
 		api.Deps{Store: s.store, Renderer: renderer, Invalidator: s.inv, Bus: s.bus, Media: s.mediaOrClient()})
 	if err != nil {
 		return err

@@ -91,7 +91,8 @@ func parseHostPort(s string) (netip.Addr, bool) {
 
 // Key is what every per-address limit counts by: an IPv4 address itself,
 // and for IPv6 its /64, which is what one subscriber is given (a poster
-// has the whole /64 to pick addresses from). Anything else is kept as it is.
+// has the whole /64 to pick addresses from). Anything else (an onion
+// poster's key, OnionKey) is kept as it is.
 func Key(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
@@ -111,3 +112,12 @@ func (r Resolver) Trusted(remoteAddr string) bool {
 	peer, ok := parseHostPort(remoteAddr)
 	return ok && r.isTrusted(peer)
 }
+
+// OnionPrefix starts the key that stands for a poster's address when the
+// poster has none of its own: Tor onion traffic, which reaches the site
+// from the proxy's address. It is not an address, and sorts after every
+// address key the store compares (hex digits), so no range matches it.
+const OnionPrefix = "onion:"
+
+// IsOnion tells whether key is an onion poster's, not an address.
+func IsOnion(key string) bool { return strings.HasPrefix(key, OnionPrefix) }
