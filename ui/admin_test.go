@@ -53,7 +53,7 @@ func newAdminSiteTrusting(t *testing.T, trusted string) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := ui.New(ui.Config{Logger: log}, ui.Deps{Reader: a, StaffAPI: a.Handler()})
+	u, err := ui.New(ui.Config{Logger: log}, ui.Deps{Reader: a, Staff: a})
 	if err != nil {
 		t.Fatal(err)
 	}
