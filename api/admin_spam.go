@@ -136,7 +136,7 @@ func (s *Service) handlePurge(w http.ResponseWriter, r *http.Request, st *staffR
 		return
 	}
 	for board, d := range gone {
-		s.afterStaffDelete(r, board, d)
+		s.afterStaffDelete(r.Context(), board, d)
 	}
 	s.log.Info("purge", "staff", st.staff.Username, "target", target, "deleted", n)
 	writeJSON(w, http.StatusOK, maniwani.StaffPurged{Deleted: n})
@@ -144,7 +144,7 @@ func (s *Service) handlePurge(w http.ResponseWriter, r *http.Request, st *staffR
 
 // afterStaffDelete tells the site about posts staff deleted from board:
 // the caches of their threads go, and their viewers see them go.
-func (s *Service) afterStaffDelete(r *http.Request, board string, d *store.StaffDeleted) []int64 {
+func (s *Service) afterStaffDelete(ctx context.Context, board string, d *store.StaffDeleted) []int64 {
 	events := make([]*pb.Event, 0, len(d.Posts))
 	nos := make([]int64, 0, len(d.Posts))
 	for i, p := range d.Posts {
@@ -152,7 +152,7 @@ func (s *Service) afterStaffDelete(r *http.Request, board string, d *store.Staff
 		events = append(events, &pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{
 			Board: board, No: p.No, Thread: d.Threads[i]}}})
 	}
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: d.Threads}, events...)
-	s.removeFiles(r.Context(), d.Files)
+	s.afterCommit(ctx, maniwani.Invalidation{Board: board, Threads: d.Threads}, events...)
+	s.removeFiles(ctx, d.Files)
 	return nos
 }
