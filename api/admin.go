@@ -209,7 +209,7 @@ func (s *Service) login(ctx context.Context, call maniwani.StaffCall, in maniwan
 	if err := s.store.CreateSession(ctx, tokenHash(token), st.ID, s.now()); err != nil {
 		return nil, nil, err
 	}
-	secure := s.overTLS(call)
+	secure := s.callOverTLS(call)
 	cookies := []*http.Cookie{{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: secure, MaxAge: int(s.cfg.SessionMax / time.Second)},
 		s.deviceCookie(tokens, st, oldToken, secure)}
@@ -218,10 +218,22 @@ func (s *Service) login(ctx context.Context, call maniwani.StaffCall, in maniwan
 	return &sess, cookies, nil
 }
 
-// overTLS tells whether the client reached us over HTTPS: directly, or
-// through a trusted proxy that says so.
-func (s *Service) overTLS(call maniwani.StaffCall) bool {
-	return call.TLS || (s.cfg.Proxies.Trusted(call.RemoteAddr) && call.ForwardedProto == "https")
+// callOverTLS tells whether the client of a staff call reached us over HTTPS
+// (overTLS): its cookies are Secure then.
+func (s *Service) callOverTLS(call maniwani.StaffCall) bool {
+	return s.overTLS(call.TLS, call.RemoteAddr, call.ForwardedProto)
+}
+
+// requestOverTLS tells whether the client of r reached us over HTTPS
+// (overTLS).
+func (s *Service) requestOverTLS(r *http.Request) bool {
+	return s.overTLS(r.TLS != nil, r.RemoteAddr, r.Header.Get("X-Forwarded-Proto"))
+}
+
+// overTLS tells whether a client reached us over HTTPS: directly (tls),
+// or through a trusted proxy (the peer) that says so (proto).
+func (s *Service) overTLS(tls bool, peer, proto string) bool {
+	return tls || (s.cfg.Proxies.Trusted(peer) && proto == "https")
 }
 
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request, st *staffRequest) {
@@ -240,7 +252,7 @@ func (s *Service) logout(ctx context.Context, st *staffRequest) ([]*http.Cookie,
 		return nil, err
 	}
 	return []*http.Cookie{{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: s.overTLS(st.call), MaxAge: -1}}, nil
+		SameSite: http.SameSiteLaxMode, Secure: s.callOverTLS(st.call), MaxAge: -1}}, nil
 }
 
 func (s *Service) handleSession(w http.ResponseWriter, r *http.Request, st *staffRequest) {
