@@ -276,3 +276,43 @@ type NewStaffMember struct {
 	Password string `json:"password"`
 	Role     Role   `json:"role"`
 }
+
+// FilterRequest is POST /api/admin/filters's body: a filter to add, which
+// looks for Pattern (an RE2 regular expression with Regex, else literal
+// text, case folded) in Fields, on Board ("": every board), and does Action to the posts it
+// matches: rejects them, bans their posters for BanHours with Reason, or
+// puts Replacement in the place of what it matched.
+type FilterRequest struct {
+	Board       string        `json:"board,omitempty"`
+	Pattern     string        `json:"pattern"`
+	Regex       bool          `json:"regex,omitempty"`
+	Fields      []FilterField `json:"fields"`
+	Action      FilterAction  `json:"action"`
+	Replacement string        `json:"replacement,omitempty"`
+	Reason      string        `json:"reason,omitempty"`
+	BanHours    int           `json:"ban_hours,omitempty"`
+}
+
+// PurgeRequest is POST /api/admin/purge's body: whose posts to delete (IP
+// or CIDR), where (Board; "": every board) and since when (Since, in RFC
+// 3339; "": all of them). A range wider than a ban may be without
+// confirmation needs ConfirmWide.
+type PurgeRequest struct {
+	IP          string `json:"ip,omitempty"`
+	CIDR        string `json:"cidr,omitempty"`
+	Board       string `json:"board,omitempty"`
+	Since       string `json:"since,omitempty"`
+	ConfirmWide bool   `json:"confirm_wide,omitempty"`
+}
+
+// FileBanRequest is POST /api/admin/filebans's body: the file to ban, by
+// its SHA-256 or as the file of the post Board/No; Similar bans its near
+// copies too, Delete deletes every post with it.
+type FileBanRequest struct {
+	SHA256  string `json:"sha256,omitempty"`
+	Board   string `json:"board,omitempty"`
+	No      int64  `json:"no,omitempty"`
+	Similar bool   `json:"similar,omitempty"`
+	Delete  bool   `json:"delete,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}

@@ -51,6 +51,17 @@ type StaffAPI interface {
 	// ReadLog is the moderation log, newest first, at most limit entries
 	// (0: 100; at most 1,000).
 	ReadLog(ctx context.Context, call StaffCall, limit int) ([]StaffLogEntry, error)
+
+	// The defences against spam: filters, purges and file bans.
+	ListFilters(ctx context.Context, call StaffCall) ([]StaffFilter, error)
+	CreateFilter(ctx context.Context, call StaffCall, in FilterRequest) (*StaffFilter, error)
+	DeleteFilter(ctx context.Context, call StaffCall, id int64) error
+	// Purge deletes every post of an address or range (on a board, since
+	// a time) and says how many went.
+	Purge(ctx context.Context, call StaffCall, in PurgeRequest) (*StaffPurged, error)
+	ListFileBans(ctx context.Context, call StaffCall) ([]StaffFileBan, error)
+	CreateFileBan(ctx context.Context, call StaffCall, in FileBanRequest) (*StaffFileBan, error)
+	LiftFileBan(ctx context.Context, call StaffCall, id int64) error
 }
 
 // StaffCall is what a staff call carries of the browser's request that

@@ -180,3 +180,54 @@ func (s *Service) ReadLog(ctx context.Context, call maniwani.StaffCall, limit in
 		return s.readLog(ctx, st, limit)
 	})
 }
+
+// ListFilters implements maniwani.StaffAPI.
+func (s *Service) ListFilters(ctx context.Context, call maniwani.StaffCall) ([]maniwani.StaffFilter, error) {
+	return asStaff(ctx, s, call, maniwani.PermBan, reads, func(st *staffRequest) ([]maniwani.StaffFilter, error) {
+		return s.listFilters(ctx, st)
+	})
+}
+
+// CreateFilter implements maniwani.StaffAPI.
+func (s *Service) CreateFilter(ctx context.Context, call maniwani.StaffCall, in maniwani.FilterRequest) (*maniwani.StaffFilter, error) {
+	return asStaff(ctx, s, call, maniwani.PermBan, changes, func(st *staffRequest) (*maniwani.StaffFilter, error) {
+		return s.createFilter(ctx, st, in)
+	})
+}
+
+// DeleteFilter implements maniwani.StaffAPI.
+func (s *Service) DeleteFilter(ctx context.Context, call maniwani.StaffCall, id int64) error {
+	_, err := asStaff(ctx, s, call, maniwani.PermBan, changes, func(st *staffRequest) (none, error) {
+		return noAnswer(s.deleteFilter(ctx, st, id))
+	})
+	return err
+}
+
+// Purge implements maniwani.StaffAPI.
+func (s *Service) Purge(ctx context.Context, call maniwani.StaffCall, in maniwani.PurgeRequest) (*maniwani.StaffPurged, error) {
+	return asStaff(ctx, s, call, maniwani.PermIPs, changes, func(st *staffRequest) (*maniwani.StaffPurged, error) {
+		return s.purge(ctx, st, in)
+	})
+}
+
+// ListFileBans implements maniwani.StaffAPI.
+func (s *Service) ListFileBans(ctx context.Context, call maniwani.StaffCall) ([]maniwani.StaffFileBan, error) {
+	return asStaff(ctx, s, call, maniwani.PermBan, reads, func(st *staffRequest) ([]maniwani.StaffFileBan, error) {
+		return s.listFileBans(ctx, st)
+	})
+}
+
+// CreateFileBan implements maniwani.StaffAPI.
+func (s *Service) CreateFileBan(ctx context.Context, call maniwani.StaffCall, in maniwani.FileBanRequest) (*maniwani.StaffFileBan, error) {
+	return asStaff(ctx, s, call, maniwani.PermBan, changes, func(st *staffRequest) (*maniwani.StaffFileBan, error) {
+		return s.createFileBan(ctx, st, in)
+	})
+}
+
+// LiftFileBan implements maniwani.StaffAPI.
+func (s *Service) LiftFileBan(ctx context.Context, call maniwani.StaffCall, id int64) error {
+	_, err := asStaff(ctx, s, call, maniwani.PermBan, changes, func(st *staffRequest) (none, error) {
+		return noAnswer(s.liftFileBan(ctx, st, id))
+	})
+	return err
+}

@@ -274,3 +274,56 @@ func (c *Client) ReadLog(ctx context.Context, call maniwani.StaffCall, limit int
 	_, err := c.staff(ctx, call, http.MethodGet, path, nil, &v)
 	return v.Log, err
 }
+
+// ListFilters implements maniwani.StaffAPI.
+func (c *Client) ListFilters(ctx context.Context, call maniwani.StaffCall) ([]maniwani.StaffFilter, error) {
+	var v maniwani.StaffFilters
+	_, err := c.staff(ctx, call, http.MethodGet, "/api/admin/filters", nil, &v)
+	return v.Filters, err
+}
+
+// CreateFilter implements maniwani.StaffAPI.
+func (c *Client) CreateFilter(ctx context.Context, call maniwani.StaffCall, in maniwani.FilterRequest) (*maniwani.StaffFilter, error) {
+	var v maniwani.StaffFilter
+	if _, err := c.staff(ctx, call, http.MethodPost, "/api/admin/filters", in, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// DeleteFilter implements maniwani.StaffAPI.
+func (c *Client) DeleteFilter(ctx context.Context, call maniwani.StaffCall, id int64) error {
+	_, err := c.staff(ctx, call, http.MethodDelete, "/api/admin/filters/"+strconv.FormatInt(id, 10), nil, nil)
+	return err
+}
+
+// Purge implements maniwani.StaffAPI.
+func (c *Client) Purge(ctx context.Context, call maniwani.StaffCall, in maniwani.PurgeRequest) (*maniwani.StaffPurged, error) {
+	var v maniwani.StaffPurged
+	if _, err := c.staff(ctx, call, http.MethodPost, "/api/admin/purge", in, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// ListFileBans implements maniwani.StaffAPI.
+func (c *Client) ListFileBans(ctx context.Context, call maniwani.StaffCall) ([]maniwani.StaffFileBan, error) {
+	var v maniwani.StaffFileBans
+	_, err := c.staff(ctx, call, http.MethodGet, "/api/admin/filebans", nil, &v)
+	return v.FileBans, err
+}
+
+// CreateFileBan implements maniwani.StaffAPI.
+func (c *Client) CreateFileBan(ctx context.Context, call maniwani.StaffCall, in maniwani.FileBanRequest) (*maniwani.StaffFileBan, error) {
+	var v maniwani.StaffFileBan
+	if _, err := c.staff(ctx, call, http.MethodPost, "/api/admin/filebans", in, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// LiftFileBan implements maniwani.StaffAPI.
+func (c *Client) LiftFileBan(ctx context.Context, call maniwani.StaffCall, id int64) error {
+	_, err := c.staff(ctx, call, http.MethodDelete, "/api/admin/filebans/"+strconv.FormatInt(id, 10), nil, nil)
+	return err
+}

@@ -407,11 +407,10 @@ func (s *Service) actLift(w http.ResponseWriter, a *action) (string, error) {
 
 func (s *Service) pageFileBans(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Back = "File bans", "filebans", "/admin/filebans"
-	var v maniwani.StaffFileBans
-	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/filebans", "", nil, &v); err != nil {
+	var err error
+	if p.FileBans, err = s.staff.ListFileBans(r.Context(), readCall(r)); err != nil {
 		return err
 	}
-	p.FileBans = v.FileBans
 	s.adminRender(w, r, "a-filebans", http.StatusOK, p)
 	return nil
 }
@@ -421,25 +420,24 @@ func (s *Service) pageFileBans(w http.ResponseWriter, r *http.Request, p *adminP
 // with it (delete); from a report, it dismisses the report too.
 func (s *Service) actFileBan(w http.ResponseWriter, a *action) (string, error) {
 	f := a.r.PostForm
-	in := map[string]any{"reason": strings.TrimSpace(f.Get("reason")), "similar": f.Get("similar") != "",
-		"delete": f.Get("delete") != ""}
+	in := maniwani.FileBanRequest{Reason: strings.TrimSpace(f.Get("reason")), Similar: f.Get("similar") != "",
+		Delete: f.Get("delete") != ""}
 	what := ""
 	if no, err := strconv.ParseInt(f.Get("post_no"), 10, 64); err == nil && no > 0 {
-		board := f.Get("post_board")
-		in["board"], in["no"] = board, no
-		what = fmt.Sprintf("the file of /%s/ No.%d", board, no)
-		if u, err := url.Parse(a.back); err == nil && in["delete"] == true && u.Path == fmt.Sprintf("/admin/posts/%s/%d", board, no) {
+		in.Board, in.No = f.Get("post_board"), no
+		what = fmt.Sprintf("the file of /%s/ No.%d", in.Board, no)
+		if u, err := url.Parse(a.back); err == nil && in.Delete && u.Path == fmt.Sprintf("/admin/posts/%s/%d", in.Board, no) {
 			a.back = "/admin/filebans" // the post's page goes with it
 		}
 	} else {
-		in["sha256"] = strings.TrimSpace(f.Get("sha256"))
-		what = "the file " + strings.ToLower(strings.TrimSpace(f.Get("sha256")))
+		in.SHA256 = strings.TrimSpace(f.Get("sha256"))
+		what = "the file " + strings.ToLower(in.SHA256)
 	}
-	if in["reason"] == "" {
+	if in.Reason == "" {
 		return "", invalid("A file ban needs a reason.")
 	}
-	var b maniwani.StaffFileBan
-	if err := a.call(s, http.MethodPost, "/api/admin/filebans", in, &b); err != nil {
+	b, err := s.staff.CreateFileBan(a.ctx, a.call, in)
+	if err != nil {
 		return "", err
 	}
 	s.resolveReport(a)
@@ -458,7 +456,7 @@ func (s *Service) actLiftFileBan(w http.ResponseWriter, a *action) (string, erro
 	if err != nil {
 		return "", invalid("No such file ban.")
 	}
-	if err := a.call(s, http.MethodDelete, "/api/admin/filebans/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
+	if err := s.staff.LiftFileBan(a.ctx, a.call, id); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("Lifted file ban #%d.", id), nil
