@@ -3,6 +3,7 @@ package maniwani
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind is what sort of failure an error is; each transport maps a kind to its
@@ -82,4 +83,24 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// RetryLater is a refusal that says when to try again (a limit spent, a
+// server busy): over HTTP, its Retry-After.
+type RetryLater struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryLater) Error() string { return e.Err.Error() }
+func (e *RetryLater) Unwrap() error { return e.Err }
+
+// RetryAfter is how long err asks its client to wait before trying again;
+// 0 when it does not say.
+func RetryAfter(err error) time.Duration {
+	var rl *RetryLater
+	if errors.As(err, &rl) {
+		return rl.After
+	}
+	return 0
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // An error crosses HTTP (between services, and to the staff API's clients)
@@ -83,7 +85,8 @@ func kindOfStatus(code int) Kind {
 
 // WriteError answers err: at HTTPStatus(err), with its kind in
 // ErrorKindHeader and the JSON {"error": ErrorMessage(err)} and extra's
-// fields besides. Headers set on w before stay.
+// fields besides, and Retry-After when err says when to try again (whole
+// seconds, rounded up). Headers set on w before stay.
 func WriteError(w http.ResponseWriter, err error, extra map[string]any) {
 	body := make(map[string]any, len(extra)+1)
 	for k, v := range extra {
@@ -91,6 +94,9 @@ func WriteError(w http.ResponseWriter, err error, extra map[string]any) {
 	}
 	body["error"] = ErrorMessage(err)
 	h := w.Header()
+	if d := RetryAfter(err); d > 0 && h.Get("Retry-After") == "" {
+		h.Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set(ErrorKindHeader, ErrorKind(err).String())
 	w.WriteHeader(HTTPStatus(err))
@@ -100,7 +106,8 @@ func WriteError(w http.ResponseWriter, err error, extra map[string]any) {
 // DecodeError is the error that an answer of code, header h and body (an
 // answer of WriteError's, or a proxy's) stands for; nil for a 2xx. Its kind
 // is the header's, or the status's when the header names none it knows;
-// its message is the body's "error", or the status's text.
+// its message is the body's "error", or the status's text; a Retry-After in
+// seconds makes it a *RetryLater.
 func DecodeError(code int, h http.Header, body []byte) error {
 	if code >= 200 && code <= 299 {
 		return nil
@@ -115,7 +122,11 @@ func DecodeError(code int, h http.Header, body []byte) error {
 	if json.Unmarshal(body, &e) != nil || e.Error == "" {
 		e.Error = http.StatusText(code) + "."
 	}
-	return &Error{Kind: kind, Message: e.Error}
+	var err error = &Error{Kind: kind, Message: e.Error}
+	if secs, perr := strconv.Atoi(h.Get("Retry-After")); perr == nil && secs > 0 {
+		err = &RetryLater{After: time.Duration(secs) * time.Second, Err: err}
+	}
+	return err
 }
 
 // ResponseError is DecodeError of resp, whose body it reads (up to 64 KB)

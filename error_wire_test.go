@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/maniwani/maniwani"
 )
@@ -114,5 +115,22 @@ func TestResponseError(t *testing.T) {
 	resp.Body.Close()
 	if err := maniwani.ResponseError(resp); err != nil {
 		t.Errorf("a 200 is %v", err)
+	}
+}
+
+// A refusal that says when to try again says so over HTTP too.
+func TestRetryAfterRoundTrip(t *testing.T) {
+	rec := httptest.NewRecorder()
+	maniwani.WriteError(rec, &maniwani.RetryLater{After: 1500 * time.Millisecond,
+		Err: maniwani.Errorf(maniwani.KindTooMany, "Wait.")}, nil)
+	if got := rec.Header().Get("Retry-After"); got != "2" || rec.Code != 429 {
+		t.Fatalf("%d, Retry-After %q, want 429 and 2", rec.Code, got)
+	}
+	err := maniwani.DecodeError(rec.Code, rec.Header(), rec.Body.Bytes())
+	if maniwani.RetryAfter(err) != 2*time.Second || maniwani.ErrorKind(err) != maniwani.KindTooMany || maniwani.ErrorMessage(err) != "Wait." {
+		t.Errorf("came back as %v, after %v", err, maniwani.RetryAfter(err))
+	}
+	if maniwani.RetryAfter(maniwani.Errorf(maniwani.KindTooMany, "Wait.")) != 0 {
+		t.Error("an error that says nothing of when says when")
 	}
 }

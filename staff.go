@@ -204,3 +204,136 @@ type (
 		Posts []StaffPost `json:"posts"`
 	}
 )
+
+// The staff API's requests, as their JSON bodies (and, for DELETE
+// /api/admin/posts, its query) carry them. A field left out is not sent.
+
+// StaffLogin is POST /api/admin/login's body.
+type StaffLogin struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// BoardPatch is a board's settings as POST /api/admin/boards and PATCH
+// /api/admin/boards/{board} take them: a field left nil is left as it is
+// (on a new board, as on board b of a new site).
+type BoardPatch struct {
+	Name           *string `json:"name,omitempty"`
+	Title          *string `json:"title,omitempty"`
+	Description    *string `json:"description,omitempty"`
+	MaxThreads     *int    `json:"max_threads,omitempty"`
+	BumpLimit      *int    `json:"bump_limit,omitempty"`
+	ImageLimit     *int    `json:"image_limit,omitempty"`
+	MaxFileSize    *int64  `json:"max_file_size,omitempty"`
+	CooldownThread *int    `json:"cooldown_thread,omitempty"`
+	CooldownReply  *int    `json:"cooldown_reply,omitempty"`
+	PosterIDs      *bool   `json:"poster_ids,omitempty"`
+	// FileTypes set to an empty list gives the board the site's default
+	// types.
+	FileTypes *[]string `json:"file_types,omitempty"`
+	// UniqueComments is unique_comments_minutes.
+	UniqueComments *int `json:"unique_comments_minutes,omitempty"`
+	// The captcha: the board's own mode, the flood thresholds and how long
+	// a flood raises the mode.
+	Captcha            *CaptchaMode `json:"captcha,omitempty"`
+	CaptchaAutoThreads *int         `json:"captcha_auto_threads_per_hour,omitempty"`
+	CaptchaAutoPosts   *int         `json:"captcha_auto_posts_per_hour,omitempty"`
+	CaptchaAutoMinutes *int         `json:"captcha_auto_minutes,omitempty"`
+	// CaptchaInForce is in the answers, and taken back unchanged so that an
+	// answer can be sent back as it is; it is never set.
+	CaptchaInForce *CaptchaMode `json:"captcha_in_force,omitempty"`
+	HoldNewPosters *bool        `json:"hold_new_posters,omitempty"`
+}
+
+// PostDeletion is what DELETE /api/admin/posts/{board}/{no} deletes: the
+// post (and its thread, if it opens one); with FileOnly only its file;
+// with ByIP ("thread" or "board") every post of its address there.
+type PostDeletion struct {
+	FileOnly bool   // ?file_only=1
+	ByIP     string // ?by_ip=
+	Reason   string // ?reason=, for the log
+}
+
+// ThreadPatch is PATCH /api/admin/threads/{board}/{no}'s body: the flags
+// to set, and the board to move the thread to.
+type ThreadPatch struct {
+	Sticky *bool   `json:"sticky,omitempty"`
+	Closed *bool   `json:"closed,omitempty"`
+	Board  *string `json:"board,omitempty"`
+}
+
+// BanRequest is POST /api/admin/bans's body: whom (IP or CIDR, or else the
+// address of Post), why, until when (Expires in RFC 3339, or Duration as a
+// Go duration; neither: for good) and where (Board; "": every board).
+// Public puts USER WAS BANNED FOR THIS POST on Post. A range wider than an
+// IPv4 /16 or an IPv6 /32 needs ConfirmWide.
+type BanRequest struct {
+	IP          string   `json:"ip,omitempty"`
+	CIDR        string   `json:"cidr,omitempty"`
+	Reason      string   `json:"reason,omitempty"`
+	Expires     string   `json:"expires,omitempty"`
+	Duration    string   `json:"duration,omitempty"`
+	Board       string   `json:"board,omitempty"`
+	Post        *PostRef `json:"post,omitempty"`
+	Public      bool     `json:"public,omitempty"`
+	ConfirmWide bool     `json:"confirm_wide,omitempty"`
+}
+
+// PostRef names a post.
+type PostRef struct {
+	Board string `json:"board"`
+	No    int64  `json:"no"`
+}
+
+// NewStaffMember is POST /api/admin/staff's body.
+type NewStaffMember struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Role     Role   `json:"role"`
+}
+
+// FilterRequest is POST /api/admin/filters's body: a filter to add, which
+// looks for Pattern (an RE2 regular expression with Regex, else literal
+// text, case folded) in Fields, on Board ("": every board), and does Action to the posts it
+// matches: rejects them, bans their posters for BanHours with Reason, or
+// puts Replacement in the place of what it matched.
+// HeldDecision is POST /api/admin/held/{board}/{no}: publish the held
+// post (approve) or delete it.
+type HeldDecision struct {
+	Approve *bool `json:"approve"`
+}
+
+type FilterRequest struct {
+	Board       string        `json:"board,omitempty"`
+	Pattern     string        `json:"pattern"`
+	Regex       bool          `json:"regex,omitempty"`
+	Fields      []FilterField `json:"fields"`
+	Action      FilterAction  `json:"action"`
+	Replacement string        `json:"replacement,omitempty"`
+	Reason      string        `json:"reason,omitempty"`
+	BanHours    int           `json:"ban_hours,omitempty"`
+}
+
+// PurgeRequest is POST /api/admin/purge's body: whose posts to delete (IP
+// or CIDR), where (Board; "": every board) and since when (Since, in RFC
+// 3339; "": all of them). A range wider than a ban may be without
+// confirmation needs ConfirmWide.
+type PurgeRequest struct {
+	IP          string `json:"ip,omitempty"`
+	CIDR        string `json:"cidr,omitempty"`
+	Board       string `json:"board,omitempty"`
+	Since       string `json:"since,omitempty"`
+	ConfirmWide bool   `json:"confirm_wide,omitempty"`
+}
+
+// FileBanRequest is POST /api/admin/filebans's body: the file to ban, by
+// its SHA-256 or as the file of the post Board/No; Similar bans its near
+// copies too, Delete deletes every post with it.
+type FileBanRequest struct {
+	SHA256  string `json:"sha256,omitempty"`
+	Board   string `json:"board,omitempty"`
+	No      int64  `json:"no,omitempty"`
+	Similar bool   `json:"similar,omitempty"`
+	Delete  bool   `json:"delete,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}

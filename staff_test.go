@@ -68,3 +68,33 @@ func TestStaffAnswersRoundTrip(t *testing.T) {
 		t.Errorf("%s came back as %s", b, again)
 	}
 }
+
+// The staff API's requests carry the contract's field names, and only the
+// fields set.
+func TestStaffRequestsJSON(t *testing.T) {
+	str := func(s string) *string { return &s }
+	yes, n := true, 20
+	types := []string{}
+	for _, c := range []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"login", maniwani.StaffLogin{Username: "adm", Password: "pw"}, `{"username":"adm","password":"pw"}`},
+		{"board", maniwani.BoardPatch{Name: str("g"), Title: str("Tech"), MaxThreads: &n, PosterIDs: &yes, FileTypes: &types},
+			`{"name":"g","title":"Tech","max_threads":20,"poster_ids":true,"file_types":[]}`},
+		{"empty patch", maniwani.BoardPatch{}, `{}`},
+		{"thread", maniwani.ThreadPatch{Sticky: &yes, Board: str("g")}, `{"sticky":true,"board":"g"}`},
+		{"ban", maniwani.BanRequest{IP: "10.0.0.1", Reason: "spam", Duration: "72h", Post: &maniwani.PostRef{Board: "b", No: 3},
+			Public: true, ConfirmWide: true}, `{"ip":"10.0.0.1","reason":"spam","duration":"72h","post":{"board":"b","no":3},"public":true,"confirm_wide":true}`},
+		{"range ban", maniwani.BanRequest{CIDR: "10.0.0.0/24", Reason: "r", Expires: "2030-01-02T15:04:05Z", Board: "b"},
+			`{"cidr":"10.0.0.0/24","reason":"r","expires":"2030-01-02T15:04:05Z","board":"b"}`},
+		{"staff", maniwani.NewStaffMember{Username: "jan", Password: "pw", Role: maniwani.RoleJanitor},
+			`{"username":"jan","password":"pw","role":"janitor"}`},
+	} {
+		got, err := json.Marshal(c.v)
+		if err != nil || string(got) != c.want {
+			t.Errorf("%s:\n got %s %v\nwant %s", c.name, got, err, c.want)
+		}
+	}
+}

@@ -20,7 +20,7 @@ import (
 // The staff API: /api/admin/..., JSON, behind a session cookie, never cached.
 
 // SessionCookie is the name of the staff session's cookie.
-const SessionCookie = "mw_session"
+const SessionCookie = maniwani.StaffSessionCookie
 
 // Session lifetimes when Config leaves them zero.
 const (
@@ -28,39 +28,46 @@ const (
 	DefaultSessionMax  = 12 * time.Hour
 )
 
-// staffRequest is an admitted staff request: who sent it.
+// staffRequest is an admitted staff call: who made it, and with what.
 type staffRequest struct {
 	staff maniwani.Staff
 	token string // the session's token, which the CSRF token derives from
+	call  maniwani.StaffCall
 }
 
-// staffOnly admits a request to the staff API: a valid session (401), a
-// role with perm ("" for any role; 403) and, on a state-changing method,
-// the session's CSRF token in X-CSRF-Token (403), in that order.
+// admitStaff admits a staff call: a valid session (401), a role with perm (""
+// for any role; 403) and, for a state change (write), the session's CSRF
+// token (403), in that order.
+func (s *Service) admitStaff(ctx context.Context, call maniwani.StaffCall, perm maniwani.Permission, write bool) (*staffRequest, error) {
+	if call.Session == "" {
+		return nil, maniwani.Errorf(maniwani.KindUnauthorized, "Log in first.")
+	}
+	sess, err := s.store.SessionByHash(ctx, tokenHash(call.Session), s.now(), s.cfg.SessionIdle, s.cfg.SessionMax)
+	if err != nil {
+		return nil, err
+	}
+	if perm != "" && !sess.Staff.Role.Can(perm) {
+		return nil, maniwani.Errorf(maniwani.KindForbidden, "A %s may not do this.", sess.Staff.Role)
+	}
+	if write && !hmac.Equal([]byte(call.CSRFToken), []byte(s.csrfToken(call.Session))) {
+		return nil, maniwani.Errorf(maniwani.KindForbidden, "The request lacks its CSRF token; reload the page.")
+	}
+	return &staffRequest{staff: sess.Staff, token: call.Session, call: call}, nil
+}
+
+// staffOnly admits a request to the staff API (admitStaff), its CSRF token in
+// X-CSRF-Token, a state change being any method but GET and HEAD.
 func (s *Service) staffOnly(perm maniwani.Permission, h func(http.ResponseWriter, *http.Request, *staffRequest)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		limitBody(w, r, 64<<10, "The request is too large.")
-		c, err := r.Cookie(SessionCookie)
-		if err != nil || c.Value == "" {
-			s.fail(w, r, maniwani.Errorf(maniwani.KindUnauthorized, "Log in first."), nil)
-			return
-		}
-		sess, err := s.store.SessionByHash(r.Context(), tokenHash(c.Value), s.now(), s.cfg.SessionIdle, s.cfg.SessionMax)
+		st, err := s.admitStaff(r.Context(), maniwani.StaffCallOf(r, r.Header.Get("X-CSRF-Token")), perm,
+			r.Method != http.MethodGet && r.Method != http.MethodHead)
 		if err != nil {
 			s.fail(w, r, err, nil)
 			return
 		}
-		if perm != "" && !sess.Staff.Role.Can(perm) {
-			s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden, "A %s may not do this.", sess.Staff.Role), nil)
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead &&
-			!hmac.Equal([]byte(r.Header.Get("X-CSRF-Token")), []byte(s.csrfToken(c.Value))) {
-			s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden, "The request lacks its CSRF token; reload the page."), nil)
-			return
-		}
-		h(w, r, &staffRequest{staff: sess.Staff, token: c.Value})
+		h(w, r, st)
 	}
 }
 
@@ -107,22 +114,38 @@ func (s *Service) addLog(ctx context.Context, e maniwani.LogEntry) {
 }
 
 // handleLogin: POST /api/admin/login {"username","password"}.
+func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	limitBody(w, r, 16<<10, "The request is too large.")
+	var in maniwani.StaffLogin
+	if err := readJSON(r, &in); err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	sess, cookies, err := s.login(r.Context(), maniwani.StaffCallOf(r, ""), in)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	setCookies(w, cookies)
+	writeJSON(w, http.StatusOK, sess)
+}
+
+func setCookies(w http.ResponseWriter, cookies []*http.Cookie) {
+	for _, c := range cookies {
+		http.SetCookie(w, c)
+	}
+}
+
+// login checks a login's credentials and opens its session.
 //
 // Each attempt takes a slot in its budgets (limits.go) before its password
 // is hashed: a browser the account has logged in from before is counted
 // on its own device's budget, any other on the account's and on its
 // address's. A wrong password keeps its slots; a right one hands them
 // back, so the budgets count failures (and checks under way).
-func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	limitBody(w, r, 16<<10, "The request is too large.")
-	var in struct{ Username, Password string }
-	if err := readJSON(r, &in); err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
-	ctx := r.Context()
-	ip := s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+func (s *Service) login(ctx context.Context, call maniwani.StaffCall, in maniwani.StaffLogin) (*maniwani.StaffSession, []*http.Cookie, error) {
+	ip := s.cfg.Proxies.ClientIP(call.RemoteAddr, call.ForwardedFor)
 	var st *maniwani.Staff
 	looked := false
 	lookUp := func() error {
@@ -139,11 +162,10 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	// A device token is checked against its account, so a browser that
 	// sends one has the account looked up first; one that sends none (any
 	// attacker's) is counted first, and a refusal costs no lookup.
-	tokens := s.deviceTokens(r)
+	tokens := s.deviceTokens(call.Devices)
 	if len(tokens) > 0 {
 		if err := lookUp(); err != nil {
-			s.fail(w, r, err, nil)
-			return
+			return nil, nil, err
 		}
 	}
 	device, oldToken := s.device(tokens, st)
@@ -157,8 +179,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.release(ctx, slots)
-		s.fail(w, r, err, nil)
-		return
+		return nil, nil, err
 	}
 	// An unknown name costs the same hashing as a wrong password: the
 	// answer's time does not tell which names exist.
@@ -175,43 +196,63 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		// flood of logins meets in every one of its requests, is not
 		// logged as a fault.
 		s.release(ctx, slots)
-		s.fail(w, r, err, nil)
-		return
+		return nil, nil, err
 	}
 	if !ok {
 		s.log.Warn("staff login failed", "username", in.Username, "ip", ip, "device", device != "")
-		s.fail(w, r, maniwani.Errorf(maniwani.KindUnauthorized, "Wrong username or password."), nil)
-		return
+		return nil, nil, maniwani.Errorf(maniwani.KindUnauthorized, "Wrong username or password.")
 	}
 	s.release(ctx, slots)
 	b := make([]byte, 32) // 256 bits
 	rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)
 	if err := s.store.CreateSession(ctx, tokenHash(token), st.ID, s.now()); err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, nil, err
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: s.overTLS(r), MaxAge: int(s.cfg.SessionMax / time.Second)})
-	s.setDevice(w, r, tokens, st, oldToken)
+	secure := s.callOverTLS(call)
+	cookies := []*http.Cookie{{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: secure, MaxAge: int(s.cfg.SessionMax / time.Second)},
+		s.deviceCookie(tokens, st, oldToken, secure)}
 	s.log.Info("staff logged in", "username", st.Username)
-	writeJSON(w, http.StatusOK, s.session(st, token))
+	sess := s.session(st, token)
+	return &sess, cookies, nil
 }
 
-// overTLS tells whether the client reached us over HTTPS: directly, or
-// through a trusted proxy that says so.
-func (s *Service) overTLS(r *http.Request) bool {
-	return r.TLS != nil || (s.cfg.Proxies.Trusted(r.RemoteAddr) && r.Header.Get("X-Forwarded-Proto") == "https")
+// callOverTLS tells whether the client of a staff call reached us over HTTPS
+// (overTLS): its cookies are Secure then.
+func (s *Service) callOverTLS(call maniwani.StaffCall) bool {
+	return s.overTLS(call.TLS, call.RemoteAddr, call.ForwardedProto)
+}
+
+// requestOverTLS tells whether the client of r reached us over HTTPS
+// (overTLS).
+func (s *Service) requestOverTLS(r *http.Request) bool {
+	return s.overTLS(r.TLS != nil, r.RemoteAddr, r.Header.Get("X-Forwarded-Proto"))
+}
+
+// overTLS tells whether a client reached us over HTTPS: directly (tls),
+// or through a trusted proxy (the peer) that says so (proto).
+func (s *Service) overTLS(tls bool, peer, proto string) bool {
+	return tls || (s.cfg.Proxies.Trusted(peer) && proto == "https")
 }
 
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	if err := s.store.DeleteSession(r.Context(), tokenHash(st.token)); err != nil {
+	cookies, err := s.logout(r.Context(), st)
+	if err != nil {
 		s.fail(w, r, err, nil)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: s.overTLS(r), MaxAge: -1})
+	setCookies(w, cookies)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// logout ends st's session.
+func (s *Service) logout(ctx context.Context, st *staffRequest) ([]*http.Cookie, error) {
+	if err := s.store.DeleteSession(ctx, tokenHash(st.token)); err != nil {
+		return nil, err
+	}
+	return []*http.Cookie{{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: s.callOverTLS(st.call), MaxAge: -1}}, nil
 }
 
 func (s *Service) handleSession(w http.ResponseWriter, r *http.Request, st *staffRequest) {
@@ -279,4 +320,23 @@ func (s *Service) registerAdmin(m *http.ServeMux) {
 	m.HandleFunc("/api/admin/", s.staffOnly("", func(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
 		s.fail(w, r, maniwani.Errorf(maniwani.KindNotFound, "No such staff API route."), nil)
 	}))
+}
+
+// bodyOf reads a staff request's JSON body as an In.
+func bodyOf[In any](r *http.Request) (In, error) {
+	var in In
+	return in, readJSON(r, &in)
+}
+
+// answer answers a staff request: v as JSON at code (nothing for 204), or
+// err.
+func (s *Service) answer(w http.ResponseWriter, r *http.Request, code int, v any, err error) {
+	switch {
+	case err != nil:
+		s.fail(w, r, err, nil)
+	case code == http.StatusNoContent:
+		w.WriteHeader(code)
+	default:
+		writeJSON(w, code, v)
+	}
 }

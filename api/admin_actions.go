@@ -20,31 +20,6 @@ import (
 // The staff API's actions. Each takes effect everywhere at once: the cached
 // pages and JSON are dropped and the live streams told, as after a post.
 
-// boardPatch is a board's settings as sent: absent fields are left as they are.
-type boardPatch struct {
-	Name           *string   `json:"name"`
-	Title          *string   `json:"title"`
-	Description    *string   `json:"description"`
-	MaxThreads     *int      `json:"max_threads"`
-	BumpLimit      *int      `json:"bump_limit"`
-	ImageLimit     *int      `json:"image_limit"`
-	MaxFileSize    *int64    `json:"max_file_size"`
-	CooldownThread *int      `json:"cooldown_thread"`
-	CooldownReply  *int      `json:"cooldown_reply"`
-	PosterIDs      *bool     `json:"poster_ids"`
-	FileTypes      *[]string `json:"file_types"`
-	UniqueComments *int      `json:"unique_comments_minutes"`
-
-	Captcha            *maniwani.CaptchaMode `json:"captcha"`
-	CaptchaAutoThreads *int                  `json:"captcha_auto_threads_per_hour"`
-	CaptchaAutoPosts   *int                  `json:"captcha_auto_posts_per_hour"`
-	CaptchaAutoMinutes *int                  `json:"captcha_auto_minutes"`
-	// CaptchaInForce is in the answers, and taken back unchanged so that an
-	// answer can be sent back as it is; it is never set.
-	CaptchaInForce *maniwani.CaptchaMode `json:"captcha_in_force"`
-	HoldNewPosters *bool                 `json:"hold_new_posters"`
-}
-
 // maxUniqueMinutes bounds unique_comments_minutes: a week of a board's
 // posts is what its check reads at most, through an index.
 const maxUniqueMinutes = 7 * 24 * 60
@@ -52,8 +27,8 @@ const maxUniqueMinutes = 7 * 24 * 60
 // maxCaptchaAuto bounds a board's flood thresholds.
 const maxCaptchaAuto = 10000
 
-// apply sets the sent fields on b and checks the result.
-func (p *boardPatch) apply(b *maniwani.Board) error {
+// applyBoard sets the fields p sends on b and checks the result.
+func applyBoard(p *maniwani.BoardPatch, b *maniwani.Board) error {
 	set := func(dst *int, v *int) {
 		if v != nil {
 			*dst = *v
@@ -132,41 +107,48 @@ func (p *boardPatch) apply(b *maniwani.Board) error {
 	return nil
 }
 
-func (s *Service) handleAdminBoards(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
-	bs, err := s.store.Boards(r.Context())
+func (s *Service) handleAdminBoards(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	out, err := s.listBoards(r.Context(), st)
+	s.answer(w, r, http.StatusOK, maniwani.StaffBoards{Boards: out}, err)
+}
+
+func (s *Service) listBoards(ctx context.Context, _ *staffRequest) ([]maniwani.BoardSettings, error) {
+	bs, err := s.store.Boards(ctx)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	out := make([]maniwani.BoardSettings, len(bs))
 	for i := range bs {
 		out[i] = s.settings(&bs[i])
 	}
-	writeJSON(w, http.StatusOK, maniwani.StaffBoards{Boards: out})
+	return out, nil
 }
 
 func (s *Service) handleCreateBoard(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	var p boardPatch
-	if err := readJSON(r, &p); err != nil {
-		s.fail(w, r, err, nil)
-		return
+	p, err := bodyOf[maniwani.BoardPatch](r)
+	var out *maniwani.BoardSettings
+	if err == nil {
+		out, err = s.createBoard(r.Context(), st, p)
 	}
+	s.answer(w, r, http.StatusCreated, out, err)
+}
+
+func (s *Service) createBoard(ctx context.Context, st *staffRequest, p maniwani.BoardPatch) (*maniwani.BoardSettings, error) {
 	b := maniwani.DefaultBoard() // what is not sent is as on board b of a new site
 	b.Title, b.Description = "", ""
 	if p.Name != nil {
 		b.Name = strings.TrimSpace(*p.Name)
 	}
-	if err := p.apply(&b); err != nil {
-		s.fail(w, r, err, nil)
-		return
+	if err := applyBoard(&p, &b); err != nil {
+		return nil, err
 	}
-	if err := s.store.CreateBoard(r.Context(), b); err != nil {
-		s.fail(w, r, err, nil)
-		return
+	if err := s.store.CreateBoard(ctx, b); err != nil {
+		return nil, err
 	}
-	s.addLog(r.Context(), s.logEntry(st, "create board", "/"+b.Name+"/", ""))
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true})
-	writeJSON(w, http.StatusCreated, s.settings(&b))
+	s.addLog(ctx, s.logEntry(st, "create board", "/"+b.Name+"/", ""))
+	s.afterCommit(ctx, maniwani.Invalidation{Board: b.Name, All: true})
+	out := s.settings(&b)
+	return &out, nil
 }
 
 // settings is the board as the staff API gives it, with the captcha mode
@@ -178,44 +160,47 @@ func (s *Service) settings(b *maniwani.Board) maniwani.BoardSettings {
 }
 
 func (s *Service) handleUpdateBoard(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	b, err := s.store.Board(r.Context(), r.PathValue("board"))
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+	p, err := bodyOf[maniwani.BoardPatch](r)
+	var out *maniwani.BoardSettings
+	if err == nil {
+		out, err = s.updateBoard(r.Context(), st, r.PathValue("board"), p)
 	}
-	var p boardPatch
-	if err := readJSON(r, &p); err != nil {
-		s.fail(w, r, err, nil)
-		return
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Service) updateBoard(ctx context.Context, st *staffRequest, name string, p maniwani.BoardPatch) (*maniwani.BoardSettings, error) {
+	b, err := s.store.Board(ctx, name)
+	if err != nil {
+		return nil, err
 	}
 	if p.Name != nil && *p.Name != b.Name {
-		s.fail(w, r, invalid("A board cannot be renamed: its name is in every link to it."), nil)
-		return
+		return nil, invalid("A board cannot be renamed: its name is in every link to it.")
 	}
-	if err := p.apply(b); err != nil {
-		s.fail(w, r, err, nil)
-		return
+	if err := applyBoard(&p, b); err != nil {
+		return nil, err
 	}
-	if err := s.store.UpdateBoard(r.Context(), *b); err != nil {
-		s.fail(w, r, err, nil)
-		return
+	if err := s.store.UpdateBoard(ctx, *b); err != nil {
+		return nil, err
 	}
-	s.addLog(r.Context(), s.logEntry(st, "edit board", "/"+b.Name+"/", ""))
+	s.addLog(ctx, s.logEntry(st, "edit board", "/"+b.Name+"/", ""))
 	// A board's settings show on all its pages: everything cached goes.
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: b.Name, All: true})
-	writeJSON(w, http.StatusOK, s.settings(b))
+	s.afterCommit(ctx, maniwani.Invalidation{Board: b.Name, All: true})
+	out := s.settings(b)
+	return &out, nil
 }
 
 func (s *Service) handleDeleteBoard(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	name := r.PathValue("board")
-	files, err := s.store.DeleteBoard(r.Context(), name, s.logEntry(st, "delete board", "/"+name+"/", ""))
+	s.answer(w, r, http.StatusNoContent, nil, s.deleteBoard(r.Context(), st, r.PathValue("board")))
+}
+
+func (s *Service) deleteBoard(ctx context.Context, st *staffRequest, name string) error {
+	files, err := s.store.DeleteBoard(ctx, name, s.logEntry(st, "delete board", "/"+name+"/", ""))
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return err
 	}
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: name, All: true})
-	s.removeFiles(r.Context(), files)
-	w.WriteHeader(http.StatusNoContent)
+	s.afterCommit(ctx, maniwani.Invalidation{Board: name, All: true})
+	s.removeFiles(ctx, files)
+	return nil
 }
 
 // postNo reads the {no} of a path.
@@ -225,6 +210,14 @@ func postNo(r *http.Request) (int64, error) {
 		return 0, maniwani.Errorf(maniwani.KindNotFound, "%q is not a post number.", r.PathValue("no"))
 	}
 	return no, nil
+}
+
+// validNo refuses a post number that no post has.
+func validNo(no int64) error {
+	if no < 1 {
+		return maniwani.Errorf(maniwani.KindNotFound, "%q is not a post number.", strconv.FormatInt(no, 10))
+	}
+	return nil
 }
 
 // staffPostOut is a post as staff see it: with its address when the role
@@ -248,89 +241,98 @@ func staffPostOut(p *maniwani.Post, role maniwani.Role) *maniwani.StaffPost {
 
 func (s *Service) handleAdminPost(w http.ResponseWriter, r *http.Request, st *staffRequest) {
 	no, err := postNo(r)
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+	var out *maniwani.StaffPost
+	if err == nil {
+		out, err = s.readPost(r.Context(), st, r.PathValue("board"), no)
 	}
-	p, err := s.store.Post(r.Context(), r.PathValue("board"), no)
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Service) readPost(ctx context.Context, st *staffRequest, board string, no int64) (*maniwani.StaffPost, error) {
+	if err := validNo(no); err != nil {
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, staffPostOut(p, st.staff.Role))
+	p, err := s.store.Post(ctx, board, no)
+	if err != nil {
+		return nil, err
+	}
+	return staffPostOut(p, st.staff.Role), nil
 }
 
 // handleAdminDeletePost: DELETE /api/admin/posts/{board}/{no}, the post
 // (and its thread, if it opens one); ?file_only=1 only its file;
 // ?by_ip=thread or board every post of its address there.
 func (s *Service) handleAdminDeletePost(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	board := r.PathValue("board")
 	no, err := postNo(r)
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+	var out *maniwani.StaffDeleted
+	if err == nil {
+		q := r.URL.Query()
+		in := maniwani.PostDeletion{FileOnly: q.Get("file_only") == "1" || q.Get("file_only") == "true",
+			ByIP: q.Get("by_ip"), Reason: q.Get("reason")}
+		out, err = s.deletePost(r.Context(), st, r.PathValue("board"), no, in)
 	}
-	q := r.URL.Query()
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Service) deletePost(ctx context.Context, st *staffRequest, board string, no int64, in maniwani.PostDeletion) (*maniwani.StaffDeleted, error) {
+	if err := validNo(no); err != nil {
+		return nil, err
+	}
 	target := fmt.Sprintf("/%s/%d", board, no)
-	reason := strings.TrimSpace(q.Get("reason"))
-	if q.Get("file_only") == "1" || q.Get("file_only") == "true" {
-		thread, gone, err := s.store.DeleteFile(r.Context(), board, no, s.logEntry(st, "delete file", target, reason))
+	reason := strings.TrimSpace(in.Reason)
+	if in.FileOnly {
+		thread, gone, err := s.store.DeleteFile(ctx, board, no, s.logEntry(st, "delete file", target, reason))
 		if err != nil {
-			s.fail(w, r, err, nil)
-			return
+			return nil, err
 		}
-		s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: []int64{thread}})
-		s.removeFiles(r.Context(), []store.GoneFile{gone})
-		writeJSON(w, http.StatusOK, maniwani.StaffDeleted{Deleted: []int64{}, File: true})
-		return
+		s.afterCommit(ctx, maniwani.Invalidation{Board: board, Threads: []int64{thread}})
+		s.removeFiles(ctx, []store.GoneFile{gone})
+		return &maniwani.StaffDeleted{Deleted: []int64{}, File: true}, nil
 	}
 	scope, action := store.ScopePost, "delete post"
-	switch q.Get("by_ip") {
+	switch in.ByIP {
 	case "":
 	case "thread":
 		scope, action = store.ScopeIPThread, "delete posts of an address in a thread"
 	case "board":
 		scope, action = store.ScopeIPBoard, "delete posts of an address on a board"
 	default:
-		s.fail(w, r, invalid("by_ip is thread or board."), nil)
-		return
+		return nil, invalid("by_ip is thread or board.")
 	}
 	if scope != store.ScopePost && !st.staff.Role.Can(maniwani.PermIPs) {
-		s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden, "A %s may not delete by address.", st.staff.Role), nil)
-		return
+		return nil, maniwani.Errorf(maniwani.KindForbidden, "A %s may not delete by address.", st.staff.Role)
 	}
-	d, err := s.store.StaffDelete(r.Context(), board, no, scope, s.logEntry(st, action, target, reason))
+	d, err := s.store.StaffDelete(ctx, board, no, scope, s.logEntry(st, action, target, reason))
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, maniwani.StaffDeleted{Deleted: s.afterStaffDelete(r, board, d)})
+	return &maniwani.StaffDeleted{Deleted: s.afterStaffDelete(ctx, board, d)}, nil
 }
 
 // handleAdminThread: PATCH /api/admin/threads/{board}/{no} {"sticky","closed"}.
 func (s *Service) handleAdminThread(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	board := r.PathValue("board")
 	no, err := postNo(r)
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+	var in maniwani.ThreadPatch
+	if err == nil {
+		in, err = bodyOf[maniwani.ThreadPatch](r)
 	}
-	var in struct {
-		Sticky, Closed *bool
-		Board          *string
+	var out *maniwani.StaffThread
+	if err == nil {
+		out, err = s.updateThread(r.Context(), st, r.PathValue("board"), no, in)
 	}
-	if err := readJSON(r, &in); err != nil {
-		s.fail(w, r, err, nil)
-		return
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Service) updateThread(ctx context.Context, st *staffRequest, board string, no int64, in maniwani.ThreadPatch) (*maniwani.StaffThread, error) {
+	if err := validNo(no); err != nil {
+		return nil, err
 	}
 	if in.Sticky == nil && in.Closed == nil && (in.Board == nil || *in.Board == board) {
-		s.fail(w, r, invalid("Send sticky, closed or board."), nil)
-		return
+		return nil, invalid("Send sticky, closed or board.")
 	}
 	if in.Sticky != nil || in.Closed != nil {
-		if err := s.store.UpdateThread(r.Context(), board, no, store.ThreadFlags{Sticky: in.Sticky, Closed: in.Closed}, s.now()); err != nil {
-			s.fail(w, r, err, nil)
-			return
+		if err := s.store.UpdateThread(ctx, board, no, store.ThreadFlags{Sticky: in.Sticky, Closed: in.Closed}, s.now()); err != nil {
+			return nil, err
 		}
 		var what []string
 		if in.Sticky != nil {
@@ -339,48 +341,44 @@ func (s *Service) handleAdminThread(w http.ResponseWriter, r *http.Request, st *
 		if in.Closed != nil {
 			what = append(what, map[bool]string{true: "close", false: "open"}[*in.Closed])
 		}
-		s.addLog(r.Context(), s.logEntry(st, strings.Join(what, ", ")+" thread", fmt.Sprintf("/%s/%d", board, no), ""))
+		s.addLog(ctx, s.logEntry(st, strings.Join(what, ", ")+" thread", fmt.Sprintf("/%s/%d", board, no), ""))
 	}
 	if in.Board != nil && *in.Board != board {
-		s.moveThread(w, r, st, board, no, *in.Board)
-		return
+		return s.moveThread(ctx, st, board, no, *in.Board)
 	}
-	v, err := s.store.Thread(r.Context(), board, no)
+	v, err := s.store.Thread(ctx, board, no)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: []int64{no}},
+	s.afterCommit(ctx, maniwani.Invalidation{Board: board, Threads: []int64{no}},
 		&pb.Event{Kind: &pb.Event_ThreadUpdated{ThreadUpdated: &pb.ThreadUpdated{Board: board, No: no,
 			Sticky: v.Sticky, Closed: v.Closed, Archived: v.Archived}}})
-	writeJSON(w, http.StatusOK, maniwani.StaffThread{Board: board, No: no, Sticky: v.Sticky, Closed: v.Closed})
+	return &maniwani.StaffThread{Board: board, No: no, Sticky: v.Sticky, Closed: v.Closed}, nil
 }
 
 // moveThread moves a thread to another board, where its posts take new
 // numbers: its viewers see it deleted where it was, and the destination's
 // see a new thread.
-func (s *Service) moveThread(w http.ResponseWriter, r *http.Request, st *staffRequest, from string, no int64, to string) {
-	m, err := s.store.MoveThread(r.Context(), from, no, to, s.logEntry(st, "move thread", "", ""))
+func (s *Service) moveThread(ctx context.Context, st *staffRequest, from string, no int64, to string) (*maniwani.StaffThread, error) {
+	m, err := s.store.MoveThread(ctx, from, no, to, s.logEntry(st, "move thread", "", ""))
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
-	v, err := s.store.Thread(r.Context(), to, m.NewNo)
+	v, err := s.store.Thread(ctx, to, m.NewNo)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: from, All: true},
+	s.afterCommit(ctx, maniwani.Invalidation{Board: from, All: true},
 		&pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{Board: from, No: no, Thread: no}}})
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: to, All: true}, postCreated(&v.Posts[0]))
+	s.afterCommit(ctx, maniwani.Invalidation{Board: to, All: true}, postCreated(&v.Posts[0]))
 	if s.deps.Media != nil {
 		for _, f := range m.Files { // the old names, which media may have cached
-			if err := s.deps.Media.Remove(context.WithoutCancel(r.Context()), f, false); err != nil {
+			if err := s.deps.Media.Remove(context.WithoutCancel(ctx), f, false); err != nil {
 				s.log.Warn("moved file's old name not dropped", "board", f.Board, "tim", f.Tim, "err", err)
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, maniwani.StaffThread{Board: to, No: m.NewNo, Sticky: v.Sticky, Closed: v.Closed})
+	return &maniwani.StaffThread{Board: to, No: m.NewNo, Sticky: v.Sticky, Closed: v.Closed}, nil
 }
 
 func banOut(b *maniwani.Ban) maniwani.StaffBan {
@@ -388,17 +386,21 @@ func banOut(b *maniwani.Ban) maniwani.StaffBan {
 		Created: maniwani.Timestamp{Time: b.Created}, Expires: maniwani.Timestamp{Time: b.Expires}}
 }
 
-func (s *Service) handleBans(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
-	bs, err := s.store.Bans(r.Context())
+func (s *Service) handleBans(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	out, err := s.listBans(r.Context(), st)
+	s.answer(w, r, http.StatusOK, maniwani.StaffBans{Bans: out}, err)
+}
+
+func (s *Service) listBans(ctx context.Context, _ *staffRequest) ([]maniwani.StaffBan, error) {
+	bs, err := s.store.Bans(ctx)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	out := make([]maniwani.StaffBan, len(bs))
 	for i := range bs {
 		out[i] = banOut(&bs[i])
 	}
-	writeJSON(w, http.StatusOK, maniwani.StaffBans{Bans: out})
+	return out, nil
 }
 
 // handleCreateBan: POST /api/admin/bans {"ip" or "cidr", "reason",
@@ -408,103 +410,85 @@ func (s *Service) handleBans(w http.ResponseWriter, r *http.Request, _ *staffReq
 // "public" adds USER WAS BANNED FOR THIS POST to the post. A range wider
 // than an IPv4 /16 or an IPv6 /32 needs an admin and "confirm_wide": true.
 func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	var in struct {
-		IP, CIDR, Reason, Expires, Duration, Board string
-		Post                                       *struct {
-			Board string
-			No    int64
-		}
-		Public      bool
-		ConfirmWide bool `json:"confirm_wide"`
+	in, err := bodyOf[maniwani.BanRequest](r)
+	var out *maniwani.StaffBan
+	if err == nil {
+		out, err = s.createBan(r.Context(), st, in)
 	}
-	if err := readJSON(r, &in); err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
-	ctx := r.Context()
+	s.answer(w, r, http.StatusCreated, out, err)
+}
+
+func (s *Service) createBan(ctx context.Context, st *staffRequest, in maniwani.BanRequest) (*maniwani.StaffBan, error) {
 	target := strings.TrimSpace(in.CIDR)
 	if t := strings.TrimSpace(in.IP); t != "" {
 		if target != "" {
-			s.fail(w, r, invalid("Send ip or cidr, not both."), nil)
-			return
+			return nil, invalid("Send ip or cidr, not both.")
 		}
 		target = t
 	}
 	if target == "" && in.Post != nil {
 		p, err := s.store.Post(ctx, in.Post.Board, in.Post.No)
 		if err != nil {
-			s.fail(w, r, err, nil)
-			return
+			return nil, err
 		}
 		// An IPv6 poster picks addresses from a whole /64 (realip.Key),
 		// so banning one of them would ban nothing.
 		target = realip.Key(p.IP)
 	}
 	if target == "" {
-		s.fail(w, r, invalid("Say whom to ban: ip, cidr or post."), nil)
-		return
+		return nil, invalid("Say whom to ban: ip, cidr or post.")
 	}
 	// An onion poster's key (realip.OnionPrefix) is one poster, never wide.
 	canonical := target
 	if !realip.IsOnion(target) {
 		p, err := store.ParseBanTarget(target)
 		if err != nil {
-			s.fail(w, r, err, nil)
-			return
+			return nil, err
 		}
 		if wideBan(p) {
 			switch {
 			case !st.staff.Role.Can(maniwani.PermWideBan):
-				s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden,
-					"%s is wider than an IPv4 /16 or an IPv6 /32: only an admin may ban a range that wide.", p), nil)
-				return
+				return nil, maniwani.Errorf(maniwani.KindForbidden,
+					"%s is wider than an IPv4 /16 or an IPv6 /32: only an admin may ban a range that wide.", p)
 			case !in.ConfirmWide:
-				s.fail(w, r, invalid(`%s is wider than an IPv4 /16 or an IPv6 /32: it bans every poster of a large network. `+
-					`Confirm the width ("confirm_wide": true) to ban it.`, p), nil)
-				return
+				return nil, invalid(`%s is wider than an IPv4 /16 or an IPv6 /32: it bans every poster of a large network. `+
+					`Confirm the width ("confirm_wide": true) to ban it.`, p)
 			}
 		}
 		canonical = p.String()
 	}
 	reason := strings.TrimSpace(in.Reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 1000 {
-		s.fail(w, r, invalid("A ban needs a reason of 1 to 1,000 characters; the poster sees it."), nil)
-		return
+		return nil, invalid("A ban needs a reason of 1 to 1,000 characters; the poster sees it.")
 	}
 	ban := maniwani.Ban{CIDR: target, Reason: reason, Board: in.Board, Staff: st.staff.Username, Created: s.now()}
 	switch {
 	case in.Expires != "" && in.Duration != "":
-		s.fail(w, r, invalid("Send expires or duration, not both."), nil)
-		return
+		return nil, invalid("Send expires or duration, not both.")
 	case in.Expires != "":
 		t, err := time.Parse(time.RFC3339, in.Expires)
 		if err != nil {
-			s.fail(w, r, invalid("expires is a time in RFC 3339, such as 2030-01-02T15:04:05Z."), nil)
-			return
+			return nil, invalid("expires is a time in RFC 3339, such as 2030-01-02T15:04:05Z.")
 		}
 		ban.Expires = t
 	case in.Duration != "":
 		d, err := time.ParseDuration(in.Duration)
 		if err != nil || d <= 0 {
-			s.fail(w, r, invalid("duration is a positive length of time, such as 72h."), nil)
-			return
+			return nil, invalid("duration is a positive length of time, such as 72h.")
 		}
 		ban.Expires = ban.Created.Add(d)
 	}
 	if !ban.Expires.IsZero() && !ban.Expires.After(ban.Created) {
-		s.fail(w, r, invalid("The ban would end before it starts."), nil)
-		return
+		return nil, invalid("The ban would end before it starts.")
 	}
 	if ban.Board != "" {
 		if _, err := s.store.Board(ctx, ban.Board); err != nil {
-			s.fail(w, r, err, nil)
-			return
+			return nil, err
 		}
 	}
 	id, err := s.store.CreateBan(ctx, ban)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	ban.ID, ban.CIDR = id, canonical
 	if in.Public && in.Post != nil {
@@ -515,7 +499,8 @@ func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *st
 			s.afterCommit(ctx, maniwani.Invalidation{Board: in.Post.Board, Threads: []int64{thread}})
 		}
 	}
-	writeJSON(w, http.StatusCreated, banOut(&ban))
+	out := banOut(&ban)
+	return &out, nil
 }
 
 // Ban ranges wider than these need an admin and a confirmation: a slip in
@@ -550,93 +535,115 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// validID refuses an id that nothing has.
+func validID(id int64) error {
+	if id < 1 {
+		return maniwani.Errorf(maniwani.KindNotFound, "%q is not an id.", strconv.FormatInt(id, 10))
+	}
+	return nil
+}
+
 func (s *Service) handleDeleteBan(w http.ResponseWriter, r *http.Request, st *staffRequest) {
 	id, err := pathID(r)
 	if err == nil {
-		err = s.store.DeleteBan(r.Context(), id, s.logEntry(st, "lift ban", "", ""))
+		err = s.liftBan(r.Context(), st, id)
 	}
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+	s.answer(w, r, http.StatusNoContent, nil, err)
+}
+
+func (s *Service) liftBan(ctx context.Context, st *staffRequest, id int64) error {
+	if err := validID(id); err != nil {
+		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return s.store.DeleteBan(ctx, id, s.logEntry(st, "lift ban", "", ""))
 }
 
 func (s *Service) handleReports(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	rs, err := s.store.Reports(r.Context())
+	out, err := s.listReports(r.Context(), st)
+	s.answer(w, r, http.StatusOK, maniwani.StaffReports{Reports: out}, err)
+}
+
+func (s *Service) listReports(ctx context.Context, st *staffRequest) ([]maniwani.StaffReport, error) {
+	rs, err := s.store.Reports(ctx)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	out := make([]maniwani.StaffReport, len(rs))
 	for i, rep := range rs {
 		out[i] = maniwani.StaffReport{ID: rep.ID, Board: rep.Board, No: rep.No, Reason: rep.Reason,
 			Created: maniwani.Timestamp{Time: rep.Created}}
-		if p, err := s.store.Post(r.Context(), rep.Board, rep.No); err == nil {
+		if p, err := s.store.Post(ctx, rep.Board, rep.No); err == nil {
 			out[i].Post = staffPostOut(p, st.staff.Role)
 		}
 	}
-	writeJSON(w, http.StatusOK, maniwani.StaffReports{Reports: out})
+	return out, nil
 }
 
 func (s *Service) handleDismissReport(w http.ResponseWriter, r *http.Request, st *staffRequest) {
 	id, err := pathID(r)
 	if err == nil {
-		err = s.store.DeleteReport(r.Context(), id, s.logEntry(st, "dismiss report", fmt.Sprintf("report %d", id), ""))
+		err = s.dismissReport(r.Context(), st, id)
 	}
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.answer(w, r, http.StatusNoContent, nil, err)
 }
 
-func (s *Service) handleStaff(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
-	list, err := s.store.ListStaff(r.Context())
+func (s *Service) dismissReport(ctx context.Context, st *staffRequest, id int64) error {
+	if err := validID(id); err != nil {
+		return err
+	}
+	return s.store.DeleteReport(ctx, id, s.logEntry(st, "dismiss report", fmt.Sprintf("report %d", id), ""))
+}
+
+func (s *Service) handleStaff(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	out, err := s.listStaff(r.Context(), st)
+	s.answer(w, r, http.StatusOK, maniwani.StaffList{Staff: out}, err)
+}
+
+func (s *Service) listStaff(ctx context.Context, _ *staffRequest) ([]maniwani.StaffMember, error) {
+	list, err := s.store.ListStaff(ctx)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	out := make([]maniwani.StaffMember, len(list))
 	for i, st := range list {
 		out[i] = maniwani.StaffMember{Username: st.Username, Role: st.Role, Created: maniwani.Timestamp{Time: st.Created}}
 	}
-	writeJSON(w, http.StatusOK, maniwani.StaffList{Staff: out})
+	return out, nil
 }
 
 // MinPasswordLength is the shortest staff password taken.
 const MinPasswordLength = 12
 
 func (s *Service) handleCreateStaff(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	var in struct{ Username, Password, Role string }
-	if err := readJSON(r, &in); err != nil {
-		s.fail(w, r, err, nil)
-		return
+	in, err := bodyOf[maniwani.NewStaffMember](r)
+	var out *maniwani.StaffMember
+	if err == nil {
+		out, err = s.createStaff(r.Context(), st, in)
 	}
-	role := maniwani.Role(in.Role)
+	s.answer(w, r, http.StatusCreated, out, err)
+}
+
+func (s *Service) createStaff(ctx context.Context, st *staffRequest, in maniwani.NewStaffMember) (*maniwani.StaffMember, error) {
+	role := in.Role
 	switch {
 	case !validUsername(in.Username):
-		s.fail(w, r, invalid("A username is 1 to 64 letters, digits, '.', '_' or '-'."), nil)
-		return
+		return nil, invalid("A username is 1 to 64 letters, digits, '.', '_' or '-'.")
 	case utf8.RuneCountInString(in.Password) < MinPasswordLength || len(in.Password) > 1024:
-		s.fail(w, r, invalid("A password is at least %d characters.", MinPasswordLength), nil)
-		return
+		return nil, invalid("A password is at least %d characters.", MinPasswordLength)
 	case !role.Valid():
-		s.fail(w, r, invalid("role is janitor, moderator or admin."), nil)
-		return
+		return nil, invalid("role is janitor, moderator or admin.")
 	}
 	var hash string
-	err := s.hashes.do(r.Context(), func() { hash = HashPassword(in.Password) })
+	err := s.hashes.do(ctx, func() { hash = HashPassword(in.Password) })
 	if err == nil {
-		err = s.store.CreateStaff(r.Context(), maniwani.Staff{Username: in.Username, PasswordHash: hash,
+		err = s.store.CreateStaff(ctx, maniwani.Staff{Username: in.Username, PasswordHash: hash,
 			Role: role, Created: s.now()})
 	}
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
-	s.addLog(r.Context(), s.logEntry(st, "create staff", in.Username, string(role)))
-	writeJSON(w, http.StatusCreated, maniwani.StaffMember{Username: in.Username, Role: role, Created: maniwani.Timestamp{Time: s.now()}})
+	s.addLog(ctx, s.logEntry(st, "create staff", in.Username, string(role)))
+	return &maniwani.StaffMember{Username: in.Username, Role: role, Created: maniwani.Timestamp{Time: s.now()}}, nil
 }
 
 func validUsername(u string) bool {
@@ -652,38 +659,50 @@ func validUsername(u string) bool {
 }
 
 func (s *Service) handleDeleteStaff(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	name := r.PathValue("username")
-	if name == st.staff.Username {
-		s.fail(w, r, maniwani.Errorf(maniwani.KindConflict, "You cannot delete your own account."), nil)
-		return
-	}
-	if err := s.store.DeleteStaff(r.Context(), name); err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
-	s.addLog(r.Context(), s.logEntry(st, "delete staff", name, ""))
-	w.WriteHeader(http.StatusNoContent)
+	s.answer(w, r, http.StatusNoContent, nil, s.deleteStaff(r.Context(), st, r.PathValue("username")))
 }
 
-func (s *Service) handleLog(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			s.fail(w, r, invalid("limit is 1 to 1,000."), nil)
-			return
-		}
-		limit = n
+func (s *Service) deleteStaff(ctx context.Context, st *staffRequest, name string) error {
+	if name == st.staff.Username {
+		return maniwani.Errorf(maniwani.KindConflict, "You cannot delete your own account.")
 	}
-	entries, err := s.store.Log(r.Context(), limit)
+	if err := s.store.DeleteStaff(ctx, name); err != nil {
+		return err
+	}
+	s.addLog(ctx, s.logEntry(st, "delete staff", name, ""))
+	return nil
+}
+
+func (s *Service) handleLog(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	limit, err := 0, error(nil)
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 {
+			err = invalid("limit is 1 to 1,000.")
+		}
+	}
+	var out []maniwani.StaffLogEntry
+	if err == nil {
+		out, err = s.readLog(r.Context(), st, limit)
+	}
+	s.answer(w, r, http.StatusOK, maniwani.StaffLog{Log: out}, err)
+}
+
+// readLog reads the newest limit entries of the log (0: 100).
+func (s *Service) readLog(ctx context.Context, _ *staffRequest, limit int) ([]maniwani.StaffLogEntry, error) {
+	if limit == 0 {
+		limit = 100
+	}
+	if limit < 1 || limit > 1000 {
+		return nil, invalid("limit is 1 to 1,000.")
+	}
+	entries, err := s.store.Log(ctx, limit)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	out := make([]maniwani.StaffLogEntry, len(entries))
 	for i, e := range entries {
 		out[i] = maniwani.StaffLogEntry{Time: maniwani.Timestamp{Time: e.Time}, Staff: e.Staff, Action: e.Action,
 			Target: e.Target, Reason: e.Reason}
 	}
-	writeJSON(w, http.StatusOK, maniwani.StaffLog{Log: out})
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -13,40 +14,47 @@ import (
 
 // The staff API's defences against spam: filters and purges.
 
-func (s *Service) handleFilters(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
-	fs, err := s.store.Filters(r.Context())
+func (s *Service) handleFilters(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	out, err := s.listFilters(r.Context(), st)
+	s.answer(w, r, http.StatusOK, maniwani.StaffFilters{Filters: out}, err)
+}
+
+func (s *Service) listFilters(ctx context.Context, _ *staffRequest) ([]maniwani.StaffFilter, error) {
+	fs, err := s.store.Filters(ctx)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	out := make([]maniwani.StaffFilter, len(fs))
 	for i := range fs {
 		out[i] = filterOut(&fs[i])
 	}
-	writeJSON(w, http.StatusOK, maniwani.StaffFilters{Filters: out})
+	return out, nil
 }
 
 // handleCreateFilter: POST /api/admin/filters {"board","pattern","regex",
 // "fields","action","replacement","reason","ban_hours"}.
 func (s *Service) handleCreateFilter(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	var in filterIn
-	if err := readJSON(r, &in); err != nil {
-		s.fail(w, r, err, nil)
-		return
+	in, err := bodyOf[maniwani.FilterRequest](r)
+	var out *maniwani.StaffFilter
+	if err == nil {
+		out, err = s.createFilter(r.Context(), st, in)
 	}
-	f, err := in.filter()
+	s.answer(w, r, http.StatusCreated, out, err)
+}
+
+func (s *Service) createFilter(ctx context.Context, st *staffRequest, in maniwani.FilterRequest) (*maniwani.StaffFilter, error) {
+	f, err := newFilter(in)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	f.Staff, f.Created = st.staff.Username, s.now()
 	what := fmt.Sprintf("%s %q on %s", f.Action, clip(f.Pattern, 100), strings.Join(fieldNames(f.Fields), ", "))
-	if f.ID, err = s.store.CreateFilter(r.Context(), f, s.logEntry(st, "create filter", "", what)); err != nil {
-		s.fail(w, r, err, nil)
-		return
+	if f.ID, err = s.store.CreateFilter(ctx, f, s.logEntry(st, "create filter", "", what)); err != nil {
+		return nil, err
 	}
 	s.filtersChanged()
-	writeJSON(w, http.StatusCreated, filterOut(&f))
+	out := filterOut(&f)
+	return &out, nil
 }
 
 func fieldNames(fs []maniwani.FilterField) []string {
@@ -60,14 +68,20 @@ func fieldNames(fs []maniwani.FilterField) []string {
 func (s *Service) handleDeleteFilter(w http.ResponseWriter, r *http.Request, st *staffRequest) {
 	id, err := pathID(r)
 	if err == nil {
-		err = s.store.DeleteFilter(r.Context(), id, s.logEntry(st, "delete filter", "", ""))
+		err = s.deleteFilter(r.Context(), st, id)
 	}
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+	s.answer(w, r, http.StatusNoContent, nil, err)
+}
+
+func (s *Service) deleteFilter(ctx context.Context, st *staffRequest, id int64) error {
+	if err := validID(id); err != nil {
+		return err
+	}
+	if err := s.store.DeleteFilter(ctx, id, s.logEntry(st, "delete filter", "", "")); err != nil {
+		return err
 	}
 	s.filtersChanged()
-	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // handlePurge: POST /api/admin/purge {"ip" or "cidr", "board" ("": every
@@ -76,49 +90,44 @@ func (s *Service) handleDeleteFilter(w http.ResponseWriter, r *http.Request, st 
 // wider than a ban may be without confirmation needs an admin and
 // "confirm_wide": true, as a ban does.
 func (s *Service) handlePurge(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	var in struct {
-		IP, CIDR, Board, Since string
-		ConfirmWide            bool `json:"confirm_wide"`
+	in, err := bodyOf[maniwani.PurgeRequest](r)
+	var out *maniwani.StaffPurged
+	if err == nil {
+		out, err = s.purge(r.Context(), st, in)
 	}
-	if err := readJSON(r, &in); err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Service) purge(ctx context.Context, st *staffRequest, in maniwani.PurgeRequest) (*maniwani.StaffPurged, error) {
 	target := strings.TrimSpace(in.CIDR)
 	if t := strings.TrimSpace(in.IP); t != "" {
 		if target != "" {
-			s.fail(w, r, invalid("Send ip or cidr, not both."), nil)
-			return
+			return nil, invalid("Send ip or cidr, not both.")
 		}
 		target = t
 	}
 	if target == "" {
-		s.fail(w, r, invalid("Say whose posts to delete: ip or cidr."), nil)
-		return
+		return nil, invalid("Say whose posts to delete: ip or cidr.")
 	}
 	p, err := store.ParseBanTarget(target)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	if wideBan(p) {
 		switch {
 		case !st.staff.Role.Can(maniwani.PermWideBan):
-			s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden,
-				"%s is wider than an IPv4 /16 or an IPv6 /32: only an admin may purge a range that wide.", p), nil)
-			return
+			return nil, maniwani.Errorf(maniwani.KindForbidden,
+				"%s is wider than an IPv4 /16 or an IPv6 /32: only an admin may purge a range that wide.", p)
 		case !in.ConfirmWide:
-			s.fail(w, r, invalid(`%s is wider than an IPv4 /16 or an IPv6 /32: it deletes the posts of every poster of a large network. `+
-				`Confirm the width ("confirm_wide": true) to purge it.`, p), nil)
-			return
+			return nil, invalid(`%s is wider than an IPv4 /16 or an IPv6 /32: it deletes the posts of every poster of a large network. `+
+				`Confirm the width ("confirm_wide": true) to purge it.`, p)
 		}
 	}
 	q := store.PurgeQuery{Range: p, Board: strings.TrimSpace(in.Board)}
 	if in.Since != "" {
 		t, err := time.Parse(time.RFC3339, in.Since)
 		if err != nil {
-			s.fail(w, r, invalid("since is a time in RFC 3339, such as 2030-01-02T15:04:05Z."), nil)
-			return
+			return nil, invalid("since is a time in RFC 3339, such as 2030-01-02T15:04:05Z.")
 		}
 		q.Since = max(t.UnixMicro(), 1)
 	}
@@ -130,21 +139,20 @@ func (s *Service) handlePurge(w http.ResponseWriter, r *http.Request, st *staffR
 	if in.Since != "" {
 		target += " since " + in.Since
 	}
-	gone, n, err := s.store.Purge(r.Context(), q, s.logEntry(st, "purge", target, ""))
+	gone, n, err := s.store.Purge(ctx, q, s.logEntry(st, "purge", target, ""))
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	for board, d := range gone {
-		s.afterStaffDelete(r, board, d)
+		s.afterStaffDelete(ctx, board, d)
 	}
 	s.log.Info("purge", "staff", st.staff.Username, "target", target, "deleted", n)
-	writeJSON(w, http.StatusOK, maniwani.StaffPurged{Deleted: n})
+	return &maniwani.StaffPurged{Deleted: n}, nil
 }
 
 // afterStaffDelete tells the site about posts staff deleted from board:
 // the caches of their threads go, and their viewers see them go.
-func (s *Service) afterStaffDelete(r *http.Request, board string, d *store.StaffDeleted) []int64 {
+func (s *Service) afterStaffDelete(ctx context.Context, board string, d *store.StaffDeleted) []int64 {
 	events := make([]*pb.Event, 0, len(d.Posts))
 	nos := make([]int64, 0, len(d.Posts))
 	for i, p := range d.Posts {
@@ -152,7 +160,7 @@ func (s *Service) afterStaffDelete(r *http.Request, board string, d *store.Staff
 		events = append(events, &pb.Event{Kind: &pb.Event_PostDeleted{PostDeleted: &pb.PostDeleted{
 			Board: board, No: p.No, Thread: d.Threads[i]}}})
 	}
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board, Threads: d.Threads}, events...)
-	s.removeFiles(r.Context(), d.Files)
+	s.afterCommit(ctx, maniwani.Invalidation{Board: board, Threads: d.Threads}, events...)
+	s.removeFiles(ctx, d.Files)
 	return nos
 }

@@ -31,7 +31,7 @@ func (s *Service) issueBypass(w http.ResponseWriter, r *http.Request, now time.T
 	b = binary.BigEndian.AppendUint64(b, uint64(now.Add(s.cfg.BypassLifetime).Unix()))
 	b = append(b, s.mac("bypass", b)...)
 	http.SetCookie(w, &http.Cookie{Name: BypassCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/",
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.overTLS(r),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.requestOverTLS(r),
 		MaxAge: int(s.cfg.BypassLifetime / time.Second)})
 }
 

@@ -78,10 +78,12 @@ func captchaBoard(name string, mode maniwani.CaptchaMode) maniwani.Board {
 	return b
 }
 
-// visitor is a browser: its address and cookies.
+// visitor is a browser: its address and cookies, and the scheme its
+// requests came in by to the proxy in front of the api ("": http).
 type visitor struct {
 	s       *site
 	ip      string
+	proto   string
 	cookies map[string]*http.Cookie
 }
 
@@ -92,6 +94,9 @@ func (s *site) visitor(ip string) *visitor {
 func (v *visitor) send(req *http.Request) answer {
 	v.s.t.Helper()
 	req.Header.Set("X-Forwarded-For", v.ip)
+	if v.proto != "" {
+		req.Header.Set("X-Forwarded-Proto", v.proto)
+	}
 	for _, c := range v.cookies {
 		req.AddCookie(c)
 	}
@@ -339,8 +344,18 @@ func TestCaptchaBypass(t *testing.T) {
 			t.Fatalf("solved: %d %s", a.code, a.body)
 		}
 		c := v.cookies[api.BypassCookie]
-		if c == nil || !c.HttpOnly || c.MaxAge != 1800 || c.Path != "/" {
+		if c == nil || !c.HttpOnly || c.MaxAge != 1800 || c.Path != "/" || c.Secure {
 			t.Fatalf("bypass cookie %+v", c)
+		}
+		// Over HTTPS, as the trusted proxy says, it is Secure.
+		tls := s.visitor("10.3.0.2")
+		tls.proto = "https"
+		tok2, _ := tls.challenge("cap", 0)
+		if a := tls.post("cap", part{"com", "solved over https"}, part{"t-challenge", tok2}, part{"t-response", sd.answer(t)}); a.code != 201 {
+			t.Fatalf("solved over https: %d %s", a.code, a.body)
+		}
+		if c := tls.cookies[api.BypassCookie]; c == nil || !c.Secure {
+			t.Errorf("bypass cookie over https %+v, want Secure", c)
 		}
 		if tok, _ := v.challenge("cap", 0); tok != "noop" {
 			t.Errorf("with a bypass: %q, want noop", tok)

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -85,24 +84,14 @@ func (g *decodeGate) enter(ctx context.Context, poster string) (release func(), 
 }
 
 func errBusy() error {
-	return &retryLater{after: decodeRetry, err: maniwani.Errorf(maniwani.KindUnavailable,
+	return &maniwani.RetryLater{After: decodeRetry, Err: maniwani.Errorf(maniwani.KindUnavailable,
 		"The server is busy with other images; try again in a few seconds.")}
 }
 
-// retryLater is a refusal whose answer tells the client when to try again.
-type retryLater struct {
-	after time.Duration
-	err   error
-}
-
-func (e *retryLater) Error() string { return e.err.Error() }
-func (e *retryLater) Unwrap() error { return e.err }
-
 // setRetryAfter writes the Retry-After header of err, if it has one.
 func setRetryAfter(w http.ResponseWriter, err error) {
-	var rl *retryLater
-	if errors.As(err, &rl) {
-		w.Header().Set("Retry-After", strconv.Itoa(int((rl.after+time.Second-1)/time.Second)))
+	if d := maniwani.RetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 	}
 }
 

@@ -23,7 +23,7 @@ import (
 // do not keep the account's own browsers out.
 
 // DeviceCookie names the cookie holding a browser's device tokens.
-const DeviceCookie = "mw_device"
+const DeviceCookie = maniwani.StaffDeviceCookie
 
 const (
 	// deviceLifetime is how long a token stays valid, checked here
@@ -52,14 +52,15 @@ type deviceToken struct {
 	raw  []byte
 }
 
-// deviceTokens are the tokens the browser sent that are well formed and in
-// date, at most maxDevices: a garbled or made-up cookie is dropped here,
-// before it costs a lookup of the account.
-func (s *Service) deviceTokens(r *http.Request) []deviceToken {
+// deviceTokens are the tokens the browser sent (cookies, the values of its
+// device cookies) that are well formed and in date, at most maxDevices: a
+// garbled or made-up cookie is dropped here, before it costs a lookup of
+// the account.
+func (s *Service) deviceTokens(cookies []string) []deviceToken {
 	now := s.now()
 	var out []deviceToken
-	for _, c := range r.CookiesNamed(DeviceCookie) {
-		for _, t := range strings.Split(c.Value, ".") {
+	for _, c := range cookies {
+		for _, t := range strings.Split(c, ".") {
 			if len(out) == maxDevices {
 				return out
 			}
@@ -91,9 +92,9 @@ func (s *Service) device(tokens []deviceToken, st *maniwani.Staff) (id, token st
 	return "", ""
 }
 
-// setDevice gives the browser a new token for st, in place of old (its
+// deviceCookie gives the browser a new token for st, in place of old (its
 // previous one, if any), keeping its tokens of other accounts (tokens).
-func (s *Service) setDevice(w http.ResponseWriter, r *http.Request, tokens []deviceToken, st *maniwani.Staff, old string) {
+func (s *Service) deviceCookie(tokens []deviceToken, st *maniwani.Staff, old string, secure bool) *http.Cookie {
 	raw := make([]byte, deviceIDLen+8, deviceRawLen)
 	rand.Read(raw[:deviceIDLen])
 	binary.BigEndian.PutUint64(raw[deviceIDLen:], uint64(s.now().Unix()))
@@ -104,7 +105,7 @@ func (s *Service) setDevice(w http.ResponseWriter, r *http.Request, tokens []dev
 			keep = append(keep, t.text)
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: strings.Join(keep, "."), Path: "/",
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(r),
-		MaxAge: int(deviceLifetime / time.Second)})
+	return &http.Cookie{Name: DeviceCookie, Value: strings.Join(keep, "."), Path: "/",
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure,
+		MaxAge: int(deviceLifetime / time.Second)}
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/base64"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -16,16 +15,12 @@ func TestDeviceTokens(t *testing.T) {
 	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
 	s := &Service{secret: []byte("secret"), now: func() time.Time { return now }}
 	admin := &maniwani.Staff{ID: 1, Username: "admin"}
-	w := httptest.NewRecorder()
-	s.setDevice(w, httptest.NewRequest("POST", "/api/admin/login", nil), nil, admin, "")
-	good := w.Result().Cookies()[0].Value
+	good := s.deviceCookie(nil, admin, "", false).Value
 	old := func() string {
 		was := s.now
 		defer func() { s.now = was }()
 		s.now = func() time.Time { return now.Add(-deviceLifetime - time.Hour) }
-		w := httptest.NewRecorder()
-		s.setDevice(w, httptest.NewRequest("POST", "/", nil), nil, admin, "")
-		return w.Result().Cookies()[0].Value
+		return s.deviceCookie(nil, admin, "", false).Value
 	}()
 	garbage := base64.RawURLEncoding.EncodeToString(make([]byte, deviceRawLen-1))
 	for _, c := range []struct {
@@ -38,15 +33,11 @@ func TestDeviceTokens(t *testing.T) {
 		{"x.." + good + ".y", 1},
 		{good + "." + good + "." + good + "." + good + "." + good, maxDevices},
 	} {
-		r := httptest.NewRequest("POST", "/api/admin/login", nil)
-		r.Header.Set("Cookie", DeviceCookie+"="+c.cookie)
-		if got := s.deviceTokens(r); len(got) != c.want {
+		if got := s.deviceTokens([]string{c.cookie}); len(got) != c.want {
 			t.Errorf("cookie %.40q: %d tokens, want %d", c.cookie, len(got), c.want)
 		}
 	}
-	r := httptest.NewRequest("POST", "/api/admin/login", nil)
-	r.Header.Set("Cookie", DeviceCookie+"="+good)
-	tokens := s.deviceTokens(r)
+	tokens := s.deviceTokens([]string{good})
 	if id, tok := s.device(tokens, admin); id == "" || tok != good {
 		t.Errorf("admin's own token: %q %q", id, tok)
 	}

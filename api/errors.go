@@ -46,7 +46,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error, extra 
 		err = spentError(sp)
 	}
 	code := maniwani.HTTPStatus(err)
-	var later *retryLater
+	var later *maniwani.RetryLater
 	switch {
 	case errors.As(err, &later): // shedding load, as meant: the request counts show it
 		s.log.Debug("request refused for now", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -132,17 +132,21 @@ func fileBanOut(b *maniwani.FileBan) maniwani.StaffFileBan {
 	return out
 }
 
-func (s *Service) handleFileBans(w http.ResponseWriter, r *http.Request, _ *staffRequest) {
-	bs, err := s.store.FileBans(r.Context())
+func (s *Service) handleFileBans(w http.ResponseWriter, r *http.Request, st *staffRequest) {
+	out, err := s.listFileBans(r.Context(), st)
+	s.answer(w, r, http.StatusOK, maniwani.StaffFileBans{FileBans: out}, err)
+}
+
+func (s *Service) listFileBans(ctx context.Context, _ *staffRequest) ([]maniwani.StaffFileBan, error) {
+	bs, err := s.store.FileBans(ctx)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	out := make([]maniwani.StaffFileBan, len(bs))
 	for i := range bs {
 		out[i] = fileBanOut(&bs[i])
 	}
-	writeJSON(w, http.StatusOK, maniwani.StaffFileBans{FileBans: out})
+	return out, nil
 }
 
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -153,58 +157,46 @@ var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // needs the permission to delete posts) deletes every post with the file,
 // on every board.
 func (s *Service) handleCreateFileBan(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	var in struct {
-		SHA256  string `json:"sha256"`
-		Board   string `json:"board"`
-		No      int64  `json:"no"`
-		Similar bool   `json:"similar"`
-		Delete  bool   `json:"delete"`
-		Reason  string `json:"reason"`
+	in, err := bodyOf[maniwani.FileBanRequest](r)
+	var out *maniwani.StaffFileBan
+	if err == nil {
+		out, err = s.createFileBan(r.Context(), st, in)
 	}
-	if err := readJSON(r, &in); err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
-	ctx := r.Context()
+	s.answer(w, r, http.StatusCreated, out, err)
+}
+
+func (s *Service) createFileBan(ctx context.Context, st *staffRequest, in maniwani.FileBanRequest) (*maniwani.StaffFileBan, error) {
 	reason := strings.TrimSpace(in.Reason)
 	sha := strings.ToLower(strings.TrimSpace(in.SHA256))
 	var ref maniwani.FileRef
 	switch {
 	case reason == "" || utf8.RuneCountInString(reason) > 1000:
-		s.fail(w, r, invalid("A file ban needs a reason of 1 to 1,000 characters; a poster of the file sees it."), nil)
-		return
+		return nil, invalid("A file ban needs a reason of 1 to 1,000 characters; a poster of the file sees it.")
 	case sha != "" && (in.Board != "" || in.No != 0):
-		s.fail(w, r, invalid("Send sha256, or board and no, not both."), nil)
-		return
+		return nil, invalid("Send sha256, or board and no, not both.")
 	case sha != "":
 		if !sha256Hex.MatchString(sha) {
-			s.fail(w, r, invalid("sha256 is 64 hex digits."), nil)
-			return
+			return nil, invalid("sha256 is 64 hex digits.")
 		}
 		var err error
 		if ref, err = s.store.FileBySHA(ctx, sha); err != nil && maniwani.ErrorKind(err) != maniwani.KindNotFound {
-			s.fail(w, r, err, nil)
-			return
+			return nil, err
 		}
 	case in.Board != "" && in.No > 0:
 		p, err := s.store.Post(ctx, in.Board, in.No)
 		if err != nil {
-			s.fail(w, r, err, nil)
-			return
+			return nil, err
 		}
 		if p.File == nil {
-			s.fail(w, r, invalid("Post No.%d has no file.", in.No), nil)
-			return
+			return nil, invalid("Post No.%d has no file.", in.No)
 		}
 		ref = maniwani.FileRef{Board: p.Board, Tim: p.File.Tim, SHA256: p.File.SHA256, Ext: p.File.Ext}
 		sha = ref.SHA256
 	default:
-		s.fail(w, r, invalid("Say which file to ban: sha256, or board and no of a post with it."), nil)
-		return
+		return nil, invalid("Say which file to ban: sha256, or board and no of a post with it.")
 	}
 	if in.Delete && !st.staff.Role.Can(maniwani.PermDelete) {
-		s.fail(w, r, maniwani.Errorf(maniwani.KindForbidden, "A %s may not delete posts.", st.staff.Role), nil)
-		return
+		return nil, maniwani.Errorf(maniwani.KindForbidden, "A %s may not delete posts.", st.staff.Role)
 	}
 	ban := maniwani.FileBan{SHA256: sha, Similar: in.Similar, Reason: reason, Staff: st.staff.Username, Created: s.now()}
 	// An image's hash is kept even without similar, for the staff API to
@@ -215,8 +207,7 @@ func (s *Service) handleCreateFileBan(w http.ResponseWriter, r *http.Request, st
 		case err == nil:
 			ban.PHash, ban.HasPHash = h, true
 		case in.Similar:
-			s.fail(w, r, err, nil)
-			return
+			return nil, err
 		default:
 			s.log.Warn("banned image not hashed", "sha256", sha, "err", err)
 		}
@@ -230,8 +221,7 @@ func (s *Service) handleCreateFileBan(w http.ResponseWriter, r *http.Request, st
 	}
 	id, d, err := s.store.CreateFileBan(ctx, ban, in.Delete, s.logEntry(st, action, sha, reason))
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	if ban.Similar {
 		s.forgetSimilarBans()
@@ -244,7 +234,7 @@ func (s *Service) handleCreateFileBan(w http.ResponseWriter, r *http.Request, st
 		s.afterFileBanDelete(ctx, d.Posts, d.Threads)
 		s.removeFiles(ctx, d.Files)
 	}
-	writeJSON(w, http.StatusCreated, out)
+	return &out, nil
 }
 
 // storedHash is the perceptual hash of the stored bytes of ref, made in
@@ -309,12 +299,18 @@ func (s *Service) afterFileBanDelete(ctx context.Context, posts []maniwani.Ref, 
 func (s *Service) handleDeleteFileBan(w http.ResponseWriter, r *http.Request, st *staffRequest) {
 	id, err := pathID(r)
 	if err == nil {
-		err = s.store.DeleteFileBan(r.Context(), id, s.logEntry(st, "lift file ban", "", ""))
+		err = s.liftFileBan(r.Context(), st, id)
 	}
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+	s.answer(w, r, http.StatusNoContent, nil, err)
+}
+
+func (s *Service) liftFileBan(ctx context.Context, st *staffRequest, id int64) error {
+	if err := validID(id); err != nil {
+		return err
+	}
+	if err := s.store.DeleteFileBan(ctx, id, s.logEntry(st, "lift file ban", "", "")); err != nil {
+		return err
 	}
 	s.forgetSimilarBans()
-	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -170,20 +170,9 @@ func clipRunes(s string, n int) string {
 	return string(r[:n])
 }
 
-// filterIn is a filter as POST /api/admin/filters takes it.
-type filterIn struct {
-	Board       string                 `json:"board"`
-	Pattern     string                 `json:"pattern"`
-	Regex       bool                   `json:"regex"`
-	Fields      []maniwani.FilterField `json:"fields"`
-	Action      maniwani.FilterAction  `json:"action"`
-	Replacement string                 `json:"replacement"`
-	Reason      string                 `json:"reason"`
-	BanHours    int                    `json:"ban_hours"`
-}
-
-// filter checks what was sent and makes it a filter.
-func (in *filterIn) filter() (maniwani.Filter, error) {
+// newFilter checks a filter as POST /api/admin/filters takes it and makes
+// it a filter.
+func newFilter(in maniwani.FilterRequest) (maniwani.Filter, error) {
 	f := maniwani.Filter{Board: strings.TrimSpace(in.Board), Pattern: in.Pattern, Regex: in.Regex,
 		Action: in.Action, Replacement: in.Replacement, Reason: strings.TrimSpace(in.Reason), BanHours: in.BanHours}
 	if f.Board != "" && !maniwani.ValidBoardName(f.Board) {

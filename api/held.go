@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -42,62 +43,63 @@ var heldPage = template.Must(template.New("held").Parse(`<!doctype html>
 // handleHeld: GET /api/admin/held, the posts held for review, oldest
 // first.
 func (s *Service) handleHeld(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	ps, err := s.store.HeldPosts(r.Context(), maxHeldListed)
+	out, err := s.listHeld(r.Context(), st)
+	s.answer(w, r, http.StatusOK, maniwani.StaffHeld{Posts: out}, err)
+}
+
+func (s *Service) listHeld(ctx context.Context, st *staffRequest) ([]maniwani.StaffPost, error) {
+	ps, err := s.store.HeldPosts(ctx, maxHeldListed)
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
-	out := maniwani.StaffHeld{Posts: make([]maniwani.StaffPost, len(ps))}
+	out := make([]maniwani.StaffPost, len(ps))
 	for i := range ps {
-		out.Posts[i] = *staffPostOut(&ps[i], st.staff.Role)
+		out[i] = *staffPostOut(&ps[i], st.staff.Role)
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // handleHeldDecide: POST /api/admin/held/{board}/{no} {"approve":bool}.
-// Approved, the post is published at its number: its thread's pages are
-// dropped from the caches and its live viewers get it, with the threads
-// it pushed into the archive and the backlinks it makes. Rejected, it is
-// deleted with its file.
 func (s *Service) handleHeldDecide(w http.ResponseWriter, r *http.Request, st *staffRequest) {
-	board := r.PathValue("board")
 	no, err := postNo(r)
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+	var in maniwani.HeldDecision
+	if err == nil {
+		in, err = bodyOf[maniwani.HeldDecision](r)
 	}
-	var in struct {
-		Approve *bool `json:"approve"`
-	}
-	if err := readJSON(r, &in); err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
-	if in.Approve == nil {
-		s.fail(w, r, invalid(`Send "approve": true to publish the post, or false to delete it.`), nil)
-		return
-	}
-	target := fmt.Sprintf("/%s/%d", board, no)
-	if !*in.Approve {
-		files, err := s.store.RejectHeld(r.Context(), board, no, s.logEntry(st, "reject held post", target, ""))
-		if err != nil {
-			s.fail(w, r, err, nil)
-			return
+	var out *maniwani.StaffHeldDone
+	if err == nil {
+		if in.Approve == nil {
+			err = invalid(`Send "approve": true to publish the post, or false to delete it.`)
+		} else {
+			out, err = s.decideHeld(r.Context(), st, r.PathValue("board"), no, *in.Approve)
 		}
-		s.removeFiles(r.Context(), files)
-		writeJSON(w, http.StatusOK, maniwani.StaffHeldDone{Board: board, No: no})
-		return
 	}
-	a, err := s.store.ApproveHeld(r.Context(), board, no, s.logEntry(st, "approve held post", target, ""))
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+// decideHeld publishes a held post at its number (approve): its thread's
+// pages are dropped from the caches and its live viewers get it, with the
+// threads it pushed into the archive and the backlinks it makes. Rejected,
+// it is deleted with its file.
+func (s *Service) decideHeld(ctx context.Context, st *staffRequest, board string, no int64, approve bool) (*maniwani.StaffHeldDone, error) {
+	target := fmt.Sprintf("/%s/%d", board, no)
+	if !approve {
+		files, err := s.store.RejectHeld(ctx, board, no, s.logEntry(st, "reject held post", target, ""))
+		if err != nil {
+			return nil, err
+		}
+		s.removeFiles(ctx, files)
+		return &maniwani.StaffHeldDone{Board: board, No: no}, nil
+	}
+	a, err := s.store.ApproveHeld(ctx, board, no, s.logEntry(st, "approve held post", target, ""))
 	if err != nil {
-		s.fail(w, r, err, nil)
-		return
+		return nil, err
 	}
 	thread := a.Resto
 	if thread == 0 {
 		thread = a.No
 	}
-	quoted, err := s.store.ResolveQuotes(r.Context(), a.Quotes)
+	quoted, err := s.store.ResolveQuotes(ctx, a.Quotes)
 	if err != nil { // the post stands; only backlinks may show late
 		s.log.Error("threads of an approved post's quotes not read", "board", board, "no", no, "err", err)
 	}
@@ -109,12 +111,12 @@ func (s *Service) handleHeldDecide(w http.ResponseWriter, r *http.Request, st *s
 	for _, n := range a.Archived {
 		events = append(events, threadArchived(board, n))
 	}
-	s.afterCommit(r.Context(), maniwani.Invalidation{Board: board,
+	s.afterCommit(ctx, maniwani.Invalidation{Board: board,
 		Threads: append(append([]int64{thread}, a.Archived...), byBoard[board]...)}, events...)
 	for other, threads := range byBoard {
 		if other != board {
-			s.afterCommit(r.Context(), maniwani.Invalidation{Board: other, Threads: threads})
+			s.afterCommit(ctx, maniwani.Invalidation{Board: other, Threads: threads})
 		}
 	}
-	writeJSON(w, http.StatusOK, maniwani.StaffHeldDone{Approved: true, Board: board, No: no, Thread: thread})
+	return &maniwani.StaffHeldDone{Approved: true, Board: board, No: no, Thread: thread}, nil
 }

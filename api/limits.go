@@ -67,8 +67,8 @@ func spentError(sp *store.Spent) error {
 	default:
 		what = "Too many attempts"
 	}
-	return &retryLater{after: time.Duration(secs) * time.Second,
-		err: maniwani.Errorf(maniwani.KindTooMany, "%s; wait %s and try again.", what, span(time.Duration(secs)*time.Second))}
+	return &maniwani.RetryLater{After: time.Duration(secs) * time.Second,
+		Err: maniwani.Errorf(maniwani.KindTooMany, "%s; wait %s and try again.", what, span(time.Duration(secs)*time.Second))}
 }
 
 // release hands back slots whose attempt turned out not to count; a

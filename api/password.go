@@ -86,7 +86,7 @@ func (g hashGate) do(ctx context.Context, fn func()) error {
 	ctx, cancel := context.WithTimeout(ctx, hashWait)
 	defer cancel()
 	if err := g.sem.Acquire(ctx, 1); err != nil {
-		return &retryLater{after: time.Second, err: maniwani.Errorf(maniwani.KindUnavailable,
+		return &maniwani.RetryLater{After: time.Second, Err: maniwani.Errorf(maniwani.KindUnavailable,
 			"The server is busy checking other passwords; try again in a second.")}
 	}
 	defer g.sem.Release(1)

@@ -2,10 +2,11 @@ package ui
 
 // The moderators' admin UI at /admin/: server-rendered pages over the staff
 // API (the contract's Staff API). The ui keeps no session of its own: each
-// page and each action is one or more requests to the staff API, made with
-// the browser's session cookie (and, for a write, the CSRF token from the
-// form's hidden csrf field), whose JSON the page shows. Deps.StaffAPI is the
-// api's handler in one process, a reverse proxy to it apart.
+// page and each action is one or more calls of Deps.Staff (the api in one
+// process, its client apart), each carrying what the staff API would read
+// of the browser's request (maniwani.StaffCall: its session cookie, its
+// address, and for a write the CSRF token from the form's hidden csrf
+// field), whose answer the page shows.
 //
 // Routes (all answered with Cache-Control: no-store):
 //
@@ -34,9 +35,8 @@ package ui
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -92,104 +92,23 @@ func invalid(msg string) error { return &maniwani.Error{Kind: maniwani.KindInval
 // notFound is what the ui knows is not there before the api is asked.
 func notFound(msg string) error { return &maniwani.Error{Kind: maniwani.KindNotFound, Message: msg} }
 
-// staffAnswer is the staff API's answer to one request: a small
-// http.ResponseWriter that keeps the status, headers and body.
-type staffAnswer struct {
-	code   int
-	header http.Header
-	body   bytes.Buffer
-}
-
-func (a *staffAnswer) Header() http.Header { return a.header }
-
-func (a *staffAnswer) WriteHeader(code int) {
-	if a.code == 0 {
-		a.code = code
-	}
-}
-
-func (a *staffAnswer) Write(b []byte) (int, error) {
-	if a.code == 0 {
-		a.code = http.StatusOK
-	}
-	return a.body.Write(b)
-}
-
-// staffCall makes one request to the staff API for the browser's request
-// r: with its session cookie and address, csrf as X-CSRF-Token when set,
-// and in as the JSON body when not nil. A 2xx answer's JSON is decoded into
-// out (when not nil); any other is a *maniwani.Error of the answer's kind.
-func (s *Service) staffCall(r *http.Request, method, path, csrf string, in, out any) (*staffAnswer, error) {
-	var body io.Reader = http.NoBody
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return nil, err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(r.Context(), method, path, body)
-	if err != nil {
-		return nil, err
-	}
-	// The api sees the browser: its address (for the login's rate limit
-	// and the log), its cookies (the session's, the device's), its user
-	// agent and whether it came over TLS (for the cookies' Secure), which
-	// the api believes as it would from the browser's own request: from a
-	// trusted proxy's X-Forwarded-Proto, or the connection's TLS.
-	req.RemoteAddr = r.RemoteAddr
-	req.Host = r.Host
-	req.TLS = r.TLS
-	for _, k := range [...]string{"Cookie", "X-Forwarded-For", "X-Forwarded-Proto", "User-Agent", "X-Request-Id"} {
-		if v := r.Header.Values(k); len(v) > 0 {
-			req.Header[k] = v
-		}
-	}
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if csrf != "" {
-		req.Header.Set("X-CSRF-Token", csrf)
-	}
-	a := &staffAnswer{header: http.Header{}}
-	s.staffAPI.ServeHTTP(a, req)
-	if a.code == 0 {
-		a.code = http.StatusOK
-	}
-	if err := maniwani.DecodeError(a.code, a.header, a.body.Bytes()); err != nil {
-		// The api's refusal when busy is said for people; any other 5xx
-		// (a fault of the api's, or a proxy's answer when the api is not
-		// reached) is for the log.
-		if kind := a.header.Get(maniwani.ErrorKindHeader); a.code >= 500 && kind != maniwani.KindUnavailable.String() {
-			s.log.Error("ui: staff API failed", "method", method, "path", path, "status", a.code, "body", a.body.String())
-			if kind == "" {
-				err = &maniwani.Error{Kind: maniwani.ErrorKind(err), Message: "The staff API is unavailable."}
-			}
-		}
-		return a, err
-	}
-	if out != nil && a.body.Len() > 0 {
-		if err := json.Unmarshal(a.body.Bytes(), out); err != nil {
-			s.log.Error("ui: staff API answer unreadable", "method", method, "path", path, "err", err)
-			return a, &maniwani.Error{Kind: maniwani.KindUnavailable, Message: "The staff API gave an answer the page cannot read."}
-		}
-	}
-	return a, nil
-}
+// readCall is the staff call of the browser's request r that changes
+// nothing.
+func readCall(r *http.Request) maniwani.StaffCall { return maniwani.StaffCallOf(r, "") }
 
 // staffPage makes a page's handler: it reads the session first (without
 // one, the browser goes to the login form), then h fills the page and
 // renders it, or fails.
 func (s *Service) staffPage(h func(w http.ResponseWriter, r *http.Request, p *adminPage) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p := &adminPage{S: &maniwani.StaffSession{}, Done: r.URL.Query().Get("done"), Err: r.URL.Query().Get("err")}
-		_, err := s.staffCall(r, http.MethodGet, "/api/admin/session", "", nil, p.S)
+		p := &adminPage{Done: r.URL.Query().Get("done"), Err: r.URL.Query().Get("err")}
+		var err error
+		p.S, err = s.staff.Session(r.Context(), readCall(r))
 		if err == nil {
 			err = h(w, r, p)
 		}
 		if err != nil {
-			if me := (*maniwani.Error)(nil); !errors.As(err, &me) || p.S.Username == "" {
+			if me := (*maniwani.Error)(nil); !errors.As(err, &me) {
 				p.S = nil
 			}
 			s.adminError(w, r, p, err)
@@ -200,15 +119,9 @@ func (s *Service) staffPage(h func(w http.ResponseWriter, r *http.Request, p *ad
 // action is a form posted to the admin UI.
 type action struct {
 	r    *http.Request
-	csrf string
-	back string // where the browser goes after: the form's page
-}
-
-// call makes a state-changing request to the staff API with the form's
-// CSRF token.
-func (a *action) call(s *Service, method, path string, in, out any) error {
-	_, err := s.staffCall(a.r, method, path, a.csrf, in, out)
-	return err
+	ctx  context.Context
+	call maniwani.StaffCall // with the form's CSRF token
+	back string             // where the browser goes after: the form's page
 }
 
 // staffAction makes a form's handler: h does what the form asks and says
@@ -221,7 +134,8 @@ func (s *Service) staffAction(h func(w http.ResponseWriter, a *action) (string, 
 			s.adminError(w, r, nil, invalid("The form could not be read."))
 			return
 		}
-		a := &action{r: r, csrf: r.PostForm.Get("csrf"), back: localAdminPath(r.PostForm.Get("back"), "/admin/")}
+		a := &action{r: r, ctx: r.Context(), call: maniwani.StaffCallOf(r, r.PostForm.Get("csrf")),
+			back: localAdminPath(r.PostForm.Get("back"), "/admin/")}
 		done, err := h(w, a)
 		switch kind := maniwani.ErrorKind(err); {
 		case err == nil:
@@ -298,7 +212,9 @@ func (s *Service) adminRender(w http.ResponseWriter, r *http.Request, name strin
 // login form; otherwise a page that says what happened, at its status. p
 // is the page's frame, or nil when no session was read.
 func (s *Service) adminError(w http.ResponseWriter, r *http.Request, p *adminPage, err error) {
-	if me := (*maniwani.Error)(nil); !errors.As(err, &me) {
+	// A fault of ours or the api's is for the log; the api busy or not
+	// reached is said for people.
+	if maniwani.ErrorKind(err) == maniwani.KindInternal {
 		s.log.Error("ui: admin page failed", "path", r.URL.Path, "err", err)
 	}
 	kind, code, msg := maniwani.ErrorKind(err), maniwani.HTTPStatus(err), maniwani.ErrorMessage(err)

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -38,23 +37,21 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &adminPage{Title: "Log in", Next: localAdminPath(r.PostForm.Get("next"), "/admin/")}
-	in := map[string]string{"username": strings.TrimSpace(r.PostForm.Get("username")), "password": r.PostForm.Get("password")}
-	a, err := s.staffCall(r, http.MethodPost, "/api/admin/login", "", in, nil)
+	in := maniwani.StaffLogin{Username: strings.TrimSpace(r.PostForm.Get("username")), Password: r.PostForm.Get("password")}
+	_, cookies, err := s.staff.Login(r.Context(), readCall(r), in)
 	switch kind := maniwani.ErrorKind(err); {
 	case err == nil:
 		// The session's cookie and the device's (which the api reads
 		// from the browser's Cookie on its next login here).
-		for _, c := range a.header.Values("Set-Cookie") {
-			w.Header().Add("Set-Cookie", c)
-		}
+		setCookies(w, cookies)
 		s.seeOther(w, r, p.Next)
-	case kind != maniwani.KindInternal && a != nil: // the api's refusal, or its absence
+	case kind != maniwani.KindInternal: // the api's refusal, or its absence
 		p.Err = maniwani.ErrorMessage(err)
 		if kind == maniwani.KindUnauthorized && p.Err == http.StatusText(http.StatusUnauthorized)+"." {
 			p.Err = "Wrong username or password."
 		}
-		if v := a.header.Get("Retry-After"); v != "" { // a limit's 429, a busy 503
-			w.Header().Set("Retry-After", v)
+		if d := maniwani.RetryAfter(err); d > 0 { // a limit's 429, a busy 503
+			w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 		}
 		s.adminRender(w, r, "a-login", maniwani.HTTPStatus(err), p)
 	default:
@@ -62,44 +59,53 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func setCookies(w http.ResponseWriter, cookies []*http.Cookie) {
+	for _, c := range cookies {
+		http.SetCookie(w, c)
+	}
+}
+
 func (s *Service) actLogout(w http.ResponseWriter, a *action) (string, error) {
-	ans, err := s.staffCall(a.r, http.MethodPost, "/api/admin/logout", a.csrf, nil, nil)
+	cookies, err := s.staff.Logout(a.ctx, a.call)
 	if err != nil && maniwani.ErrorKind(err) != maniwani.KindUnauthorized {
 		return "", err
 	}
-	for _, c := range ans.header.Values("Set-Cookie") {
-		w.Header().Add("Set-Cookie", c)
-	}
+	setCookies(w, cookies)
 	s.seeOther(w, a.r, "/admin/login?done="+url.QueryEscape("You are logged out."))
 	return "", nil
 }
 
 func (s *Service) pageDashboard(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Counts = "Dashboard", "dash", &dashCounts{}
+	ctx, call := r.Context(), readCall(r)
 	for _, c := range []struct {
-		perm, list string
-		n          *int
-		has        *bool
+		perm  string
+		count func() (int, error)
+		n     *int
+		has   *bool
 	}{
-		{"reports", "reports", &p.Counts.Reports, &p.Counts.HasReports},
-		{"ban", "bans", &p.Counts.Bans, &p.Counts.HasBans},
-		{"staff", "staff", &p.Counts.Staff, &p.Counts.HasStaff},
+		{"reports", func() (int, error) { v, err := s.staff.ListReports(ctx, call); return len(v), err },
+			&p.Counts.Reports, &p.Counts.HasReports},
+		{"ban", func() (int, error) { v, err := s.staff.ListBans(ctx, call); return len(v), err },
+			&p.Counts.Bans, &p.Counts.HasBans},
+		{"staff", func() (int, error) { v, err := s.staff.ListStaff(ctx, call); return len(v), err },
+			&p.Counts.Staff, &p.Counts.HasStaff},
 	} {
 		if !p.Can(c.perm) {
 			continue
 		}
-		var v map[string][]json.RawMessage // only counted
-		if _, err := s.staffCall(r, http.MethodGet, "/api/admin/"+c.list, "", nil, &v); err != nil {
+		n, err := c.count()
+		if err != nil {
 			return err
 		}
-		*c.n, *c.has = len(v[c.list]), true
+		*c.n, *c.has = n, true
 	}
 	if p.Can("log") {
-		var v maniwani.StaffLog
-		if _, err := s.staffCall(r, http.MethodGet, "/api/admin/log", "", nil, &v); err != nil {
+		log, err := s.staff.ReadLog(ctx, call, 10)
+		if err != nil {
 			return err
 		}
-		p.Log = logEntries(v.Log[:min(len(v.Log), 10)])
+		p.Log = logEntries(log)
 	}
 	p.Boards, _ = s.read.Boards(r.Context()) // only for the look-up form
 	p.Counts.Boards, p.Counts.HasBoards = len(p.Boards), true
@@ -109,11 +115,11 @@ func (s *Service) pageDashboard(w http.ResponseWriter, r *http.Request, p *admin
 
 func (s *Service) pageReports(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Back = "Reports", "reports", "/admin/reports"
-	var v maniwani.StaffReports
-	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/reports", "", nil, &v); err != nil {
+	reports, err := s.staff.ListReports(r.Context(), readCall(r))
+	if err != nil {
 		return err
 	}
-	for _, rep := range v.Reports {
+	for _, rep := range reports {
 		rv := reportView{StaffReport: rep}
 		if rep.Post != nil {
 			rv.Post = s.newStaffPostView(rep.Post)
@@ -129,7 +135,7 @@ func (s *Service) actDismiss(w http.ResponseWriter, a *action) (string, error) {
 	if err != nil {
 		return "", invalid("No such report.")
 	}
-	if err := a.call(s, http.MethodDelete, "/api/admin/reports/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
+	if err := s.staff.DismissReport(a.ctx, a.call, id); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("Dismissed report #%d.", id), nil
@@ -165,11 +171,7 @@ func (s *Service) handlePostLookup(w http.ResponseWriter, r *http.Request) {
 
 // staffPost reads one post through the staff API.
 func (s *Service) staffPost(r *http.Request, board string, no int64) (*maniwani.StaffPost, error) {
-	var p maniwani.StaffPost
-	if _, err := s.staffCall(r, http.MethodGet, fmt.Sprintf("/api/admin/posts/%s/%d", board, no), "", nil, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return s.staff.ReadPost(r.Context(), readCall(r), board, no)
 }
 
 func (s *Service) pagePost(w http.ResponseWriter, r *http.Request, p *adminPage) error {
@@ -200,21 +202,21 @@ func (s *Service) actDeletePost(w http.ResponseWriter, a *action) (string, error
 	if err != nil {
 		return "", err
 	}
-	path := fmt.Sprintf("/api/admin/posts/%s/%d", board, no)
+	var in maniwani.PostDeletion
 	mode := a.r.PostForm.Get("mode")
 	switch mode {
 	case "post":
 	case "file":
-		path += "?file_only=1"
+		in.FileOnly = true
 	case "ip-thread":
-		path += "?by_ip=thread"
+		in.ByIP = "thread"
 	case "ip-board":
-		path += "?by_ip=board"
+		in.ByIP = "board"
 	default:
 		return "", invalid("Choose what to delete.")
 	}
-	var v maniwani.StaffDeleted
-	if err := a.call(s, http.MethodDelete, path, nil, &v); err != nil {
+	v, err := s.staff.DeletePost(a.ctx, a.call, board, no, in)
+	if err != nil {
 		return "", err
 	}
 	s.resolveReport(a)
@@ -241,7 +243,7 @@ func (s *Service) resolveReport(a *action) {
 	if err != nil || id <= 0 {
 		return
 	}
-	if err := a.call(s, http.MethodDelete, "/api/admin/reports/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
+	if err := s.staff.DismissReport(a.ctx, a.call, id); err != nil {
 		if maniwani.ErrorKind(err) != maniwani.KindNotFound {
 			s.log.Warn("ui: report not dismissed", "report", id, "err", err)
 		}
@@ -253,21 +255,20 @@ func (s *Service) actThreadFlags(w http.ResponseWriter, a *action) (string, erro
 	if err != nil {
 		return "", err
 	}
-	var in map[string]bool
+	var in maniwani.ThreadPatch
 	var done string
 	switch a.r.PostForm.Get("set") {
 	case "sticky":
-		in, done = map[string]bool{"sticky": true}, "is sticky"
+		in, done = maniwani.ThreadPatch{Sticky: new(true)}, "is sticky"
 	case "unsticky":
-		in, done = map[string]bool{"sticky": false}, "is no longer sticky"
+		in, done = maniwani.ThreadPatch{Sticky: new(false)}, "is no longer sticky"
 	case "close":
-		in, done = map[string]bool{"closed": true}, "is locked"
+		in, done = maniwani.ThreadPatch{Closed: new(true)}, "is locked"
 	case "open":
-		in, done = map[string]bool{"closed": false}, "is open again"
+		in, done = maniwani.ThreadPatch{Closed: new(false)}, "is open again"
 	case "move":
 		to := strings.TrimSpace(a.r.PostForm.Get("to"))
-		var moved maniwani.StaffThread
-		err := a.call(s, http.MethodPatch, fmt.Sprintf("/api/admin/threads/%s/%d", board, no), map[string]string{"board": to}, &moved)
+		moved, err := s.staff.UpdateThread(a.ctx, a.call, board, no, maniwani.ThreadPatch{Board: &to})
 		if err != nil {
 			return "", err
 		}
@@ -276,7 +277,7 @@ func (s *Service) actThreadFlags(w http.ResponseWriter, a *action) (string, erro
 	default:
 		return "", invalid("Choose what to change.")
 	}
-	if err := a.call(s, http.MethodPatch, fmt.Sprintf("/api/admin/threads/%s/%d", board, no), in, nil); err != nil {
+	if _, err := s.staff.UpdateThread(a.ctx, a.call, board, no, in); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("Thread /%s/ No.%d %s.", board, no, done), nil
@@ -319,11 +320,10 @@ func (s *Service) pageBanForm(w http.ResponseWriter, r *http.Request, p *adminPa
 
 func (s *Service) pageBans(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Back = "Bans", "bans", "/admin/bans"
-	var v maniwani.StaffBans
-	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/bans", "", nil, &v); err != nil {
+	var err error
+	if p.Bans, err = s.staff.ListBans(r.Context(), readCall(r)); err != nil {
 		return err
 	}
-	p.Bans = v.Bans
 	s.adminRender(w, r, "a-bans", http.StatusOK, p)
 	return nil
 }
@@ -356,36 +356,28 @@ func banLength(choice, typed string) (string, error) {
 func (s *Service) actBan(w http.ResponseWriter, a *action) (string, error) {
 	f := a.r.PostForm
 	target := strings.TrimSpace(f.Get("target"))
-	in := map[string]any{"reason": strings.TrimSpace(f.Get("reason"))}
+	in := maniwani.BanRequest{Reason: strings.TrimSpace(f.Get("reason")), Board: f.Get("board"),
+		ConfirmWide: f.Get("confirm_wide") != ""}
 	if pfx, err := netip.ParsePrefix(target); err == nil {
-		in["cidr"] = pfx.String()
+		in.CIDR = pfx.String()
 	} else if addr, err := netip.ParseAddr(target); err == nil {
-		in["ip"] = addr.String()
+		in.IP = addr.String()
 	} else {
 		return "", invalid(fmt.Sprintf("%q is not an IPv4 or IPv6 address or a CIDR range.", target))
 	}
-	if in["reason"] == "" {
+	if in.Reason == "" {
 		return "", invalid("A ban needs a reason.")
 	}
-	d, err := banLength(f.Get("duration"), f.Get("custom"))
-	if err != nil {
+	var err error
+	if in.Duration, err = banLength(f.Get("duration"), f.Get("custom")); err != nil {
 		return "", err
 	}
-	if d != "" {
-		in["duration"] = d
-	}
-	if b := f.Get("board"); b != "" {
-		in["board"] = b
-	}
-	if f.Get("confirm_wide") != "" {
-		in["confirm_wide"] = true
-	}
 	if no, err := strconv.ParseInt(f.Get("post_no"), 10, 64); err == nil && no > 0 {
-		in["post"] = map[string]any{"board": f.Get("post_board"), "no": no}
-		in["public"] = f.Get("public") != ""
+		in.Post = &maniwani.PostRef{Board: f.Get("post_board"), No: no}
+		in.Public = f.Get("public") != ""
 	}
-	var b maniwani.StaffBan
-	if err := a.call(s, http.MethodPost, "/api/admin/bans", in, &b); err != nil {
+	b, err := s.staff.CreateBan(a.ctx, a.call, in)
+	if err != nil {
 		return "", err
 	}
 	if f.Get("resolve") != "" {
@@ -407,7 +399,7 @@ func (s *Service) actLift(w http.ResponseWriter, a *action) (string, error) {
 	if err != nil {
 		return "", invalid("No such ban.")
 	}
-	if err := a.call(s, http.MethodDelete, "/api/admin/bans/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
+	if err := s.staff.LiftBan(a.ctx, a.call, id); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("Lifted ban #%d.", id), nil
@@ -415,11 +407,10 @@ func (s *Service) actLift(w http.ResponseWriter, a *action) (string, error) {
 
 func (s *Service) pageFileBans(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Back = "File bans", "filebans", "/admin/filebans"
-	var v maniwani.StaffFileBans
-	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/filebans", "", nil, &v); err != nil {
+	var err error
+	if p.FileBans, err = s.staff.ListFileBans(r.Context(), readCall(r)); err != nil {
 		return err
 	}
-	p.FileBans = v.FileBans
 	s.adminRender(w, r, "a-filebans", http.StatusOK, p)
 	return nil
 }
@@ -429,25 +420,24 @@ func (s *Service) pageFileBans(w http.ResponseWriter, r *http.Request, p *adminP
 // with it (delete); from a report, it dismisses the report too.
 func (s *Service) actFileBan(w http.ResponseWriter, a *action) (string, error) {
 	f := a.r.PostForm
-	in := map[string]any{"reason": strings.TrimSpace(f.Get("reason")), "similar": f.Get("similar") != "",
-		"delete": f.Get("delete") != ""}
+	in := maniwani.FileBanRequest{Reason: strings.TrimSpace(f.Get("reason")), Similar: f.Get("similar") != "",
+		Delete: f.Get("delete") != ""}
 	what := ""
 	if no, err := strconv.ParseInt(f.Get("post_no"), 10, 64); err == nil && no > 0 {
-		board := f.Get("post_board")
-		in["board"], in["no"] = board, no
-		what = fmt.Sprintf("the file of /%s/ No.%d", board, no)
-		if u, err := url.Parse(a.back); err == nil && in["delete"] == true && u.Path == fmt.Sprintf("/admin/posts/%s/%d", board, no) {
+		in.Board, in.No = f.Get("post_board"), no
+		what = fmt.Sprintf("the file of /%s/ No.%d", in.Board, no)
+		if u, err := url.Parse(a.back); err == nil && in.Delete && u.Path == fmt.Sprintf("/admin/posts/%s/%d", in.Board, no) {
 			a.back = "/admin/filebans" // the post's page goes with it
 		}
 	} else {
-		in["sha256"] = strings.TrimSpace(f.Get("sha256"))
-		what = "the file " + strings.ToLower(strings.TrimSpace(f.Get("sha256")))
+		in.SHA256 = strings.TrimSpace(f.Get("sha256"))
+		what = "the file " + strings.ToLower(in.SHA256)
 	}
-	if in["reason"] == "" {
+	if in.Reason == "" {
 		return "", invalid("A file ban needs a reason.")
 	}
-	var b maniwani.StaffFileBan
-	if err := a.call(s, http.MethodPost, "/api/admin/filebans", in, &b); err != nil {
+	b, err := s.staff.CreateFileBan(a.ctx, a.call, in)
+	if err != nil {
 		return "", err
 	}
 	s.resolveReport(a)
@@ -466,7 +456,7 @@ func (s *Service) actLiftFileBan(w http.ResponseWriter, a *action) (string, erro
 	if err != nil {
 		return "", invalid("No such file ban.")
 	}
-	if err := a.call(s, http.MethodDelete, "/api/admin/filebans/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
+	if err := s.staff.LiftFileBan(a.ctx, a.call, id); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("Lifted file ban #%d.", id), nil
@@ -477,18 +467,25 @@ func (s *Service) pageBoards(w http.ResponseWriter, r *http.Request, p *adminPag
 		return err
 	}
 	p.Title, p.Section, p.Back = "Boards", "boards", "/admin/boards"
-	var v struct {
-		Boards []boardSettings `json:"boards"`
-	}
-	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/boards", "", nil, &v); err != nil {
+	var err error
+	if p.BoardList, err = s.boardList(r); err != nil {
 		return err
 	}
-	p.BoardList = v.Boards
 	// A new board starts with the settings of a new site's /b/.
 	d := newBoardDefaults()
 	p.Edit = &d
 	s.adminRender(w, r, "a-boards", http.StatusOK, p)
 	return nil
+}
+
+// boardList reads every board's settings through the staff API.
+func (s *Service) boardList(r *http.Request) ([]boardSettings, error) {
+	bs, err := s.staff.ListBoards(r.Context(), readCall(r))
+	out := make([]boardSettings, len(bs))
+	for i := range bs {
+		out[i] = boardSettings{bs[i]}
+	}
+	return out, err
 }
 
 // newBoardDefaults are the create form's starting values: the limits of a
@@ -506,15 +503,13 @@ func (s *Service) pageBoard(w http.ResponseWriter, r *http.Request, p *adminPage
 	}
 	name := r.PathValue("board")
 	p.Title, p.Section, p.Back = "/"+name+"/", "boards", "/admin/boards/"+name
-	var v struct {
-		Boards []boardSettings `json:"boards"`
-	}
-	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/boards", "", nil, &v); err != nil {
+	boards, err := s.boardList(r)
+	if err != nil {
 		return err
 	}
-	for i := range v.Boards {
-		if v.Boards[i].Name == name {
-			p.Edit = &v.Boards[i]
+	for i := range boards {
+		if boards[i].Name == name {
+			p.Edit = &boards[i]
 		}
 	}
 	if p.Edit == nil {
@@ -526,38 +521,48 @@ func (s *Service) pageBoard(w http.ResponseWriter, r *http.Request, p *adminPage
 
 // boardFields reads the board form: every setting it holds, as the staff
 // API takes them.
-func boardFields(f url.Values) (map[string]any, error) {
-	in := map[string]any{}
-	for _, k := range []string{"title", "description"} {
-		if _, ok := f[k]; ok {
-			in[k] = strings.TrimSpace(f.Get(k))
-		}
+func boardFields(f url.Values) (maniwani.BoardPatch, error) {
+	var in maniwani.BoardPatch
+	if _, ok := f["title"]; ok {
+		in.Title = new(strings.TrimSpace(f.Get("title")))
+	}
+	if _, ok := f["description"]; ok {
+		in.Description = new(strings.TrimSpace(f.Get("description")))
 	}
 	if v := strings.TrimSpace(f.Get("captcha")); v != "" {
-		in["captcha"] = v
+		in.Captcha = new(maniwani.CaptchaMode(v))
 	}
-	for _, k := range []string{"max_threads", "bump_limit", "image_limit", "max_file_size", "cooldown_thread", "cooldown_reply",
-		"unique_comments_minutes", "captcha_auto_threads_per_hour", "captcha_auto_posts_per_hour", "captcha_auto_minutes"} {
-		v := strings.TrimSpace(f.Get(k))
+	var maxFileSize *int
+	for _, n := range []struct {
+		key string
+		dst **int
+	}{{"max_threads", &in.MaxThreads}, {"bump_limit", &in.BumpLimit}, {"image_limit", &in.ImageLimit},
+		{"max_file_size", &maxFileSize}, {"cooldown_thread", &in.CooldownThread}, {"cooldown_reply", &in.CooldownReply},
+		{"unique_comments_minutes", &in.UniqueComments}, {"captcha_auto_threads_per_hour", &in.CaptchaAutoThreads},
+		{"captcha_auto_posts_per_hour", &in.CaptchaAutoPosts}, {"captcha_auto_minutes", &in.CaptchaAutoMinutes}} {
+		v := strings.TrimSpace(f.Get(n.key))
 		if v == "" {
 			continue
 		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return nil, invalid(fmt.Sprintf("%s must be a whole number, not %q.", strings.ReplaceAll(k, "_", " "), v))
+		i, err := strconv.Atoi(v)
+		if err != nil || i < 0 {
+			return in, invalid(fmt.Sprintf("%s must be a whole number, not %q.", strings.ReplaceAll(n.key, "_", " "), v))
 		}
-		in[k] = n
+		*n.dst = &i
+	}
+	if maxFileSize != nil {
+		in.MaxFileSize = new(int64(*maxFileSize))
 	}
 	if _, ok := f["settings"]; ok { // the whole form: an unticked box is false
-		in["poster_ids"] = f.Get("poster_ids") != ""
-		in["hold_new_posters"] = f.Get("hold_new_posters") != ""
+		in.PosterIDs = new(f.Get("poster_ids") != "")
+		in.HoldNewPosters = new(f.Get("hold_new_posters") != "")
 	}
 	if v, ok := f["file_types"]; ok {
 		types := []string{}
 		for _, t := range strings.FieldsFunc(strings.Join(v, " "), func(r rune) bool { return r == ' ' || r == ',' }) {
 			types = append(types, "."+strings.TrimPrefix(strings.ToLower(t), "."))
 		}
-		in["file_types"] = types // none: the site's default types
+		in.FileTypes = &types // none: the site's default types
 	}
 	return in, nil
 }
@@ -571,8 +576,8 @@ func (s *Service) actCreateBoard(w http.ResponseWriter, a *action) (string, erro
 	if !maniwani.ValidBoardName(name) {
 		return "", invalid(fmt.Sprintf("%q cannot be a board's name: 1 to 16 lowercase letters or digits, and not a word the site uses itself.", name))
 	}
-	in["name"] = name
-	if err := a.call(s, http.MethodPost, "/api/admin/boards", in, nil); err != nil {
+	in.Name = &name
+	if _, err := s.staff.CreateBoard(a.ctx, a.call, in); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("Created /%s/.", name), nil
@@ -587,7 +592,7 @@ func (s *Service) actEditBoard(w http.ResponseWriter, a *action) (string, error)
 	if !maniwani.ValidBoardName(name) {
 		return "", notFound("There is no board /" + name + "/.")
 	}
-	if err := a.call(s, http.MethodPatch, "/api/admin/boards/"+name, in, nil); err != nil {
+	if _, err := s.staff.UpdateBoard(a.ctx, a.call, name, in); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("Saved the settings of /%s/.", name), nil
@@ -601,7 +606,7 @@ func (s *Service) actDeleteBoard(w http.ResponseWriter, a *action) (string, erro
 	if strings.TrimSpace(strings.Trim(a.r.PostForm.Get("confirm"), "/")) != name {
 		return "", invalid(fmt.Sprintf("To delete /%s/, type its name %s in the box.", name, name))
 	}
-	if err := a.call(s, http.MethodDelete, "/api/admin/boards/"+name, nil, nil); err != nil {
+	if err := s.staff.DeleteBoard(a.ctx, a.call, name); err != nil {
 		return "", err
 	}
 	a.back = "/admin/boards"
@@ -610,30 +615,30 @@ func (s *Service) actDeleteBoard(w http.ResponseWriter, a *action) (string, erro
 
 func (s *Service) pageStaff(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section, p.Back = "Staff", "staff", "/admin/staff"
-	var v maniwani.StaffList
-	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/staff", "", nil, &v); err != nil {
+	var err error
+	if p.Staff, err = s.staff.ListStaff(r.Context(), readCall(r)); err != nil {
 		return err
 	}
-	p.Staff = v.Staff
 	s.adminRender(w, r, "a-staff", http.StatusOK, p)
 	return nil
 }
 
 func (s *Service) actCreateStaff(w http.ResponseWriter, a *action) (string, error) {
 	f := a.r.PostForm
-	in := map[string]string{"username": strings.TrimSpace(f.Get("username")), "password": f.Get("password"), "role": f.Get("role")}
-	if in["username"] == "" || in["password"] == "" {
+	in := maniwani.NewStaffMember{Username: strings.TrimSpace(f.Get("username")), Password: f.Get("password"),
+		Role: maniwani.Role(f.Get("role"))}
+	if in.Username == "" || in.Password == "" {
 		return "", invalid("A new account needs a username and a password.")
 	}
-	if err := a.call(s, http.MethodPost, "/api/admin/staff", in, nil); err != nil {
+	if _, err := s.staff.CreateStaff(a.ctx, a.call, in); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Added %s as %s.", in["username"], in["role"]), nil
+	return fmt.Sprintf("Added %s as %s.", in.Username, in.Role), nil
 }
 
 func (s *Service) actDeleteStaff(w http.ResponseWriter, a *action) (string, error) {
 	name := a.r.PathValue("username")
-	if err := a.call(s, http.MethodDelete, "/api/admin/staff/"+url.PathEscape(name), nil, nil); err != nil {
+	if err := s.staff.DeleteStaff(a.ctx, a.call, name); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("Removed %s.", name), nil
@@ -641,11 +646,11 @@ func (s *Service) actDeleteStaff(w http.ResponseWriter, a *action) (string, erro
 
 func (s *Service) pageLog(w http.ResponseWriter, r *http.Request, p *adminPage) error {
 	p.Title, p.Section = "Moderation log", "log"
-	var v maniwani.StaffLog
-	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/log", "", nil, &v); err != nil {
+	log, err := s.staff.ReadLog(r.Context(), readCall(r), 0)
+	if err != nil {
 		return err
 	}
-	p.Log = logEntries(v.Log)
+	p.Log = logEntries(log)
 	s.adminRender(w, r, "a-log", http.StatusOK, p)
 	return nil
 }

@@ -19,11 +19,10 @@ func (s *Service) pageFilters(w http.ResponseWriter, r *http.Request, p *adminPa
 		return err
 	}
 	p.Title, p.Section, p.Back = "Filters", "filters", "/admin/filters"
-	var v maniwani.StaffFilters
-	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/filters", "", nil, &v); err != nil {
+	var err error
+	if p.Filters, err = s.staff.ListFilters(r.Context(), readCall(r)); err != nil {
 		return err
 	}
-	p.Filters = v.Filters
 	p.Boards, _ = s.read.Boards(r.Context())
 	s.adminRender(w, r, "a-filters", http.StatusOK, p)
 	return nil
@@ -31,23 +30,24 @@ func (s *Service) pageFilters(w http.ResponseWriter, r *http.Request, p *adminPa
 
 func (s *Service) actCreateFilter(w http.ResponseWriter, a *action) (string, error) {
 	f := a.r.PostForm
-	in := map[string]any{"board": f.Get("board"), "pattern": f.Get("pattern"), "regex": f.Get("regex") != "",
-		"fields": f["fields"], "action": f.Get("action"), "reason": strings.TrimSpace(f.Get("reason"))}
-	if in["fields"] == nil {
-		in["fields"] = []string{}
+	in := maniwani.FilterRequest{Board: f.Get("board"), Pattern: f.Get("pattern"), Regex: f.Get("regex") != "",
+		Fields: []maniwani.FilterField{}, Action: maniwani.FilterAction(f.Get("action")),
+		Reason: strings.TrimSpace(f.Get("reason"))}
+	for _, x := range f["fields"] {
+		in.Fields = append(in.Fields, maniwani.FilterField(x))
 	}
-	if f.Get("action") == string(maniwani.ActionReplace) {
-		in["replacement"] = f.Get("replacement")
+	if in.Action == maniwani.ActionReplace {
+		in.Replacement = f.Get("replacement")
 	}
-	if f.Get("action") == string(maniwani.ActionBan) {
+	if in.Action == maniwani.ActionBan {
 		h, err := strconv.Atoi(strings.TrimSpace(f.Get("ban_hours")))
 		if err != nil || h < 1 {
 			return "", invalid("A ban filter needs its length: a whole number of hours.")
 		}
-		in["ban_hours"] = h
+		in.BanHours = h
 	}
-	var out maniwani.StaffFilter
-	if err := a.call(s, http.MethodPost, "/api/admin/filters", in, &out); err != nil {
+	out, err := s.staff.CreateFilter(a.ctx, a.call, in)
+	if err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("Added filter #%d.", out.ID), nil
@@ -58,7 +58,7 @@ func (s *Service) actDeleteFilter(w http.ResponseWriter, a *action) (string, err
 	if err != nil {
 		return "", invalid("No such filter.")
 	}
-	if err := a.call(s, http.MethodDelete, "/api/admin/filters/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
+	if err := s.staff.DeleteFilter(a.ctx, a.call, id); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("Deleted filter #%d.", id), nil
@@ -69,11 +69,11 @@ func (s *Service) actDeleteFilter(w http.ResponseWriter, a *action) (string, err
 func (s *Service) actPurge(w http.ResponseWriter, a *action) (string, error) {
 	f := a.r.PostForm
 	target := strings.TrimSpace(f.Get("target"))
-	in := map[string]any{"board": f.Get("board")}
+	in := maniwani.PurgeRequest{Board: f.Get("board"), ConfirmWide: f.Get("confirm_wide") != ""}
 	if pfx, err := netip.ParsePrefix(target); err == nil {
-		in["cidr"] = pfx.String()
+		in.CIDR = pfx.String()
 	} else if addr, err := netip.ParseAddr(target); err == nil {
-		in["ip"] = addr.String()
+		in.IP = addr.String()
 	} else {
 		return "", invalid(fmt.Sprintf("%q is not an IPv4 or IPv6 address or a CIDR range.", target))
 	}
@@ -84,13 +84,10 @@ func (s *Service) actPurge(w http.ResponseWriter, a *action) (string, error) {
 				return "", invalid(fmt.Sprintf("%q is not a time: write it as 2026-01-02T15:04 (UTC).", v))
 			}
 		}
-		in["since"] = t.UTC().Format(time.RFC3339)
+		in.Since = t.UTC().Format(time.RFC3339)
 	}
-	if f.Get("confirm_wide") != "" {
-		in["confirm_wide"] = true
-	}
-	var out maniwani.StaffPurged
-	if err := a.call(s, http.MethodPost, "/api/admin/purge", in, &out); err != nil {
+	out, err := s.staff.Purge(a.ctx, a.call, in)
+	if err != nil {
 		return "", err
 	}
 	if u := a.back; strings.HasPrefix(u, "/admin/posts/") {
@@ -108,12 +105,12 @@ func (s *Service) pageHeld(w http.ResponseWriter, r *http.Request, p *adminPage)
 		return err
 	}
 	p.Title, p.Section, p.Back = "Held posts", "held", "/admin/held"
-	var v maniwani.StaffHeld
-	if _, err := s.staffCall(r, http.MethodGet, "/api/admin/held", "", nil, &v); err != nil {
+	posts, err := s.staff.ListHeld(r.Context(), readCall(r))
+	if err != nil {
 		return err
 	}
-	for i := range v.Posts {
-		p.Held = append(p.Held, s.newStaffPostView(&v.Posts[i]))
+	for i := range posts {
+		p.Held = append(p.Held, s.newStaffPostView(&posts[i]))
 	}
 	s.adminRender(w, r, "a-held", http.StatusOK, p)
 	return nil
@@ -127,8 +124,7 @@ func (s *Service) actHeld(w http.ResponseWriter, a *action) (string, error) {
 		return "", notFound("No such post.")
 	}
 	approve := a.r.PostForm.Get("approve") == "1"
-	var out maniwani.StaffHeldDone
-	if err := a.call(s, http.MethodPost, fmt.Sprintf("/api/admin/held/%s/%d", board, no), map[string]any{"approve": approve}, &out); err != nil {
+	if _, err := s.staff.DecideHeld(a.ctx, a.call, board, no, approve); err != nil {
 		return "", err
 	}
 	if approve {

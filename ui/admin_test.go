@@ -64,7 +64,7 @@ func newAdminSiteWith(t *testing.T, trusted string, with func(*api.Config, *api.
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := ui.New(ui.Config{Logger: log}, ui.Deps{Reader: a, StaffAPI: a.Handler()})
+	u, err := ui.New(ui.Config{Logger: log}, ui.Deps{Reader: a, Staff: a})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@
 //	GET /{board}/catalog       every live thread as a card
 //	GET /{board}/thread/{no}   a thread
 //	GET /static/{file}         the embedded assets, by content-hashed name
-//	/admin/...                 the moderators' admin UI (admin.go), when Deps.StaffAPI is set
+//	/admin/...                 the moderators' admin UI (admin.go), when Deps.Staff is set
 //
 // Anything else is the 404 page.
 package ui
@@ -36,21 +36,20 @@ type Config struct {
 // Deps is what the ui reads from.
 type Deps struct {
 	Reader maniwani.Reader
-	// StaffAPI serves the staff API (/api/admin/...) that the admin UI
-	// is made of: the api's handler in one process, a reverse proxy to
-	// it apart. nil: no admin UI.
-	StaffAPI http.Handler
+	// Staff is the staff API that the admin UI is made of: the api in
+	// one process, its client apart. nil: no admin UI.
+	Staff maniwani.StaffAPI
 }
 
 // Service renders the pages.
 type Service struct {
-	cfg      Config
-	log      *slog.Logger
-	read     maniwani.Reader
-	staffAPI http.Handler
-	assets   *assets
-	tpl      *template.Template
-	mux      http.Handler
+	cfg    Config
+	log    *slog.Logger
+	read   maniwani.Reader
+	staff  maniwani.StaffAPI
+	assets *assets
+	tpl    *template.Template
+	mux    http.Handler
 }
 
 // New makes the ui; deps.Reader is required.
@@ -58,7 +57,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Reader == nil {
 		return nil, errors.New("ui: Deps.Reader is required")
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, read: deps.Reader, staffAPI: deps.StaffAPI}
+	s := &Service{cfg: cfg, log: cfg.Logger, read: deps.Reader, staff: deps.Staff}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -81,7 +80,7 @@ func (s *Service) routes() {
 	m.HandleFunc("GET /{board}/{$}", s.handleIndex)
 	m.HandleFunc("GET /{board}/{page}", s.handleIndex) // and /{board}/catalog
 	m.HandleFunc("GET /{board}/thread/{no}", s.handleThread)
-	if s.staffAPI != nil {
+	if s.staff != nil {
 		s.adminRoutes(m)
 	}
 	// Everything else.

@@ -14,8 +14,10 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -55,6 +57,7 @@ func TestApart(t *testing.T) {
 	}{
 		{"internal-routes-need-the-secret", apartInternalSecret},
 		{"post-read-live-thumbnail-delete", apartLifecycle},
+		{"admin-ui-over-the-staff-client", apartAdminUI},
 		{"thumbnailer-stopped", apartThumbnailerDown},
 		{"markdown-stopped", apartMarkdownDown},
 		{"redis-stopped", apartRedisDown},
@@ -736,6 +739,82 @@ func (st *apartStaff) do(t *testing.T, method, path string) apartAnswer {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	return a
+}
+
+// The admin UI, in the ui process, works the staff API of the api process
+// through its client: the form's login sets the session's and the
+// device's cookies, a page reads the session, a form's action changes the
+// thread, and the log says who did it from where the page was.
+func apartAdminUI(t *testing.T, s *apartSite) {
+	r := s.router.base()
+	ip := s.ip()
+	cookies := map[string]string{}
+	send := func(method, path string, form url.Values) apartAnswer {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequest(method, r+path, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.Header.Set("X-Forwarded-For", ip)
+		for k, v := range cookies {
+			req.AddCookie(&http.Cookie{Name: k, Value: v})
+		}
+		a, err := apartDo(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		for _, c := range (&http.Response{Header: a.header}).Cookies() {
+			if c.MaxAge < 0 {
+				delete(cookies, c.Name)
+			} else {
+				cookies[c.Name] = c.Value
+			}
+		}
+		return a
+	}
+	a := send(http.MethodPost, "/admin/login", url.Values{"username": {"admin"}, "password": {"wrong"}})
+	if a.code != http.StatusUnauthorized || !strings.Contains(string(a.body), "Wrong username or password.") {
+		t.Fatalf("a wrong password through the form: %s", a)
+	}
+	a = send(http.MethodPost, "/admin/login", url.Values{"username": {"admin"}, "password": {apartPassword}, "next": {"/admin/"}})
+	if a.code != http.StatusSeeOther || a.header.Get("Location") != "/admin/" ||
+		cookies[maniwani.StaffSessionCookie] == "" || cookies[maniwani.StaffDeviceCookie] == "" {
+		t.Fatalf("login through the form: %s, cookies %v", a, cookies)
+	}
+	dash := send(http.MethodGet, "/admin/", nil)
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(dash.body)
+	if dash.code != http.StatusOK || m == nil || !strings.Contains(string(dash.body), "admin") {
+		t.Fatalf("the dashboard: %s", dash)
+	}
+	csrf := string(m[1])
+	th := s.mustPost(t, 0, "a thread for the admin UI", nil)
+	path := fmt.Sprintf("/admin/threads/b/%d", th.No)
+	if a := send(http.MethodPost, path, url.Values{"set": {"sticky"}}); a.code != http.StatusForbidden ||
+		!strings.Contains(string(a.body), "CSRF") {
+		t.Errorf("sticky without the CSRF token: %s", a)
+	}
+	a = send(http.MethodPost, path, url.Values{"set": {"sticky"}, "csrf": {csrf}, "back": {"/admin/"}})
+	if loc := a.header.Get("Location"); a.code != http.StatusSeeOther || !strings.Contains(loc, "done=") {
+		t.Fatalf("sticky: %s, to %q", a, loc)
+	}
+	if a := apartGet(t, r, fmt.Sprintf("/b/thread/%d.json", th.No)); !strings.Contains(string(a.body), `"sticky":1`) {
+		t.Errorf("the thread after sticky: %s", a)
+	}
+	if log := send(http.MethodGet, "/admin/log", nil); log.code != http.StatusOK || !strings.Contains(string(log.body), "sticky thread") {
+		t.Errorf("the log: %s", log)
+	}
+	a = send(http.MethodPost, "/admin/logout", url.Values{"csrf": {csrf}})
+	if a.code != http.StatusSeeOther || cookies[maniwani.StaffSessionCookie] != "" {
+		t.Errorf("logout: %s, cookies %v", a, cookies)
+	}
+	if a := send(http.MethodGet, "/admin/", nil); a.code != http.StatusSeeOther ||
+		!strings.HasPrefix(a.header.Get("Location"), "/admin/login") {
+		t.Errorf("the dashboard after logout: %s", a)
+	}
 }
 
 // 2. The thumbnailer stopped: posts with images are taken, and their

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"io"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 
 	"github.com/maniwani/maniwani"
 )
@@ -25,18 +22,4 @@ func combine(h map[string]http.Handler) http.Handler {
 		}
 		http.NotFound(w, r)
 	})
-}
-
-// reverseProxy passes requests to the service at base (the staff API for a
-// ui apart from the api).
-func reverseProxy(base string) http.Handler {
-	u, err := url.Parse(base)
-	if err != nil || base == "" {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, `{"error":"The api's address (MANIWANI_API_URL) is not set."}`)
-		})
-	}
-	return httputil.NewSingleHostReverseProxy(u)
 }

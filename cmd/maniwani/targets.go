@@ -272,14 +272,16 @@ func (s *site) reader() maniwani.Reader {
 	return s.apiClient
 }
 
-func (s *site) makeUI() error {
-	deps := ui.Deps{Reader: s.reader()}
+// staff is the api when it runs here, else its client.
+func (s *site) staff() maniwani.StaffAPI {
 	if s.api != nil {
-		deps.StaffAPI = s.api.Handler()
-	} else {
-		deps.StaffAPI = reverseProxy(s.cfg.URLs["api"])
+		return s.api
 	}
-	pages, err := ui.New(ui.Config{Logger: s.log}, deps)
+	return s.apiClient
+}
+
+func (s *site) makeUI() error {
+	pages, err := ui.New(ui.Config{Logger: s.log}, ui.Deps{Reader: s.reader(), Staff: s.staff()})
 	if err != nil {
 		return err
 	}
