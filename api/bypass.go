@@ -24,8 +24,9 @@ const BypassCookie = "mw_bypass"
 
 const bypassID = 12
 
-// issueBypass gives the poster a new bypass.
-func (s *Service) issueBypass(w http.ResponseWriter, r *http.Request, now time.Time) {
+// issueBypass gives the poster a new bypass, and says its id (what an
+// onion poster is then keyed by: bypassToken).
+func (s *Service) issueBypass(w http.ResponseWriter, r *http.Request, now time.Time) string {
 	b := make([]byte, bypassID, bypassID+8+macLen)
 	rand.Read(b)
 	b = binary.BigEndian.AppendUint64(b, uint64(now.Add(s.cfg.BypassLifetime).Unix()))
@@ -33,6 +34,14 @@ func (s *Service) issueBypass(w http.ResponseWriter, r *http.Request, now time.T
 	http.SetCookie(w, &http.Cookie{Name: BypassCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.requestOverTLS(r),
 		MaxAge: int(s.cfg.BypassLifetime / time.Second)})
+	return base64.RawURLEncoding.EncodeToString(b[:bypassID])
+}
+
+// bypassToken is the id of the request's bypass, when it holds a valid
+// one (spent or not): who an onion poster is (posterKey).
+func (s *Service) bypassToken(r *http.Request) (string, bool) {
+	b, ok := s.bypassBudget(r, s.now())
+	return b.Key, ok
 }
 
 // bypassBudget is the budget of the request's bypass, if it holds a valid

@@ -140,7 +140,7 @@ func (s *Service) challengeFor(r *http.Request, b *maniwani.Board, resto int64) 
 	now := s.now()
 	noop := &challenge{Token: "noop", TTL: noopTTL}
 	ip := s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
-	if !(b.CaptchaAt(now).Needs(resto) || s.blocklistCaptcha(r.Context(), ip)) || s.isStaff(r) {
+	if !(b.CaptchaAt(now).Needs(resto) || s.newOnionPoster(r) || s.blocklistCaptcha(r.Context(), ip)) || s.isStaff(r) {
 		return noop, nil
 	}
 	if left, err := s.bypassLeft(r, now); err != nil || left {
@@ -206,34 +206,43 @@ func (s *Service) handleCaptcha(w http.ResponseWriter, r *http.Request) {
 
 // passCaptcha lets a post to board b in thread resto through the captcha:
 // when the mode in force (raised now if a flood is on) needs one, or a DNS
-// blocklist lists the poster's address (DNSBLCaptcha), the
-// poster is staff, or spends a post of a bypass, or answers the challenge
-// rightly, which gives them a new bypass.
-func (s *Service) passCaptcha(w http.ResponseWriter, r *http.Request, b *maniwani.Board, resto int64, token, response string) error {
+// blocklist lists the poster's address (DNSBLCaptcha), or the poster comes
+// over Tor with no token yet (newOnionPoster), the poster is staff, or
+// spends a post of a bypass, or answers the challenge rightly, which gives
+// them a new bypass. It says the new bypass's id, if it gave one.
+func (s *Service) passCaptcha(w http.ResponseWriter, r *http.Request, b *maniwani.Board, resto int64, token, response string) (string, error) {
 	now := s.now()
+	if s.newOnionPoster(r) {
+		if token == "" {
+			return "", errOnionNeedsCaptcha()
+		}
+		if err := s.redeem(r.Context(), b.Name, token, response, now); err != nil {
+			return "", err
+		}
+		return s.issueBypass(w, r, now), nil
+	}
 	mode, err := s.captchaMode(r.Context(), b, resto, now)
 	if err != nil {
-		return err
+		return "", err
 	}
 	listed := func() bool { // asked only when the mode needs no captcha
 		return s.blocklistCaptcha(r.Context(), s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For")))
 	}
 	if !(mode.Needs(resto) || listed()) || s.isStaff(r) {
-		return nil
+		return "", nil
 	}
 	if ok, err := s.spendBypass(r, now); err != nil || ok {
-		return err
+		return "", err
 	}
 	if token == "" {
-		return errCaptchaNeeded
+		return "", errCaptchaNeeded
 	}
 	if err := s.redeem(r.Context(), b.Name, token, response, now); err != nil {
-		return err
+		return "", err
 	}
 	// Set now, so that a post refused after this (a cooldown) still
 	// leaves the poster their solved captcha's worth.
-	s.issueBypass(w, r, now)
-	return nil
+	return s.issueBypass(w, r, now), nil
 }
 
 // isStaff tells whether the request comes from a logged-in staff member.

@@ -85,6 +85,7 @@ type visitor struct {
 	ip      string
 	proto   string
 	cookies map[string]*http.Cookie
+	onion   bool // comes over Tor, as the trusted proxy's X-Onion says
 }
 
 func (s *site) visitor(ip string) *visitor {
@@ -96,6 +97,9 @@ func (v *visitor) send(req *http.Request) answer {
 	req.Header.Set("X-Forwarded-For", v.ip)
 	if v.proto != "" {
 		req.Header.Set("X-Forwarded-Proto", v.proto)
+	}
+	if v.onion {
+		req.Header.Set("X-Onion", "1")
 	}
 	for _, c := range v.cookies {
 		req.AddCookie(c)

@@ -18,12 +18,31 @@ func (s *Service) posterKey(r *http.Request) (string, error) {
 	if !s.overOnion(r) {
 		return s.cfg.Proxies.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For")), nil
 	}
-	if s.deps.PosterToken != nil {
-		if t, ok := s.deps.PosterToken(r); ok && t != "" {
-			return s.onionKey(t), nil
-		}
+	if t, ok := s.posterToken(r); ok {
+		return s.onionKey(t), nil
 	}
 	return "", errOnionNeedsCaptcha()
+}
+
+// posterToken is the request's poster token: Deps.PosterToken's, or the id
+// of its bypass (a solved captcha's).
+func (s *Service) posterToken(r *http.Request) (string, bool) {
+	if s.deps.PosterToken != nil {
+		t, ok := s.deps.PosterToken(r)
+		return t, ok && t != ""
+	}
+	return s.bypassToken(r)
+}
+
+// newOnionPoster tells whether r is an onion poster's with no token yet:
+// its post is taken only with a captcha solved with it, whose bypass then
+// names the poster (posterKey), whatever the board's captcha mode.
+func (s *Service) newOnionPoster(r *http.Request) bool {
+	if !s.overOnion(r) {
+		return false
+	}
+	_, ok := s.posterToken(r)
+	return !ok
 }
 
 // overOnion tells whether r came over Tor: the onion header is set, by a

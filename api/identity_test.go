@@ -145,3 +145,46 @@ func TestOnionHeaderUntrusted(t *testing.T) {
 		t.Errorf("X-Onion with no OnionHeader: %d %s", a.code, a.body)
 	}
 }
+
+// An onion poster with no token yet is asked for the captcha whatever the
+// board's mode; solving it with a post takes the post, and the bypass it
+// gives is who the poster is from then on (the cooldown counts it), never
+// the proxy's address (another new onion poster is not in its cooldown).
+func TestNewOnionPosterSolvesCaptcha(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		b := captchaBoard("b", maniwani.CaptchaOff)
+		b.CooldownReply = 60
+		s, sd := captchaSite(t, kind, func(c *api.Config, _ *api.Deps) { c.OnionHeader = "X-Onion" }, b)
+		op := s.mustPost("b", "10.7.0.1", "com", "a thread from the clear web")
+		v := s.visitor(proxyAddr)
+		v.onion = true
+		if a := v.post("b", part{"resto", fmt.Sprint(op)}, part{"com", "hi"}); a.code != http.StatusForbidden ||
+			!strings.Contains(string(a.body), "needs a captcha") {
+			t.Fatalf("a new onion poster without a captcha: %d %s, want 403 asking for it", a.code, a.body)
+		}
+		token, _ := v.challenge("b", op)
+		if token == "noop" {
+			t.Fatal("a new onion poster on a board without captcha was told none is needed")
+		}
+		if a := v.post("b", part{"resto", fmt.Sprint(op)}, part{"com", "first over Tor"},
+			part{"t-challenge", token}, part{"t-response", sd.answer(t)}); a.code != http.StatusCreated {
+			t.Fatalf("the captcha solved with the post: %d %s", a.code, a.body)
+		}
+		if v.cookies[api.BypassCookie] == nil {
+			t.Fatal("no bypass cookie after the captcha was solved")
+		}
+		if tok, _ := v.challenge("b", op); tok != "noop" {
+			t.Error("an onion poster with a bypass is asked for the captcha again on a board without one")
+		}
+		if a := v.post("b", part{"resto", fmt.Sprint(op)}, part{"com", "second, at once"}); a.code != http.StatusTooManyRequests {
+			t.Errorf("the same onion poster again within the cooldown: %d %s, want 429", a.code, a.body)
+		}
+		w := s.visitor(proxyAddr)
+		w.onion = true
+		token, _ = w.challenge("b", op)
+		if a := w.post("b", part{"resto", fmt.Sprint(op)}, part{"com", "another onion poster"},
+			part{"t-challenge", token}, part{"t-response", sd.answer(t)}); a.code != http.StatusCreated {
+			t.Errorf("another new onion poster, behind the same proxy: %d %s", a.code, a.body)
+		}
+	})
+}

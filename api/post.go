@@ -39,18 +39,28 @@ type postForm struct {
 	resto                     int64
 	name, email, sub, com, pw string
 	challenge, response       string // the captcha's t-challenge and t-response
-	spoiler                   bool
-	file                      *upload.Checked // checked but for its costly step, in a temporary file
+	// poster is the key of an onion poster who came without a token and
+	// solved the captcha with this post: its new bypass's (posterKey).
+	poster  string
+	spoiler bool
+	file    *upload.Checked // checked but for its costly step, in a temporary file
 }
 
 // admit reads a poster's request's board and poster key (posterKey: the
 // address, or an onion poster's key) and refuses a banned one, before any
 // other check; it answers the refusal itself.
-func (s *Service) admit(w http.ResponseWriter, r *http.Request) (board, ip string, ok bool) {
+//
+// A new onion poster (newOnionPoster) is admitted to post with an empty key
+// when newOnion is set: the post then must solve the captcha, which names
+// it (postForm.poster).
+func (s *Service) admit(w http.ResponseWriter, r *http.Request, newOnion bool) (board, ip string, ok bool) {
 	board = r.PathValue("board")
 	if !maniwani.ValidBoardName(board) {
 		s.fail(w, r, maniwani.Errorf(maniwani.KindNotFound, "Board /%s/ does not exist.", board), nil)
 		return "", "", false
+	}
+	if newOnion && s.newOnionPoster(r) {
+		return board, "", true // a new key: no ban names it yet
 	}
 	ip, err := s.posterKey(r)
 	if err != nil {
@@ -70,7 +80,7 @@ func (s *Service) admit(w http.ResponseWriter, r *http.Request) (board, ip strin
 }
 
 func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
-	board, ip, ok := s.admit(w, r)
+	board, ip, ok := s.admit(w, r, true)
 	if !ok {
 		return
 	}
@@ -86,6 +96,11 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	f, err := s.readPostForm(w, r, b, ip)
 	if f != nil {
 		defer f.file.Remove()
+	}
+	if err == nil && ip == "" { // a new onion poster: its captcha named it
+		if ip = f.poster; ip == "" {
+			err = errOnionNeedsCaptcha()
+		}
 	}
 	if err != nil {
 		s.fail(w, r, err, nil)
@@ -267,7 +282,11 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 			return err
 		}
 		captchaFor = n
-		return s.passCaptcha(w, r, b, n, f.challenge, f.response)
+		token, err := s.passCaptcha(w, r, b, n, f.challenge, f.response)
+		if err == nil && token != "" && s.overOnion(r) {
+			f.poster = s.onionKey(token)
+		}
+		return err
 	}
 	switch mt {
 	case "multipart/form-data":

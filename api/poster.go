@@ -16,7 +16,7 @@ const MaxReportReason = 200
 // posterRequest admits the request (board, address, ban) and reads its
 // small form (POST /{board}/delete and /{board}/report) and post number.
 func (s *Service) posterRequest(w http.ResponseWriter, r *http.Request) (board, ip string, no int64, ok bool) {
-	if board, ip, ok = s.admit(w, r); !ok {
+	if board, ip, ok = s.admit(w, r, false); !ok {
 		return "", "", 0, false
 	}
 	limitBody(w, r, 16<<10, "The post is too large.")
