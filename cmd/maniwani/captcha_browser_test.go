@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/maniwani/maniwani/api/captcha"
+	"github.com/maniwani/maniwani/internal/testutil"
 )
 
 // seeds is the api's CaptchaRand here: random, but it keeps what the last
@@ -115,13 +116,25 @@ func TestBrowserCaptcha(t *testing.T) {
 		b.do(t, tab, chromedp.WaitVisible(chromedp.CSS("img"), frame()))
 		b.do(t, tab, chromedp.SendKeys(chromedp.CSS("input[name=t-response]"), sd.answer(t), frame()),
 			chromedp.Click(chromedp.CSS("button"), frame()))
-		// The frame's answer is a page of its own: asked for until it comes.
-		for i := 0; !strings.Contains(result(t, tab, chromedp.Text(chromedp.CSS("body"), frame())), "Solved"); i++ {
-			if i == 100 {
-				t.Fatal("the frame did not take the answer")
+		// The frame's answer is a page of its own, loaded in its place: the
+		// frame is looked up afresh each time, as a node of the page it
+		// replaces is gone from the document.
+		testutil.Eventually(t, 5*time.Second, func() error {
+			c, cancel := context.WithTimeout(tab, time.Second)
+			defer cancel()
+			nodes, err := chromedp.Run(c, chromedp.Nodes(chromedp.CSS("iframe.capf")))
+			if err != nil || len(nodes) == 0 {
+				return fmt.Errorf("no frame: %v", err)
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			text, err := chromedp.Run(c, chromedp.Text(chromedp.CSS("body"), chromedp.FromNode(nodes[0])))
+			if err != nil { // the frame's page is being replaced
+				return err
+			}
+			if !strings.Contains(text, "Solved") {
+				return fmt.Errorf("the frame says %q", text)
+			}
+			return nil
+		})
 		b.do(t, tab, chromedp.SendKeys(chromedp.CSS("#f-com"), "A thread without JavaScript, behind a captcha."),
 			chromedp.Click(chromedp.CSS("#f button[type=submit]")),
 			chromedp.WaitVisible(chromedp.CSS("body[data-k=thread]")))
