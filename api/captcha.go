@@ -149,7 +149,11 @@ func (s *Service) challengeFor(r *http.Request, b *maniwani.Board, resto int64) 
 	if _, err := s.store.Take(r.Context(), now, challengeBudget(ip)); err != nil {
 		return nil, err
 	}
-	c, err := s.captcha.New(s.cfg.CaptchaRand)
+	m, err := s.captcha()
+	if err != nil {
+		return nil, err
+	}
+	c, err := m.New(s.cfg.CaptchaRand)
 	if err != nil {
 		return nil, err
 	}

@@ -130,7 +130,10 @@ type Service struct {
 	similar similarCache
 	// filterCache holds the compiled filters (filters.go).
 	filterCache filterCache
-	captcha     *captcha.Maker
+	// captcha makes the challenges, once the first is asked for: its
+	// fonts (about 700 KB of the binary) are then read and kept, which
+	// a site that never asks for one does not pay for.
+	captcha func() (*captcha.Maker, error)
 	// blocklist is the DNS blocklist check (blocklist.go); nil: off.
 	blocklist *blocklist
 }
@@ -181,9 +184,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.cfg.SessionMax <= 0 {
 		s.cfg.SessionMax = DefaultSessionMax
 	}
-	if s.captcha, err = captcha.NewMaker(cfg.Captcha); err != nil {
-		return nil, err
-	}
+	s.captcha = sync.OnceValues(func() (*captcha.Maker, error) { return captcha.NewMaker(cfg.Captcha) })
 	if s.cfg.CaptchaRand == nil {
 		s.cfg.CaptchaRand = rand.Reader
 	}
