@@ -53,13 +53,21 @@ func (e *Entry) size() int64 {
 // few hundred bytes, still shrinks by half.
 const gzipMin = 256
 
+// gzipLevel is Compress's level. A fill compresses before any waiting
+// reader is answered, and a hot thread is filled again after each post, so
+// the level is chosen by cost as much as by size: on a 600-post thread
+// page (BenchmarkCompress) level 4 takes 2.7 ms where 9 takes 12.2, for
+// 13% more bytes; on a page of real post markup 3.3 ms against 7.7, for
+// 4% more.
+const gzipLevel = 4
+
 // Compress fills in Gzip for a compressible body of gzipMin bytes or more.
 func (e *Entry) Compress() {
 	if len(e.Body) < gzipMin || !compressible(e.ContentType) {
 		return
 	}
 	var b bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression) // once per fill, served many times
+	w, _ := gzip.NewWriterLevel(&b, gzipLevel) // once per fill, served many times
 	w.Write(e.Body)
 	w.Close()
 	if b.Len() < len(e.Body) {
