@@ -97,7 +97,7 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	if f != nil {
 		defer f.file.Remove()
 	}
-	if err == nil && ip == "" { // a new onion poster: its captcha named it
+	if err == nil && ip == "" && s.newOnionPoster(r) { // its captcha named it
 		if ip = f.poster; ip == "" {
 			err = errOnionNeedsCaptcha()
 		}
