@@ -22,6 +22,9 @@ var (
 	stateHit   = []byte("HIT")
 	stateMiss  = []byte("MISS")
 	stateStale = []byte("STALE")
+	// stateUpdating: an outdated page, answered while it is made again
+	// (Config.StaleFor).
+	stateUpdating = []byte("UPDATING")
 
 	headerXCache       = []byte("X-Cache")
 	headerCacheControl = []byte("Cache-Control")

@@ -15,6 +15,10 @@ import (
 // serveCached answers a GET or HEAD of a cacheable path whose L1 entry, e,
 // is missing or outdated.
 func (s *Service) serveCached(ctx *fasthttp.RequestCtx, key []byte, sc cache.Scope, e *cache.Entry) {
+	if s.updating(key, e) {
+		s.write(ctx, e, stateUpdating)
+		return
+	}
 	state := stateMiss
 	s.requestID(ctx)
 	fresh, err := s.fill(ctx, string(key), sc)
@@ -31,6 +35,20 @@ func (s *Service) serveCached(ctx *fasthttp.RequestCtx, key []byte, sc cache.Sco
 	s.write(ctx, e, state)
 }
 
+// updating tells whether the outdated entry e may answer a reader now: a
+// fill of key is in flight (another request waits for it), e is a page
+// (200) made at most StaleFor ago, and invalidations are heard (else
+// nothing vouches even for how old e is).
+func (s *Service) updating(key []byte, e *cache.Entry) bool {
+	if e == nil || e.Status != fasthttp.StatusOK || s.cfg.StaleFor < 0 || !s.following.Load() {
+		return false
+	}
+	if _, busy := s.filling.Load(string(key)); !busy {
+		return false
+	}
+	return s.cfg.Now().Sub(e.Made) <= s.cfg.StaleFor
+}
+
 // fill makes the entry for key: from Redis when it holds a current one, else
 // from the upstream. Concurrent misses on one key share one fill.
 func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*cache.Entry, error) {
@@ -38,6 +56,9 @@ func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*c
 		if e, current := s.l1.Get([]byte(key)); current && s.following.Load() {
 			return e, nil // filled while this caller waited to fly
 		}
+		s.filling.Store(key, struct{}{})
+		defer s.filling.Delete(key)
+		made := s.cfg.Now() // before the counters are read: what follows is at least this new
 		fctx, cancel := context.WithTimeout(context.Background(), s.cfg.FetchTimeout)
 		defer cancel()
 		var gens cache.Gens
@@ -51,6 +72,7 @@ func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*c
 				s.deps.Gens.Sync(sc, g)
 				gens = g
 				if e != nil && e.Gens == g {
+					e.Made = made
 					s.l1.Put(key, e, s.deps.Gens, sc)
 					return e, nil
 				}
@@ -75,6 +97,7 @@ func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*c
 			Location:     string(resp.Header.Peek("Location")),
 			Body:         append([]byte(nil), resp.Body()...),
 			Gens:         gens,
+			Made:         made,
 		}
 		for k, v := range resp.Header.All() {
 			if cache.Kept(k) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,12 +36,21 @@ type Config struct {
 	WriteTimeout   time.Duration // each write of an answer to the client; default 60 s
 	IdleTimeout    time.Duration // keep-alive; default 120 s
 	FetchTimeout   time.Duration // a cache fill from upstream; default 10 s
-	Logger         *slog.Logger
+	// StaleFor is how long after it was made an outdated page may still be
+	// answered (X-Cache: UPDATING) to the readers that come while another
+	// request makes it again; the request that starts the fill waits for
+	// it, so a writer's next read is fresh. 0: DefaultStaleFor; negative:
+	// never.
+	StaleFor time.Duration
+	// Now is the clock; nil: time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
 	// Observe, when set, is told of every answer: which service owned it
 	// ("cache" for one from cache), its status and how long it took.
 	Observe func(owner string, code int, d time.Duration)
 	// ObserveCache, when set, is told the X-Cache state of every
-	// cacheable GET: HIT, MISS or STALE (it must not keep the slice).
+	// cacheable GET: HIT, MISS, UPDATING or STALE (it must not keep the
+	// slice).
 	ObserveCache func(state []byte)
 }
 
@@ -66,7 +76,10 @@ type Service struct {
 	log    *slog.Logger
 	l1     *cache.L1
 	flight singleflight.Group
-	srv    *fasthttp.Server
+	// filling holds the keys whose fill is in flight: the readers that come
+	// meanwhile may take the outdated entry (serveCached).
+	filling sync.Map
+	srv     *fasthttp.Server
 	// following is true while the invalidations of other processes are
 	// heard (always without a bus): only then can an L1 entry vouch for
 	// itself. While the bus is down a write elsewhere goes unheard, so
@@ -82,6 +95,11 @@ func (l debugLogger) Printf(format string, args ...any) {
 		l.log.Debug("router: " + fmt.Sprintf(format, args...))
 	}
 }
+
+// DefaultStaleFor is Config.StaleFor's default: a hot thread's readers
+// see its page at most this much (and one fill) behind, and wait for no
+// fill; a post's own poster, and the live stream, see it at once.
+const DefaultStaleFor = 250 * time.Millisecond
 
 // CacheTopic is the bus topic of cache invalidations.
 const CacheTopic = "cache"
@@ -100,6 +118,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	def(&cfg.WriteTimeout, 60*time.Second)
 	def(&cfg.IdleTimeout, 120*time.Second)
 	def(&cfg.FetchTimeout, 10*time.Second)
+	def(&cfg.StaleFor, DefaultStaleFor)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.L1Bytes == 0 {
 		cfg.L1Bytes = 128 << 20
 	}

@@ -67,6 +67,17 @@ func TestLoadSettings(t *testing.T) {
 			t.Errorf("%v: %v", bad, err)
 		}
 	}
+	for v, want := range map[string]time.Duration{"": 0, "100ms": 100 * time.Millisecond, "off": -1, "0": -1} {
+		if s, err := loadSettings(env(map[string]string{"MANIWANI_CACHE_STALE": v}), ""); err != nil || s.CacheStale != want {
+			t.Errorf("MANIWANI_CACHE_STALE=%q: %v %v, want %v", v, s.CacheStale, err, want)
+		}
+	}
+	for _, bad := range []string{"soon", "-1s", "1m"} {
+		if _, err := loadSettings(env(map[string]string{"MANIWANI_CACHE_STALE": bad}), ""); err == nil ||
+			!strings.Contains(err.Error(), "MANIWANI_CACHE_STALE") {
+			t.Errorf("MANIWANI_CACHE_STALE=%q: %v", bad, err)
+		}
+	}
 	if _, err = loadSettings(env(nil), "api,nonsense"); err == nil || !strings.Contains(err.Error(), "nonsense") {
 		t.Errorf("unknown target: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -48,6 +49,9 @@ type settings struct {
 	// OnionHeader names the header a trusted proxy sets on Tor onion
 	// traffic; "": none.
 	OnionHeader string
+	// CacheStale is router.Config.StaleFor: how old an outdated page may
+	// be answered while it is made again; negative: never.
+	CacheStale time.Duration
 	// captchaRand is api.Config.CaptchaRand: nil (crypto/rand) but in this
 	// package's tests, which read their captchas' answers through it. No
 	// variable sets it.
@@ -64,7 +68,7 @@ func knownSettings() []string {
 		"MANIWANI_S3_ENDPOINT", "MANIWANI_S3_ACCESS_KEY", "MANIWANI_S3_SECRET_KEY", "MANIWANI_S3_BUCKET",
 		"MANIWANI_S3_SECURE", "MANIWANI_API_URL", "MANIWANI_UI_URL", "MANIWANI_MEDIA_URL", "MANIWANI_LIVE_URL",
 		"MANIWANI_MARKDOWN_URL", "MANIWANI_INTERNAL_SECRET", "MANIWANI_INTERNAL_SECRET_FILE",
-		"MANIWANI_DNSBL", "MANIWANI_DNSBL_ACTION", "MANIWANI_ONION_HEADER"}
+		"MANIWANI_DNSBL", "MANIWANI_DNSBL_ACTION", "MANIWANI_ONION_HEADER", "MANIWANI_CACHE_STALE"}
 }
 
 // urlSetting is the variable that says where a service is.
@@ -127,6 +131,17 @@ func loadSettings(getenv func(string) string, target string) (settings, error) {
 	case api.DNSBLRefuse, api.DNSBLCaptcha:
 	default:
 		errs = append(errs, fmt.Errorf("MANIWANI_DNSBL_ACTION=%q is neither %s nor %s", s.DNSBLAction, api.DNSBLRefuse, api.DNSBLCaptcha))
+	}
+	switch v := getenv("MANIWANI_CACHE_STALE"); v {
+	case "":
+	case "0", "off":
+		s.CacheStale = -1
+	default:
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 10*time.Second {
+			errs = append(errs, fmt.Errorf("MANIWANI_CACHE_STALE=%q is not a time of at most 10s, such as 250ms (0 or off: never)", v))
+		}
+		s.CacheStale = d
 	}
 	if s.OnionHeader = getenv("MANIWANI_ONION_HEADER"); s.OnionHeader != "" {
 		switch {

@@ -351,7 +351,7 @@ func (s *site) makeRouter() error {
 	if err != nil {
 		return err
 	}
-	s.router, err = router.New(router.Config{Listener: ln, Logger: s.log, ObserveCache: s.metrics.Cache,
+	s.router, err = router.New(router.Config{Listener: ln, Logger: s.log, ObserveCache: s.metrics.Cache, StaleFor: s.cfg.CacheStale,
 		Observe: func(owner string, code int, d time.Duration) { s.metrics.Request("router", owner, code, d) }}, deps)
 	return err
 }

@@ -40,9 +40,9 @@ func New() *Metrics {
 		Help:    "Time to answer HTTP requests, by service and route.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}}, []string{"service", "route"})
 	cache := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "maniwani_cache_requests_total",
-		Help: "The router's cacheable GETs by outcome: hit, miss or stale."}, []string{"state"})
+		Help: "The router's cacheable GETs by outcome: hit, miss, updating or stale."}, []string{"state"})
 	m.cache = map[string]prometheus.Counter{}
-	for _, st := range []string{"HIT", "MISS", "STALE"} {
+	for _, st := range []string{"HIT", "MISS", "UPDATING", "STALE"} {
 		m.cache[st] = cache.WithLabelValues(strings.ToLower(st))
 	}
 	m.published = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "maniwani_bus_published_total",

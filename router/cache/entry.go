@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"strings"
+	"time"
 )
 
 // Entry is a cached response: what is needed to answer a GET, a HEAD or a
@@ -23,6 +24,10 @@ type Entry struct {
 	// Extra are the upstream's other headers (its security headers, ...),
 	// canonical name and value, sent on every answer from the entry.
 	Extra [][2][]byte
+	// Made is when what the entry says was read: its counters' time on a
+	// fill from upstream, the lookup's on one from Redis. It bounds how old
+	// a page answered while it is made again can be; not kept in Redis.
+	Made time.Time
 }
 
 // Kept tells whether an upstream's header is kept in Extra: the fields
