@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/lru"
 )
 
 // Config configures a Service.
@@ -61,7 +62,12 @@ type Service struct {
 	store  maniwani.FileStore
 	lookup maniwani.FileNames
 	log    *slog.Logger
-	names  *nameCache
+	// names are resolved names, "{board}/{tim}" -> "{sha}{ext}": a name
+	// never changes which bytes it serves, so only positives are kept, each
+	// for nameTTL; that bounds how long another instance, whose Remove did
+	// not reach this one, serves the name of a deleted post.
+	names   *lru.Cache[string]
+	nameTTL time.Duration
 }
 
 var _ maniwani.Media = (*Service)(nil)
@@ -81,7 +87,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg.NameTTL = DefaultNameTTL
 	}
 	return &Service{store: deps.Store, lookup: deps.Names, log: cfg.Logger,
-		names: newNameCache(cfg.NameCacheSize, cfg.NameTTL)}, nil
+		names: lru.New[string](cfg.NameCacheSize), nameTTL: cfg.NameTTL}, nil
 }
 
 // Run returns when ctx ends: the service does nothing in the background
@@ -121,7 +127,7 @@ func (s *Service) Remove(ctx context.Context, f maniwani.FileRef, last bool) err
 	if err := checkRef(f); err != nil {
 		return err
 	}
-	s.names.remove(cacheKey(f.Board, f.Tim))
+	s.names.Remove(cacheKey(f.Board, f.Tim))
 	if !last {
 		return nil
 	}
@@ -190,7 +196,7 @@ func (s *Service) SaveThumb(ctx context.Context, f maniwani.FileRef, r io.Reader
 // resolve finds which bytes the name board/tim serves: their sha and ext.
 func (s *Service) resolve(ctx context.Context, board string, tim int64) (sha, ext string, err error) {
 	key := cacheKey(board, tim)
-	if val, ok := s.names.get(key); ok {
+	if val, ok := s.names.Get(key, time.Now()); ok {
 		return val[:64], val[64:], nil
 	}
 	f, err := s.lookup.FileByName(ctx, board, tim)
@@ -200,7 +206,8 @@ func (s *Service) resolve(ctx context.Context, board string, tim int64) (sha, ex
 	if checkRef(f) != nil {
 		return "", "", fmt.Errorf("media: /%s/%d resolved to SHA-256 %q, ext %q", board, tim, f.SHA256, f.Ext)
 	}
-	s.names.add(key, f.SHA256+f.Ext)
+	// Served for nameTTL, its last instant included.
+	s.names.Put(key, f.SHA256+f.Ext, time.Now().Add(s.nameTTL+time.Nanosecond))
 	return f.SHA256, f.Ext, nil
 }
 
@@ -359,7 +366,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if maniwani.ErrorKind(err) == maniwani.KindNotFound {
 			// The bytes went with the last post using them; the name
 			// may be cached here from before.
-			s.names.remove(cacheKey(board, tim))
+			s.names.Remove(cacheKey(board, tim))
 		}
 		s.storeError(w, r, err)
 		return

@@ -7,17 +7,17 @@
 package dnsbl
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/maniwani/maniwani/internal/lru"
 )
 
 // Defaults for the zero fields of Config.
@@ -58,7 +58,7 @@ type Checker struct {
 	cfg    Config
 	res    *net.Resolver
 	flight singleflight.Group
-	cache  *cache
+	cache  *lru.Cache[entry]
 }
 
 // New makes a Checker of cfg's zones.
@@ -84,7 +84,7 @@ func New(cfg Config) *Checker {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Checker{cfg: cfg, res: cfg.Resolver, cache: newCache(cfg.Size)}
+	return &Checker{cfg: cfg, res: cfg.Resolver, cache: lru.New[entry](cfg.Size)}
 }
 
 // ParseZones reads a comma-separated list of zones; empty: none.
@@ -162,13 +162,13 @@ func (c *Checker) Listed(ctx context.Context, ip string) (bool, error) {
 		return false, nil
 	}
 	key := a.String()
-	if e, ok := c.cache.get(key, c.cfg.Now()); ok {
+	if e, ok := c.cache.Get(key, c.cfg.Now()); ok {
 		return e.listed, e.err
 	}
 	ch := c.flight.DoChan(key, func() (any, error) {
 		// A caller that missed the cache just before the previous flight
 		// filled it comes here after that flight: the answer is in.
-		if e, ok := c.cache.get(key, c.cfg.Now()); ok {
+		if e, ok := c.cache.Get(key, c.cfg.Now()); ok {
 			return e, nil
 		}
 		// Shared by every caller of this address: none's leaving ends it.
@@ -182,7 +182,7 @@ func (c *Checker) Listed(ctx context.Context, ip string) (bool, error) {
 		case e.err != nil:
 			ttl = c.cfg.FailedTTL
 		}
-		c.cache.put(key, e, c.cfg.Now().Add(ttl))
+		c.cache.Put(key, e, c.cfg.Now().Add(ttl))
 		return e, nil
 	})
 	select {
@@ -253,61 +253,7 @@ type entry struct {
 	err    error
 }
 
-// cache is a bounded LRU of answers by address.
-type cache struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front: the most recently used; values are *cached
-	items map[string]*list.Element
-}
-
-type cached struct {
-	key     string
-	e       entry
-	expires time.Time
-}
-
-func newCache(max int) *cache {
-	return &cache{max: max, order: list.New(), items: map[string]*list.Element{}}
-}
-
-func (c *cache) get(key string, now time.Time) (entry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[key]
-	if !ok {
-		return entry{}, false
-	}
-	v := el.Value.(*cached)
-	if !now.Before(v.expires) {
-		c.order.Remove(el)
-		delete(c.items, key)
-		return entry{}, false
-	}
-	c.order.MoveToFront(el)
-	return v.e, true
-}
-
-func (c *cache) put(key string, e entry, expires time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		v := el.Value.(*cached)
-		v.e, v.expires = e, expires
-		c.order.MoveToFront(el)
-		return
-	}
-	c.items[key] = c.order.PushFront(&cached{key, e, expires})
-	if c.order.Len() > c.max {
-		last := c.order.Back()
-		c.order.Remove(last)
-		delete(c.items, last.Value.(*cached).key)
-	}
-}
-
 // Len is the number of answers cached.
 func (c *Checker) Len() int {
-	c.cache.mu.Lock()
-	defer c.cache.mu.Unlock()
-	return c.cache.order.Len()
+	return c.cache.Len()
 }
