@@ -419,12 +419,9 @@ func (s *Service) handleCreateBan(w http.ResponseWriter, r *http.Request, st *st
 }
 
 func (s *Service) createBan(ctx context.Context, st *staffRequest, in maniwani.BanRequest) (*maniwani.StaffBan, error) {
-	target := strings.TrimSpace(in.CIDR)
-	if t := strings.TrimSpace(in.IP); t != "" {
-		if target != "" {
-			return nil, invalid("Send ip or cidr, not both.")
-		}
-		target = t
+	target, err := addressOrRange(in.IP, in.CIDR)
+	if err != nil {
+		return nil, err
 	}
 	if target == "" && in.Post != nil {
 		p, err := s.store.Post(ctx, in.Post.Board, in.Post.No)
@@ -445,15 +442,8 @@ func (s *Service) createBan(ctx context.Context, st *staffRequest, in maniwani.B
 		if err != nil {
 			return nil, err
 		}
-		if wideBan(p) {
-			switch {
-			case !st.staff.Role.Can(maniwani.PermWideBan):
-				return nil, maniwani.Errorf(maniwani.KindForbidden,
-					"%s is wider than an IPv4 /16 or an IPv6 /32: only an admin may ban a range that wide.", p)
-			case !in.ConfirmWide:
-				return nil, invalid(`%s is wider than an IPv4 /16 or an IPv6 /32: it bans every poster of a large network. `+
-					`Confirm the width ("confirm_wide": true) to ban it.`, p)
-			}
+		if err := allowWide(st, p, in.ConfirmWide, "ban", "bans"); err != nil {
+			return nil, err
 		}
 		canonical = p.String()
 	}
@@ -501,6 +491,37 @@ func (s *Service) createBan(ctx context.Context, st *staffRequest, in maniwani.B
 	}
 	out := banOut(&ban)
 	return &out, nil
+}
+
+// addressOrRange is the one of ip and cidr a staff request sent ("" if
+// neither); both is an error.
+func addressOrRange(ip, cidr string) (string, error) {
+	target := strings.TrimSpace(cidr)
+	if t := strings.TrimSpace(ip); t != "" {
+		if target != "" {
+			return "", invalid("Send ip or cidr, not both.")
+		}
+		target = t
+	}
+	return target, nil
+}
+
+// allowWide refuses an action on the range p wider than wideBan allows
+// unless st may act that wide (an admin) and confirmed it: verb is the
+// action (ban, purge), does what it does to a network's posters.
+func allowWide(st *staffRequest, p netip.Prefix, confirmed bool, verb, does string) error {
+	if !wideBan(p) {
+		return nil
+	}
+	switch {
+	case !st.staff.Role.Can(maniwani.PermWideBan):
+		return maniwani.Errorf(maniwani.KindForbidden,
+			"%s is wider than an IPv4 /16 or an IPv6 /32: only an admin may %s a range that wide.", p, verb)
+	case !confirmed:
+		return invalid(`%s is wider than an IPv4 /16 or an IPv6 /32: it %s every poster of a large network. `+
+			`Confirm the width ("confirm_wide": true) to %s it.`, p, does, verb)
+	}
+	return nil
 }
 
 // Ban ranges wider than these need an admin and a confirmation: a slip in

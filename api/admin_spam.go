@@ -99,12 +99,9 @@ func (s *Service) handlePurge(w http.ResponseWriter, r *http.Request, st *staffR
 }
 
 func (s *Service) purge(ctx context.Context, st *staffRequest, in maniwani.PurgeRequest) (*maniwani.StaffPurged, error) {
-	target := strings.TrimSpace(in.CIDR)
-	if t := strings.TrimSpace(in.IP); t != "" {
-		if target != "" {
-			return nil, invalid("Send ip or cidr, not both.")
-		}
-		target = t
+	target, err := addressOrRange(in.IP, in.CIDR)
+	if err != nil {
+		return nil, err
 	}
 	if target == "" {
 		return nil, invalid("Say whose posts to delete: ip or cidr.")
@@ -113,15 +110,8 @@ func (s *Service) purge(ctx context.Context, st *staffRequest, in maniwani.Purge
 	if err != nil {
 		return nil, err
 	}
-	if wideBan(p) {
-		switch {
-		case !st.staff.Role.Can(maniwani.PermWideBan):
-			return nil, maniwani.Errorf(maniwani.KindForbidden,
-				"%s is wider than an IPv4 /16 or an IPv6 /32: only an admin may purge a range that wide.", p)
-		case !in.ConfirmWide:
-			return nil, invalid(`%s is wider than an IPv4 /16 or an IPv6 /32: it deletes the posts of every poster of a large network. `+
-				`Confirm the width ("confirm_wide": true) to purge it.`, p)
-		}
+	if err := allowWide(st, p, in.ConfirmWide, "purge", "deletes the posts of"); err != nil {
+		return nil, err
 	}
 	q := store.PurgeQuery{Range: p, Board: strings.TrimSpace(in.Board)}
 	if in.Since != "" {
