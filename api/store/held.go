@@ -74,13 +74,9 @@ func (s *Store) HeldPosts(ctx context.Context, limit int) ([]maniwani.Post, erro
 	if err := db.Where("held = ?", true).Order("created_us, id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	var boards []boardRow
-	if err := db.Select("id", "name").Find(&boards).Error; err != nil {
+	names, err := boardNames(db)
+	if err != nil {
 		return nil, err
-	}
-	names := make(map[int64]string, len(boards))
-	for _, b := range boards {
-		names[b.ID] = b.Name
 	}
 	out := make([]maniwani.Post, len(rows))
 	byBoard := map[int64][]int{}

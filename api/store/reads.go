@@ -223,6 +223,19 @@ func (s *Store) UpdateThread(ctx context.Context, board string, no int64, f Thre
 	})
 }
 
+// boardNames is every board's name by its id.
+func boardNames(db *gorm.DB) (map[int64]string, error) {
+	var boards []boardRow
+	if err := db.Select("id", "name").Find(&boards).Error; err != nil {
+		return nil, err
+	}
+	names := make(map[int64]string, len(boards))
+	for _, b := range boards {
+		names[b.ID] = b.Name
+	}
+	return names, nil
+}
+
 // Latest reads the newest live threads across every board, newest first,
 // each with its opening post only: the home page's list.
 func (s *Store) Latest(ctx context.Context, limit int) ([]maniwani.ThreadView, error) {
@@ -234,13 +247,9 @@ func (s *Store) Latest(ctx context.Context, limit int) ([]maniwani.ThreadView, e
 	if err != nil || len(threads) == 0 {
 		return nil, err
 	}
-	var boards []boardRow
-	if err := db.Select("id", "name").Find(&boards).Error; err != nil {
+	names, err := boardNames(db)
+	if err != nil {
 		return nil, err
-	}
-	names := make(map[int64]string, len(boards))
-	for _, b := range boards {
-		names[b.ID] = b.Name
 	}
 	byBoard := map[int64][]int64{}
 	for _, t := range threads {
