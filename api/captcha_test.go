@@ -20,8 +20,6 @@ import (
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/captcha"
 	"github.com/maniwani/maniwani/markdown"
-	"github.com/maniwani/maniwani/media"
-	"github.com/maniwani/maniwani/media/disk"
 )
 
 // seeds is the api's CaptchaRand in these tests: random, but it keeps what
@@ -260,13 +258,7 @@ func TestCaptchaRefusals(t *testing.T) {
 func TestCaptchaBeforeTheFile(t *testing.T) {
 	forEachDB(t, func(t *testing.T, kind string) {
 		s, sd := captchaSite(t, kind, func(c *api.Config, d *api.Deps) {
-			files, err := disk.New(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.Media, err = media.New(media.Config{}, media.Deps{Store: files, Names: d.Store}); err != nil {
-				t.Fatal(err)
-			}
+			d.Media = diskMedia(t, d)
 		}, captchaBoard("cap", maniwani.CaptchaAll))
 		v := s.visitor("10.1.0.2")
 		token, _ := v.challenge("cap", 0)

@@ -24,8 +24,6 @@ import (
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/internal/realip"
 	"github.com/maniwani/maniwani/markdown"
-	"github.com/maniwani/maniwani/media"
-	"github.com/maniwani/maniwani/media/disk"
 	"github.com/maniwani/maniwani/pubsub/memory"
 	"github.com/maniwani/maniwani/pubsub/pb"
 )
@@ -114,13 +112,7 @@ func newMediaSite(t *testing.T, kind string, with func(*api.Config)) (*site, man
 	g := maniwani.DefaultBoard()
 	g.Name, g.Title = "g", "Technology"
 	s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, d *api.Deps) {
-		files, err := disk.New(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m, err = media.New(media.Config{}, media.Deps{Store: files, Names: d.Store}); err != nil {
-			t.Fatal(err)
-		}
+		m = diskMedia(t, d)
 		c.TempDir, d.Media, d.Bus = t.TempDir(), m, bus
 		if with != nil {
 			with(c)

@@ -9,7 +9,6 @@ import (
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/media"
-	"github.com/maniwani/maniwani/media/disk"
 )
 
 // watchedMedia is media that counts what the api asks of it, and loses the
@@ -53,13 +52,7 @@ func TestFileBytesKeptAfterCommit(t *testing.T) {
 		ctx := context.Background()
 		m := &watchedMedia{}
 		s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, d *api.Deps) {
-			files, err := disk.New(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m.Service, err = media.New(media.Config{}, media.Deps{Store: files, Names: d.Store}); err != nil {
-				t.Fatal(err)
-			}
+			m.Service = diskMedia(t, d)
 			d.Media, c.TempDir = m, t.TempDir()
 		})
 		if a := s.postParts("b", "10.0.0.1", part{"upfile", photo(t, false)}); a.code != 201 {

@@ -15,8 +15,6 @@ import (
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/live"
-	"github.com/maniwani/maniwani/media"
-	"github.com/maniwani/maniwani/media/disk"
 	"github.com/maniwani/maniwani/pubsub/memory"
 )
 
@@ -31,13 +29,7 @@ func TestLiveEventIsThreadJSON(t *testing.T) {
 		ids := maniwani.DefaultBoard()
 		ids.Name, ids.PosterIDs = "i", true
 		s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, d *api.Deps) {
-			files, err := disk.New(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.Media, err = media.New(media.Config{}, media.Deps{Store: files, Names: d.Store}); err != nil {
-				t.Fatal(err)
-			}
+			d.Media = diskMedia(t, d)
 			d.Bus, c.TempDir = bus, t.TempDir()
 		}, ids)
 		lv, err := live.New(live.Config{}, live.Deps{Bus: bus, Reader: s.svc})

@@ -19,8 +19,6 @@ import (
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
-	"github.com/maniwani/maniwani/media"
-	"github.com/maniwani/maniwani/media/disk"
 )
 
 // part is a field of a multipart post; an upfile's value is its bytes.
@@ -89,13 +87,7 @@ func TestChecksBeforeDecode(t *testing.T) {
 		onePerThread := maniwani.DefaultBoard()
 		onePerThread.Name, onePerThread.ImageLimit = "i", 1
 		s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, d *api.Deps) {
-			files, err := disk.New(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.Media, err = media.New(media.Config{}, media.Deps{Store: files, Names: d.Store}); err != nil {
-				t.Fatal(err)
-			}
+			d.Media = diskMedia(t, d)
 			c.TempDir, c.MaxDecodes, c.DecodeWait = tmp, 1, time.Nanosecond
 		}, maniwani.DefaultBoard(), onePerThread)
 		turned, plain := photo(t, true), photo(t, false)

@@ -25,16 +25,25 @@ import (
 	"github.com/maniwani/maniwani/pubsub/pb"
 )
 
+// diskMedia is a media service on a disk store of the test's own, which
+// asks d's store for names as in one process.
+func diskMedia(t *testing.T, d *api.Deps) *media.Service {
+	t.Helper()
+	files, err := disk.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := media.New(media.Config{}, media.Deps{Store: files, Names: d.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // withMedia gives the api a disk media store and tmp for its uploads.
 func withMedia(t *testing.T, tmp string) func(c *api.Config, d *api.Deps) {
 	return func(c *api.Config, d *api.Deps) {
-		files, err := disk.New(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.Media, err = media.New(media.Config{}, media.Deps{Store: files, Names: d.Store}); err != nil {
-			t.Fatal(err)
-		}
+		d.Media = diskMedia(t, d)
 		c.TempDir = tmp
 	}
 }
