@@ -104,7 +104,7 @@ func TestBlocklistCaptchaMode(t *testing.T) {
 	if c == "noop" {
 		t.Fatalf("a listed address is not asked for the captcha")
 	}
-	if a := listed.post("b", part{"com", "solved"}, part{"t-challenge", c}, part{"t-response", seeds.answer(t)}); a.code != 201 {
+	if a := listed.post("b", part{"com", "solved"}, part{"t-challenge", c}, part{"t-response", seeds.Answer(t)}); a.code != 201 {
 		t.Errorf("a listed address with the captcha solved: %d %s", a.code, a.body)
 	}
 }

@@ -104,7 +104,7 @@ func TestCaptchaEscalation(t *testing.T) {
 			t.Errorf("a reply under threads: %d %s", a.code, a.body)
 		}
 		tok, _ := v.challenge("flood", 0)
-		if a := v.post("flood", part{"com", "solved"}, part{"t-challenge", tok}, part{"t-response", sd.answer(t)}); a.code != 201 {
+		if a := v.post("flood", part{"com", "solved"}, part{"t-challenge", tok}, part{"t-response", sd.Answer(t)}); a.code != 201 {
 			t.Errorf("a thread with its captcha under a raised mode: %d %s", a.code, a.body)
 		}
 		s.addStaff("adm", maniwani.RoleAdmin)

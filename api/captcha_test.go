@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -12,55 +11,20 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
-	"github.com/maniwani/maniwani/api/captcha"
+	"github.com/maniwani/maniwani/api/captcha/captchatest"
 	"github.com/maniwani/maniwani/markdown"
 )
 
-// seeds is the api's CaptchaRand in these tests: random, but it keeps what
-// the last challenge was made from, so that the test reads its answer as a
-// person reads the image: by drawing the same image again, with a Maker of
-// its own. The server has no door that tells an answer.
-type seeds struct {
-	mu    sync.Mutex
-	last  []byte
-	maker *captcha.Maker
-}
-
-func (r *seeds) Read(p []byte) (int, error) {
-	rand.Read(p)
-	r.mu.Lock()
-	r.last = append([]byte(nil), p...)
-	r.mu.Unlock()
-	return len(p), nil
-}
-
-// answer is the answer of the last challenge made.
-func (r *seeds) answer(t *testing.T) string {
-	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, err := r.maker.New(bytes.NewReader(r.last))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.Answer
-}
-
 // captchaSite is a site whose boards are as given, with the api's captcha
-// answers readable through seeds.
-func captchaSite(t *testing.T, kind string, with func(*api.Config, *api.Deps), boards ...maniwani.Board) (*site, *seeds) {
+// answers readable through captchatest.Seeds.
+func captchaSite(t *testing.T, kind string, with func(*api.Config, *api.Deps), boards ...maniwani.Board) (*site, *captchatest.Seeds) {
 	t.Helper()
-	m, err := captcha.NewMaker(captcha.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sd := &seeds{maker: m}
+	sd := captchatest.NewSeeds(t)
 	s := newSiteWith(t, kind, "127.0.0.1/32", func(c *api.Config, d *api.Deps) {
 		c.CaptchaRand = sd
 		if with != nil {
@@ -188,7 +152,7 @@ func TestCaptchaRefusals(t *testing.T) {
 		if ch["img_width"] != 240.0 || ch["img_height"] != 80.0 || ch["ttl"] != 300.0 || ch["cd"] != 0.0 {
 			t.Errorf("challenge %v", ch)
 		}
-		ans := sd.answer(t)
+		ans := sd.Answer(t)
 		raw, _ := json.Marshal(ch)
 		for _, where := range [][]byte{raw, png, []byte(fmt.Sprint(v.cookies))} {
 			if bytes.Contains(bytes.ToUpper(where), []byte(ans)) {
@@ -196,7 +160,7 @@ func TestCaptchaRefusals(t *testing.T) {
 			}
 		}
 		other, _ := v.challenge("other", 0)
-		otherAns := sd.answer(t)
+		otherAns := sd.Answer(t)
 		post := func(parts ...part) answer { return v.post("cap", append([]part{{"com", "hi"}}, parts...)...) }
 
 		refusedFor(t, "no captcha", post(), "needs the captcha")
@@ -216,7 +180,7 @@ func TestCaptchaRefusals(t *testing.T) {
 
 		// A fresh one answered rightly (case and spaces aside) goes through, once.
 		token, _ = v.challenge("cap", 0)
-		ans = sd.answer(t)
+		ans = sd.Answer(t)
 		if a := post(part{"t-challenge", token}, part{"t-response", " " + strings.ToLower(ans[:3]) + " " + ans[3:]}); a.code != 201 {
 			t.Fatalf("the right answer: %d %s", a.code, a.body)
 		}
@@ -224,7 +188,7 @@ func TestCaptchaRefusals(t *testing.T) {
 		refusedFor(t, "a right answer used again", post(part{"t-challenge", token}, part{"t-response", ans}), "used already")
 
 		token, _ = v.challenge("cap", 0)
-		ans = sd.answer(t)
+		ans = sd.Answer(t)
 		s.advance(5*time.Minute + time.Second)
 		refusedFor(t, "an expired challenge", post(part{"t-challenge", token}, part{"t-response", ans}), "expired")
 		if n := threadsOn(t, s, "cap"); n != 1 {
@@ -234,7 +198,7 @@ func TestCaptchaRefusals(t *testing.T) {
 		// Another api instance on the same database knows the challenge
 		// was used.
 		token, _ = v.challenge("cap", 0)
-		ans = sd.answer(t)
+		ans = sd.Answer(t)
 		if a := post(part{"t-challenge", token}, part{"t-response", ans}); a.code != 201 {
 			t.Fatalf("the right answer: %d %s", a.code, a.body)
 		}
@@ -266,11 +230,11 @@ func TestCaptchaBeforeTheFile(t *testing.T) {
 			part{"upfile", "this is not an image"}), "wrong")
 		// The store's cheap refusals come first, leaving the challenge unused.
 		token, _ = v.challenge("cap", 0)
-		if a := v.post("cap", part{"resto", "99"}, part{"t-challenge", token}, part{"t-response", sd.answer(t)},
+		if a := v.post("cap", part{"resto", "99"}, part{"t-challenge", token}, part{"t-response", sd.Answer(t)},
 			part{"upfile", "this is not an image"}); a.code != 404 {
 			t.Errorf("a reply to no thread: %d %s, want 404", a.code, a.body)
 		}
-		if a := v.post("cap", part{"t-challenge", token}, part{"t-response", sd.answer(t)}, part{"com", "op"}); a.code != 201 {
+		if a := v.post("cap", part{"t-challenge", token}, part{"t-response", sd.Answer(t)}, part{"com", "op"}); a.code != 201 {
 			t.Errorf("the challenge after a refusal that was not its: %d %s", a.code, a.body)
 		}
 		delete(v.cookies, api.BypassCookie)
@@ -295,7 +259,7 @@ func TestCaptchaModes(t *testing.T) {
 		if tok == "noop" {
 			t.Fatal("threads: a new thread needs a captcha")
 		}
-		op := v.post("thr", part{"com", "op"}, part{"t-challenge", tok}, part{"t-response", sd.answer(t)})
+		op := v.post("thr", part{"com", "op"}, part{"t-challenge", tok}, part{"t-response", sd.Answer(t)})
 		if op.code != 201 {
 			t.Fatalf("a new thread with its captcha: %d %s", op.code, op.body)
 		}
@@ -336,7 +300,7 @@ func TestCaptchaBypass(t *testing.T) {
 			captchaBoard("cap", maniwani.CaptchaAll))
 		v := s.visitor("10.3.0.1")
 		tok, _ := v.challenge("cap", 0)
-		if a := v.post("cap", part{"com", "solved"}, part{"t-challenge", tok}, part{"t-response", sd.answer(t)}); a.code != 201 {
+		if a := v.post("cap", part{"com", "solved"}, part{"t-challenge", tok}, part{"t-response", sd.Answer(t)}); a.code != 201 {
 			t.Fatalf("solved: %d %s", a.code, a.body)
 		}
 		c := v.cookies[api.BypassCookie]
@@ -347,7 +311,7 @@ func TestCaptchaBypass(t *testing.T) {
 		tls := s.visitor("10.3.0.2")
 		tls.proto = "https"
 		tok2, _ := tls.challenge("cap", 0)
-		if a := tls.post("cap", part{"com", "solved over https"}, part{"t-challenge", tok2}, part{"t-response", sd.answer(t)}); a.code != 201 {
+		if a := tls.post("cap", part{"com", "solved over https"}, part{"t-challenge", tok2}, part{"t-response", sd.Answer(t)}); a.code != 201 {
 			t.Fatalf("solved over https: %d %s", a.code, a.body)
 		}
 		if c := tls.cookies[api.BypassCookie]; c == nil || !c.Secure {
@@ -372,7 +336,7 @@ func TestCaptchaBypass(t *testing.T) {
 		refusedFor(t, "a forged bypass", v.post("cap", part{"com", "forged"}), "needs the captcha")
 
 		tok, _ = v.challenge("cap", 0)
-		if a := v.post("cap", part{"com", "again"}, part{"t-challenge", tok}, part{"t-response", sd.answer(t)}); a.code != 201 {
+		if a := v.post("cap", part{"com", "again"}, part{"t-challenge", tok}, part{"t-response", sd.Answer(t)}); a.code != 201 {
 			t.Fatalf("solved again: %d %s", a.code, a.body)
 		}
 		if a := v.post("cap", part{"com", "within the time"}); a.code != 201 {
@@ -428,7 +392,7 @@ func TestCaptchaFrame(t *testing.T) {
 		if tok == nil {
 			t.Fatalf("the frame has no challenge: %s", a.body)
 		}
-		if bytes.Contains(bytes.ToUpper(a.body), []byte(sd.answer(t))) {
+		if bytes.Contains(bytes.ToUpper(a.body), []byte(sd.Answer(t))) {
 			t.Fatal("the answer is in the frame")
 		}
 		frame := func(resp string) answer {
@@ -445,7 +409,7 @@ func TestCaptchaFrame(t *testing.T) {
 		if tok = regexp.MustCompile(`name="t-challenge" value="([^"]+)"`).FindSubmatch(a.body); tok == nil {
 			t.Fatalf("no new challenge after a wrong answer: %s", a.body)
 		}
-		if a := frame(sd.answer(t)); a.code != 200 || !bytes.Contains(a.body, []byte("Solved")) || v.cookies[api.BypassCookie] == nil {
+		if a := frame(sd.Answer(t)); a.code != 200 || !bytes.Contains(a.body, []byte("Solved")) || v.cookies[api.BypassCookie] == nil {
 			t.Fatalf("the right answer in the frame: %d %s", a.code, a.body)
 		}
 		if a := v.post("cap", part{"com", "posted without JavaScript"}); a.code != 201 {

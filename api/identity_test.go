@@ -167,7 +167,7 @@ func TestNewOnionPosterSolvesCaptcha(t *testing.T) {
 			t.Fatal("a new onion poster on a board without captcha was told none is needed")
 		}
 		if a := v.post("b", part{"resto", fmt.Sprint(op)}, part{"com", "first over Tor"},
-			part{"t-challenge", token}, part{"t-response", sd.answer(t)}); a.code != http.StatusCreated {
+			part{"t-challenge", token}, part{"t-response", sd.Answer(t)}); a.code != http.StatusCreated {
 			t.Fatalf("the captcha solved with the post: %d %s", a.code, a.body)
 		}
 		if v.cookies[api.BypassCookie] == nil {
@@ -183,7 +183,7 @@ func TestNewOnionPosterSolvesCaptcha(t *testing.T) {
 		w.onion = true
 		token, _ = w.challenge("b", op)
 		if a := w.post("b", part{"resto", fmt.Sprint(op)}, part{"com", "another onion poster"},
-			part{"t-challenge", token}, part{"t-response", sd.answer(t)}); a.code != http.StatusCreated {
+			part{"t-challenge", token}, part{"t-response", sd.Answer(t)}); a.code != http.StatusCreated {
 			t.Errorf("another new onion poster, behind the same proxy: %d %s", a.code, a.body)
 		}
 	})

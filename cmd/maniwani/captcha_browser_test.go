@@ -1,53 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/maniwani/maniwani/api/captcha"
+	"github.com/maniwani/maniwani/api/captcha/captchatest"
 	"github.com/maniwani/maniwani/internal/testutil"
 )
-
-// seeds is the api's CaptchaRand here: random, but it keeps what the last
-// challenge was made from, so that the test reads its answer as a person
-// reads the image, by drawing the same image again. The site runs in this
-// process for it; no setting of the binary reaches it.
-type seeds struct {
-	mu    sync.Mutex
-	last  []byte
-	maker *captcha.Maker
-}
-
-func (r *seeds) Read(p []byte) (int, error) {
-	rand.Read(p)
-	r.mu.Lock()
-	r.last = append([]byte(nil), p...)
-	r.mu.Unlock()
-	return len(p), nil
-}
-
-func (r *seeds) answer(t *testing.T) string {
-	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, err := r.maker.New(bytes.NewReader(r.last))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.Answer
-}
 
 // A board whose every post needs the captcha, posted on through its pages:
 // with JavaScript the form fetches a challenge and shows it, and the bypass
@@ -58,11 +26,7 @@ func TestBrowserCaptcha(t *testing.T) {
 		t.Skip("drives a browser")
 	}
 	chrome := chromiumPath(t)
-	m, err := captcha.NewMaker(captcha.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sd := &seeds{maker: m}
+	sd := captchatest.NewSeeds(t)
 	addr := freeAddr(t)
 	env := map[string]string{"MANIWANI_ADDR": addr, "MANIWANI_OPS_ADDR": freeAddr(t), "MANIWANI_DATA_DIR": t.TempDir(),
 		"MANIWANI_ADMIN_PASSWORD": "test-password", "MANIWANI_TRUSTED_PROXIES": "127.0.0.1/32"}
@@ -91,7 +55,7 @@ func TestBrowserCaptcha(t *testing.T) {
 		if loc := result(t, tab, chromedp.Location()); strings.Contains(loc, "/thread/") {
 			t.Fatalf("posted without the captcha: %s", loc)
 		}
-		b.do(t, tab, chromedp.SendKeys(chromedp.CSS("#f-cap"), strings.ToLower(sd.answer(t))),
+		b.do(t, tab, chromedp.SendKeys(chromedp.CSS("#f-cap"), strings.ToLower(sd.Answer(t))),
 			chromedp.Click(chromedp.CSS("#f button[type=submit]")),
 			chromedp.WaitVisible(chromedp.CSS("body[data-k=thread]")))
 		if got := result(t, tab, chromedp.Text(chromedp.CSS(".op"))); !strings.Contains(got, "A thread behind a captcha.") {
@@ -114,7 +78,7 @@ func TestBrowserCaptcha(t *testing.T) {
 			return chromedp.FromNode(result(t, tab, chromedp.Nodes(chromedp.CSS("iframe.capf")))[0])
 		}
 		b.do(t, tab, chromedp.WaitVisible(chromedp.CSS("img"), frame()))
-		b.do(t, tab, chromedp.SendKeys(chromedp.CSS("input[name=t-response]"), sd.answer(t), frame()),
+		b.do(t, tab, chromedp.SendKeys(chromedp.CSS("input[name=t-response]"), sd.Answer(t), frame()),
 			chromedp.Click(chromedp.CSS("button"), frame()))
 		// The frame's answer is a page of its own, loaded in its place: the
 		// frame is looked up afresh each time, as a node of the page it
