@@ -131,14 +131,20 @@ func (s *Service) pageReports(w http.ResponseWriter, r *http.Request, p *adminPa
 }
 
 func (s *Service) actDismiss(w http.ResponseWriter, a *action) (string, error) {
+	return onID(a, "report", "Dismissed report #%d.", func(id int64) error { return s.staff.DismissReport(a.ctx, a.call, id) })
+}
+
+// onID does an action on the {id} of a's path, a thing of the kind what
+// ("report"), and says done with its number ("Dismissed report #%d.").
+func onID(a *action, what, done string, do func(id int64) error) (string, error) {
 	id, err := strconv.ParseInt(a.r.PathValue("id"), 10, 64)
 	if err != nil {
-		return "", invalid("No such report.")
+		return "", invalid("No such " + what + ".")
 	}
-	if err := s.staff.DismissReport(a.ctx, a.call, id); err != nil {
+	if err := do(id); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Dismissed report #%d.", id), nil
+	return fmt.Sprintf(done, id), nil
 }
 
 // postPath reads {board} and {no} and gives the post's path after /api/admin/posts/.
@@ -395,14 +401,7 @@ func (s *Service) actBan(w http.ResponseWriter, a *action) (string, error) {
 }
 
 func (s *Service) actLift(w http.ResponseWriter, a *action) (string, error) {
-	id, err := strconv.ParseInt(a.r.PathValue("id"), 10, 64)
-	if err != nil {
-		return "", invalid("No such ban.")
-	}
-	if err := s.staff.LiftBan(a.ctx, a.call, id); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("Lifted ban #%d.", id), nil
+	return onID(a, "ban", "Lifted ban #%d.", func(id int64) error { return s.staff.LiftBan(a.ctx, a.call, id) })
 }
 
 func (s *Service) pageFileBans(w http.ResponseWriter, r *http.Request, p *adminPage) error {
@@ -452,14 +451,7 @@ func (s *Service) actFileBan(w http.ResponseWriter, a *action) (string, error) {
 }
 
 func (s *Service) actLiftFileBan(w http.ResponseWriter, a *action) (string, error) {
-	id, err := strconv.ParseInt(a.r.PathValue("id"), 10, 64)
-	if err != nil {
-		return "", invalid("No such file ban.")
-	}
-	if err := s.staff.LiftFileBan(a.ctx, a.call, id); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("Lifted file ban #%d.", id), nil
+	return onID(a, "file ban", "Lifted file ban #%d.", func(id int64) error { return s.staff.LiftFileBan(a.ctx, a.call, id) })
 }
 
 func (s *Service) pageBoards(w http.ResponseWriter, r *http.Request, p *adminPage) error {

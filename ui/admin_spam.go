@@ -54,14 +54,7 @@ func (s *Service) actCreateFilter(w http.ResponseWriter, a *action) (string, err
 }
 
 func (s *Service) actDeleteFilter(w http.ResponseWriter, a *action) (string, error) {
-	id, err := strconv.ParseInt(a.r.PathValue("id"), 10, 64)
-	if err != nil {
-		return "", invalid("No such filter.")
-	}
-	if err := s.staff.DeleteFilter(a.ctx, a.call, id); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("Deleted filter #%d.", id), nil
+	return onID(a, "filter", "Deleted filter #%d.", func(id int64) error { return s.staff.DeleteFilter(a.ctx, a.call, id) })
 }
 
 // actPurge deletes every post of an address or range, on one board or
