@@ -11,6 +11,8 @@ package testserver
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -247,4 +249,50 @@ func startCluster() ([]string, error) {
 		}
 	}
 	return addrs, nil
+}
+
+// ClusterClient connects to the RedisCluster under a key prefix of the
+// test's own; the client is closed and every key under the prefix, on every
+// master, deleted when the test ends.
+func ClusterClient(t testing.TB) (*goredis.ClusterClient, string) {
+	t.Helper()
+	addrs := RedisCluster(t)
+	var b [6]byte
+	crand.Read(b[:])
+	prefix := "maniwani-test-" + hex.EncodeToString(b[:])
+	c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs, ClientName: prefix})
+	t.Cleanup(func() {
+		ctx := context.Background()
+		err := c.ForEachMaster(ctx, func(ctx context.Context, n *goredis.Client) error {
+			iter := n.Scan(ctx, 0, prefix+":*", 100).Iterator()
+			for iter.Next(ctx) {
+				n.Del(ctx, iter.Val())
+			}
+			return iter.Err()
+		})
+		if err != nil {
+			t.Errorf("cleaning up Redis Cluster keys %s:*: %v", prefix, err)
+		}
+		c.Close()
+	})
+	return c, prefix
+}
+
+// Keys are the keys matching pattern, on every master of c when it is a
+// cluster's client.
+func Keys(ctx context.Context, c goredis.UniversalClient, pattern string) ([]string, error) {
+	cc, ok := c.(*goredis.ClusterClient)
+	if !ok {
+		return c.Keys(ctx, pattern).Result()
+	}
+	var mu sync.Mutex
+	var out []string
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, n *goredis.Client) error {
+		keys, err := n.Keys(ctx, pattern).Result()
+		mu.Lock()
+		out = append(out, keys...)
+		mu.Unlock()
+		return err
+	})
+	return out, err
 }
