@@ -66,7 +66,7 @@ type Deps struct {
 	LiveHandler http.Handler
 	Gens        *cache.Generations // the counters this process follows
 	L2          *cache.Redis       // nil: no Redis
-	Bus         maniwani.Bus       // where cache invalidations arrive; nil in one process without Redis
+	Bus         maniwani.Bus       // where cache invalidations arrive; nil in one process without a shared bus
 }
 
 // Service is the router.
@@ -251,6 +251,10 @@ func (s *Service) apply(data []byte) {
 	}
 	ci := ev.GetCacheInvalidation()
 	if ci == nil {
+		return
+	}
+	if ci.Bump { // a site without Redis: see cache.Broadcast
+		s.deps.Gens.Bump(maniwani.Invalidation{All: ci.All, Board: ci.Board, Threads: ci.Threads})
 		return
 	}
 	s.deps.Gens.Sync(cache.Scope{}, cache.Gens{ci.Epoch, ci.SiteGen})

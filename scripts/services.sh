@@ -37,3 +37,7 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
   wait_for Redis redis-cli -h 127.0.0.1 -p 6379 ping
 fi
+
+# nats-server and a Redis Cluster are started by the tests themselves
+# (internal/testserver), on ports of their own: only the programs are needed.
+command -v nats-server >/dev/null || { echo "services.sh: installing nats-server" >&2; apt_install nats-server; }

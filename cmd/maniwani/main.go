@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	natsgo "github.com/nats-io/nats.go"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/maniwani/maniwani"
@@ -121,8 +122,9 @@ type site struct {
 	bus         maniwani.Bus
 	inv         maniwani.Invalidator
 	gens        *cache.Generations
-	l2          *cache.Redis // nil without Redis
-	rdb         *goredis.Client
+	l2          *cache.Redis            // nil without Redis
+	rdb         goredis.UniversalClient // nil without Redis
+	nc          *natsgo.Conn            // nil unless NATS carries the bus
 	renders     markdown.Cache
 	renderer    maniwani.Renderer // the markdown service, when it runs here
 	apiClient   *api.Client       // what calls the api when it is not here
@@ -151,6 +153,9 @@ func (s *site) ready(ctx context.Context) error {
 		if err := s.api.Ready(ctx); err != nil {
 			return err
 		}
+	}
+	if s.nc != nil && !s.nc.IsConnected() {
+		return fmt.Errorf("NATS: %s", s.nc.Status())
 	}
 	if s.rdb != nil {
 		return s.rdb.Ping(ctx).Err()
@@ -220,6 +225,16 @@ func redisTimeouts(opt *goredis.Options) {
 	opt.ContextTimeoutEnabled = true
 }
 
+// clusterTimeouts are redisTimeouts for a Redis Cluster.
+func clusterTimeouts(opt *goredis.ClusterOptions) {
+	one := goredis.Options{DialTimeout: opt.DialTimeout, ReadTimeout: opt.ReadTimeout, WriteTimeout: opt.WriteTimeout,
+		PoolTimeout: opt.PoolTimeout, DialerRetries: opt.DialerRetries, MaxRetries: opt.MaxRetries}
+	redisTimeouts(&one)
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = one.DialTimeout, one.ReadTimeout, one.WriteTimeout
+	opt.PoolTimeout, opt.DialerRetries, opt.MaxRetries = one.PoolTimeout, one.DialerRetries, one.MaxRetries
+	opt.ContextTimeoutEnabled = true
+}
+
 // run starts the services of this process and serves until ctx ends: the
 // router on the public address when it runs here (the other services of
 // the process behind it, in process), else the services' own routes on
@@ -260,7 +275,7 @@ func run(ctx context.Context, cfg settings, log *slog.Logger) error {
 	errc := make(chan error, 2)
 	go func() { errc <- serve.HTTP(ctx, ops, opsLn) }()
 	started := 1
-	attrs := []any{"ops", "http://" + opsLn.Addr().String(), "targets", targetList(cfg), "redis", cfg.Redis != nil}
+	attrs := []any{"ops", "http://" + opsLn.Addr().String(), "targets", targetList(cfg), "redis", cfg.redis(), "nats", cfg.BusURL != ""}
 	if s.store != nil {
 		attrs = append(attrs, "database", store.Redact(cfg.DatabaseURL))
 	}

@@ -49,6 +49,26 @@ func TestLoadSettings(t *testing.T) {
 	if strings.Contains(said, "MANIWANI_LIVE_URL") {
 		t.Errorf("live runs in the process, yet its URL is asked for: %q", said)
 	}
+	// NATS as the bus stands in for Redis apart; a Redis URL with addr=
+	// is a cluster's.
+	s, err = loadSettings(env(map[string]string{"MANIWANI_BUS_URL": "nats://nats:4222"}), "router,live")
+	if err != nil || s.BusURL != "nats://nats:4222" || s.redis() || !s.sharedBus() {
+		t.Errorf("MANIWANI_BUS_URL without Redis: %+v %v", s, err)
+	}
+	for _, bad := range []string{"redis://nats:4222", "nats://", "nats://a:1,http://b:2"} {
+		if _, err := loadSettings(env(map[string]string{"MANIWANI_BUS_URL": bad}), ""); err == nil ||
+			!strings.Contains(err.Error(), "MANIWANI_BUS_URL") {
+			t.Errorf("MANIWANI_BUS_URL=%q: %v", bad, err)
+		}
+	}
+	s, err = loadSettings(env(map[string]string{"MANIWANI_REDIS_URL": "redis://h1:7000?addr=h2:7001&addr=h3:7002"}), "router")
+	if err != nil || s.Redis != nil || s.RedisCluster == nil || !slices.Equal(s.RedisCluster.Addrs, []string{"h1:7000", "h2:7001", "h3:7002"}) ||
+		s.RedisCluster.ReadTimeout != 500*time.Millisecond {
+		t.Errorf("cluster URL: %+v %v", s.RedisCluster, err)
+	}
+	if s, err = loadSettings(env(map[string]string{"MANIWANI_REDIS_URL": "redis://h1:7000/2"}), ""); err != nil || s.Redis == nil || s.Redis.DB != 2 || s.RedisCluster != nil {
+		t.Errorf("one Redis: %+v %v", s.Redis, err)
+	}
 	s, err = loadSettings(env(map[string]string{"MANIWANI_DNSBL": "dnsbl.example, tor.dnsbl.example."}), "")
 	if err != nil || !slices.Equal(s.DNSBL, []string{"dnsbl.example", "tor.dnsbl.example"}) || s.DNSBLAction != "refuse" {
 		t.Errorf("MANIWANI_DNSBL: %v %q %v", s.DNSBL, s.DNSBLAction, err)

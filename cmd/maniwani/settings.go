@@ -29,9 +29,15 @@ var targetNames = []string{"router", "api", "ui", "markdown", "thumbnailer", "me
 type settings struct {
 	Addr, OpsAddr, DataDir, DatabaseURL, AdminPassword string
 	Proxies                                            realip.Resolver
-	Redis                                              *goredis.Options // nil: in-process cache and bus
-	S3                                                 *s3.Config       // nil: files on local disk
-	Targets                                            map[string]bool  // the services this process runs
+	// Redis (one server) or RedisCluster, or neither: the cache's L2 and,
+	// unless BusURL is set, the bus.
+	Redis        *goredis.Options
+	RedisCluster *goredis.ClusterOptions
+	// BusURL is NATS's (nats://host:port, or a comma list of a cluster's
+	// servers): JetStream carries the bus. Empty: Redis's, else in process.
+	BusURL  string
+	S3      *s3.Config      // nil: files on local disk
+	Targets map[string]bool // the services this process runs
 	// Where the services this process does not run are, by target name.
 	URLs map[string]string
 	// InternalSecret is sent with every call between the services and
@@ -64,7 +70,7 @@ func (s settings) all() bool { return len(s.Targets) == len(targetNames) }
 // knownSettings are the environment variables Maniwani reads.
 func knownSettings() []string {
 	return []string{"MANIWANI_TARGET", "MANIWANI_ADDR", "MANIWANI_OPS_ADDR", "MANIWANI_DATA_DIR",
-		"MANIWANI_DATABASE_URL", "MANIWANI_REDIS_URL", "MANIWANI_ADMIN_PASSWORD", "MANIWANI_TRUSTED_PROXIES",
+		"MANIWANI_DATABASE_URL", "MANIWANI_REDIS_URL", "MANIWANI_BUS_URL", "MANIWANI_ADMIN_PASSWORD", "MANIWANI_TRUSTED_PROXIES",
 		"MANIWANI_S3_ENDPOINT", "MANIWANI_S3_ACCESS_KEY", "MANIWANI_S3_SECRET_KEY", "MANIWANI_S3_BUCKET",
 		"MANIWANI_S3_SECURE", "MANIWANI_API_URL", "MANIWANI_UI_URL", "MANIWANI_MEDIA_URL", "MANIWANI_LIVE_URL",
 		"MANIWANI_MARKDOWN_URL", "MANIWANI_INTERNAL_SECRET", "MANIWANI_INTERNAL_SECRET_FILE",
@@ -152,13 +158,15 @@ func loadSettings(getenv func(string) string, target string) (settings, error) {
 		}
 	}
 	if u := getenv("MANIWANI_REDIS_URL"); u != "" {
-		opt, err := goredis.ParseURL(u)
-		if err != nil {
+		if err := s.parseRedis(u); err != nil {
 			errs = append(errs, fmt.Errorf("MANIWANI_REDIS_URL: %w", err))
-		} else {
-			redisTimeouts(opt)
 		}
-		s.Redis = opt
+	}
+	if u := getenv("MANIWANI_BUS_URL"); u != "" {
+		if err := checkNATS(u); err != nil {
+			errs = append(errs, fmt.Errorf("MANIWANI_BUS_URL: %w", err))
+		}
+		s.BusURL = u
 	}
 	if ep := getenv("MANIWANI_S3_ENDPOINT"); ep != "" {
 		c := &s3.Config{Endpoint: ep, AccessKey: getenv("MANIWANI_S3_ACCESS_KEY"),
@@ -203,16 +211,59 @@ func loadSettings(getenv func(string) string, target string) (settings, error) {
 	if s.InternalSecret != "" && len(s.InternalSecret) < 16 {
 		errs = append(errs, errors.New("the internal secret is shorter than 16 characters: make one with `maniwani secret FILE`"))
 	}
-	if t != nil && !s.all() {
-		// Services apart share the bus and the cache through Redis.
+	if t != nil && !s.all() && !s.sharedBus() {
+		// Services apart share the bus: Redis's or NATS's.
 		for _, n := range []string{"router", "api", "thumbnailer", "live"} {
-			if t[n] && s.Redis == nil {
-				errs = append(errs, fmt.Errorf("MANIWANI_REDIS_URL is needed when %s runs apart from the other services", n))
+			if t[n] {
+				errs = append(errs, fmt.Errorf("MANIWANI_REDIS_URL or MANIWANI_BUS_URL is needed when %s runs apart from the other services", n))
 				break
 			}
 		}
 	}
 	return s, errors.Join(errs...)
+}
+
+// redis tells whether Redis is set, one server or a cluster.
+func (s settings) redis() bool { return s.Redis != nil || s.RedisCluster != nil }
+
+// sharedBus tells whether the bus reaches other processes.
+func (s settings) sharedBus() bool { return s.BusURL != "" || s.redis() }
+
+// parseRedis reads a Redis URL: redis://host:port/db for one server, or
+// go-redis's cluster form redis://h1:p1?addr=h2:p2&addr=h3:p3, whose
+// addresses are a cluster's nodes (any of them: the rest are found).
+func (s *settings) parseRedis(u string) error {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return err
+	}
+	if parsed.Query().Has("addr") {
+		opt, err := goredis.ParseClusterURL(u)
+		if err != nil {
+			return err
+		}
+		clusterTimeouts(opt)
+		s.RedisCluster = opt
+		return nil
+	}
+	opt, err := goredis.ParseURL(u)
+	if err != nil {
+		return err
+	}
+	redisTimeouts(opt)
+	s.Redis = opt
+	return nil
+}
+
+// checkNATS checks a NATS URL, or a comma list of them.
+func checkNATS(v string) error {
+	for _, one := range strings.Split(v, ",") {
+		u, err := url.Parse(strings.TrimSpace(one))
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			return fmt.Errorf("%q is not a nats:// URL (or a comma list of them)", one)
+		}
+	}
+	return nil
 }
 
 // missing says which services this process calls but can find neither in

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	natsgo "github.com/nats-io/nats.go"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/maniwani/maniwani"
@@ -23,6 +25,7 @@ import (
 	"github.com/maniwani/maniwani/media/disk"
 	"github.com/maniwani/maniwani/media/s3"
 	"github.com/maniwani/maniwani/pubsub/memory"
+	natsbus "github.com/maniwani/maniwani/pubsub/nats"
 	redisbus "github.com/maniwani/maniwani/pubsub/redis"
 	"github.com/maniwani/maniwani/router"
 	"github.com/maniwani/maniwani/router/cache"
@@ -127,22 +130,44 @@ func (s *site) openStore() error {
 	return nil
 }
 
-// openBus opens Redis when it is set, and on it the bus, the router's L2
-// and markdown's shared cache; else the in-process bus.
+// openBus opens Redis when it is set, and on it the router's L2 and
+// markdown's shared cache; then the bus: on NATS when MANIWANI_BUS_URL is
+// set, else on Redis when that is, else in process.
 func (s *site) openBus() error {
 	s.renders = markdown.NewMemoryCache(0)
-	if s.cfg.Redis != nil {
+	switch {
+	case s.cfg.RedisCluster != nil:
+		s.rdb = goredis.NewClusterClient(s.cfg.RedisCluster)
+	case s.cfg.Redis != nil:
 		s.rdb = goredis.NewClient(s.cfg.Redis)
+	}
+	if s.rdb != nil {
 		s.close = append(s.close, s.rdb.Close)
+		s.l2 = cache.NewRedis(s.rdb, "maniwani", 10*time.Minute)
+		s.renders = markdown.Layered{L1: s.renders, L2: markdown.NewRedisCache(s.rdb, markdown.RedisConfig{Prefix: "maniwani"})}
+	}
+	switch {
+	case s.cfg.BusURL != "":
+		nc, err := connectNATS(s.cfg.BusURL, s.log)
+		if err != nil {
+			return fmt.Errorf("MANIWANI_BUS_URL: %w", err)
+		}
+		s.nc = nc
+		s.close = append(s.close, func() error { nc.Close(); return nil })
+		nbus, err := natsbus.New(natsbus.Config{Logger: s.log}, nc)
+		if err != nil {
+			return err
+		}
+		s.close = append(s.close, nbus.Close)
+		s.bus = nbus
+	case s.rdb != nil:
 		rbus, err := redisbus.New(redisbus.Config{Logger: s.log}, s.rdb)
 		if err != nil {
 			return err
 		}
 		s.close = append(s.close, rbus.Close)
 		s.bus = rbus
-		s.l2 = cache.NewRedis(s.rdb, "maniwani", 10*time.Minute)
-		s.renders = markdown.Layered{L1: s.renders, L2: markdown.NewRedisCache(s.rdb, markdown.RedisConfig{Prefix: "maniwani"})}
-	} else {
+	default:
 		mbus := memory.New(memory.Config{})
 		s.close = append(s.close, mbus.Close)
 		s.bus = mbus
@@ -151,18 +176,32 @@ func (s *site) openBus() error {
 	return nil
 }
 
+// connectNATS connects to NATS and stays connected: a server that is down
+// at the start, or goes away, is tried again for as long as the process
+// runs (the bus answers "unavailable" meanwhile).
+func connectNATS(url string, log *slog.Logger) (*natsgo.Conn, error) {
+	return natsgo.Connect(url, natsgo.Name("maniwani"), natsgo.RetryOnFailedConnect(true),
+		natsgo.MaxReconnects(-1), natsgo.ReconnectWait(250*time.Millisecond), natsgo.Timeout(time.Second),
+		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) { log.Warn("bus: NATS disconnected", "err", err) }),
+		natsgo.ReconnectHandler(func(c *natsgo.Conn) { log.Info("bus: NATS connected", "url", c.ConnectedUrlRedacted()) }))
+}
+
 // makeInvalidator makes how the api's writes drop cached pages: this
-// process's counters, and with Redis everyone's (the shared invalidator
-// then repairs, in the background, what Redis missed).
+// process's counters; with Redis everyone's (the shared invalidator then
+// repairs, in the background, what Redis missed); with a bus but no Redis,
+// every router's own, told over the bus.
 func (s *site) makeInvalidator() error {
-	if s.l2 == nil {
+	switch {
+	case s.l2 != nil:
+		shared := cache.Shared{Redis: s.l2, Gens: s.gens, Bus: s.bus, Topic: router.CacheTopic, Missed: new(atomic.Bool),
+			Logger: s.log}
+		s.inv = shared
+		s.runs = append(s.runs, running{"cache", shared})
+	case s.cfg.sharedBus():
+		s.inv = cache.Broadcast{Gens: s.gens, Bus: s.bus, Topic: router.CacheTopic}
+	default:
 		s.inv = cache.Local{Gens: s.gens}
-		return nil
 	}
-	shared := cache.Shared{Redis: s.l2, Gens: s.gens, Bus: s.bus, Topic: router.CacheTopic, Missed: new(atomic.Bool),
-		Logger: s.log}
-	s.inv = shared
-	s.runs = append(s.runs, running{"cache", shared})
 	return nil
 }
 
@@ -344,7 +383,7 @@ func (s *site) makeRouter() error {
 	} else if deps.Live, err = up("live"); err != nil {
 		return err
 	}
-	if s.l2 != nil {
+	if s.cfg.sharedBus() {
 		deps.Bus = s.bus // other processes' writes arrive as events
 	}
 	ln, err := s.listen()

@@ -707,6 +707,11 @@ func (x *ThumbnailResult) GetSha256() string {
 // when a board itself changes), the site's, the board's and each thread's.
 // A router raises its own counters to them, which outdates every cached
 // response made under lower ones.
+//
+// Without Redis there are no shared counters: bump is set, the gens are
+// not, and each router advances its own counters of the site, the board
+// and the threads (and its epoch when all is set), as a write in its own
+// process does.
 type CacheInvalidation struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Board         string                 `protobuf:"bytes,1,opt,name=board,proto3" json:"board,omitempty"` // empty: only the site's pages
@@ -715,6 +720,8 @@ type CacheInvalidation struct {
 	Threads       []int64                `protobuf:"varint,4,rep,packed,name=threads,proto3" json:"threads,omitempty"`
 	ThreadGens    []uint64               `protobuf:"varint,5,rep,packed,name=thread_gens,json=threadGens,proto3" json:"thread_gens,omitempty"` // one for each of threads, in order
 	Epoch         uint64                 `protobuf:"varint,6,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Bump          bool                   `protobuf:"varint,7,opt,name=bump,proto3" json:"bump,omitempty"`
+	All           bool                   `protobuf:"varint,8,opt,name=all,proto3" json:"all,omitempty"` // with bump: the board itself changed, everything is outdated
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -791,6 +798,20 @@ func (x *CacheInvalidation) GetEpoch() uint64 {
 	return 0
 }
 
+func (x *CacheInvalidation) GetBump() bool {
+	if x != nil {
+		return x.Bump
+	}
+	return false
+}
+
+func (x *CacheInvalidation) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
 var File_events_proto protoreflect.FileDescriptor
 
 const file_events_proto_rawDesc = "" +
@@ -851,7 +872,7 @@ const file_events_proto_rawDesc = "" +
 	"\x04tn_h\x18\x05 \x01(\x05R\x03tnH\x12\x0e\n" +
 	"\x02ok\x18\x06 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12\x16\n" +
-	"\x06sha256\x18\b \x01(\tR\x06sha256\"\xb2\x01\n" +
+	"\x06sha256\x18\b \x01(\tR\x06sha256\"\xd8\x01\n" +
 	"\x11CacheInvalidation\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x19\n" +
 	"\bsite_gen\x18\x02 \x01(\x04R\asiteGen\x12\x1b\n" +
@@ -859,7 +880,9 @@ const file_events_proto_rawDesc = "" +
 	"\athreads\x18\x04 \x03(\x03R\athreads\x12\x1f\n" +
 	"\vthread_gens\x18\x05 \x03(\x04R\n" +
 	"threadGens\x12\x14\n" +
-	"\x05epoch\x18\x06 \x01(\x04R\x05epochB(Z&github.com/maniwani/maniwani/pubsub/pbb\x06proto3"
+	"\x05epoch\x18\x06 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04bump\x18\a \x01(\bR\x04bump\x12\x10\n" +
+	"\x03all\x18\b \x01(\bR\x03allB(Z&github.com/maniwani/maniwani/pubsub/pbb\x06proto3"
 
 var (
 	file_events_proto_rawDescOnce sync.Once

@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -10,12 +11,20 @@ import (
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/internal/testdb"
+	"github.com/maniwani/maniwani/internal/testserver"
 	"github.com/maniwani/maniwani/pubsub/bustest"
 	"github.com/maniwani/maniwani/pubsub/redis"
 )
 
+func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
+
 func newBus(t *testing.T, url string) (*redis.Bus, *goredis.Client, string) {
 	rdb, prefix := testdb.Redis(t)
+	return onClient(t, rdb, prefix), rdb, prefix
+}
+
+// onClient is a bus with the suite's settings on rdb, under prefix.
+func onClient(t *testing.T, rdb goredis.UniversalClient, prefix string) *redis.Bus {
 	b, err := redis.New(redis.Config{
 		Prefix:           prefix,
 		HistoryLen:       bustest.HistoryLen,
@@ -27,7 +36,7 @@ func newBus(t *testing.T, url string) (*redis.Bus, *goredis.Client, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return b, rdb, prefix
+	return b
 }
 
 func TestBus(t *testing.T) {
@@ -36,6 +45,58 @@ func TestBus(t *testing.T) {
 		b, _, _ := newBus(t, url)
 		return b
 	})
+}
+
+// TestBusCluster runs the contract on a three-master Redis Cluster: each
+// script's keys share a slot, and go-redis sends each to its master.
+func TestBusCluster(t *testing.T) {
+	testserver.RedisCluster(t)
+	bustest.Run(t, func(t *testing.T) maniwani.Bus {
+		rdb, prefix := testserver.ClusterClient(t)
+		return onClient(t, rdb, prefix)
+	})
+}
+
+// TestClusterSlots: on a cluster a topic's history and its channel, and a
+// queue and its dead letters, each share a slot, and different boards
+// spread over the masters.
+func TestClusterSlots(t *testing.T) {
+	rdb, prefix := testserver.ClusterClient(t)
+	b := onClient(t, rdb, prefix)
+	ctx := t.Context()
+	slot := func(key string) int64 {
+		s, err := rdb.ClusterKeySlot(ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	masters := map[string]bool{}
+	for _, board := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		topic := maniwani.BoardTopic(board)
+		if _, err := b.Publish(ctx, topic, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		key := prefix + ":topic:{" + topic + "}"
+		if slot(key) != slot(key+":live") {
+			t.Errorf("%s and its channel are in different slots", key)
+		}
+		n, err := rdb.MasterForKey(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		masters[n.Options().Addr] = true
+	}
+	if len(masters) < 2 {
+		t.Errorf("eight boards' topics all on %v", masters)
+	}
+	if _, err := b.Enqueue(ctx, maniwani.DeadLetter("thumbnail"), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := testserver.Keys(ctx, rdb, prefix+":queue:*")
+	if err != nil || len(keys) != 1 || slot(keys[0]) != slot(prefix+":queue:{thumbnail}") {
+		t.Errorf("dead letters %v (%v) not in the queue's slot", keys, err)
+	}
 }
 
 // TestKeys checks the key layout: one hash tag per topic or queue, shared

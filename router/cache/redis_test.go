@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,12 +16,28 @@ import (
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/internal/testdb"
+	"github.com/maniwani/maniwani/internal/testserver"
 	"github.com/maniwani/maniwani/pubsub/pb"
 	redisbus "github.com/maniwani/maniwani/pubsub/redis"
 )
 
-func TestRedisLookupStoreGensBump(t *testing.T) {
-	rdb, prefix := testdb.Redis(t)
+func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
+
+// onBoth runs a test on one Redis and on a three-master Redis Cluster.
+func onBoth(t *testing.T, test func(t *testing.T, rdb goredis.UniversalClient, prefix string)) {
+	t.Run("one", func(t *testing.T) {
+		rdb, prefix := testdb.Redis(t)
+		test(t, rdb, prefix)
+	})
+	t.Run("cluster", func(t *testing.T) {
+		rdb, prefix := testserver.ClusterClient(t)
+		test(t, rdb, prefix)
+	})
+}
+
+func TestRedisLookupStoreGensBump(t *testing.T) { onBoth(t, testRedisLookupStoreGensBump) }
+
+func testRedisLookupStoreGensBump(t *testing.T, rdb goredis.UniversalClient, prefix string) {
 	zeroEpoch(t, rdb, prefix)
 	r := NewRedis(rdb, prefix, time.Minute)
 	ctx := t.Context()
@@ -75,11 +93,25 @@ func TestRedisLookupStoreGensBump(t *testing.T) {
 	}
 
 	// Keys: all under the prefix, a board's under its hash tag, with the TTL.
-	keys, err := rdb.Keys(ctx, prefix+":*").Result()
+	keys, err := testserver.Keys(ctx, rdb, prefix+":*")
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(keys)
+	// On a cluster, a board's keys are in one slot.
+	slots := map[int64]bool{}
+	for _, k := range keys {
+		if strings.Contains(k, "{b}") {
+			s, err := rdb.ClusterKeySlot(ctx, k).Result()
+			if err != nil && !strings.Contains(err.Error(), "cluster support disabled") {
+				t.Fatal(err)
+			}
+			slots[s] = true
+		}
+	}
+	if len(slots) != 1 {
+		t.Errorf("board b's keys are in slots %v", slots)
+	}
 	wantKeys := []string{prefix + ":site:epoch", prefix + ":site:gen", prefix + ":site:page:/b/thread/12.json", prefix + ":{b}:gen",
 		prefix + ":{b}:gen:12", prefix + ":{b}:gen:13", prefix + ":{b}:page:/b/thread/12.json"}
 	slices.Sort(wantKeys)
@@ -119,7 +151,7 @@ func TestRedisLookupCorruptEntry(t *testing.T) {
 }
 
 // newBus is a Redis bus on the test's prefix.
-func newBus(t *testing.T, rdb *goredis.Client, prefix string) *redisbus.Bus {
+func newBus(t *testing.T, rdb goredis.UniversalClient, prefix string) *redisbus.Bus {
 	t.Helper()
 	b, err := redisbus.New(redisbus.Config{Prefix: prefix}, rdb)
 	if err != nil {
@@ -153,8 +185,9 @@ func receiveInvalidation(t *testing.T, sub maniwani.Subscription) *pb.CacheInval
 
 // Shared moves the counters in Redis, raises this process's to them and
 // publishes Redis's values, so another process can raise its own.
-func TestSharedPublishesRedisCounters(t *testing.T) {
-	rdb, prefix := testdb.Redis(t)
+func TestSharedPublishesRedisCounters(t *testing.T) { onBoth(t, testSharedPublishesRedisCounters) }
+
+func testSharedPublishesRedisCounters(t *testing.T, rdb goredis.UniversalClient, prefix string) {
 	zeroEpoch(t, rdb, prefix)
 	ctx := t.Context()
 	bus := newBus(t, rdb, prefix)
@@ -245,7 +278,7 @@ func TestSharedFailedBumpLeavesCountersInStep(t *testing.T) {
 
 // zeroEpoch starts the site's epoch at 0 instead of a random value, so the
 // counters the tests expect are plain numbers.
-func zeroEpoch(t *testing.T, rdb *goredis.Client, prefix string) {
+func zeroEpoch(t *testing.T, rdb goredis.UniversalClient, prefix string) {
 	t.Helper()
 	if err := rdb.Set(t.Context(), prefix+":site:epoch", 0, 0).Err(); err != nil {
 		t.Fatal(err)

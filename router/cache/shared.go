@@ -98,3 +98,26 @@ func (s Shared) Invalidate(ctx context.Context, inv maniwani.Invalidation) error
 	_, err = s.Bus.Publish(ctx, s.Topic, data)
 	return err
 }
+
+// Broadcast is the Invalidator of a site whose processes share a bus but
+// no Redis: there are no shared counters, so it advances this process's
+// own at once and tells every router to advance its own (Bump events).
+// Each router's counters then only grow with the writes it heard of, which
+// is all an L1 needs; a router whose subscription broke drops its L1.
+type Broadcast struct {
+	Gens  *Generations
+	Bus   maniwani.Bus
+	Topic string
+}
+
+// Invalidate implements maniwani.Invalidator.
+func (b Broadcast) Invalidate(ctx context.Context, inv maniwani.Invalidation) error {
+	b.Gens.Bump(inv)
+	data, err := proto.Marshal(&pb.Event{Kind: &pb.Event_CacheInvalidation{CacheInvalidation: &pb.CacheInvalidation{
+		Bump: true, All: inv.All, Board: inv.Board, Threads: inv.Threads}}})
+	if err != nil {
+		return err
+	}
+	_, err = b.Bus.Publish(ctx, b.Topic, data)
+	return err
+}
