@@ -198,8 +198,10 @@ func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 }
 
 // threadPage is the page of a thread; the benchmark renders it directly.
+// Its posts' markup is put together from what is kept of the thread
+// (threadMarkup), not written anew.
 func (s *Service) threadPage(boards []maniwani.Board, b *maniwani.Board, v *maniwani.ThreadView) *page {
-	tv := s.newThreadView(v)
+	tv := threadView{ThreadView: v, Path: threadPath(v.Board, v.No), Markup: s.threadMarkup(v)}
 	title := v.Posts[0].Subject
 	if title == "" {
 		title = excerpt(v.Posts[0].Body, 50)

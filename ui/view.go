@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"html/template"
 	"strconv"
 	"strings"
 
@@ -27,10 +28,11 @@ type page struct {
 // threadView is a thread as a page shows it.
 type threadView struct {
 	*maniwani.ThreadView
-	Path      string // /b/thread/12
-	Posts     []postView
-	Excerpt   string // catalog and home: the start of the opening post
-	ShowBoard bool   // home: the card names its board
+	Path      string        // /b/thread/12
+	Posts     []postView    // index, catalog, home
+	Markup    template.HTML // thread page: every post's markup (threadMarkup)
+	Excerpt   string        // catalog and home: the start of the opening post
+	ShowBoard bool          // home: the card names its board
 }
 
 // postView is a post and what its markup needs computed.
