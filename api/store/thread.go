@@ -15,8 +15,8 @@ import (
 // A hot thread is read again after each of its posts, and reading every
 // post's row (its text twice, body and com) cost more than all the rest of
 // a page. So Thread keeps the posts it read, and reads first only each
-// post's stamp: its row's id, number, time and version, and its file's id,
-// tim and version. A post whose stamp is the kept one is taken from what
+// post's stamp: its row's number, time and version, and its file's tim and
+// version. A post whose stamp is the kept one is taken from what
 // is kept; only the others' rows are read. A row's version goes up on
 // every change of it, by a trigger of the database (versionTriggers), so
 // no writer, present or future, can change a post without its stamp
@@ -57,13 +57,14 @@ func versionTriggers(dialect string) []string {
 }
 
 // postStamp tells whether a kept post is still the post in the database.
-// The row's id, number and time with its version name one state of one
-// row (SQLite may give a deleted row's id to a new one; never with the
-// same board number and time too); the file's id and tim with its version
-// one state of its file, or none (all 0).
+// The row's number and time with its version name one state of one row: a
+// board's numbers only grow (a moved post takes a new one), and a board
+// made again under a deleted one's id numbers from 1 again but at other
+// times. The file's tim (unique on the board, a new one for each file)
+// with its version names one state of its file, or none (both 0).
 type postStamp struct {
-	id, no, created, version int64
-	fileID, tim, fileVersion int64
+	no, created, version int64
+	tim, fileVersion     int64
 }
 
 // keptPost is a post as Thread read it, and its stamp then.
@@ -142,8 +143,7 @@ func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.T
 // threadStamps are the stamps of a thread's published posts, in order.
 // Scanned by hand: they are what every read of a hot thread reads.
 func threadStamps(db *gorm.DB, boardID, no int64) ([]postStamp, error) {
-	rows, err := db.Raw(`SELECT p.id, p.no, p.created_us, p.version,
-		COALESCE(f.id, 0), COALESCE(f.tim, 0), COALESCE(f.version, 0)
+	rows, err := db.Raw(`SELECT p.no, p.created_us, p.version, COALESCE(f.tim, 0), COALESCE(f.version, 0)
 		FROM posts p LEFT JOIN files f ON f.board_id = p.board_id AND f.post_no = p.no
 		WHERE p.board_id = ? AND p.thread_no = ? AND p.held = ? ORDER BY p.no`, boardID, no, false).Rows()
 	if err != nil {
@@ -153,7 +153,7 @@ func threadStamps(db *gorm.DB, boardID, no int64) ([]postStamp, error) {
 	var out []postStamp
 	for rows.Next() {
 		var st postStamp
-		if err := rows.Scan(&st.id, &st.no, &st.created, &st.version, &st.fileID, &st.tim, &st.fileVersion); err != nil {
+		if err := rows.Scan(&st.no, &st.created, &st.version, &st.tim, &st.fileVersion); err != nil {
 			return nil, err
 		}
 		out = append(out, st)
@@ -195,10 +195,10 @@ func readPosts(db *gorm.DB, boardID, thread int64, nos []int64, all bool) (map[i
 	out := make(map[int64]*keptPost, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		k := &keptPost{post: r.domain(""), stamp: postStamp{id: r.ID, no: r.No, created: r.CreatedUS, version: r.Version}}
+		k := &keptPost{post: r.domain(""), stamp: postStamp{no: r.No, created: r.CreatedUS, version: r.Version}}
 		if f := byNo[r.No]; f != nil {
 			k.post.File = f.domain()
-			k.stamp.fileID, k.stamp.tim, k.stamp.fileVersion = f.ID, f.Tim, f.Version
+			k.stamp.tim, k.stamp.fileVersion = f.Tim, f.Version
 		}
 		out[r.No] = k
 	}
