@@ -220,6 +220,9 @@ func (s *Service) threadPage(boards []maniwani.Board, b *maniwani.Board, v *mani
 // gzips them; the ui never compresses pages.
 func (s *Service) render(w http.ResponseWriter, r *http.Request, name string, p *page) {
 	var buf bytes.Buffer
+	if p.Thread != nil {
+		buf.Grow(len(p.Thread.Markup) + 16<<10) // the posts and the frame around them
+	}
 	if err := s.tpl.ExecuteTemplate(&buf, name, p); err != nil {
 		s.log.Error("ui: render", "page", name, "path", r.URL.Path, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // hotThread is a thread of n posts on s as a busy thread has them: text,
@@ -34,7 +35,9 @@ func replyText(op int64, i int) string {
 // JSON in one process on SQLite: what a router's fill costs once a post has
 // emptied its entry. "post": a reply was added before each rebuild (the
 // posting is not timed), the case of a hot thread; "same": nothing changed.
-// Run with a fixed count, as "post" grows the thread:
+// cpu-ms/op is the process's CPU time in the rebuilds (GC included), the
+// figure to compare on a shared machine. Run with a fixed count, as "post"
+// grows the thread (by one post an iteration):
 //
 //	go test -run XXX -bench Rebuild -benchtime 100x ./ui
 func BenchmarkRebuild(b *testing.B) {
@@ -59,8 +62,8 @@ func BenchmarkRebuild(b *testing.B) {
 				b.Run(fmt.Sprintf("posts=%d/%s/%s", n, kind, change), func(b *testing.B) {
 					get(b) // as a router's previous fill did
 					b.ReportAllocs()
-					size := 0
-					i := 0
+					size, i := 0, 0
+					var cpu time.Duration
 					for b.Loop() {
 						if change == "post" {
 							b.StopTimer()
@@ -68,9 +71,12 @@ func BenchmarkRebuild(b *testing.B) {
 							s.post("b", op, "com", replyText(op, n+i))
 							b.StartTimer()
 						}
+						c0 := cpuTime()
 						size = get(b)
+						cpu += cpuTime() - c0
 					}
 					b.ReportMetric(float64(size), "bytes")
+					b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
 				})
 			}
 		}
