@@ -2,7 +2,6 @@ package ui
 
 import (
 	"bytes"
-	"html/template"
 	"strconv"
 	"time"
 
@@ -87,7 +86,7 @@ func (s *Service) newPostFrag(v *maniwani.ThreadView, path string, i int) *postF
 
 // threadMarkup is the markup of every post of v, as postsHTML writes it for
 // newThreadView(v).Posts, put together from the pieces kept of the thread.
-func (s *Service) threadMarkup(v *maniwani.ThreadView) template.HTML {
+func (s *Service) threadMarkup(v *maniwani.ThreadView) []byte {
 	key := v.Board + "/" + strconv.FormatInt(v.No, 10)
 	now := time.Now()
 	old, _ := s.frags.Get(key, now)
@@ -132,5 +131,5 @@ func (s *Service) threadMarkup(v *maniwani.ThreadView) template.HTML {
 		}
 		b.WriteString("</div>\n")
 	}
-	return template.HTML(b.String())
+	return b.Bytes()
 }

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"fmt"
+	"html/template"
 	"math/rand/v2"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -34,7 +36,7 @@ func TestAssembled(t *testing.T) {
 			}
 			check := func(what string) {
 				t.Helper()
-				got := s.threadMarkup(read())
+				got := template.HTML(s.threadMarkup(read()))
 				want := postsHTML(s.newThreadView(read()).Posts)
 				if got != want {
 					t.Fatalf("after %s: the assembled page differs from the full render:\n%s", what, diffAt(string(got), string(want)))
@@ -115,4 +117,20 @@ func diffAt(a, b string) string {
 	}
 	from := max(0, i-200)
 	return fmt.Sprintf("at byte %d:\n got: %q\nwant: %q", i, a[from:min(len(a), i+200)], b[from:min(len(b), i+200)])
+}
+
+// render writes a thread page as its head, its posts and its tail: the
+// bytes of the whole "thread" template.
+func TestRenderThreadInParts(t *testing.T) {
+	s := testService(t)
+	b := boardB()
+	for _, v := range []*maniwani.ThreadView{fakeThread(1), fakeThread(40)} {
+		v.Closed = v.No%2 == 0
+		p := s.threadPage([]maniwani.Board{b}, &b, v)
+		w := httptest.NewRecorder()
+		s.render(w, httptest.NewRequest("GET", "/b/thread/1000", nil), "thread", p)
+		if got, want := w.Body.String(), string(renderThread(t, s, v)); got != want {
+			t.Fatalf("%d posts: render differs from the template:\n%s", len(v.Posts), diffAt(got, want))
+		}
+	}
 }
