@@ -18,10 +18,12 @@ import (
 // the thread's counts and flags, is encoded on each read.
 
 // jsonThreads is how many threads' objects are kept, the least recently
-// read going first; jsonKeptFor is how long since a thread's last read.
+// read going first, none of a thread whose objects pass jsonMaxBytes (so
+// at most 64 MB); jsonKeptFor is how long since a thread's last read.
 const (
-	jsonThreads = 64
-	jsonKeptFor = time.Hour
+	jsonThreads  = 32
+	jsonMaxBytes = 2 << 20
+	jsonKeptFor  = time.Hour
 )
 
 // jsonFrag is one reply's object and the post it was encoded from.
@@ -85,7 +87,11 @@ func (s *Service) threadJSON(b *maniwani.Board, v *maniwani.ThreadView) ([]byte,
 		frags[i], fresh[p.No] = f, f
 		size += len(f.json) + 1
 	}
-	s.jsonFrags.Put(key, fresh, now.Add(jsonKeptFor))
+	if size <= jsonMaxBytes {
+		s.jsonFrags.Put(key, fresh, now.Add(jsonKeptFor))
+	} else {
+		s.jsonFrags.Remove(key)
+	}
 	var out bytes.Buffer
 	out.Grow(size + 2048)
 	out.WriteString(`{"posts":[`)

@@ -21,9 +21,13 @@ import (
 // anew on each assembly from each piece's quotes.
 
 // fragThreads is how many threads' pieces are kept, the least recently
-// assembled going first; a thread's pieces are about its page's size, so
-// this keeps about as many pages as the router's cache holds of them.
-const fragThreads = 64
+// assembled going first; a thread's pieces are about its page's size, and
+// a thread whose pieces pass fragMaxBytes is not kept (its page is written
+// whole each time, as any page is): so at most 64 MB.
+const (
+	fragThreads  = 32
+	fragMaxBytes = 2 << 20
+)
 
 // fragTTL is how long a thread's pieces are kept since its last assembly.
 const fragTTL = time.Hour
@@ -104,7 +108,11 @@ func (s *Service) threadMarkup(v *maniwani.ThreadView) []byte {
 		frags[i], fresh[p.No], at[p.No] = f, f, i
 		size += len(f.head) + len("</div>\n")
 	}
-	s.frags.Put(key, fresh, now.Add(fragTTL))
+	if size <= fragMaxBytes {
+		s.frags.Put(key, fresh, now.Add(fragTTL))
+	} else {
+		s.frags.Remove(key)
+	}
 	// Backlinks as newThreadView gives them.
 	backlinks := make([][]int64, len(frags))
 	for i, f := range frags {

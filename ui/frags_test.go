@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,5 +133,22 @@ func TestRenderThreadInParts(t *testing.T) {
 		if got, want := w.Body.String(), string(renderThread(t, s, v)); got != want {
 			t.Fatalf("%d posts: render differs from the template:\n%s", len(v.Posts), diffAt(got, want))
 		}
+	}
+}
+
+// A thread whose pieces pass fragMaxBytes is not kept, and its page is
+// still right.
+func TestAssembledTooBigNotKept(t *testing.T) {
+	s := testService(t)
+	v := fakeThread(20)
+	s.threadMarkup(v)
+	for i := range v.Posts {
+		v.Posts[i].Com = strings.Repeat("x", fragMaxBytes/len(v.Posts)+1)
+	}
+	if got, want := template.HTML(s.threadMarkup(v)), postsHTML(s.newThreadView(v).Posts); got != want {
+		t.Fatal("a thread too big to keep is written wrong")
+	}
+	if kept, ok := s.frags.Get("b/1000", time.Now()); ok {
+		t.Errorf("%d pieces of a thread past fragMaxBytes kept", len(kept))
 	}
 }

@@ -24,10 +24,13 @@ import (
 // spoiler, a move. A deleted post is no longer in the stamps.
 
 // threadsKept is how many threads' posts Thread keeps, the least recently
-// read going first; threadKeptFor is how long since a thread's last read.
+// read going first, none of a thread whose posts' text passes
+// threadMaxBytes (so at most 128 MB); threadKeptFor is how long since a
+// thread's last read.
 const (
-	threadsKept   = 64
-	threadKeptFor = time.Hour
+	threadsKept    = 32
+	threadMaxBytes = 4 << 20
+	threadKeptFor  = time.Hour
 )
 
 // versionTriggers are the statements that make a row's version go up with
@@ -116,6 +119,7 @@ func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.T
 	}
 	s.postRowsRead.Add(int64(len(read)))
 	fresh := make(keptThread, len(stamps))
+	size := 0
 	v := &maniwani.ThreadView{Thread: t.domain(board), Posts: make([]maniwani.Post, 0, len(stamps))}
 	for _, st := range stamps {
 		k := read[st.no]
@@ -125,6 +129,7 @@ func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.T
 			}
 		}
 		fresh[st.no] = k
+		size += keptSize(&k.post)
 		p := k.post
 		p.Board = board
 		if p.File != nil {
@@ -136,8 +141,21 @@ func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.T
 	if len(v.Posts) == 0 || v.Posts[0].No != no {
 		return nil, notFound("Thread No.%d does not exist on /%s/.", no, board)
 	}
-	s.threads.Put(key, fresh, now.Add(threadKeptFor))
+	if size <= threadMaxBytes {
+		s.threads.Put(key, fresh, now.Add(threadKeptFor))
+	} else {
+		s.threads.Remove(key)
+	}
 	return v, nil
+}
+
+// keptSize is about the bytes a kept post holds.
+func keptSize(p *maniwani.Post) int {
+	n := 200 + len(p.Name) + len(p.Trip) + len(p.PosterID) + len(p.Subject) + len(p.Body) + len(p.Com) + len(p.IP) + len(p.PasswordHash)
+	if f := p.File; f != nil {
+		n += 100 + len(f.Filename) + len(f.Ext) + len(f.MD5) + len(f.SHA256)
+	}
+	return n
 }
 
 // threadStamps are the stamps of a thread's published posts, in order.
