@@ -40,6 +40,7 @@ type jsonFrags map[int64]*jsonFrag
 
 func newJSONCache() *lru.Cache[jsonFrags] { return lru.New[jsonFrags](jsonThreads) }
 
+// same tells whether f was encoded from p.
 func (f *jsonFrag) same(p *maniwani.Post) bool {
 	if (p.File != nil) != f.hasFile || (p.File != nil && *p.File != f.file) {
 		return false

@@ -49,7 +49,7 @@ type threadFrags map[int64]*postFrag
 
 func newFragCache() *lru.Cache[threadFrags] { return lru.New[threadFrags](fragThreads) }
 
-// same tells whether f was made of p (at index i of thread t).
+// same tells whether f was made of p, of thread t (op: p opens it).
 func (f *postFrag) same(p *maniwani.Post, t *maniwani.Thread, op bool) bool {
 	if f.op != op || (op && (f.sticky != t.Sticky || f.closed != t.Closed)) {
 		return false
