@@ -40,6 +40,11 @@ func replyText(op int64, i int) string {
 // grows the thread (by one post an iteration):
 //
 //	go test -run XXX -bench Rebuild -benchtime 100x ./ui
+//
+// Before the posts' rows, markup and JSON were kept, and after, measured
+// back to back (CPU ms a rebuild, allocations): 600 posts, page 9.4 and
+// 31,770 against 2.8-3.3 and 2,595; JSON 10.1-10.3 and 35,770 against
+// 2.3-2.9 and 2,304; 50 posts, page 1.3 and 3,412 against 0.6 and 950.
 func BenchmarkRebuild(b *testing.B) {
 	for _, n := range []int{50, 600} {
 		s := newSite(b)
