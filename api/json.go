@@ -78,7 +78,11 @@ func serveJSON(w http.ResponseWriter, r *http.Request, modified time.Time, v any
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	serveBody(w, r, modified, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+// serveBody answers with JSON body and its validators, as serveJSON.
+func serveBody(w http.ResponseWriter, r *http.Request, modified time.Time, body []byte) {
 	sum := sha256.Sum256(body)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
@@ -264,12 +268,10 @@ func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
-	posts := make([]*maniwani.PostJSON, len(v.Posts))
-	posts[0] = opOut(b, v)
-	for i := 1; i < len(v.Posts); i++ {
-		posts[i] = maniwani.NewPostJSON(&v.Posts[i])
+	body, err := s.threadJSON(b, v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
 	}
-	serveJSON(w, r, v.Modified, struct {
-		Posts []*maniwani.PostJSON `json:"posts"`
-	}{posts})
+	serveBody(w, r, v.Modified, body)
 }

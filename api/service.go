@@ -20,6 +20,7 @@ import (
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api/captcha"
 	"github.com/maniwani/maniwani/api/store"
+	"github.com/maniwani/maniwani/internal/lru"
 	"github.com/maniwani/maniwani/internal/realip"
 )
 
@@ -136,6 +137,8 @@ type Service struct {
 	captcha func() (*captcha.Maker, error)
 	// blocklist is the DNS blocklist check (blocklist.go); nil: off.
 	blocklist *blocklist
+	// jsonFrags keeps the thread files' replies' objects (json_frags.go).
+	jsonFrags *lru.Cache[jsonFrags]
 }
 
 // secretWait bounds New's read of the site's secret.
@@ -157,7 +160,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, deps: deps, store: deps.Store, secret: secret, log: cfg.Logger, now: cfg.Now,
-		hashes:    newHashGate(cfg.PasswordHashes),
+		hashes: newHashGate(cfg.PasswordHashes), jsonFrags: newJSONCache(),
 		dummyHash: sync.OnceValue(func() string { return HashPassword("no such staff member") })}
 	if s.log == nil {
 		s.log = slog.Default()

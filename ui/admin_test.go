@@ -74,7 +74,7 @@ func newAdminSiteWith(t *testing.T, trusted string, with func(*api.Config, *api.
 // staffBrowser is a browser on the admin UI: it keeps its cookies and the
 // CSRF token of the last page it read.
 type staffBrowser struct {
-	t       *testing.T
+	t       testing.TB
 	s       *site
 	ip      string
 	cookies map[string]string

@@ -198,8 +198,10 @@ func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 }
 
 // threadPage is the page of a thread; the benchmark renders it directly.
+// Its posts' markup is put together from what is kept of the thread
+// (threadMarkup), not written anew.
 func (s *Service) threadPage(boards []maniwani.Board, b *maniwani.Board, v *maniwani.ThreadView) *page {
-	tv := s.newThreadView(v)
+	tv := threadView{ThreadView: v, Path: threadPath(v.Board, v.No), markup: s.threadMarkup(v)}
 	title := v.Posts[0].Subject
 	if title == "" {
 		title = excerpt(v.Posts[0].Body, 50)
@@ -218,7 +220,19 @@ func (s *Service) threadPage(boards []maniwani.Board, b *maniwani.Board, v *mani
 // gzips them; the ui never compresses pages.
 func (s *Service) render(w http.ResponseWriter, r *http.Request, name string, p *page) {
 	var buf bytes.Buffer
-	if err := s.tpl.ExecuteTemplate(&buf, name, p); err != nil {
+	var err error
+	if name == "thread" {
+		// The posts' markup is the bulk of the page: written once, here,
+		// not copied into a string and through the template's printer.
+		buf.Grow(len(p.Thread.markup) + 16<<10)
+		if err = s.tpl.ExecuteTemplate(&buf, "thread-head", p); err == nil {
+			buf.Write(p.Thread.markup)
+			err = s.tpl.ExecuteTemplate(&buf, "thread-tail", p)
+		}
+	} else {
+		err = s.tpl.ExecuteTemplate(&buf, name, p)
+	}
+	if err != nil {
 		s.log.Error("ui: render", "page", name, "path", r.URL.Path, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -17,7 +17,8 @@ import (
 // writes the same bytes for the posts that arrive live (postHTML there);
 // TestPostMarkup holds the two to testdata/posts.
 
-// postsHTML is the markup of posts, one after the other.
+// postsHTML is the markup of posts, one after the other: what a thread
+// page's threadMarkup puts together from kept pieces (TestAssembled).
 func postsHTML(ps []postView) template.HTML {
 	var b bytes.Buffer
 	b.Grow(len(ps) * 900)
@@ -35,6 +36,18 @@ func postHTML(p postView) template.HTML {
 }
 
 func writePost(b *bytes.Buffer, p *postView) {
+	writePostHead(b, p)
+	if len(p.Backlinks) > 0 {
+		path, _, _ := strings.Cut(p.Href, "#")
+		writeBacklinks(b, path, p.Backlinks)
+	}
+	b.WriteString("</div>\n")
+}
+
+// writePostHead writes a post's markup up to its backlinks: all of it
+// that depends on the post alone (and, on an opening post, its thread's
+// flags), which a thread page keeps between rebuilds (frags.go).
+func writePostHead(b *bytes.Buffer, p *postView) {
 	var num [32]byte
 	b.WriteString(`<div class="p`)
 	if p.T != nil {
@@ -120,22 +133,23 @@ func writePost(b *bytes.Buffer, p *postView) {
 	b.WriteString(`<blockquote>`)
 	b.WriteString(p.Com)
 	b.WriteString("</blockquote>\n")
-	if len(p.Backlinks) > 0 {
-		// Whole paths, as the quotes in com have: an index page shows
-		// several threads, and the script resolves every quote alike.
-		path, _, _ := strings.Cut(p.Href, "#")
-		b.WriteString(`<div class="bl">`)
-		for _, no := range p.Backlinks {
-			n := strconv.AppendInt(num[:0], no, 10)
-			b.WriteString(`<a href="`)
-			esc(b, path)
-			b.WriteString(`#p`)
-			b.Write(n)
-			b.WriteString(`" class="quotelink">&gt;&gt;`)
-			b.Write(n)
-			b.WriteString(`</a> `)
-		}
-		b.WriteString("</div>\n")
+}
+
+// writeBacklinks writes the links to the posts (of the thread at path)
+// that quote a post. Whole paths, as the quotes in com have: an index page
+// shows several threads, and the script resolves every quote alike.
+func writeBacklinks(b *bytes.Buffer, path string, backlinks []int64) {
+	var num [32]byte
+	b.WriteString(`<div class="bl">`)
+	for _, no := range backlinks {
+		n := strconv.AppendInt(num[:0], no, 10)
+		b.WriteString(`<a href="`)
+		esc(b, path)
+		b.WriteString(`#p`)
+		b.Write(n)
+		b.WriteString(`" class="quotelink">&gt;&gt;`)
+		b.Write(n)
+		b.WriteString(`</a> `)
 	}
 	b.WriteString("</div>\n")
 }

@@ -14,7 +14,6 @@ var templateFiles embed.FS
 func parseTemplates(a *assets) (*template.Template, error) {
 	funcs := template.FuncMap{
 		"asset":    a.url,
-		"posts":    postsHTML,
 		"post":     postHTML,
 		"size":     func(n int64) string { return humanSize(n) },
 		"showTime": showTime,

@@ -26,6 +26,7 @@ import (
 	"net/http"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/lru"
 )
 
 // Config is the ui's settings.
@@ -50,6 +51,7 @@ type Service struct {
 	assets *assets
 	tpl    *template.Template
 	mux    http.Handler
+	frags  *lru.Cache[threadFrags] // the thread pages' posts' markup, by thread (frags.go)
 }
 
 // New makes the ui; deps.Reader is required.
@@ -57,7 +59,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Reader == nil {
 		return nil, errors.New("ui: Deps.Reader is required")
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, read: deps.Reader, staff: deps.Staff}
+	s := &Service{cfg: cfg, log: cfg.Logger, read: deps.Reader, staff: deps.Staff, frags: newFragCache()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

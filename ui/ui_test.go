@@ -23,13 +23,13 @@ import (
 // site is the ui over the real api on SQLite: the api is its Reader, and
 // posts go through the api's handler as a browser's would.
 type site struct {
-	t   *testing.T
+	t   testing.TB
 	api http.Handler
 	ui  http.Handler
 	ips int
 }
 
-func newSite(t *testing.T, boards ...maniwani.Board) *site {
+func newSite(t testing.TB, boards ...maniwani.Board) *site {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Config{URL: "sqlite://" + filepath.Join(t.TempDir(), "maniwani.db")})

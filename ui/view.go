@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"html/template"
 	"strconv"
 	"strings"
 
@@ -27,11 +28,16 @@ type page struct {
 // threadView is a thread as a page shows it.
 type threadView struct {
 	*maniwani.ThreadView
-	Path      string // /b/thread/12
-	Posts     []postView
-	Excerpt   string // catalog and home: the start of the opening post
-	ShowBoard bool   // home: the card names its board
+	Path      string     // /b/thread/12
+	Posts     []postView // index, catalog, home
+	markup    []byte     // thread page: every post's markup (threadMarkup)
+	Excerpt   string     // catalog and home: the start of the opening post
+	ShowBoard bool       // home: the card names its board
 }
+
+// Markup is a thread page's posts' markup, for the "thread" template;
+// render writes it itself, between the page's head and tail.
+func (tv *threadView) Markup() template.HTML { return template.HTML(tv.markup) }
 
 // postView is a post and what its markup needs computed.
 type postView struct {

@@ -129,6 +129,22 @@ func Migrations() []Migration {
 		{ID: "0013_approved_posters", Up: func(tx *gorm.DB) error {
 			return tx.Migrator().AutoMigrate(&approvedPosterRow{})
 		}},
+		{ID: "0014_row_versions", Up: func(tx *gorm.DB) error {
+			m := tx.Migrator()
+			for _, row := range []any{&postRow{}, &fileRow{}} {
+				if !m.HasColumn(row, "Version") {
+					if err := m.AddColumn(row, "Version"); err != nil {
+						return err
+					}
+				}
+			}
+			for _, q := range versionTriggers(tx.Dialector.Name()) {
+				if err := tx.Exec(q).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"context"
-	"errors"
 
 	"gorm.io/gorm"
 
@@ -25,42 +24,6 @@ func (r *fileRow) domain() *maniwani.File {
 		Width: r.Width, Height: r.Height, ThumbW: r.ThumbW, ThumbH: r.ThumbH,
 		Spoiler: r.Spoiler, Thumbnail: r.Thumbnail,
 	}
-}
-
-// Thread reads a thread, live or archived, with all its posts.
-func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.ThreadView, error) {
-	db := s.db.WithContext(ctx)
-	b, err := s.boardRow(db, board)
-	if err != nil {
-		return nil, err
-	}
-	var t threadRow
-	err = db.Where("board_id = ? AND no = ?", b.ID, no).Take(&t).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, notFound("Thread No.%d does not exist on /%s/.", no, board)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var rows []postRow
-	if err := db.Where("board_id = ? AND thread_no = ? AND held = ?", b.ID, no, false).Order("no").Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 { // the opening post is gone: so is the thread
-		return nil, notFound("Thread No.%d does not exist on /%s/.", no, board)
-	}
-	v := &maniwani.ThreadView{Thread: t.domain(board), Posts: make([]maniwani.Post, len(rows))}
-	for i := range rows {
-		v.Posts[i] = rows[i].domain(board)
-	}
-	var files []fileRow
-	err = db.Where("board_id = ? AND post_no IN (SELECT no FROM posts WHERE board_id = ? AND thread_no = ? AND held = ?)",
-		b.ID, b.ID, no, false).Find(&files).Error
-	if err != nil {
-		return nil, err
-	}
-	attach(v.Posts, files)
-	return v, nil
 }
 
 // Threads reads the board's live threads in index order (stickies first,

@@ -83,6 +83,10 @@ type postRow struct {
 	// its thread's counts and bump do not have it until it is approved; a
 	// held opening post has no thread row until then.
 	Held bool `gorm:"not null;default:false;index:posts_held,priority:1"`
+	// Version goes up with every change of the row, by a trigger
+	// (versionTriggers), whoever writes it: a thread's read keeps the
+	// posts it read and reads again only those whose version moved.
+	Version int64 `gorm:"not null;default:0"`
 }
 
 func (postRow) TableName() string { return "posts" }
@@ -107,6 +111,8 @@ type fileRow struct {
 	// ThumbFailed: the thumbnailer could not make one (a damaged file); the
 	// page keeps its placeholder and the job is not sent again.
 	ThumbFailed bool `gorm:"not null;default:false"`
+	// Version goes up with every change of the row, as posts' does.
+	Version int64 `gorm:"not null;default:0"`
 }
 
 func (fileRow) TableName() string { return "files" }

@@ -24,6 +24,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/lru"
 )
 
 // Config says which database to use and how to pool connections to it.
@@ -54,6 +55,10 @@ type Store struct {
 	lastCaptchaSweep atomic.Int64
 	// spent remembers, for a moment, the budgets found spent (see Take).
 	spent spentMemo
+	// threads keeps the posts of the threads last read (thread.go).
+	threads *lru.Cache[keptThread]
+	// postRowsRead counts the post rows Thread read whole, for its tests.
+	postRowsRead atomic.Int64
 }
 
 // boardLocks are a fixed set of locks, a board hashed to one: bounded
@@ -86,7 +91,7 @@ func (l *boardLocks) lock(ctx context.Context, board string) (unlock func(), err
 // Open connects to the database and applies pending migrations.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	var dial gorm.Dialector
-	s := &Store{boards: newBoardLocks()}
+	s := &Store{boards: newBoardLocks(), threads: newThreadCache()}
 	maxConns := cfg.MaxOpenConns
 	switch {
 	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
