@@ -144,31 +144,26 @@ func (h *hub) start(ctx context.Context) {
 	h.run(ctx, sub)
 }
 
-// maxBatch bounds the messages that go out together: those that came while
-// the previous fan-out was being written.
+// maxBatch bounds the messages that go out together: those that came
+// within the coalescing window and while the previous fan-out was being
+// written. It bounds a write, too: a client's queue holds at most
+// SendBuffer of them.
 const maxBatch = 64
 
 // run delivers the subscription's messages, re-subscribing when it breaks.
 func (h *hub) run(ctx context.Context, sub maniwani.Subscription) {
 	defer h.end()
 	batch := make([]maniwani.Message, 0, maxBatch)
+	var window *time.Timer
+	if h.s.cfg.Coalesce > 0 {
+		window = time.NewTimer(h.s.cfg.Coalesce)
+		window.Stop()
+		defer window.Stop()
+	}
 	for {
 		m, ok := <-sub.C()
 		if ok {
-			// What else has come meanwhile goes with it, in one write.
-			batch = append(batch[:0], m)
-		more:
-			for len(batch) < maxBatch {
-				select {
-				case m, ok = <-sub.C():
-					if !ok {
-						break more
-					}
-					batch = append(batch, m)
-				default:
-					break more
-				}
-			}
+			batch, ok = h.gather(sub, window, append(batch[:0], m))
 			h.deliver(batch)
 			clear(batch)
 			if ok {
@@ -184,6 +179,43 @@ func (h *hub) run(ctx context.Context, sub maniwani.Subscription) {
 			return
 		}
 	}
+}
+
+// gather adds to batch (its first message just taken) what comes within
+// the window (nil: none), then what else waits, up to maxBatch: all of it
+// goes out in one write per client. Each write costs about the same
+// whatever it carries, so a hot thread's events cost one write per window,
+// not one each. It answers false when the subscription ended.
+func (h *hub) gather(sub maniwani.Subscription, window *time.Timer, batch []maniwani.Message) ([]maniwani.Message, bool) {
+	if window != nil {
+		window.Reset(h.s.cfg.Coalesce)
+		for len(batch) < maxBatch {
+			select {
+			case m, ok := <-sub.C():
+				if !ok {
+					window.Stop()
+					return batch, false
+				}
+				batch = append(batch, m)
+				continue
+			case <-window.C:
+			}
+			break
+		}
+		window.Stop()
+	}
+	for len(batch) < maxBatch {
+		select {
+		case m, ok := <-sub.C():
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, m)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 // resume subscribes again and delivers what the history kept since the last

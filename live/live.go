@@ -71,6 +71,7 @@ type Config struct {
 	MissingFor time.Duration   // how long "no such board or thread" is kept (1 s)
 	SendBuffer int             // writes waiting for one client before it is dropped (256)
 	Writers    int             // goroutines that write an event to a board's clients (GOMAXPROCS)
+	Coalesce   time.Duration   // how long a board's events are gathered, from the first, to go out in one write per client (DefaultCoalesce); negative: none, a write takes only what waits
 	Proxies    realip.Resolver // the proxies whose X-Forwarded-For is believed
 	Logger     *slog.Logger    // slog.Default()
 }
@@ -94,6 +95,9 @@ func (c Config) withDefaults() Config {
 	if c.SendBuffer <= 0 {
 		c.SendBuffer = 256
 	}
+	if c.Coalesce == 0 {
+		c.Coalesce = DefaultCoalesce
+	}
 	if c.Writers <= 0 {
 		c.Writers = runtime.GOMAXPROCS(0)
 	}
@@ -102,6 +106,9 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// DefaultCoalesce is Config.Coalesce's default, chosen with bench/live.
+const DefaultCoalesce = 5 * time.Millisecond
 
 // Deps is what the live service needs of the others.
 type Deps struct {
