@@ -4,15 +4,20 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/pubsub/memory"
@@ -357,4 +362,70 @@ func (h *hub) clientOn(conn net.Conn) *client {
 		}
 	}
 	return nil
+}
+
+// A client given several batches of the log at once writes them to its
+// socket in one go, in order; what the socket does not take at once waits
+// in its queue and follows, still in order; a batch it has had is not
+// written again.
+func TestOfferLogInOrder(t *testing.T) {
+	s, err := New(Config{}, Deps{Bus: memory.New(memory.Config{}), Reader: &fakeReader{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetWriteBuffer(4096) // the socket takes a part at once, not all
+
+	c := &client{s: s, st: stream{board: "g", thread: 1}, idx: -1}
+	c.setConn(conn, false)
+	if c.raw == nil {
+		t.Skip("no socket writes on this system")
+	}
+	var v logView
+	var want strings.Builder
+	for i := range 5 {
+		data, err := proto.Marshal(post("g", 1, int64(i)+2, strings.Repeat(strconv.Itoa(i), 100<<10)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		it := render(slog.Default(), maniwani.Message{ID: fmt.Sprintf("%d-0", i+1), Topic: maniwani.BoardTopic("g"), Data: data})
+		v.batches = append(v.batches, newBatch([]*item{it}))
+		want.Write(it.threadFrames)
+	}
+	w := &writeBuf{}
+	first := &logView{batches: v.batches[:3]}
+	if c.offer(first, w) || c.offer(first, w) { // the second time: nothing new
+		t.Fatal("the client was dropped")
+	}
+	if c.offer(&v, w) {
+		t.Fatal("the client was dropped")
+	}
+	got := make([]byte, want.Len())
+	peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(peer, got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want.String() {
+		t.Fatal("the bytes came out of order or twice")
+	}
+	c.end(endGone)
+	c.flushers.Wait()
+	peer.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if n, _ := peer.Read(make([]byte, 1)); n != 0 {
+		t.Fatal("more than the log was written")
+	}
 }

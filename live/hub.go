@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/maniwani/maniwani"
@@ -37,8 +38,18 @@ type hub struct {
 	ended   bool      // the subscription is over
 	shut    bool      // Shutdown: no more clients
 
-	send sync.Mutex // one fan-out at a time
-	snap []*client  // the clients of the fan-out under way, under send
+	// The batches not yet with every client: appended under mu, read
+	// without it (a view never changes).
+	log  atomic.Pointer[logView]
+	more chan struct{} // a batch was appended: the sweeper has work
+	room chan struct{} // the log was trimmed: run may append again
+
+	send sync.Mutex  // one fan-out at a time
+	snap []*client   // the clients of the fan-out under way, under send
+	bufs []*writeBuf // the fan-out's writers' scratch, under send
+
+	sweeping sync.Mutex // one sweep at a time
+	swept    uint64     // every client has the batches before it, under sweeping
 
 	// owned by the run goroutine
 	last  string // the ID of the last message delivered
@@ -59,7 +70,8 @@ func (s *Service) join(ctx context.Context, board string, c *client) (*hub, erro
 	if first {
 		hctx, cancel := context.WithCancel(s.ctx)
 		h = &hub{s: s, board: board, topic: maniwani.BoardTopic(board), cancel: cancel,
-			ready: make(chan struct{})}
+			ready: make(chan struct{}), more: make(chan struct{}, 1), room: make(chan struct{}, 1)}
+		h.log.Store(&logView{})
 		s.hubs[board] = h
 		go h.start(hctx)
 	}
@@ -85,6 +97,7 @@ func (s *Service) join(ctx context.Context, board string, c *client) (*hub, erro
 		err = maniwani.ErrClosed
 	default:
 		c.idx = len(h.clients)
+		c.next = h.log.Load().end()
 		h.clients = append(h.clients, c)
 	}
 	h.mu.Unlock()
@@ -141,6 +154,7 @@ func (h *hub) start(ctx context.Context) {
 		return
 	}
 	go h.beat(ctx)
+	go h.sweeper(ctx)
 	h.run(ctx, sub)
 }
 
@@ -164,7 +178,7 @@ func (h *hub) run(ctx context.Context, sub maniwani.Subscription) {
 		m, ok := <-sub.C()
 		if ok {
 			batch, ok = h.gather(sub, window, append(batch[:0], m))
-			h.deliver(batch)
+			h.deliver(ctx, batch)
 			clear(batch)
 			if ok {
 				continue
@@ -252,13 +266,14 @@ func (h *hub) catchUp(ctx context.Context) error {
 	for {
 		ms, err := h.s.bus.Replay(ctx, h.topic, after, replayPage)
 		if errors.Is(err, maniwani.ErrHistoryGone) {
-			h.broadcast(newBatch([]*item{{reload: true, boardFrames: reloadFrame, threadFrames: reloadFrame}}))
-			return nil
+			return h.publish(ctx, newBatch([]*item{{reload: true, boardFrames: reloadFrame, threadFrames: reloadFrame}}))
 		}
 		if err != nil {
 			return err
 		}
-		h.deliver(ms)
+		if err := h.deliver(ctx, ms); err != nil {
+			return err
+		}
 		if len(ms) > 0 {
 			after = ms[len(ms)-1].ID
 		}
@@ -268,8 +283,9 @@ func (h *hub) catchUp(ctx context.Context) error {
 	}
 }
 
-// deliver sends ms to every client, but those delivered already.
-func (h *hub) deliver(ms []maniwani.Message) {
+// deliver hands ms to the sweeper, but those delivered already; it fails
+// only when ctx ends first.
+func (h *hub) deliver(ctx context.Context, ms []maniwani.Message) error {
 	items := make([]*item, 0, len(ms))
 	for _, m := range ms {
 		if h.last != "" && maniwani.CompareIDs(m.ID, h.last) <= 0 {
@@ -278,14 +294,10 @@ func (h *hub) deliver(ms []maniwani.Message) {
 		h.last = m.ID
 		items = append(items, render(h.s.log, m))
 	}
-	if len(items) > 0 {
-		h.broadcast(newBatch(items))
+	if len(items) == 0 {
+		return nil
 	}
-}
-
-// broadcast gives b to every client; a client that fell behind is dropped.
-func (h *hub) broadcast(b *batch) {
-	h.fanOut(func(c *client) bool { return c.offer(b) })
+	return h.publish(ctx, newBatch(items))
 }
 
 // beat sends every client a comment line every Heartbeat: one ticker for the
@@ -299,7 +311,7 @@ func (h *hub) beat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			h.fanOut(func(c *client) bool { c.beat(); return false })
+			h.fanOut(func(c *client, w *writeBuf) bool { c.beat(w); return false })
 		}
 	}
 }
@@ -307,9 +319,10 @@ func (h *hub) beat(ctx context.Context) {
 // perWriter is the fewest clients worth another writer goroutine.
 const perWriter = 512
 
-// fanOut runs f for every client, on up to cfg.Writers goroutines; the
-// clients for which f answers true fell behind: they are taken off.
-func (h *hub) fanOut(f func(*client) bool) {
+// fanOut runs f for every client, on up to cfg.Writers goroutines, each
+// with its scratch; the clients for which f answers true fell behind: they
+// are taken off.
+func (h *hub) fanOut(f func(*client, *writeBuf) bool) {
 	h.send.Lock()
 	defer h.send.Unlock()
 	h.mu.Lock()
@@ -320,9 +333,12 @@ func (h *hub) fanOut(f func(*client) bool) {
 
 	var dropped []*client
 	n := min(h.s.cfg.Writers, len(cs)/perWriter)
+	for len(h.bufs) < max(n, 1) {
+		h.bufs = append(h.bufs, &writeBuf{})
+	}
 	if n <= 1 {
 		for _, c := range cs {
-			if f(c) {
+			if f(c, h.bufs[0]) {
 				dropped = append(dropped, c)
 			}
 		}
@@ -330,13 +346,13 @@ func (h *hub) fanOut(f func(*client) bool) {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		size := (len(cs) + n - 1) / n
-		for i := 0; i < len(cs); i += size {
-			part := cs[i:min(i+size, len(cs))]
+		for i, w := 0, 0; i < len(cs); i, w = i+size, w+1 {
+			part, buf := cs[i:min(i+size, len(cs))], h.bufs[w]
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for _, c := range part {
-					if f(c) {
+					if f(c, buf) {
 						mu.Lock()
 						dropped = append(dropped, c)
 						mu.Unlock()
@@ -359,8 +375,10 @@ func (h *hub) fanOut(f func(*client) bool) {
 	}
 }
 
-// end ends every client, with "retry:": the hub is done.
+// end ends every client, with "retry:" after what the log still holds:
+// the hub is done.
 func (h *hub) end() {
+	h.sweep()
 	h.s.mu.Lock()
 	if h.s.hubs[h.board] == h {
 		delete(h.s.hubs, h.board)
