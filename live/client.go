@@ -45,6 +45,7 @@ type client struct {
 	queue     []entry   // waiting to be written, oldest first
 	replaying bool      // the handler writes the replay; the hub only queues
 	after     string    // the replay's last ID: the hub may still bring what it wrote
+	joined    string    // the last ID the hub had taken when the client joined: it gets none up to it
 	busy      bool      // a goroutine writes the queue out; the hub only queues
 	closing   bool      // end once the queue ("retry:" last) is written
 	reason    int       // why it ended; 0 while open
@@ -172,6 +173,11 @@ func (c *client) writeRaw(p []byte) error {
 func (c *client) goLive(last string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// What the hub took before the client joined, still in a batch it
+	// gathers, is not the client's: it came before the stream opened.
+	if c.joined != "" && (last == "" || maniwani.CompareIDs(c.joined, last) > 0) {
+		last = c.joined
+	}
 	if last != "" {
 		q := c.queue[:0]
 		for _, e := range c.queue {

@@ -431,3 +431,31 @@ func TestOfferLogInOrder(t *testing.T) {
 		t.Fatal("more than the log was written")
 	}
 }
+
+// A client that joins while the hub gathers a batch gets what the hub
+// takes from then on, not what it took before: that came before the
+// stream opened.
+func TestCoalesceJoinDuringWindow(t *testing.T) {
+	const w = 5 * time.Millisecond
+	inBubble(t, Config{Coalesce: w, Heartbeat: time.Hour}, func(t *testing.T, s *Service, bus maniwani.Bus) {
+		early, late := newFakeConn(false), newFakeConn(false)
+		streamOn(t, s, "/live/g/1", early, 1)
+		synctest.Wait()
+		seenEarly, seenLate := 0, 0
+		early.taken(&seenEarly)
+		before := publish(t, bus, "g", post("g", 1, 2, "before"))
+		time.Sleep(w / 2)
+		streamOn(t, s, "/live/g/1", late, 2)
+		synctest.Wait()
+		late.taken(&seenLate)
+		after := publish(t, bus, "g", post("g", 1, 3, "after"))
+		time.Sleep(w)
+		synctest.Wait()
+		if got := early.taken(&seenEarly); len(got) != 1 || strings.Join(events(got[0]), " ") != before+" "+after {
+			t.Fatalf("the client there before got %q, want one write of %s %s", got, before, after)
+		}
+		if got := late.taken(&seenLate); len(got) != 1 || strings.Join(events(got[0]), " ") != after {
+			t.Fatalf("the client that joined in the window got %q, want one write of %s", got, after)
+		}
+	})
+}

@@ -37,6 +37,7 @@ type hub struct {
 	clients []*client // each at its idx
 	ended   bool      // the subscription is over
 	shut    bool      // Shutdown: no more clients
+	taken   string    // the ID of the last message taken from the bus
 
 	// The batches not yet with every client: appended under mu, read
 	// without it (a view never changes).
@@ -98,6 +99,7 @@ func (s *Service) join(ctx context.Context, board string, c *client) (*hub, erro
 	default:
 		c.idx = len(h.clients)
 		c.next = h.log.Load().end()
+		c.joined = h.taken
 		h.clients = append(h.clients, c)
 	}
 	h.mu.Unlock()
@@ -177,6 +179,7 @@ func (h *hub) run(ctx context.Context, sub maniwani.Subscription) {
 	for {
 		m, ok := <-sub.C()
 		if ok {
+			h.took(m)
 			batch, ok = h.gather(sub, window, append(batch[:0], m))
 			h.deliver(ctx, batch)
 			clear(batch)
@@ -210,6 +213,7 @@ func (h *hub) gather(sub maniwani.Subscription, window *time.Timer, batch []mani
 					window.Stop()
 					return batch, false
 				}
+				h.took(m)
 				batch = append(batch, m)
 				continue
 			case <-window.C:
@@ -224,6 +228,7 @@ func (h *hub) gather(sub maniwani.Subscription, window *time.Timer, batch []mani
 			if !ok {
 				return batch, false
 			}
+			h.took(m)
 			batch = append(batch, m)
 		default:
 			return batch, true
@@ -265,6 +270,9 @@ func (h *hub) catchUp(ctx context.Context) error {
 	}
 	for {
 		ms, err := h.s.bus.Replay(ctx, h.topic, after, replayPage)
+		if len(ms) > 0 {
+			h.took(ms[len(ms)-1])
+		}
 		if errors.Is(err, maniwani.ErrHistoryGone) {
 			return h.publish(ctx, newBatch([]*item{{reload: true, boardFrames: reloadFrame, threadFrames: reloadFrame}}))
 		}
@@ -281,6 +289,14 @@ func (h *hub) catchUp(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// took notes m as taken from the bus: a client that joins from now on
+// gets only what comes after it (join).
+func (h *hub) took(m maniwani.Message) {
+	h.mu.Lock()
+	h.taken = m.ID
+	h.mu.Unlock()
 }
 
 // deliver hands ms to the sweeper, but those delivered already; it fails
