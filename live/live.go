@@ -110,7 +110,10 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// DefaultCoalesce is Config.Coalesce's default, chosen with bench/live.
+// DefaultCoalesce is Config.Coalesce's default. With bench/live (10,000
+// streams, 50 posts/s) it cut the server's CPU in most runs beside a run
+// without (0.73-0.95x, a few above 1) for at most 5 ms more per event; its
+// effect on the latency was within that machine's noise.
 const DefaultCoalesce = 5 * time.Millisecond
 
 // Deps is what the live service needs of the others.
