@@ -19,9 +19,10 @@ import (
 // the client is live and not busy), the goroutine that writes the queue
 // out otherwise.
 type client struct {
-	s   *Service
-	st  stream
-	idx int // in hub.clients, under hub.mu; -1: not there
+	s    *Service
+	st   stream
+	idx  int    // in hub.clients, under hub.mu; -1: not there
+	next uint64 // the number of the first batch of the hub's log it has not had: set by join, then under mu
 
 	// Either a connection of its own: the hub writes it through raw when
 	// the socket is there (a write that never waits), a flush goroutine
@@ -30,8 +31,9 @@ type client struct {
 	chunked  bool // its body is chunked (HTTP/1.1): each write is one chunk
 	raw      syscall.RawConn
 	rawFn    func(fd uintptr) bool // c.rawWrite, made once
-	wbuf     []byte                // rawWrite's bytes
-	wn       int                   // how many of them it wrote
+	wbufs    [][]byte              // rawWrite's bytes, in order
+	wi, wn   int                   // how many of them it wrote: wbufs[:wi], and wn bytes of wbufs[wi]
+	wiov     *writeBuf             // the scratch of the writer that called it
 	werr     error                 // its error
 	flushers sync.WaitGroup        // the flush goroutine: the handler waits for it, as the connection is not its own once the handler returns
 	// ... or a ResponseWriter, which only its handler writes (woken by wake).
@@ -43,6 +45,7 @@ type client struct {
 	queue     []entry   // waiting to be written, oldest first
 	replaying bool      // the handler writes the replay; the hub only queues
 	after     string    // the replay's last ID: the hub may still bring what it wrote
+	joined    string    // the last ID the hub had taken when the client joined: it gets none up to it
 	busy      bool      // a goroutine writes the queue out; the hub only queues
 	closing   bool      // end once the queue ("retry:" last) is written
 	reason    int       // why it ended; 0 while open
@@ -170,6 +173,11 @@ func (c *client) writeRaw(p []byte) error {
 func (c *client) goLive(last string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// What the hub took before the client joined, still in a batch it
+	// gathers, is not the client's: it came before the stream opened.
+	if c.joined != "" && (last == "" || maniwani.CompareIDs(c.joined, last) > 0) {
+		last = c.joined
+	}
 	if last != "" {
 		q := c.queue[:0]
 		for _, e := range c.queue {
@@ -196,38 +204,68 @@ func (c *client) goLive(last string) bool {
 	return true
 }
 
-// offer hands the client what a fan-out sends. It answers true when the
-// client fell behind: it is ended then, and its hub drops it.
-func (c *client) offer(b *batch) bool {
+// writeBuf is one writer goroutine's scratch for the writes it makes.
+type writeBuf struct {
+	frames [][]byte
+	iov    []iovec
+}
+
+// one is p as the only write of w.frames.
+func (w *writeBuf) one(p []byte) [][]byte {
+	w.frames = append(w.frames[:0], p)
+	return w.frames
+}
+
+// offer hands the client what of the log v it has not had, in one write.
+// It answers true when the client fell behind: it is ended then, and its
+// hub drops it.
+func (c *client) offer(v *logView, w *writeBuf) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	bs := v.since(c.next)
+	if len(bs) == 0 {
+		return false
+	}
+	c.next = v.end()
 	if c.reason != 0 || c.closing {
 		return false
 	}
 	if c.replaying {
-		for _, it := range b.items {
-			if f := c.st.frames(it); f != nil {
-				if !c.queueLocked(entry{id: it.id, frames: c.wire(f)}) {
-					return true
+		for _, b := range bs {
+			for _, it := range b.items {
+				if f := c.st.frames(it); f != nil {
+					if !c.queueLocked(entry{id: it.id, frames: c.wire(f)}) {
+						return true
+					}
 				}
 			}
 		}
 		return false
 	}
-	if c.after != "" {
-		return !c.sendAfterLocked(b)
+	fs := w.frames[:0]
+	for _, b := range bs {
+		var f []byte
+		if c.after != "" {
+			f = c.afterLocked(b)
+		} else {
+			f = b.frames(c.st, c.chunked)
+		}
+		if len(f) > 0 {
+			fs = append(fs, f)
+		}
 	}
-	f := b.frames(c.st, c.chunked)
-	if f == nil {
+	w.frames = fs
+	defer clear(fs)
+	if len(fs) == 0 {
 		return false
 	}
-	return !c.sendLocked(f)
+	return !c.sendLocked(fs, w)
 }
 
-// sendAfterLocked sends what of b came after the replay: the subscription
-// may lag behind the history the replay read (Redis). Once the hub brings
-// an event after it, all that follows is too.
-func (c *client) sendAfterLocked(b *batch) bool {
+// afterLocked is what of b came after the replay: the subscription may lag
+// behind the history the replay read (Redis). Once the hub brings an event
+// after it, all that follows is too.
+func (c *client) afterLocked(b *batch) []byte {
 	var f []byte
 	all := true
 	for _, it := range b.items {
@@ -241,47 +279,53 @@ func (c *client) sendAfterLocked(b *batch) bool {
 		f = append(f, c.st.frames(it)...)
 	}
 	if all {
-		f = b.frames(c.st, c.chunked) // the same bytes, shared
-	} else {
-		f = c.wire(f)
+		return b.frames(c.st, c.chunked) // the same bytes, shared
 	}
 	if len(f) == 0 {
-		return true
+		return nil
 	}
-	return c.sendLocked(f)
+	return c.wire(f)
 }
 
 // beat sends a comment line, unless writes wait: then the stream is busy.
-func (c *client) beat() {
+func (c *client) beat(w *writeBuf) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.reason != 0 || c.closing || c.replaying || c.busy || len(c.queue) > 0 {
 		return
 	}
 	if c.chunked {
-		c.sendLocked(keepaliveChunk)
+		c.sendLocked(w.one(keepaliveChunk), w)
 	} else {
-		c.sendLocked(keepaliveFrame)
+		c.sendLocked(w.one(keepaliveFrame), w)
 	}
+	clear(w.frames)
 }
 
-// sendLocked writes f, or what of f the socket does not take at once
-// queues; false: the queue was full and the client is ended.
-func (c *client) sendLocked(f []byte) bool {
+// sendLocked writes fs, in order, or what of them the socket does not take
+// at once queues; false: the queue was full and the client is ended.
+func (c *client) sendLocked(fs [][]byte, w *writeBuf) bool {
 	if c.busy || len(c.queue) > 0 || c.raw == nil {
-		if !c.queueLocked(entry{frames: f}) {
-			return false
+		for _, f := range fs {
+			if !c.queueLocked(entry{frames: f}) {
+				return false
+			}
 		}
 		c.startLocked()
 		return true
 	}
-	n, err := c.tryWrite(f)
+	i, n, err := c.tryWrite(fs, w)
 	if err != nil {
 		c.endLocked(endGone)
 		return true
 	}
-	if n < len(f) {
-		c.queue = append(c.queue, entry{frames: f[n:]})
+	if i < len(fs) {
+		c.queue = append(c.queue, entry{frames: fs[i][n:]})
+		for _, f := range fs[i+1:] {
+			if !c.queueLocked(entry{frames: f}) {
+				return false
+			}
+		}
 		c.startLocked()
 	}
 	return true
@@ -314,25 +358,39 @@ func (c *client) startLocked() {
 	}
 }
 
-// tryWrite writes what of p the socket takes now, without waiting; under
-// c.mu, with c.raw set.
-func (c *client) tryWrite(p []byte) (int, error) {
-	c.wbuf, c.wn, c.werr = p, 0, nil
-	err := c.raw.Write(c.rawFn)
-	n := c.wn
+// tryWrite writes what of fs the socket takes now, without waiting, in
+// one system call when it takes it all: fs[:i] and n bytes of fs[i]. Under
+// c.mu, with c.raw set; w is the caller's scratch (nil: fs is one write).
+func (c *client) tryWrite(fs [][]byte, w *writeBuf) (i, n int, err error) {
+	c.wbufs, c.wi, c.wn, c.wiov, c.werr = fs, 0, 0, w, nil
+	err = c.raw.Write(c.rawFn)
+	i, n = c.wi, c.wn
 	if err == nil {
 		err = c.werr
 	}
-	c.wbuf, c.werr = nil, nil
-	return n, err
+	c.wbufs, c.wiov, c.werr = nil, nil, nil
+	return i, n, err
 }
 
 // rawWrite is tryWrite's call on the socket.
 func (c *client) rawWrite(fd uintptr) bool {
-	for c.wn < len(c.wbuf) {
-		n, err := sockWrite(fd, c.wbuf[c.wn:])
-		if n > 0 {
-			c.wn += n
+	for c.wi < len(c.wbufs) {
+		var n int
+		var err error
+		if rest := c.wbufs[c.wi:]; len(rest) == 1 || c.wiov == nil {
+			n, err = sockWrite(fd, rest[0][c.wn:])
+		} else {
+			n, err = sockWritev(fd, rest, c.wn, &c.wiov.iov)
+		}
+		for left := n; left > 0; {
+			if k := len(c.wbufs[c.wi]) - c.wn; left >= k {
+				left -= k
+				c.wi++
+				c.wn = 0
+			} else {
+				c.wn += left
+				left = 0
+			}
 		}
 		switch {
 		case err == syscall.EINTR:
@@ -414,8 +472,8 @@ func (c *client) closeWith(deadline time.Time) {
 		c.startLocked()
 		return
 	}
-	n, err := c.tryWrite(retry)
-	if err != nil || n == len(retry) {
+	i, n, err := c.tryWrite([][]byte{retry}, nil)
+	if err != nil || i == 1 {
 		c.endLocked(endHub)
 		return
 	}

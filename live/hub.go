@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/maniwani/maniwani"
@@ -36,9 +37,20 @@ type hub struct {
 	clients []*client // each at its idx
 	ended   bool      // the subscription is over
 	shut    bool      // Shutdown: no more clients
+	taken   string    // the ID of the last message taken from the bus
 
-	send sync.Mutex // one fan-out at a time
-	snap []*client  // the clients of the fan-out under way, under send
+	// The batches not yet with every client: appended under mu, read
+	// without it (a view never changes).
+	log  atomic.Pointer[logView]
+	more chan struct{} // a batch was appended: the sweeper has work
+	room chan struct{} // the log was trimmed: run may append again
+
+	send sync.Mutex  // one fan-out at a time
+	snap []*client   // the clients of the fan-out under way, under send
+	bufs []*writeBuf // the fan-out's writers' scratch, under send
+
+	sweeping sync.Mutex // one sweep at a time
+	swept    uint64     // every client has the batches before it, under sweeping
 
 	// owned by the run goroutine
 	last  string // the ID of the last message delivered
@@ -59,7 +71,8 @@ func (s *Service) join(ctx context.Context, board string, c *client) (*hub, erro
 	if first {
 		hctx, cancel := context.WithCancel(s.ctx)
 		h = &hub{s: s, board: board, topic: maniwani.BoardTopic(board), cancel: cancel,
-			ready: make(chan struct{})}
+			ready: make(chan struct{}), more: make(chan struct{}, 1), room: make(chan struct{}, 1)}
+		h.log.Store(&logView{})
 		s.hubs[board] = h
 		go h.start(hctx)
 	}
@@ -85,6 +98,8 @@ func (s *Service) join(ctx context.Context, board string, c *client) (*hub, erro
 		err = maniwani.ErrClosed
 	default:
 		c.idx = len(h.clients)
+		c.next = h.log.Load().end()
+		c.joined = h.taken
 		h.clients = append(h.clients, c)
 	}
 	h.mu.Unlock()
@@ -141,35 +156,32 @@ func (h *hub) start(ctx context.Context) {
 		return
 	}
 	go h.beat(ctx)
+	go h.sweeper(ctx)
 	h.run(ctx, sub)
 }
 
-// maxBatch bounds the messages that go out together: those that came while
-// the previous fan-out was being written.
+// maxBatch bounds the messages that go out together: those that came
+// within the coalescing window and while the previous fan-out was being
+// written. It bounds a write, too: a client's queue holds at most
+// SendBuffer of them.
 const maxBatch = 64
 
 // run delivers the subscription's messages, re-subscribing when it breaks.
 func (h *hub) run(ctx context.Context, sub maniwani.Subscription) {
 	defer h.end()
 	batch := make([]maniwani.Message, 0, maxBatch)
+	var window *time.Timer
+	if h.s.cfg.Coalesce > 0 {
+		window = time.NewTimer(h.s.cfg.Coalesce)
+		window.Stop()
+		defer window.Stop()
+	}
 	for {
 		m, ok := <-sub.C()
 		if ok {
-			// What else has come meanwhile goes with it, in one write.
-			batch = append(batch[:0], m)
-		more:
-			for len(batch) < maxBatch {
-				select {
-				case m, ok = <-sub.C():
-					if !ok {
-						break more
-					}
-					batch = append(batch, m)
-				default:
-					break more
-				}
-			}
-			h.deliver(batch)
+			h.took(m)
+			batch, ok = h.gather(sub, window, append(batch[:0], m))
+			h.deliver(ctx, batch)
 			clear(batch)
 			if ok {
 				continue
@@ -184,6 +196,45 @@ func (h *hub) run(ctx context.Context, sub maniwani.Subscription) {
 			return
 		}
 	}
+}
+
+// gather adds to batch (its first message just taken) what comes within
+// the window (nil: none), then what else waits, up to maxBatch: all of it
+// goes out in one write per client. Each write costs about the same
+// whatever it carries, so a hot thread's events cost one write per window,
+// not one each. It answers false when the subscription ended.
+func (h *hub) gather(sub maniwani.Subscription, window *time.Timer, batch []maniwani.Message) ([]maniwani.Message, bool) {
+	if window != nil {
+		window.Reset(h.s.cfg.Coalesce)
+		for len(batch) < maxBatch {
+			select {
+			case m, ok := <-sub.C():
+				if !ok {
+					window.Stop()
+					return batch, false
+				}
+				h.took(m)
+				batch = append(batch, m)
+				continue
+			case <-window.C:
+			}
+			break
+		}
+		window.Stop()
+	}
+	for len(batch) < maxBatch {
+		select {
+		case m, ok := <-sub.C():
+			if !ok {
+				return batch, false
+			}
+			h.took(m)
+			batch = append(batch, m)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 // resume subscribes again and delivers what the history kept since the last
@@ -219,14 +270,18 @@ func (h *hub) catchUp(ctx context.Context) error {
 	}
 	for {
 		ms, err := h.s.bus.Replay(ctx, h.topic, after, replayPage)
+		if len(ms) > 0 {
+			h.took(ms[len(ms)-1])
+		}
 		if errors.Is(err, maniwani.ErrHistoryGone) {
-			h.broadcast(newBatch([]*item{{reload: true, boardFrames: reloadFrame, threadFrames: reloadFrame}}))
-			return nil
+			return h.publish(ctx, newBatch([]*item{{reload: true, boardFrames: reloadFrame, threadFrames: reloadFrame}}))
 		}
 		if err != nil {
 			return err
 		}
-		h.deliver(ms)
+		if err := h.deliver(ctx, ms); err != nil {
+			return err
+		}
 		if len(ms) > 0 {
 			after = ms[len(ms)-1].ID
 		}
@@ -236,8 +291,17 @@ func (h *hub) catchUp(ctx context.Context) error {
 	}
 }
 
-// deliver sends ms to every client, but those delivered already.
-func (h *hub) deliver(ms []maniwani.Message) {
+// took notes m as taken from the bus: a client that joins from now on
+// gets only what comes after it (join).
+func (h *hub) took(m maniwani.Message) {
+	h.mu.Lock()
+	h.taken = m.ID
+	h.mu.Unlock()
+}
+
+// deliver hands ms to the sweeper, but those delivered already; it fails
+// only when ctx ends first.
+func (h *hub) deliver(ctx context.Context, ms []maniwani.Message) error {
 	items := make([]*item, 0, len(ms))
 	for _, m := range ms {
 		if h.last != "" && maniwani.CompareIDs(m.ID, h.last) <= 0 {
@@ -246,14 +310,10 @@ func (h *hub) deliver(ms []maniwani.Message) {
 		h.last = m.ID
 		items = append(items, render(h.s.log, m))
 	}
-	if len(items) > 0 {
-		h.broadcast(newBatch(items))
+	if len(items) == 0 {
+		return nil
 	}
-}
-
-// broadcast gives b to every client; a client that fell behind is dropped.
-func (h *hub) broadcast(b *batch) {
-	h.fanOut(func(c *client) bool { return c.offer(b) })
+	return h.publish(ctx, newBatch(items))
 }
 
 // beat sends every client a comment line every Heartbeat: one ticker for the
@@ -267,7 +327,7 @@ func (h *hub) beat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			h.fanOut(func(c *client) bool { c.beat(); return false })
+			h.fanOut(func(c *client, w *writeBuf) bool { c.beat(w); return false })
 		}
 	}
 }
@@ -275,9 +335,10 @@ func (h *hub) beat(ctx context.Context) {
 // perWriter is the fewest clients worth another writer goroutine.
 const perWriter = 512
 
-// fanOut runs f for every client, on up to cfg.Writers goroutines; the
-// clients for which f answers true fell behind: they are taken off.
-func (h *hub) fanOut(f func(*client) bool) {
+// fanOut runs f for every client, on up to cfg.Writers goroutines, each
+// with its scratch; the clients for which f answers true fell behind: they
+// are taken off.
+func (h *hub) fanOut(f func(*client, *writeBuf) bool) {
 	h.send.Lock()
 	defer h.send.Unlock()
 	h.mu.Lock()
@@ -288,9 +349,12 @@ func (h *hub) fanOut(f func(*client) bool) {
 
 	var dropped []*client
 	n := min(h.s.cfg.Writers, len(cs)/perWriter)
+	for len(h.bufs) < max(n, 1) {
+		h.bufs = append(h.bufs, &writeBuf{})
+	}
 	if n <= 1 {
 		for _, c := range cs {
-			if f(c) {
+			if f(c, h.bufs[0]) {
 				dropped = append(dropped, c)
 			}
 		}
@@ -298,13 +362,13 @@ func (h *hub) fanOut(f func(*client) bool) {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		size := (len(cs) + n - 1) / n
-		for i := 0; i < len(cs); i += size {
-			part := cs[i:min(i+size, len(cs))]
+		for i, w := 0, 0; i < len(cs); i, w = i+size, w+1 {
+			part, buf := cs[i:min(i+size, len(cs))], h.bufs[w]
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for _, c := range part {
-					if f(c) {
+					if f(c, buf) {
 						mu.Lock()
 						dropped = append(dropped, c)
 						mu.Unlock()
@@ -327,8 +391,10 @@ func (h *hub) fanOut(f func(*client) bool) {
 	}
 }
 
-// end ends every client, with "retry:": the hub is done.
+// end ends every client, with "retry:" after what the log still holds:
+// the hub is done.
 func (h *hub) end() {
+	h.sweep()
 	h.s.mu.Lock()
 	if h.s.hubs[h.board] == h {
 		delete(h.s.hubs, h.board)

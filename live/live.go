@@ -26,17 +26,20 @@
 //
 // Fan-out: one bus subscription per board topic per Service (a hub), made
 // when the first client of the board comes and closed when the last leaves.
-// The hub renders each event once and writes it to its clients itself, a
-// few goroutines (Writers) sharing the list, with writes that never wait:
-// what a client's socket does not take at once waits in the client's queue
-// of at most SendBuffer writes, which a goroutine of its own then writes
-// out; a client whose queue is full (it stopped reading) is dropped, never
+// The hub renders each event once and gathers what comes within Coalesce
+// of it into a batch; it writes its clients itself, sweep after sweep, a
+// few goroutines (Writers) sharing the list: each client, when its turn
+// comes, gets every batch it has not had in one write (so an event is at
+// most one sweep late, however many came meanwhile), with writes that
+// never wait: what a client's socket does not take at once waits in the
+// client's queue of at most SendBuffer batches, which a goroutine of its
+// own then writes out; a client whose queue is full (it stopped reading) is dropped, never
 // slowing the others. The heartbeat is the hub's too, one ticker for all.
 //
 // Connections: when the ResponseWriter hands its connection over
 // (http.Hijacker: net/http's HTTP/1.x, and the router's in one process)
 // the stream is written by the hub straight to the socket, chunked (HTTP/1.1,
-// each write one chunk, framed once for all the clients) with Connection:
+// each batch one chunk, framed once for all the clients) with Connection:
 // close; each client then costs one parked goroutine, which reads the
 // connection to see it close. Otherwise (HTTP/2, HEAD) the handler writes
 // what the hub queues for it.
@@ -69,8 +72,9 @@ type Config struct {
 	MaxReplay  int             // events replayed after Last-Event-ID at most; older: reload (100)
 	ExistsFor  time.Duration   // how long "this board or thread exists" is kept (1 min)
 	MissingFor time.Duration   // how long "no such board or thread" is kept (1 s)
-	SendBuffer int             // writes waiting for one client before it is dropped (256)
+	SendBuffer int             // batches waiting for one client before it is dropped (256)
 	Writers    int             // goroutines that write an event to a board's clients (GOMAXPROCS)
+	Coalesce   time.Duration   // how long a board's events are gathered, from the first, to go out in one write per client (DefaultCoalesce); negative: none, a write takes only what waits
 	Proxies    realip.Resolver // the proxies whose X-Forwarded-For is believed
 	Logger     *slog.Logger    // slog.Default()
 }
@@ -94,6 +98,9 @@ func (c Config) withDefaults() Config {
 	if c.SendBuffer <= 0 {
 		c.SendBuffer = 256
 	}
+	if c.Coalesce == 0 {
+		c.Coalesce = DefaultCoalesce
+	}
 	if c.Writers <= 0 {
 		c.Writers = runtime.GOMAXPROCS(0)
 	}
@@ -102,6 +109,12 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// DefaultCoalesce is Config.Coalesce's default. With bench/live (10,000
+// streams, 50 posts/s) it cut the server's CPU in most runs beside a run
+// without (0.73-0.95x, a few above 1) for at most 5 ms more per event; its
+// effect on the latency was within that machine's noise.
+const DefaultCoalesce = 5 * time.Millisecond
 
 // Deps is what the live service needs of the others.
 type Deps struct {

@@ -9,3 +9,9 @@ import "errors"
 const socketWrites = false
 
 func sockWrite(fd uintptr, p []byte) (int, error) { return 0, errors.ErrUnsupported }
+
+type iovec struct{}
+
+func sockWritev(fd uintptr, bufs [][]byte, off int, iov *[]iovec) (int, error) {
+	return 0, errors.ErrUnsupported
+}

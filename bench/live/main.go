@@ -47,6 +47,8 @@ type options struct {
 	pid      int
 	batch    int
 	gap      time.Duration
+	rate     float64
+	inflight int
 	timeout  time.Duration
 	drain    time.Duration
 	p99ms    float64
@@ -81,7 +83,9 @@ func run() int {
 	flag.IntVar(&o.posts, "posts", 100, "replies posted once every client is connected")
 	flag.IntVar(&o.pid, "pid", 0, "the live instance's process id, for its RSS (0: not measured)")
 	flag.IntVar(&o.batch, "batch", 250, "connections opened at once while ramping up")
-	flag.DurationVar(&o.gap, "gap", 30*time.Millisecond, "pause between posts")
+	flag.DurationVar(&o.gap, "gap", 30*time.Millisecond, "pause between posts (with -rate 0)")
+	flag.Float64Var(&o.rate, "rate", 0, "posts per second, sent on a schedule whether or not the previous ones were answered (0: one by one, -gap apart)")
+	flag.IntVar(&o.inflight, "inflight", 64, "with -rate: posts waiting for their answer at most; more and the schedule slips")
 	flag.DurationVar(&o.timeout, "timeout", 150*time.Second, "the whole run's limit")
 	flag.DurationVar(&o.drain, "drain", 10*time.Second, "how long after the last post to wait for deliveries")
 	flag.Float64Var(&o.p99ms, "target-p99", 200, "target: p99 of the last client's delivery latency, ms")
@@ -107,8 +111,12 @@ func run() int {
 }
 
 func bench(ctx context.Context, o options, host string) (bool, error) {
-	fmt.Printf("live bench: %d SSE clients on /live/%s/%d, then %d replies one by one (%v apart)\n",
-		o.clients, o.board, o.thread, o.posts, o.gap)
+	pace := fmt.Sprintf("one by one (%v apart)", o.gap)
+	if o.rate > 0 {
+		pace = fmt.Sprintf("at %g/s on a schedule (at most %d waiting for their answer)", o.rate, o.inflight)
+	}
+	fmt.Printf("live bench: %d SSE clients on /live/%s/%d, then %d replies %s\n",
+		o.clients, o.board, o.thread, o.posts, pace)
 	fmt.Printf("server: the all-in-one maniwani (pid %d) is the live instance; the router (fasthttp) hands each client's connection to live in the same process\n", o.pid)
 	fmt.Printf("machine: %d CPUs; this load program may use %s (GOMAXPROCS %d), the server %s; all traffic on 127.0.0.1\n",
 		onlineCPUs(), cpus(0), runtime.GOMAXPROCS(0), cpus(o.pid))
@@ -170,27 +178,13 @@ func bench(ctx context.Context, o options, host string) (bool, error) {
 		return false, err
 	}
 
-	// The posts, one by one; each answered number and when its 201 came.
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2}}
+	// The posts; each answered number, when its 201 came and how long
+	// it took.
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: max(2, o.inflight)}}
 	srvCPU0, selfCPU0, machine0 := cpuTime(o.pid), cpuTime(0), machineBusy()
 	tPosts := time.Now()
-	acked := make([]int64, 0, o.posts)
-	ackAt := map[int64]time.Time{}
-	var postErrs int
-	for i := 0; i < o.posts; i++ {
-		no, at, err := post(ctx, hc, o, host, i)
-		if err != nil {
-			postErrs++
-			fmt.Fprintf(os.Stderr, "post %d: %v\n", i+1, err)
-			if ctx.Err() != nil {
-				break
-			}
-		} else {
-			acked = append(acked, no)
-			ackAt[no] = at
-		}
-		sleep(ctx, o.gap)
-	}
+	ps := sendPosts(ctx, hc, o, host)
+	acked, ackAt, postErrs := ps.acked, ps.ackAt, ps.errs
 
 	// Wait until every open stream has every answered post, or the drain ends.
 	deadline := time.Now().Add(o.drain)
@@ -245,7 +239,9 @@ func bench(ctx context.Context, o options, host string) (bool, error) {
 	slices.Sort(perPost)
 	slices.Sort(all)
 
-	fmt.Printf("posts: %d answered 201, %d failed\n", len(acked), postErrs)
+	slices.Sort(ps.took)
+	fmt.Printf("posts: %d answered 201, %d failed; sent over %.2f s (%.1f/s); answered in p50 %s  p99 %s\n",
+		len(acked), postErrs, ps.span.Seconds(), float64(o.posts)/max(ps.span.Seconds(), 1e-9), ms(pct(ps.took, 50)), ms(pct(ps.took, 99)))
 	fmt.Printf("delivery latency, 201 -> the LAST client has the post (per post, n=%d): p50 %s  p99 %s  max %s\n",
 		len(perPost), ms(pct(perPost, 50)), ms(pct(perPost, 99)), ms(pct(perPost, 100)))
 	fmt.Printf("delivery latency, 201 -> a client has the post (every receipt, n=%d): p50 %s  p99 %s  max %s\n",
@@ -282,6 +278,14 @@ func bench(ctx context.Context, o options, host string) (bool, error) {
 	}
 	target := fmt.Sprintf("targets: p99 (last client) <= %.0f ms, <= %.0f KB RSS per client, 0 missed, all %d connected",
 		o.p99ms, o.kbClient, o.clients)
+	result := "PASS"
+	if len(why) > 0 {
+		result = "FAIL"
+	}
+	// One line for run.sh's table.
+	fmt.Printf("summary: p50_ms=%.1f p99_ms=%.1f max_ms=%.1f kb_per_client=%.1f server_cpu_s=%.2f server_sys_s=%.2f load_cpu_s=%.2f others_cpu_s=%.2f missed=%d result=%s\n",
+		msf(pct(perPost, 50)), msf(p99), msf(pct(perPost, 100)), perClient/1024, (srvCPU.user + srvCPU.sys).Seconds(), srvCPU.sys.Seconds(),
+		(selfCPU.user + selfCPU.sys).Seconds(), max(others, 0).Seconds(), missed, result)
 	if len(why) > 0 {
 		fmt.Printf("RESULT: FAIL (%s; %s)\n", strings.Join(why, "; "), target)
 		return false, nil
@@ -438,6 +442,68 @@ func post(ctx context.Context, hc *http.Client, o options, host string, i int) (
 	return r.No, at, nil
 }
 
+// posts is what sendPosts did.
+type posts struct {
+	acked []int64             // the numbers answered, in the order sent
+	ackAt map[int64]time.Time // when each one's 201 came
+	took  []time.Duration     // each answered post's time to its 201
+	errs  int
+	span  time.Duration // from the first post sent to the last
+}
+
+// sendPosts posts o.posts replies: one by one, o.gap apart, or with
+// o.rate on a schedule, each in a goroutine of its own (at most o.inflight
+// at once), so that a slow answer does not slow the rate.
+func sendPosts(ctx context.Context, hc *http.Client, o options, host string) posts {
+	ps := posts{ackAt: map[int64]time.Time{}}
+	nos := make([]int64, o.posts)
+	var mu sync.Mutex
+	one := func(i int) {
+		t0 := time.Now()
+		no, at, err := post(ctx, hc, o, host, i)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			ps.errs++
+			fmt.Fprintf(os.Stderr, "post %d: %v\n", i+1, err)
+			return
+		}
+		nos[i] = no
+		ps.ackAt[no] = at
+		ps.took = append(ps.took, at.Sub(t0))
+	}
+	start := time.Now()
+	if o.rate <= 0 {
+		for i := 0; i < o.posts && ctx.Err() == nil; i++ {
+			ps.span = time.Since(start)
+			one(i)
+			sleep(ctx, o.gap)
+		}
+	} else {
+		every := time.Duration(float64(time.Second) / o.rate)
+		slots := make(chan struct{}, max(1, o.inflight))
+		var wg sync.WaitGroup
+		for i := 0; i < o.posts && ctx.Err() == nil; i++ {
+			sleep(ctx, time.Until(start.Add(time.Duration(i)*every)))
+			slots <- struct{}{}
+			ps.span = time.Since(start)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				one(i)
+			}()
+		}
+		wg.Wait()
+	}
+	for _, no := range nos {
+		if no != 0 {
+			ps.acked = append(ps.acked, no)
+		}
+	}
+	return ps
+}
+
 // missing counts the (open stream, answered post) pairs not received yet.
 func missing(conns []*conn, ackAt map[int64]time.Time) int {
 	n := 0
@@ -573,7 +639,9 @@ func pct(s []time.Duration, p float64) time.Duration {
 	return s[max(0, min(i, len(s)-1))]
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", msf(d)) }
+
+func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
 

@@ -99,6 +99,17 @@ func TestLoadSettings(t *testing.T) {
 			t.Errorf("MANIWANI_CACHE_STALE=%q: %v", bad, err)
 		}
 	}
+	for v, want := range map[string]time.Duration{"": 0, "2ms": 2 * time.Millisecond, "off": -1, "0": -1} {
+		if s, err := loadSettings(env(map[string]string{"MANIWANI_LIVE_COALESCE": v}), ""); err != nil || s.LiveCoalesce != want {
+			t.Errorf("MANIWANI_LIVE_COALESCE=%q: %v %v, want %v", v, s.LiveCoalesce, err, want)
+		}
+	}
+	for _, bad := range []string{"soon", "-1ms", "2s"} {
+		if _, err := loadSettings(env(map[string]string{"MANIWANI_LIVE_COALESCE": bad}), ""); err == nil ||
+			!strings.Contains(err.Error(), "MANIWANI_LIVE_COALESCE") {
+			t.Errorf("MANIWANI_LIVE_COALESCE=%q: %v", bad, err)
+		}
+	}
 	if _, err = loadSettings(env(nil), "api,nonsense"); err == nil || !strings.Contains(err.Error(), "nonsense") {
 		t.Errorf("unknown target: %v", err)
 	}

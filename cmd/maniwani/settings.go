@@ -58,6 +58,9 @@ type settings struct {
 	// CacheStale is router.Config.StaleFor: how old an outdated page may
 	// be answered while it is made again; negative: never.
 	CacheStale time.Duration
+	// LiveCoalesce is live.Config.Coalesce: how long a board's events are
+	// gathered to go out in one write per stream; negative: not at all.
+	LiveCoalesce time.Duration
 	// captchaRand is api.Config.CaptchaRand: nil (crypto/rand) but in this
 	// package's tests, which read their captchas' answers through it. No
 	// variable sets it.
@@ -74,7 +77,8 @@ func knownSettings() []string {
 		"MANIWANI_S3_ENDPOINT", "MANIWANI_S3_ACCESS_KEY", "MANIWANI_S3_SECRET_KEY", "MANIWANI_S3_BUCKET",
 		"MANIWANI_S3_SECURE", "MANIWANI_API_URL", "MANIWANI_UI_URL", "MANIWANI_MEDIA_URL", "MANIWANI_LIVE_URL",
 		"MANIWANI_MARKDOWN_URL", "MANIWANI_INTERNAL_SECRET", "MANIWANI_INTERNAL_SECRET_FILE",
-		"MANIWANI_DNSBL", "MANIWANI_DNSBL_ACTION", "MANIWANI_ONION_HEADER", "MANIWANI_CACHE_STALE"}
+		"MANIWANI_DNSBL", "MANIWANI_DNSBL_ACTION", "MANIWANI_ONION_HEADER", "MANIWANI_CACHE_STALE",
+		"MANIWANI_LIVE_COALESCE"}
 }
 
 // urlSetting is the variable that says where a service is.
@@ -148,6 +152,17 @@ func loadSettings(getenv func(string) string, target string) (settings, error) {
 			errs = append(errs, fmt.Errorf("MANIWANI_CACHE_STALE=%q is not a time of at most 10s, such as 250ms (0 or off: never)", v))
 		}
 		s.CacheStale = d
+	}
+	switch v := getenv("MANIWANI_LIVE_COALESCE"); v {
+	case "":
+	case "0", "off":
+		s.LiveCoalesce = -1
+	default:
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > time.Second {
+			errs = append(errs, fmt.Errorf("MANIWANI_LIVE_COALESCE=%q is not a time of at most 1s, such as 5ms (0 or off: none)", v))
+		}
+		s.LiveCoalesce = d
 	}
 	if s.OnionHeader = getenv("MANIWANI_ONION_HEADER"); s.OnionHeader != "" {
 		switch {

@@ -332,7 +332,8 @@ func (s *site) makeUI() error {
 func (s *site) makeLive() error {
 	// The api says which boards and threads exist (a stream of one that
 	// does not is a 404).
-	svc, err := live.New(live.Config{Proxies: s.cfg.Proxies, Logger: s.log, Writers: s.cfg.Cores},
+	svc, err := live.New(live.Config{Proxies: s.cfg.Proxies, Logger: s.log, Writers: s.cfg.Cores,
+		Coalesce: s.cfg.LiveCoalesce},
 		live.Deps{Bus: s.bus, Reader: s.reader()})
 	if err != nil {
 		return err
