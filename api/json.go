@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -261,6 +262,9 @@ func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.store.Thread(r.Context(), name, no)
 	if err != nil {
+		if s.redirectMoved(w, r, err, name, no, ".json") {
+			return
+		}
 		s.fail(w, r, err, nil)
 		return
 	}
@@ -272,4 +276,20 @@ func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 	serveJSON(w, r, v.Modified, struct {
 		Posts []*maniwani.PostJSON `json:"posts"`
 	}{posts})
+}
+
+// redirectMoved answers a thread that is not found where asked because
+// staff moved it with a permanent redirect to where it is now (suffix
+// ".json" for the JSON), and tells whether it did.
+func (s *Service) redirectMoved(w http.ResponseWriter, r *http.Request, err error, board string, no int64, suffix string) bool {
+	if maniwani.ErrorKind(err) != maniwani.KindNotFound {
+		return false
+	}
+	m, merr := s.store.MovedTo(r.Context(), board, no)
+	if merr != nil || m.Thread != m.No {
+		return false // a reply's number names no thread file
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	http.Redirect(w, r, fmt.Sprintf("/%s/thread/%d%s", m.Board, m.Thread, suffix), http.StatusMovedPermanently)
+	return true
 }

@@ -62,9 +62,16 @@ func (s *Service) handleBoardRedirect(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleIndex(w http.ResponseWriter, r *http.Request) {
-	if r.PathValue("page") == "catalog" {
-		// Routed here: a pattern of its own would clash with /static/{file}.
+	// Routed here: a pattern of their own would clash with /static/{file}.
+	switch r.PathValue("page") {
+	case "catalog":
 		s.handleCatalog(w, r)
+		return
+	case "archive":
+		s.handleArchive(w, r)
+		return
+	case "index.rss":
+		s.handleFeed(w, r)
 		return
 	}
 	boards, b, err := s.board(r)
@@ -188,6 +195,15 @@ func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, fmt.Sprintf("/%s/thread/%d#p%d", b.Name, t, no), http.StatusFound)
 				return
 			}
+			// A moved thread, or a post of one: where it is now.
+			if m, merr := s.read.MovedTo(r.Context(), b.Name, no); merr == nil {
+				to := fmt.Sprintf("/%s/thread/%d", m.Board, m.Thread)
+				if m.No != m.Thread {
+					to += fmt.Sprintf("#p%d", m.No)
+				}
+				http.Redirect(w, r, to, http.StatusMovedPermanently)
+				return
+			}
 			err = maniwani.Errorf(maniwani.KindNotFound,
 				"Thread No.%d is not on /%s/: it may have been deleted, or it never was.", no, b.Name)
 		}
@@ -223,13 +239,18 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, name string, p 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	sum := sha256.Sum256(buf.Bytes())
+	s.serveBytes(w, r, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// serveBytes answers with a made page or feed as render does.
+func (s *Service) serveBytes(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	sum := sha256.Sum256(body)
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Type", contentType)
 	h.Set("ETag", `"`+hex.EncodeToString(sum[:16])+`"`)
 	h.Set("Cache-Control", "no-cache")
 	// ServeContent answers If-None-Match with 304, and HEAD.
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(buf.Bytes()))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 // fail answers with the error page at the status the error's kind has.

@@ -265,3 +265,9 @@ func (nopReader) Latest(context.Context, int) ([]maniwani.ThreadView, error) { r
 func (nopReader) ThreadOf(context.Context, string, int64) (int64, error) {
 	return 0, maniwani.Errorf(maniwani.KindNotFound, "none")
 }
+func (nopReader) MovedTo(context.Context, string, int64) (maniwani.MovedPost, error) {
+	return maniwani.MovedPost{}, maniwani.Errorf(maniwani.KindNotFound, "none")
+}
+func (nopReader) Archive(context.Context, string, int) ([]maniwani.ThreadView, error) {
+	return nil, nil
+}

@@ -31,6 +31,10 @@ import (
 // Config is the ui's settings.
 type Config struct {
 	Logger *slog.Logger
+	// PublicURL is the site's address (https://example.org) that the feeds'
+	// links start with; "": they are paths. Never the request's Host: a
+	// feed is cached, and one visitor's Host would be every reader's.
+	PublicURL string
 }
 
 // Deps is what the ui reads from.

@@ -129,6 +129,33 @@ func Migrations() []Migration {
 		{ID: "0013_approved_posters", Up: func(tx *gorm.DB) error {
 			return tx.Migrator().AutoMigrate(&approvedPosterRow{})
 		}},
+		{ID: "0014_moved_posts", Up: func(tx *gorm.DB) error {
+			return tx.Migrator().AutoMigrate(&movedPostRow{})
+		}},
+		// Several files a post: a file's place in its post joins the
+		// unique index that allowed one a post.
+		{ID: "0015_files_per_post", Up: func(tx *gorm.DB) error {
+			m := tx.Migrator()
+			if !m.HasColumn(&boardRow{}, "MaxFiles") {
+				if err := m.AddColumn(&boardRow{}, "MaxFiles"); err != nil {
+					return err
+				}
+			}
+			if !m.HasColumn(&fileRow{}, "Idx") {
+				if err := m.AddColumn(&fileRow{}, "Idx"); err != nil {
+					return err
+				}
+			}
+			if m.HasIndex(&fileRow{}, "files_board_post") {
+				if err := m.DropIndex(&fileRow{}, "files_board_post"); err != nil {
+					return err
+				}
+			}
+			if !m.HasIndex(&fileRow{}, "files_board_post_idx") {
+				return m.CreateIndex(&fileRow{}, "files_board_post_idx")
+			}
+			return nil
+		}},
 	}
 }
 

@@ -1,10 +1,11 @@
 package store
 
 import (
-	"time"
-
+	"cmp"
 	"context"
 	"errors"
+	"slices"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -136,7 +137,7 @@ func (s *Store) Threads(ctx context.Context, board string, offset, limit, last i
 		shown := 0
 		for _, p := range kept[i].Posts[1:] {
 			if p.File != nil {
-				shown++
+				shown += 1 + len(p.Extra)
 			}
 		}
 		kept[i].OmittedImages = kept[i].Images - shown
@@ -157,6 +158,43 @@ func (s *Store) Archived(ctx context.Context, board string) ([]int64, error) {
 	return nos, err
 }
 
+// Archive reads the board's archived threads, the most recently archived
+// first, at most limit, each with its opening post.
+func (s *Store) Archive(ctx context.Context, board string, limit int) ([]maniwani.ThreadView, error) {
+	db := s.db.WithContext(ctx)
+	b, err := s.boardRow(db, board)
+	if err != nil {
+		return nil, err
+	}
+	var threads []threadRow
+	err = db.Where("board_id = ? AND archived = ?", b.ID, true).
+		Order("archived_us DESC, no DESC").Limit(limit).Find(&threads).Error
+	if err != nil || len(threads) == 0 {
+		return nil, err
+	}
+	nos := make([]int64, len(threads))
+	for i := range threads {
+		nos[i] = threads[i].No
+	}
+	var ops []postRow
+	if err := db.Where("board_id = ? AND no IN ? AND held = ?", b.ID, nos, false).Find(&ops).Error; err != nil {
+		return nil, err
+	}
+	byNo := make(map[int64]maniwani.Post, len(ops))
+	for i := range ops {
+		byNo[ops[i].No] = ops[i].domain(board)
+	}
+	out := make([]maniwani.ThreadView, 0, len(threads))
+	for i := range threads {
+		op, ok := byNo[threads[i].No]
+		if !ok {
+			continue
+		}
+		out = append(out, maniwani.ThreadView{Thread: threads[i].domain(board), Posts: []maniwani.Post{op}})
+	}
+	return out, nil
+}
+
 // attachFiles fills in the File of each post that has one; posts are few
 // (an index page's), so their numbers go in the query.
 func (s *Store) attachFiles(db *gorm.DB, boardID int64, posts []maniwani.Post) error {
@@ -175,18 +213,23 @@ func (s *Store) attachFiles(db *gorm.DB, boardID int64, posts []maniwani.Post) e
 	return nil
 }
 
-// attach gives each post its file among files.
+// attach gives each post its files among files, in their order.
 func attach(posts []maniwani.Post, files []fileRow) {
 	if len(files) == 0 {
 		return
 	}
-	byNo := make(map[int64]*fileRow, len(files))
+	slices.SortFunc(files, func(a, b fileRow) int { return cmp.Compare(a.Idx, b.Idx) })
+	byNo := make(map[int64][]*fileRow, len(files))
 	for i := range files {
-		byNo[files[i].PostNo] = &files[i]
+		byNo[files[i].PostNo] = append(byNo[files[i].PostNo], &files[i])
 	}
 	for i := range posts {
-		if f := byNo[posts[i].No]; f != nil {
-			posts[i].File = f.domain()
+		for j, f := range byNo[posts[i].No] {
+			if j == 0 {
+				posts[i].File = f.domain()
+			} else {
+				posts[i].Extra = append(posts[i].Extra, *f.domain())
+			}
 		}
 	}
 }

@@ -52,6 +52,10 @@ type settings struct {
 	// CacheStale is router.Config.StaleFor: how old an outdated page may
 	// be answered while it is made again; negative: never.
 	CacheStale time.Duration
+	// PublicURL is the site's address as readers reach it
+	// (https://example.org), for the absolute links of the feeds; "":
+	// they link by path.
+	PublicURL string
 	// captchaRand is api.Config.CaptchaRand: nil (crypto/rand) but in this
 	// package's tests, which read their captchas' answers through it. No
 	// variable sets it.
@@ -68,7 +72,8 @@ func knownSettings() []string {
 		"MANIWANI_S3_ENDPOINT", "MANIWANI_S3_ACCESS_KEY", "MANIWANI_S3_SECRET_KEY", "MANIWANI_S3_BUCKET",
 		"MANIWANI_S3_SECURE", "MANIWANI_API_URL", "MANIWANI_UI_URL", "MANIWANI_MEDIA_URL", "MANIWANI_LIVE_URL",
 		"MANIWANI_MARKDOWN_URL", "MANIWANI_INTERNAL_SECRET", "MANIWANI_INTERNAL_SECRET_FILE",
-		"MANIWANI_DNSBL", "MANIWANI_DNSBL_ACTION", "MANIWANI_ONION_HEADER", "MANIWANI_CACHE_STALE"}
+		"MANIWANI_DNSBL", "MANIWANI_DNSBL_ACTION", "MANIWANI_ONION_HEADER", "MANIWANI_CACHE_STALE",
+		"MANIWANI_PUBLIC_URL"}
 }
 
 // urlSetting is the variable that says where a service is.
@@ -142,6 +147,11 @@ func loadSettings(getenv func(string) string, target string) (settings, error) {
 			errs = append(errs, fmt.Errorf("MANIWANI_CACHE_STALE=%q is not a time of at most 10s, such as 250ms (0 or off: never)", v))
 		}
 		s.CacheStale = d
+	}
+	if s.PublicURL = strings.TrimSuffix(getenv("MANIWANI_PUBLIC_URL"), "/"); s.PublicURL != "" {
+		if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			errs = append(errs, fmt.Errorf("MANIWANI_PUBLIC_URL=%q is not a site's address such as https://example.org", s.PublicURL))
+		}
 	}
 	if s.OnionHeader = getenv("MANIWANI_ONION_HEADER"); s.OnionHeader != "" {
 		switch {

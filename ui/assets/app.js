@@ -36,14 +36,17 @@ const postHTML = (() => {
       (p.trip ? ` <span class="tr">${esc(p.trip)}</span>` : '') + (p.id ? ` <span class="id">ID:${esc(p.id)}</span>` : '') +
       ` <time datetime="${iso}">${esc(p.now)}</time> <a href="${href}" class="no">No.${p.no}</a>` +
       (p.sticky ? ' <span class="ic">Sticky</span>' : '') + (p.closed ? ' <span class="ic">Closed</span>' : '') + '</div>\n';
-    if (p.ext) {
-      const base = `/media/${b}/${p.tim}`, url = esc(base + p.ext);
-      const [w, hh] = p.tn_w > 0 && p.tn_h > 0 && p.tn_w <= 250 && p.tn_h <= 250 ? [p.tn_w, p.tn_h] : fit(p.w, p.h);
-      const img = p.spoiler ? `<img src="${esc(sp)}" width="100" height="100" alt="Spoiler" loading="lazy">`
+    // A file (the post's own fields, or one of extra_files) as writeFile does.
+    const file = f => {
+      const base = `/media/${b}/${f.tim}`, url = esc(base + f.ext);
+      const [w, hh] = f.tn_w > 0 && f.tn_h > 0 && f.tn_w <= 250 && f.tn_h <= 250 ? [f.tn_w, f.tn_h] : fit(f.w, f.h);
+      const img = f.spoiler ? `<img src="${esc(sp)}" width="100" height="100" alt="Spoiler" loading="lazy">`
         : `<img src="${esc(ph)}" width="${w}" height="${hh}" alt="Thumbnail" loading="lazy" data-w="${esc(base + 's.jpg')}">`;
-      h += `<div class="fi">File: <a href="${url}" target="_blank">${esc(p.filename)}${esc(p.ext)}</a> ` +
-        `(${sizeOf(p.fsize || 0)}, ${p.w || 0}×${p.h || 0})</div><a href="${url}" class="fl" target="_blank">${img}</a>\n`;
-    }
+      return `<div class="fi">File: <a href="${url}" target="_blank">${esc(f.filename)}${esc(f.ext)}</a> ` +
+        `(${sizeOf(f.fsize || 0)}, ${f.w || 0}×${f.h || 0})</div><a href="${url}" class="fl" target="_blank">${img}</a>\n`;
+    };
+    if (p.ext && !(p.extra_files || []).length) h += file(p);
+    else if (p.ext) h += '<div class="fs">' + [p, ...p.extra_files].map(f => '<div class="fx">' + file(f) + '</div>').join('') + '</div>\n';
     return h + `<blockquote>${p.com || ''}</blockquote>\n</div>\n`; // com is the server's safe HTML
   };
 })();
