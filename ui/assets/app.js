@@ -129,11 +129,15 @@ const postHTML = (() => {
   // What a post gets once it is on the page: marks, times, menu, thumbnail.
   function enhance(el, b = B) {
     if (mine(b, noOf(el))) el.classList.add('you');
+    // (OP) is this post's thread's opening post; another thread's gets an arrow.
+    const own = target($('.ph a.no', el) || el);
     for (const a of $$('a.quotelink', el)) {
       const tg = target(a);
       if (!tg) continue;
+      const here = own && tg.b === own.b && tg.t === own.t, inText = !!$('blockquote', el)?.contains(a);
       a.classList.toggle('y', mine(tg.b, tg.no));
-      a.classList.toggle('o', tg.no === tg.t && $('blockquote', el)?.contains(a));
+      a.classList.toggle('o', here && tg.no === tg.t && inText);
+      a.classList.toggle('x', !here && inText);
     }
     times(el);
     for (const img of $$('img[data-w]', el)) waitThumb(img);
