@@ -667,6 +667,20 @@ func TestSelfDelete(t *testing.T) {
 		if len(threads) != 1 || len(threads[0].Threads) != 0 {
 			t.Fatalf("threads.json after the delete: %s", s.get("/b/threads.json").body)
 		}
+		// An archived thread's posts stay.
+		old := s.mustPost("b", "10.0.0.4", "com", "to the archive", "pwd", "mine")
+		if err := s.store.UpdateBoard(context.Background(), func() maniwani.Board {
+			b := maniwani.DefaultBoard()
+			b.MaxThreads = 1
+			return b
+		}()); err != nil {
+			t.Fatal(err)
+		}
+		s.advance(time.Minute)
+		s.mustPost("b", "10.0.0.5", "com", "pushes it out")
+		if a := s.sendForm("/b/delete", "10.0.0.4", "no", fmt.Sprint(old), "pwd", "mine"); a.code != 409 {
+			t.Errorf("deleting one's archived thread: %d %s, want 409", a.code, a.body)
+		}
 	})
 }
 

@@ -87,7 +87,7 @@ func (s *Service) failForm(w http.ResponseWriter, r *http.Request, err error, ex
 			field = fe.field
 		}
 		v["Form"] = refusedForm{Action: r.URL.Path, Resto: f.resto, Name: f.name, Email: f.email, Sub: f.sub,
-			Com: f.com, Spoiler: f.spoiler, Field: field}
+			Com: f.com, Spoiler: f.spoiler, Field: field, Files: f.maxFiles, Captcha: f.captcha}
 	}
 	errorPage.Execute(w, v)
 }
@@ -99,6 +99,8 @@ type refusedForm struct {
 	Name, Email, Sub, Com string
 	Spoiler               bool
 	Field                 string // the field the refusal is about; "form" for none of them
+	Files                 int    // the board's max_files
+	Captcha               bool   // the board may ask for a captcha
 }
 
 // fieldError is a refusal about one field of the post form (com, name,
@@ -139,8 +141,8 @@ var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 <div class="fr"><label for="f-email">Options</label><input id="f-email" name="email" maxlength="100" value="{{.Email}}"></div>{{if eq .Field "email"}}<p class="fe" role="alert">{{$.Message}}</p>{{end}}
 {{if not .Resto}}<div class="fr"><label for="f-sub">Subject</label><input id="f-sub" name="sub" maxlength="100" value="{{.Sub}}"></div>{{if eq .Field "sub"}}<p class="fe" role="alert">{{$.Message}}</p>{{end}}
 {{end}}<div class="fr"><label for="f-com">Comment</label><textarea id="f-com" name="com" rows="6">{{.Com}}</textarea></div>{{if eq .Field "com"}}<p class="fe" role="alert">{{$.Message}}</p>{{end}}
-<div class="fr"><span>Captcha</span><iframe class="capf" src="/captcha/frame?board={{$.Board}}{{if .Resto}}&amp;thread_id={{.Resto}}{{end}}" title="Captcha, if this board needs one" loading="lazy"></iframe></div>{{if eq .Field "t-response"}}<p class="fe" role="alert">{{$.Message}}</p>{{end}}
-<div class="fr"><label for="f-file">File</label><input id="f-file" type="file" name="upfile" multiple></div>{{if eq .Field "upfile"}}<p class="fe" role="alert">{{$.Message}}</p>{{end}}
+{{if .Captcha}}<div class="fr"><span>Captcha</span><iframe class="capf" src="/captcha/frame?board={{$.Board}}{{if .Resto}}&amp;thread_id={{.Resto}}{{end}}" title="Captcha, if this board needs one" loading="lazy"></iframe></div>{{end}}{{if eq .Field "t-response"}}<p class="fe" role="alert">{{$.Message}}</p>{{end}}
+<div class="fr"><label for="f-file">{{if gt .Files 1}}Files{{else}}File{{end}}</label><input id="f-file" type="file" name="upfile" accept="image/*,video/webm,video/mp4"{{if gt .Files 1}} multiple{{end}}></div>{{if eq .Field "upfile"}}<p class="fe" role="alert">{{$.Message}}</p>{{end}}
 <div class="fr"><span></span><label class="ck"><input type="checkbox" name="spoiler" value="on"{{if .Spoiler}} checked{{end}}> Spoiler the file</label></div>
 <div class="fr"><label for="f-pwd">Password</label><input id="f-pwd" type="password" name="pwd" maxlength="100" autocomplete="off" placeholder="to delete your post later"></div>
 <div class="fr"><span></span><button type="submit">Post again</button></div>

@@ -46,8 +46,10 @@ type postForm struct {
 	// files are checked but for their costly step, in temporary files, in
 	// the order sent: at most the board's max_files.
 	files []*upload.Checked
-	// maxFiles is the board's max_files, for the refusal page's form.
+	// maxFiles is the board's max_files and captcha whether it may ask
+	// for one, for the refusal page's form.
 	maxFiles int
+	captcha  bool
 }
 
 // removeFiles removes the form's temporary files.
@@ -243,7 +245,7 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 		return nil, maniwani.Errorf(maniwani.KindTooLarge, "The post is larger than this board's limit of %s for a file.", upload.SizeText(b.MaxFileSize))
 	}
 	limitBody(w, r, limit, "The post is too large.")
-	f := &postForm{maxFiles: b.Files()}
+	f := &postForm{maxFiles: b.Files(), captcha: b.CaptchaAt(s.now()) != maniwani.CaptchaOff}
 	var resto, spoiler string
 	fields := map[string]*string{"name": &f.name, "email": &f.email, "sub": &f.sub,
 		"com": &f.com, "pwd": &f.pw, "resto": &resto, "spoiler": &spoiler,
@@ -392,7 +394,10 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 			if left = lr.N - 1; left < 0 {
 				return f, errTooMuchText()
 			}
-			restoSeen = restoSeen || name == "resto"
+			if name == "resto" {
+				restoSeen = true
+				f.resto, _ = parseResto(resto) // for a refusal's form; checked below
+			}
 			seen[name] = true
 			// A field sent again is filtered (and checked) again.
 			switch name {

@@ -558,6 +558,15 @@ func (s *Store) DeletePost(ctx context.Context, board string, no int64, password
 			subtle.ConstantTimeCompare([]byte(p.PasswordHash), []byte(passwordHash)) != 1 {
 			return maniwani.Errorf(maniwani.KindForbidden, "Wrong password for post No.%d.", no)
 		}
+		// The archive keeps what it holds, as 4chan's does.
+		var archived []bool
+		err = tx.Model(&threadRow{}).Where("board_id = ? AND no = ?", b.ID, p.ThreadNo).Pluck("archived", &archived).Error
+		if err != nil {
+			return err
+		}
+		if len(archived) > 0 && archived[0] {
+			return maniwani.Errorf(maniwani.KindConflict, "Thread No.%d is archived: its posts can no longer be deleted.", p.ThreadNo)
+		}
 		out = &Deleted{Board: board, No: no, Thread: p.ThreadNo}
 		out.Files, err = deletePosts(tx, b, []postRow{*p}, at.UnixMicro())
 		return err

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,4 +103,177 @@ func TestPagesBrowser(t *testing.T) {
 			t.Errorf("the quotes are marked %q, want %q", marks, want)
 		}
 	})
+
+	// Bug 3: a moved thread's old address answered 404, and quotes of
+	// its posts said they were gone.
+	t.Run("a moved thread's address and quotes lead to it", func(t *testing.T) {
+		staffCall(t, site.base, "POST", "/api/admin/boards", `{"name":"mvd","title":"Moved here"}`)
+		moving := formPost(t, site.base, "10.73.0.1", map[string]string{"com": "a thread that moves to /mvd/"}, nil)
+		reply := formPost(t, site.base, "10.73.0.2", map[string]string{"resto": fmt.Sprint(moving.No), "com": "its reply"}, nil)
+		quoting := formPost(t, site.base, "10.73.0.3", map[string]string{"resto": fmt.Sprint(other.No),
+			"com": fmt.Sprintf(">>%d look at this", reply.No)}, nil)
+		staffCall(t, site.base, "PATCH", fmt.Sprintf("/api/admin/threads/b/%d", moving.No), `{"board":"mvd"}`)
+		ctx := b.tab(t, "10.73.1.1", true)
+		b.do(t, ctx, chromedp.Navigate(fmt.Sprintf("%s/b/thread/%d", site.base, moving.No)), chromedp.WaitVisible(chromedp.CSS("body[data-k=thread]")))
+		if loc := result(t, ctx, chromedp.Location()); !strings.Contains(loc, "/mvd/thread/1") {
+			t.Errorf("the old address led to %s, want /mvd/thread/1", loc)
+		}
+		b.do(t, ctx, chromedp.Navigate(fmt.Sprintf("%s/b/thread/%d", site.base, other.No)), chromedp.WaitVisible(chromedp.CSS("body[data-live=on]")))
+		link := fmt.Sprintf("#p%d blockquote a.quotelink", quoting.No)
+		at := result(t, ctx, chromedp.Evaluate[[]float64](fmt.Sprintf(
+			`(r => [r.left + r.width / 2, r.top + r.height / 2])(document.querySelector(%q).getBoundingClientRect())`, link)))
+		b.do(t, ctx, chromedp.MouseEvent(chromedp.MouseMoved, at[0], at[1]))
+		shown := `document.querySelector('.pv')?.textContent.includes('its reply')`
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](shown, chromedp.WithPollingTimeout(3*time.Second))); err != nil {
+			pv := result(t, ctx, chromedp.Evaluate[string](`document.querySelector('.pv')?.textContent || ''`))
+			t.Errorf("the quote of the moved reply previews %q, not the reply: %v", pv, err)
+		}
+	})
+
+	// Bug 4: "Go back" on the no-JavaScript refusal page lost the text.
+	t.Run("a refused form post gives the form back", func(t *testing.T) {
+		ctx := b.tab(t, "10.74.0.1", false)
+		text := "A careful comment, too long by one. " + strings.Repeat("y", 2000)
+		b.do(t, ctx, chromedp.Navigate(threadURL), chromedp.SetValue(chromedp.CSS("#f-com"), text),
+			chromedp.SetValue(chromedp.CSS("#f-name"), "Kot"),
+			chromedp.Click(chromedp.CSS("#f button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(".rf textarea[name=com]")))
+		got := result(t, ctx, chromedp.Value(chromedp.CSS("textarea[name=com]")))
+		if !strings.HasPrefix(got, "A careful comment, too long by one.") || len(got) != 2000 {
+			t.Errorf("the refusal gives back %d characters %.40q, want the first 2000 of the text", len(got), got)
+		}
+		if name := result(t, ctx, chromedp.Value(chromedp.CSS("input[name=name]"))); name != "Kot" {
+			t.Errorf("the name given back is %q", name)
+		}
+		reason := result(t, ctx, chromedp.Evaluate[string](`document.querySelector('textarea[name=com]').closest('.fr').nextElementSibling?.textContent || ''`))
+		if !strings.Contains(reason, "over the limit of 2000 characters") {
+			t.Errorf("beside the comment: %q, want the reason", reason)
+		}
+		if n := result(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('nav a[href="/"], nav a[href="/b/"]').length`)); n < 2 {
+			t.Error("the refusal page has no site navigation")
+		}
+		shot(t, ctx, "refusal")
+		// Sent again, shortened, it is posted.
+		b.do(t, ctx, chromedp.SetValue(chromedp.CSS("textarea[name=com]"), "A careful comment, shortened."),
+			chromedp.Click(chromedp.CSS("form.pf button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("body[data-k=thread]")))
+		if got := result(t, ctx, chromedp.Text(chromedp.CSS("main"))); !strings.Contains(got, "A careful comment, shortened.") {
+			t.Error("the form given back did not post")
+		}
+		if loc := result(t, ctx, chromedp.Location()); !strings.Contains(loc, fmt.Sprintf("/b/thread/%d#p", op.No)) {
+			t.Errorf("the form given back posted to %s, not as a reply to the thread", loc)
+		}
+	})
+
+	// Bug 5: reporting or deleting without JavaScript said nothing and
+	// landed on the board's index.
+	t.Run("report and delete without JavaScript confirm it", func(t *testing.T) {
+		mine := formPost(t, site.base, "10.75.0.1", map[string]string{"resto": fmt.Sprint(op.No), "com": "to delete", "pwd": "secret"}, nil)
+		ctx := b.tab(t, "10.75.0.2", false)
+		b.do(t, ctx, chromedp.Navigate(threadURL), chromedp.Click(chromedp.CSS(".dr summary")),
+			chromedp.SetValue(chromedp.CSS("#r-no"), fmt.Sprint(withFile.No)), chromedp.SetValue(chromedp.CSS("#r-why"), "spam"),
+			chromedp.Click(chromedp.CSS(`form[action$="/report"] button`)), chromedp.WaitVisible(chromedp.CSS("#n-reported")))
+		if loc := result(t, ctx, chromedp.Location()); !strings.HasSuffix(loc, fmt.Sprintf("/b/thread/%d#n-reported", op.No)) {
+			t.Errorf("after a report: %s", loc)
+		}
+		shot(t, ctx, "reported")
+		b.do(t, ctx, chromedp.Navigate(threadURL), chromedp.Click(chromedp.CSS(".dr summary")),
+			chromedp.SetValue(chromedp.CSS("#d-no"), fmt.Sprint(mine.No)), chromedp.SetValue(chromedp.CSS("#d-pwd"), "secret"),
+			chromedp.Click(chromedp.CSS(`form[action$="/delete"] button`)), chromedp.WaitVisible(chromedp.CSS("#n-deleted")))
+		if loc := result(t, ctx, chromedp.Location()); !strings.HasSuffix(loc, fmt.Sprintf("/b/thread/%d#n-deleted", op.No)) {
+			t.Errorf("after a delete: %s", loc)
+		}
+		if n := result(t, ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll('#p%d').length`, mine.No))); n != 0 {
+			t.Error("the deleted post is still on the page")
+		}
+		// Neither notice shows on the page itself.
+		b.do(t, ctx, chromedp.Navigate(threadURL))
+		if v := result(t, ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll('.note')].some(n => n.offsetParent)`)); v {
+			t.Error("a notice shows on the plain page")
+		}
+	})
+
+	// Several files: a board of max_files 3 shows a post's files side by
+	// side, on its page and when the post arrives live.
+	t.Run("several files a post", func(t *testing.T) {
+		staffCall(t, site.base, "POST", "/api/admin/boards", `{"name":"mf","title":"Files","max_files":3}`)
+		first := postFiles(t, site.base, "mf", "10.76.0.1", 0, "three files", testPNG(t, 300, 200), testPNG(t, 200, 300), testPNG(t, 100, 100))
+		ctx := b.tab(t, "10.76.1.1", true)
+		b.do(t, ctx, chromedp.Navigate(fmt.Sprintf("%s/mf/thread/%d", site.base, first)), chromedp.WaitVisible(chromedp.CSS("body[data-live=on]")))
+		if n := result(t, ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll('#p%d .fx a.fl img').length`, first))); n != 3 {
+			t.Errorf("the page shows %d files of the post, want 3", n)
+		}
+		if v := result(t, ctx, chromedp.Evaluate[bool](`document.querySelector('#f-file').multiple`)); !v {
+			t.Error("the form's file field does not take several files")
+		}
+		reply := postFiles(t, site.base, "mf", "10.76.0.2", first, "two more", testPNG(t, 120, 80), testPNG(t, 80, 120))
+		live := fmt.Sprintf(`document.querySelectorAll('#p%d .fx a.fl img').length === 2`, reply)
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](live, chromedp.WithPollingTimeout(3*time.Second))); err != nil {
+			t.Errorf("the live reply does not show its two files: %v", err)
+		}
+		waitImages(t, ctx)
+		shot(t, ctx, "files-1280")
+		b.do(t, ctx, chromedp.EmulateViewport(375, 900))
+		shot(t, ctx, "files-375")
+	})
+}
+
+// staffCall logs in as the admin and sends one staff API call, which must succeed.
+func staffCall(t *testing.T, base, method, path, body string) {
+	t.Helper()
+	resp, err := http.Post(base+"/api/admin/login", "application/json",
+		strings.NewReader(`{"username":"admin","password":"test-password"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("login: %d %v", resp.StatusCode, err)
+	}
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", s.CSRF)
+	for _, c := range resp.Cookies() {
+		req.AddCookie(c)
+	}
+	a, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(a.Body)
+	a.Body.Close()
+	if a.StatusCode >= 300 {
+		t.Fatalf("%s %s %s: %d %s", method, path, body, a.StatusCode, out)
+	}
+}
+
+// postFiles posts a comment and files to a board as a JSON client and
+// returns the post's number.
+func postFiles(t *testing.T, base, board, ip string, resto int64, com string, files ...[]byte) int64 {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	w.WriteField("resto", fmt.Sprint(resto))
+	w.WriteField("com", com)
+	for i, f := range files {
+		fw, _ := w.CreateFormFile("upfile", fmt.Sprintf("file%d.png", i))
+		fw.Write(f)
+	}
+	w.Close()
+	req, _ := http.NewRequest(http.MethodPost, base+"/"+board+"/post", &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-Forwarded-For", ip)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	var p posted
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(out, &p) != nil {
+		t.Fatalf("post of %d files: %d %s", len(files), resp.StatusCode, out)
+	}
+	return p.No
 }
