@@ -4,6 +4,9 @@ import (
 	"embed"
 	"html/template"
 	"strconv"
+	"strings"
+
+	"github.com/maniwani/maniwani"
 )
 
 //go:embed templates/*.html
@@ -24,6 +27,7 @@ func parseTemplates(a *assets) (*template.Template, error) {
 		"fileBanArgs": func(page *adminPage, post *staffPostView, report int64) fileBanArgs {
 			return fileBanArgs{page, post, report}
 		},
+		"accept": accept,
 		"plural": func(n int, one, many string) string {
 			if n == 1 {
 				return "1 " + one
@@ -32,4 +36,18 @@ func parseTemplates(a *assets) (*template.Template, error) {
 		},
 	}
 	return template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/*.html")
+}
+
+// accept is a file field's accept attribute for the files the board takes.
+func accept(b *maniwani.Board) string {
+	mimes := map[string]string{".jpg": "image/jpeg", ".png": "image/png", ".gif": "image/gif", ".webp": "image/webp",
+		".webm": "video/webm", ".mp4": "video/mp4"}
+	var out []string
+	for _, t := range b.Types() {
+		if m, ok := mimes[t]; ok {
+			out = append(out, m)
+		}
+		out = append(out, t)
+	}
+	return strings.Join(out, ",")
 }
