@@ -204,11 +204,17 @@ func banError(b *maniwani.Ban) error {
 	if !b.Expires.IsZero() {
 		until = "It ends " + b.Expires.UTC().Format("Mon, 2 Jan 2006 15:04 MST") + "."
 	}
-	return maniwani.Errorf(maniwani.KindForbidden, "You are banned from posting. Reason: %s. %s", b.Reason, until)
+	where := "on every board"
+	if b.Board != "" {
+		where = "on /" + b.Board + "/"
+	}
+	return maniwani.Errorf(maniwani.KindForbidden,
+		"You are banned from posting %s. Reason: %s. %s This is ban No.%d: to appeal, write to the site's staff and give its number.",
+		where, b.Reason, until, b.ID)
 }
 
 func banFields(b *maniwani.Ban) map[string]any {
-	m := map[string]any{"reason": b.Reason, "expires": nil}
+	m := map[string]any{"reason": b.Reason, "expires": nil, "ban": b.ID, "board": b.Board}
 	if !b.Expires.IsZero() {
 		m["expires"] = b.Expires.UTC().Format("2006-01-02T15:04:05Z07:00")
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/maniwani/maniwani"
 )
@@ -105,8 +106,17 @@ func writeFile(b *bytes.Buffer, f *fileView) {
 	var num [32]byte
 	b.WriteString(`<div class="fi">File: <a href="`)
 	esc(b, f.URL)
-	b.WriteString(`" target="_blank">`)
-	esc(b, f.Filename)
+	if short, ok := shortName(f.Filename); ok {
+		// A long name is cut, as on 4chan; the whole one is its title.
+		b.WriteString(`" target="_blank" title="`)
+		esc(b, f.Filename)
+		esc(b, f.Ext)
+		b.WriteString(`">`)
+		esc(b, short)
+	} else {
+		b.WriteString(`" target="_blank">`)
+		esc(b, f.Filename)
+	}
 	esc(b, f.Ext)
 	b.WriteString(`</a> (`)
 	b.WriteString(f.Size)
@@ -185,4 +195,26 @@ func esc(b *bytes.Buffer, s string) {
 		last = i + 1
 	}
 	b.WriteString(s[last:])
+}
+
+// File names longer than longName characters are shown as their first
+// shortName ones and "(...)".
+const (
+	longName  = 30
+	shortKeep = 25
+)
+
+// shortName is a long file name cut for its line, and whether it was.
+func shortName(name string) (string, bool) {
+	if utf8.RuneCountInString(name) <= longName {
+		return name, false
+	}
+	n := 0
+	for i := range name {
+		if n == shortKeep {
+			return name[:i] + "(...)", true
+		}
+		n++
+	}
+	return name, false
 }

@@ -49,7 +49,7 @@ func goldenThread() (*maniwani.ThreadView, []string) {
 			Com:  "three files",
 			File: &maniwani.File{Tim: 1795341900000, Filename: "one", Ext: ".png", Size: 2048, Width: 300, Height: 200, ThumbW: 250, ThumbH: 167},
 			Extra: []maniwani.File{{Tim: 1795341900001, Filename: "two", Ext: ".gif", Size: 100, Width: 20, Height: 10, ThumbW: 20, ThumbH: 10},
-				{Tim: 1795341900002, Filename: "three", Ext: ".webm", Size: 4096, Width: 640, Height: 480, ThumbW: 250, ThumbH: 188, Spoiler: true}}},
+				{Tim: 1795341900002, Filename: "a very long file name, ünïcode & <all>, that goes on", Ext: ".webm", Size: 4096, Width: 640, Height: 480, ThumbW: 250, ThumbH: 188, Spoiler: true}}},
 	}
 	return v, []string{"op", "spoiler", "escapes", "unsized", "fit", "files"}
 }

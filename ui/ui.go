@@ -80,6 +80,10 @@ func (s *Service) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{$}", s.handleHome)
 	m.HandleFunc("GET /static/{file}", s.assets.serve)
+	// Browsers ask for it whatever the page says.
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, s.assets.byName["icon.svg"].url, http.StatusMovedPermanently)
+	})
 	m.HandleFunc("GET /{board}", s.handleBoardRedirect)
 	m.HandleFunc("GET /{board}/{$}", s.handleIndex)
 	m.HandleFunc("GET /{board}/{page}", s.handleIndex) // and /{board}/catalog

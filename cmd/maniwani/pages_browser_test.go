@@ -214,6 +214,55 @@ func TestPagesBrowser(t *testing.T) {
 		b.do(t, ctx, chromedp.EmulateViewport(375, 900))
 		shot(t, ctx, "files-375")
 	})
+
+	// Bug 9, the smaller things: times without JavaScript say their zone,
+	// and with it a click switches relative and exact times, remembered;
+	// the browser's /favicon.ico is the site's icon; a code block in a
+	// reply has a box of its own; the ban page names the board, the ban's
+	// number and how to appeal.
+	t.Run("times, icon, code and the ban page", func(t *testing.T) {
+		plain := b.tab(t, "10.78.0.1", false)
+		b.do(t, plain, chromedp.Navigate(threadURL))
+		if after := result(t, plain, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('.ph time'), '::after').content`)); after != `" UTC"` {
+			t.Errorf("a time without JavaScript is followed by %s, want the zone", after)
+		}
+		ctx := b.tab(t, "10.78.0.2", true)
+		b.do(t, ctx, chromedp.Navigate(threadURL), chromedp.WaitVisible(chromedp.CSS("body.tz")))
+		rel := result(t, ctx, chromedp.Text(chromedp.CSS(".op .ph time")))
+		b.do(t, ctx, chromedp.Click(chromedp.CSS(".op .ph time")))
+		exact := result(t, ctx, chromedp.Text(chromedp.CSS(".op .ph time")))
+		b.do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("body.tz")))
+		again := result(t, ctx, chromedp.Text(chromedp.CSS(".op .ph time")))
+		if rel == exact || again != exact || !strings.ContainsAny(exact, "0123456789") {
+			t.Errorf("times: %q, clicked %q, reloaded %q; want relative, then exact, kept", rel, exact, again)
+		}
+		resp, err := http.Get(site.base + "/favicon.ico")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" {
+			t.Errorf("/favicon.ico: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		code := formPost(t, site.base, "10.78.0.3", map[string]string{"resto": fmt.Sprint(op.No), "com": "[code]int main() {\n    return 0;\n}[/code]"}, nil)
+		b.do(t, ctx, chromedp.Navigate(threadURL), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#p%d pre", code.No))))
+		bg := result(t, ctx, chromedp.Evaluate[[]string](fmt.Sprintf(
+			`[getComputedStyle(document.querySelector('#p%d pre')).backgroundColor, getComputedStyle(document.querySelector('#p%d')).backgroundColor]`, code.No, code.No)))
+		if bg[0] == bg[1] {
+			t.Errorf("the code block's background is the reply's (%s)", bg[0])
+		}
+		staffCall(t, site.base, "POST", "/api/admin/bans", `{"ip":"10.78.0.9","reason":"flooding","board":"b"}`)
+		banned := b.tab(t, "10.78.0.9", false)
+		b.do(t, banned, chromedp.Navigate(threadURL), chromedp.SetValue(chromedp.CSS("#f-com"), "am I banned?"),
+			chromedp.Click(chromedp.CSS("#f button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("main.errp")))
+		page := result(t, banned, chromedp.Text(chromedp.CSS("main")))
+		for _, want := range []string{"banned from posting on /b/", "flooding", "ban No.", "to appeal"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the ban page lacks %q: %s", want, page)
+			}
+		}
+		shot(t, banned, "ban")
+	})
 }
 
 // staffCall logs in as the admin and sends one staff API call, which must succeed.

@@ -42,7 +42,10 @@ const postHTML = (() => {
       const [w, hh] = f.tn_w > 0 && f.tn_h > 0 && f.tn_w <= 250 && f.tn_h <= 250 ? [f.tn_w, f.tn_h] : fit(f.w, f.h);
       const img = f.spoiler ? `<img src="${esc(sp)}" width="100" height="100" alt="Spoiler" loading="lazy">`
         : `<img src="${esc(ph)}" width="${w}" height="${hh}" alt="Thumbnail" loading="lazy" data-w="${esc(base + 's.jpg')}">`;
-      return `<div class="fi">File: <a href="${url}" target="_blank">${esc(f.filename)}${esc(f.ext)}</a> ` +
+      // As shortName: a name of over 30 characters shows its first 25, the whole in the title.
+      const cs = [...(f.filename ?? '')], name = cs.length > 30
+        ? `" title="${esc(f.filename)}${esc(f.ext)}">${esc(cs.slice(0, 25).join(''))}(...)` : `">${esc(f.filename)}`;
+      return `<div class="fi">File: <a href="${url}" target="_blank${name}${esc(f.ext)}</a> ` +
         `(${sizeOf(f.fsize || 0)}, ${f.w || 0}×${f.h || 0})</div><a href="${url}" class="fl" target="_blank">${img}</a>\n`;
     };
     if (p.ext && !(p.extra_files || []).length) h += file(p);
@@ -86,7 +89,8 @@ const postHTML = (() => {
     if (i) { i.value = password(); const row = i.closest('.pw'); if (row) row.hidden = true; }
   };
 
-  // Relative times; the exact local time stays in the tooltip.
+  // Relative times, or the exact local ones: a click on a time switches
+  // between them, remembered; the other is in the tooltip.
   const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
   const units = [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]];
   function rel(t) {
@@ -94,13 +98,21 @@ const postHTML = (() => {
     for (const [u, n] of units) if (s >= n) return rtf.format(-Math.floor(s / n), u);
     return 'just now';
   }
+  let exact = store.get('exactTimes', false);
   function times(root) {
-    for (const el of $$('time[datetime]', root)) {
-      const t = Date.parse(el.dateTime);
-      if (!el.title) el.title = new Date(t).toLocaleString();
-      el.textContent = rel(t);
+    body.classList.add('tz'); // the times are the reader's own now, not UTC
+    for (const el of $$('.ph time[datetime]', root)) {
+      const t = Date.parse(el.dateTime), local = new Date(t).toLocaleString();
+      el.title = (exact ? rel(t) : local) + ' (click: ' + (exact ? 'relative' : 'exact') + ' times)';
+      el.textContent = exact ? local : rel(t);
     }
   }
+  d.addEventListener('click', e => {
+    if (!e.target.matches?.('.ph time')) return;
+    exact = !exact;
+    store.set('exactTimes', exact);
+    times(d);
+  });
 
   // A thumbnail still being made: try it now and then, swap it in once it exists.
   function waitThumb(img, tries = 0) {
