@@ -210,6 +210,12 @@ type Thread struct {
 	Bumped   time.Time
 	Modified time.Time
 	Archive  time.Time // when it went to the archive; zero while live
+	// Posters counts the thread's posters (their addresses' keys, as
+	// cooldowns count them); Page is the index page it is on, from 1 (0
+	// when archived). Both are filled by the reads of threads; 0: not
+	// counted.
+	Posters int
+	Page    int
 }
 
 // Post is one post. IP and PasswordHash are for staff and self-delete only:

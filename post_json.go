@@ -39,6 +39,7 @@ type PostJSON struct {
 	SemanticURL   string      `json:"semantic_url,omitempty"`
 	Archived      int         `json:"archived,omitempty"`
 	ArchivedOn    int64       `json:"archived_on,omitempty"`
+	UniqueIPs     int         `json:"unique_ips,omitempty"`
 	OmittedPosts  *int        `json:"omitted_posts,omitempty"`
 	OmittedImages *int        `json:"omitted_images,omitempty"`
 	LastReplies   []*PostJSON `json:"last_replies,omitempty"`

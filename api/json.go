@@ -34,6 +34,7 @@ func opOut(b *maniwani.Board, v *maniwani.ThreadView) *maniwani.PostJSON {
 	j.Replies, j.Images = &replies, &images
 	j.BumpLimit, j.ImageLimit = flag(v.Replies >= b.BumpLimit), flag(v.Images >= b.ImageLimit)
 	j.LastModified = v.Modified.Unix()
+	j.UniqueIPs = v.Posters // 4chan's unique_ips
 	j.SemanticURL = semanticURL(&v.Posts[0])
 	if v.Archived {
 		j.Archived, j.ArchivedOn = 1, v.Archive.Unix()

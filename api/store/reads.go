@@ -61,7 +61,49 @@ func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.T
 		return nil, err
 	}
 	attach(v.Posts, files)
+	if err := countPosters(db, b.ID, []*maniwani.ThreadView{v}); err != nil {
+		return nil, err
+	}
+	if !t.Archived {
+		var before int64
+		err := db.Model(&threadRow{}).Where("board_id = ? AND archived = ? AND (sticky > ? OR (sticky = ? AND "+
+			"(bumped_us > ? OR (bumped_us = ? AND no > ?))))", b.ID, false, t.Sticky, t.Sticky, t.BumpedUS, t.BumpedUS, t.No).
+			Count(&before).Error
+		if err != nil {
+			return nil, err
+		}
+		v.Page = int(before)/maniwani.ThreadsPerPage + 1
+	}
 	return v, nil
+}
+
+// countPosters fills in each thread's Posters: the distinct keys of its
+// published posts, in one query.
+func countPosters(db *gorm.DB, boardID int64, views []*maniwani.ThreadView) error {
+	if len(views) == 0 {
+		return nil
+	}
+	nos := make([]int64, len(views))
+	for i, v := range views {
+		nos[i] = v.No
+	}
+	var rows []struct {
+		ThreadNo int64
+		N        int
+	}
+	err := db.Model(&postRow{}).Select("thread_no, COUNT(DISTINCT ip_key) AS n").
+		Where("board_id = ? AND thread_no IN ? AND held = ?", boardID, nos, false).Group("thread_no").Scan(&rows).Error
+	if err != nil {
+		return err
+	}
+	by := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		by[r.ThreadNo] = r.N
+	}
+	for _, v := range views {
+		v.Posters = by[v.No]
+	}
+	return nil
 }
 
 // Threads reads the board's live threads in index order (stickies first,
@@ -141,6 +183,18 @@ func (s *Store) Threads(ctx context.Context, board string, offset, limit, last i
 			}
 		}
 		kept[i].OmittedImages = kept[i].Images - shown
+	}
+	ptrs := make([]*maniwani.ThreadView, len(kept))
+	for i := range kept {
+		ptrs[i] = &kept[i]
+	}
+	if err := countPosters(db, b.ID, ptrs); err != nil {
+		return nil, err
+	}
+	// In index order: a thread's place is its page. (A thread whose
+	// opening post is gone takes no place on the pages either.)
+	for i := range kept {
+		kept[i].Page = (offset+i)/maniwani.ThreadsPerPage + 1
 	}
 	return kept, nil
 }

@@ -263,6 +263,39 @@ func TestPagesBrowser(t *testing.T) {
 		}
 		shot(t, banned, "ban")
 	})
+
+	// Item 13: the thread's stats, in the thread (counted up live) and the
+	// catalog.
+	t.Run("thread stats", func(t *testing.T) {
+		ctx := b.tab(t, "10.79.0.1", true)
+		b.do(t, ctx, chromedp.Navigate(threadURL), chromedp.WaitVisible(chromedp.CSS("body[data-live=on]")))
+		stat := func(s string) string {
+			return result(t, ctx, chromedp.Text(chromedp.CSS(fmt.Sprintf(`#stats b[data-s=%q]`, s))))
+		}
+		r0, i0 := stat("r"), stat("i")
+		if got := result(t, ctx, chromedp.Text(chromedp.CSS("#stats"))); !strings.Contains(got, "Posters:") || !strings.Contains(got, "Page 1") {
+			t.Errorf("the stats: %q", got)
+		}
+		formPost(t, site.base, "10.79.0.2", map[string]string{"resto": fmt.Sprint(op.No), "com": "counted live"}, testPNG(t, 40, 40))
+		want := fmt.Sprintf(`document.querySelector('#stats b[data-s=r]').textContent === '%d' && document.querySelector('#stats b[data-s=i]').textContent === '%d'`,
+			atoi(t, r0)+1, atoi(t, i0)+1)
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](want, chromedp.WithPollingTimeout(3*time.Second))); err != nil {
+			t.Errorf("the stats did not count the live reply (from %s replies, %s files): %v", r0, i0, err)
+		}
+		b.do(t, ctx, chromedp.Navigate(site.base+"/b/catalog"))
+		if got := result(t, ctx, chromedp.Text(chromedp.CSS(fmt.Sprintf(`.c:has(a[href="/b/thread/%d"]) .cm`, op.No)))); !strings.Contains(got, "P:") || !strings.Contains(got, "Page 1") {
+			t.Errorf("the catalog card's stats: %q", got)
+		}
+	})
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		t.Fatalf("%q is not a number", s)
+	}
+	return n
 }
 
 // staffCall logs in as the admin and sends one staff API call, which must succeed.

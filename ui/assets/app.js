@@ -430,6 +430,10 @@ const postHTML = (() => {
   const art = T ? d.getElementById('t' + T) : null;
   function addPost(p) {
     if (!art || d.getElementById('p' + p.no)) return;
+    // The thread's stats count it.
+    const st = s => $(`#stats b[data-s="${s}"]`);
+    if (st('r') && p.resto) st('r').textContent = +st('r').textContent + 1;
+    if (st('i') && p.resto && p.ext) st('i').textContent = +st('i').textContent + 1 + (p.extra_files || []).length;
     const el = enhance(render(p, B));
     let next = null;
     for (const x of art.children) if (noOf(x) > p.no) { next = x; break; }
