@@ -2,11 +2,15 @@ package ui
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/maniwani/maniwani"
@@ -141,20 +145,104 @@ func (s *Service) handleIndex(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "index", p)
 }
 
+// handleCatalog is the catalog in bump order (/{board}/catalog), by last
+// reply, creation or replies (/catalog/last, /new, /replies), or the
+// threads whose subject or text hold a term (/catalog/search/{q}). Each
+// is a path of its own, so each is cached as the board's pages are.
 func (s *Service) handleCatalog(w http.ResponseWriter, r *http.Request) {
 	boards, b, err := s.board(r)
 	if err != nil {
 		s.fail(w, r, boards, err)
 		return
 	}
-	views, err := s.read.Threads(r.Context(), b.Name, 0, max(b.MaxThreads, maniwani.ThreadsPerPage), 0)
+	sort, q := r.PathValue("sort"), r.PathValue("q")
+	switch {
+	case q != "":
+		sort = "search"
+		if q != searchTerm(q) { // one page a term, however it was typed
+			http.Redirect(w, r, searchPath(b.Name, q), http.StatusMovedPermanently)
+			return
+		}
+	case sort == "", sort == "last", sort == "new", sort == "replies":
+	default:
+		s.fail(w, r, boards, maniwani.Errorf(maniwani.KindNotFound, "The catalog has no order %q.", sort))
+		return
+	}
+	last := 0
+	if sort == "last" {
+		last = 1 // the time of each thread's last reply
+	}
+	views, err := s.read.Threads(r.Context(), b.Name, 0, max(b.MaxThreads, maniwani.ThreadsPerPage), last)
 	if err != nil {
 		s.fail(w, r, boards, err)
 		return
 	}
+	views = catalogOrder(views, sort, q)
 	p := &page{Title: "/" + b.Name + "/ - " + b.Title + " - Catalog", Kind: "catalog", Boards: boards, Board: b,
-		Threads: s.cards(views)}
+		Threads: s.cards(views), Sort: sort, Query: q}
+	if sort == "search" {
+		p.Title += " - " + q
+	}
 	s.render(w, r, "catalog", p)
+}
+
+// catalogOrder sorts the threads (which come in bump order) as the
+// catalog's order asks, or keeps those a search finds.
+func catalogOrder(views []maniwani.ThreadView, sort, q string) []maniwani.ThreadView {
+	lastTime := func(v *maniwani.ThreadView) time.Time { return v.Posts[len(v.Posts)-1].Time }
+	switch sort {
+	case "last":
+		slices.SortStableFunc(views, func(a, b maniwani.ThreadView) int { return lastTime(&b).Compare(lastTime(&a)) })
+	case "new":
+		slices.SortStableFunc(views, func(a, b maniwani.ThreadView) int { return cmp.Compare(b.No, a.No) })
+	case "replies":
+		slices.SortStableFunc(views, func(a, b maniwani.ThreadView) int { return cmp.Compare(b.Replies, a.Replies) })
+	case "search":
+		views = slices.DeleteFunc(views, func(v maniwani.ThreadView) bool {
+			op := &v.Posts[0]
+			return !strings.Contains(strings.ToLower(op.Subject), q) && !strings.Contains(strings.ToLower(op.Body), q)
+		})
+	}
+	return views
+}
+
+// maxSearch bounds a catalog search's term, in characters.
+const maxSearch = 100
+
+// searchTerm is a term as the catalog's search path keeps it: lowercase,
+// its spaces one, no slashes, at most maxSearch characters.
+func searchTerm(q string) string {
+	q = strings.Join(strings.Fields(strings.ToLower(strings.ReplaceAll(q, "/", " "))), " ")
+	if n := 0; len(q) > maxSearch {
+		for i := range q {
+			if n == maxSearch {
+				q = strings.TrimSpace(q[:i])
+				break
+			}
+			n++
+		}
+	}
+	return q
+}
+
+func searchPath(board, q string) string {
+	q = searchTerm(q)
+	if q == "" {
+		return "/" + board + "/catalog"
+	}
+	return "/" + board + "/catalog/search/" + url.PathEscape(q)
+}
+
+// handleCatalogFind answers the search form (a GET with ?q=, which no
+// cached page reads) with the search's own path.
+func (s *Service) handleCatalogFind(w http.ResponseWriter, r *http.Request) {
+	boards, b, err := s.board(r)
+	if err != nil {
+		s.fail(w, r, boards, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, searchPath(b.Name, r.URL.Query().Get("q")), http.StatusSeeOther)
 }
 
 // cards are threads as the catalog and home show them: the opening post,

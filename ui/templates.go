@@ -28,6 +28,10 @@ func parseTemplates(a *assets) (*template.Template, error) {
 			return fileBanArgs{page, post, report}
 		},
 		"accept": accept,
+		// sorts are the catalog's orders: path suffix, name, label.
+		"sorts": func() [][3]string {
+			return [][3]string{{"", "", "Bump order"}, {"/last", "last", "Last reply"}, {"/new", "new", "Creation"}, {"/replies", "replies", "Reply count"}}
+		},
 		"plural": func(n int, one, many string) string {
 			if n == 1 {
 				return "1 " + one

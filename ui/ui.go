@@ -88,6 +88,9 @@ func (s *Service) routes() {
 	m.HandleFunc("GET /{board}/{$}", s.handleIndex)
 	m.HandleFunc("GET /{board}/{page}", s.handleIndex) // and /{board}/catalog
 	m.HandleFunc("GET /{board}/thread/{no}", s.handleThread)
+	m.HandleFunc("GET /{board}/catalog/{sort}", s.handleCatalog)
+	m.HandleFunc("GET /{board}/catalog/search/{q}", s.handleCatalog)
+	m.HandleFunc("GET /{board}/catalog/find", s.handleCatalogFind)
 	if s.staff != nil {
 		s.adminRoutes(m)
 	}

@@ -23,6 +23,8 @@ type page struct {
 	Next    string       // index: the next page's path, if any
 	Err     *errorView
 	Archive []archiveRow // archive
+	Sort    string       // catalog: "" (bump order), last, new, replies or search
+	Query   string       // catalog: the search's term
 }
 
 // threadView is a thread as a page shows it.

@@ -287,6 +287,52 @@ func TestPagesBrowser(t *testing.T) {
 			t.Errorf("the catalog card's stats: %q", got)
 		}
 	})
+
+	// Item 12: the catalog's orders and its search, without JavaScript,
+	// each a cached page of its own.
+	t.Run("catalog sort and search without JavaScript", func(t *testing.T) {
+		busy := formPost(t, site.base, "10.80.0.1", map[string]string{"sub": "Zebras", "com": "Striped horses of the savanna."}, nil)
+		for i := range 3 {
+			formPost(t, site.base, fmt.Sprintf("10.80.1.%d", i+1), map[string]string{"resto": fmt.Sprint(busy.No), "com": "more", "email": "sage"}, nil)
+		}
+		newest := formPost(t, site.base, "10.80.0.2", map[string]string{"com": "The newest thread, quiet."}, nil)
+		ctx := b.tab(t, "10.80.0.3", false)
+		first := func() int64 {
+			href := result(t, ctx, chromedp.Evaluate[string](`document.querySelector('.cat .c a.ct').getAttribute('href')`))
+			var no int64
+			fmt.Sscanf(href[strings.LastIndex(href, "/")+1:], "%d", &no)
+			return no
+		}
+		b.do(t, ctx, chromedp.Navigate(site.base+"/b/catalog"), chromedp.Click(chromedp.CSS(`.so a[href="/b/catalog/replies"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`.so a[aria-current][href="/b/catalog/replies"]`)))
+		if no := first(); no != op.No && no != busy.No {
+			t.Errorf("by reply count the first thread is No.%d", no)
+		}
+		b.do(t, ctx, chromedp.Click(chromedp.CSS(`.so a[href="/b/catalog/new"]`)), chromedp.WaitVisible(chromedp.CSS(`.so a[aria-current][href="/b/catalog/new"]`)))
+		if no := first(); no != newest.No {
+			t.Errorf("by creation the first thread is No.%d, want No.%d", no, newest.No)
+		}
+		// The page searched for holds the term in its field's own value.
+		b.do(t, ctx, chromedp.SetValue(chromedp.CSS(".cs input[name=q]"), "  STRIPED  Horses "), chromedp.Click(chromedp.CSS(".cs button")),
+			chromedp.WaitVisible(chromedp.CSS(`.cs input[value="striped horses"]`)))
+		if loc := result(t, ctx, chromedp.Location()); !strings.HasSuffix(loc, "/b/catalog/search/striped%20horses") {
+			t.Errorf("the search landed on %s", loc)
+		}
+		if n := result(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('.cat .c').length`)); n != 1 || first() != busy.No {
+			t.Errorf("the search found %d threads, want the zebras' alone", n)
+		}
+		shot(t, ctx, "catalog-search")
+		for i := range 2 {
+			resp, err := http.Get(site.base + "/b/catalog/search/striped%20horses")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if c := resp.Header.Get("X-Cache"); i == 1 && c != "HIT" {
+				t.Errorf("the search's page asked again: X-Cache %q, want HIT", c)
+			}
+		}
+	})
 }
 
 func atoi(t *testing.T, s string) int {
