@@ -22,6 +22,7 @@ type Board struct {
 	CooldownThread int   // seconds between new threads from one IP on this board
 	CooldownReply  int   // seconds between replies from one IP on this board
 	PosterIDs      bool  // show a per-thread poster ID
+	MaxFiles       int   // files a post may carry, 1 to MaxFilesLimit; 0 reads as 1
 	// UniqueCommentsMinutes refuses a comment the board already had
 	// within that many minutes, from any address (case and whitespace
 	// aside); 0: off.
@@ -69,10 +70,17 @@ const (
 func DefaultBoard() Board {
 	return Board{
 		Name: "b", Title: "Random", Description: "The stories and information posted here are artistic works of fiction and falsehood.",
-		MaxThreads: 150, BumpLimit: 300, ImageLimit: 150, MaxFileSize: DefaultMaxFileSize,
+		MaxThreads: 150, BumpLimit: 300, ImageLimit: 150, MaxFileSize: DefaultMaxFileSize, MaxFiles: 1,
 		CooldownThread: 30, CooldownReply: 10, Captcha: CaptchaOff, CaptchaAutoMinutes: DefaultCaptchaAutoMinutes,
 	}
 }
+
+// MaxFilesLimit bounds a board's max_files: a post's files are each
+// checked, hashed and thumbnailed, so a post of many costs as many posts.
+const MaxFilesLimit = 4
+
+// Files is how many files a post on the board may carry.
+func (b *Board) Files() int { return min(max(b.MaxFiles, 1), MaxFilesLimit) }
 
 // DefaultCaptchaAutoMinutes is how long a flood raises a board's captcha
 // mode unless the board says otherwise: an hour, the span its thresholds
@@ -141,6 +149,7 @@ type BoardSettings struct {
 	CooldownThread int      `json:"cooldown_thread"`
 	CooldownReply  int      `json:"cooldown_reply"`
 	PosterIDs      bool     `json:"poster_ids"`
+	MaxFiles       int      `json:"max_files"`
 	FileTypes      []string `json:"file_types"`
 	// UniqueComments is unique_comments_minutes (Board.UniqueCommentsMinutes).
 	UniqueComments int `json:"unique_comments_minutes"`
@@ -160,7 +169,7 @@ type BoardSettings struct {
 func (b *Board) Settings() BoardSettings {
 	return BoardSettings{Name: b.Name, Title: b.Title, Description: b.Description, MaxThreads: b.MaxThreads,
 		BumpLimit: b.BumpLimit, ImageLimit: b.ImageLimit, MaxFileSize: b.MaxFileSize,
-		CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply, PosterIDs: b.PosterIDs,
+		CooldownThread: b.CooldownThread, CooldownReply: b.CooldownReply, PosterIDs: b.PosterIDs, MaxFiles: b.Files(),
 		FileTypes: slices.Clone(b.Types()), UniqueComments: b.UniqueCommentsMinutes, Captcha: b.Captcha.orOff(),
 		CaptchaAutoThreadsPerHour: b.CaptchaAutoThreads, CaptchaAutoPostsPerHour: b.CaptchaAutoPosts,
 		CaptchaAutoMinutes: b.CaptchaAutoMinutes, HoldNewPosters: b.HoldNewPosters}
@@ -201,6 +210,12 @@ type Thread struct {
 	Bumped   time.Time
 	Modified time.Time
 	Archive  time.Time // when it went to the archive; zero while live
+	// Posters counts the thread's posters (their addresses' keys, as
+	// cooldowns count them); Page is the index page it is on, from 1 (0
+	// when archived). Both are filled by the reads of threads; 0: not
+	// counted.
+	Posters int
+	Page    int
 }
 
 // Post is one post. IP and PasswordHash are for staff and self-delete only:
@@ -220,6 +235,40 @@ type Post struct {
 	IP           string
 	PasswordHash string
 	File         *File
+	// Extra are the files after the first (a board's max_files), in the
+	// order they were sent.
+	Extra []File
+}
+
+// Equal tells whether p and q are the same post, field for field and file
+// for file: what a kept rendering of a post is checked against
+// (TestPostEqualSeesEveryField keeps it whole as fields are added).
+func (p *Post) Equal(q *Post) bool {
+	if (p.File == nil) != (q.File == nil) || (p.File != nil && *p.File != *q.File) || !slices.Equal(p.Extra, q.Extra) {
+		return false
+	}
+	return p.Board == q.Board && p.No == q.No && p.Resto == q.Resto && p.Time == q.Time &&
+		p.Name == q.Name && p.Trip == q.Trip && p.PosterID == q.PosterID && p.Subject == q.Subject &&
+		p.Body == q.Body && p.Com == q.Com && p.Sage == q.Sage && p.IP == q.IP && p.PasswordHash == q.PasswordHash
+}
+
+// Clone is a copy of p that shares no file with it.
+func (p *Post) Clone() Post {
+	q := *p
+	if p.File != nil {
+		f := *p.File
+		q.File = &f
+	}
+	q.Extra = slices.Clone(p.Extra)
+	return q
+}
+
+// Files are all the post's files, the first first.
+func (p *Post) Files() []File {
+	if p.File == nil {
+		return nil
+	}
+	return append([]File{*p.File}, p.Extra...)
 }
 
 // File is a post's attachment.

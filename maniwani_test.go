@@ -3,7 +3,9 @@ package maniwani_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/maniwani/maniwani"
 )
@@ -83,5 +85,45 @@ func TestOwner(t *testing.T) {
 		if got := maniwani.Owner(c.method, c.path); got != c.want {
 			t.Errorf("%s %s: %s, want %s", c.method, c.path, got, c.want)
 		}
+	}
+}
+
+// Equal is what a kept rendering of a post is checked against: a field it
+// did not compare would serve an old rendering after that field changed.
+func TestPostEqualSeesEveryField(t *testing.T) {
+	base := maniwani.Post{Board: "b", No: 2, Resto: 1, Time: time.Unix(5, 0), Name: "n", Trip: "!t", PosterID: "id",
+		Subject: "s", Body: "body", Com: "com", IP: "10.0.0.1", PasswordHash: "h",
+		File: &maniwani.File{Tim: 7, Filename: "f"}, Extra: []maniwani.File{{Tim: 8}}}
+	if c := base.Clone(); !base.Equal(&c) {
+		t.Fatal("a post is not equal to its clone")
+	}
+	typ := reflect.TypeOf(base)
+	for i := range typ.NumField() {
+		c := base.Clone()
+		f := reflect.ValueOf(&c).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(f.String() + "x")
+		case reflect.Int64:
+			f.SetInt(f.Int() + 1)
+		case reflect.Bool:
+			f.SetBool(!f.Bool())
+		case reflect.Pointer: // File
+			c.File.Thumbnail = !c.File.Thumbnail
+		case reflect.Slice: // Extra
+			c.Extra[0].Spoiler = true
+		case reflect.Struct: // Time
+			f.Set(reflect.ValueOf(c.Time.Add(time.Microsecond)))
+		default:
+			t.Fatalf("field %s of kind %s: teach this test to change it", typ.Field(i).Name, f.Kind())
+		}
+		if base.Equal(&c) {
+			t.Errorf("Equal does not see a change of %s", typ.Field(i).Name)
+		}
+	}
+	c := base.Clone()
+	c.Extra[0].Tim = 99
+	if base.Extra[0].Tim != 8 || base.File == c.File {
+		t.Error("a clone shares its files with the post")
 	}
 }

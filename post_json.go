@@ -7,27 +7,30 @@ import "time"
 // catalog files and live pushes it in its `post` and `thread` events. Flags
 // are the integer 1 and left out when false.
 type PostJSON struct {
-	No            int64       `json:"no"`
-	Resto         int64       `json:"resto"`
-	Sticky        int         `json:"sticky,omitempty"`
-	Closed        int         `json:"closed,omitempty"`
-	Now           string      `json:"now"`
-	Time          int64       `json:"time"`
-	Name          string      `json:"name"`
-	Trip          string      `json:"trip,omitempty"`
-	ID            string      `json:"id,omitempty"`
-	Sub           string      `json:"sub,omitempty"`
-	Com           string      `json:"com,omitempty"`
-	Tim           int64       `json:"tim,omitempty"`
-	Filename      string      `json:"filename,omitempty"`
-	Ext           string      `json:"ext,omitempty"`
-	Fsize         int64       `json:"fsize,omitempty"`
-	MD5           string      `json:"md5,omitempty"`
-	W             int         `json:"w,omitempty"`
-	H             int         `json:"h,omitempty"`
-	TnW           int         `json:"tn_w,omitempty"`
-	TnH           int         `json:"tn_h,omitempty"`
-	Spoiler       int         `json:"spoiler,omitempty"`
+	No       int64  `json:"no"`
+	Resto    int64  `json:"resto"`
+	Sticky   int    `json:"sticky,omitempty"`
+	Closed   int    `json:"closed,omitempty"`
+	Now      string `json:"now"`
+	Time     int64  `json:"time"`
+	Name     string `json:"name"`
+	Trip     string `json:"trip,omitempty"`
+	ID       string `json:"id,omitempty"`
+	Sub      string `json:"sub,omitempty"`
+	Com      string `json:"com,omitempty"`
+	Tim      int64  `json:"tim,omitempty"`
+	Filename string `json:"filename,omitempty"`
+	Ext      string `json:"ext,omitempty"`
+	Fsize    int64  `json:"fsize,omitempty"`
+	MD5      string `json:"md5,omitempty"`
+	W        int    `json:"w,omitempty"`
+	H        int    `json:"h,omitempty"`
+	TnW      int    `json:"tn_w,omitempty"`
+	TnH      int    `json:"tn_h,omitempty"`
+	Spoiler  int    `json:"spoiler,omitempty"`
+	// ExtraFiles are the files after the first, as vichan's API has them:
+	// 4chan clients read the first from the post's own fields.
+	ExtraFiles    []*FileJSON `json:"extra_files,omitempty"`
 	Replies       *int        `json:"replies,omitempty"`
 	Images        *int        `json:"images,omitempty"`
 	BumpLimit     int         `json:"bumplimit,omitempty"`
@@ -36,9 +39,25 @@ type PostJSON struct {
 	SemanticURL   string      `json:"semantic_url,omitempty"`
 	Archived      int         `json:"archived,omitempty"`
 	ArchivedOn    int64       `json:"archived_on,omitempty"`
+	UniqueIPs     int         `json:"unique_ips,omitempty"`
 	OmittedPosts  *int        `json:"omitted_posts,omitempty"`
 	OmittedImages *int        `json:"omitted_images,omitempty"`
 	LastReplies   []*PostJSON `json:"last_replies,omitempty"`
+}
+
+// FileJSON is one of a post's further files (PostJSON.ExtraFiles), with the
+// file fields of the post's own.
+type FileJSON struct {
+	Tim      int64  `json:"tim"`
+	Filename string `json:"filename"`
+	Ext      string `json:"ext"`
+	Fsize    int64  `json:"fsize"`
+	MD5      string `json:"md5"`
+	W        int    `json:"w"`
+	H        int    `json:"h"`
+	TnW      int    `json:"tn_w"`
+	TnH      int    `json:"tn_h"`
+	Spoiler  int    `json:"spoiler,omitempty"`
 }
 
 // FormatNow is a post's `now` field: MM/DD/YY(Day)HH:MM:SS, in UTC, the same
@@ -63,6 +82,15 @@ func NewPostJSON(p *Post) *PostJSON {
 		if f.Spoiler {
 			j.Spoiler = 1
 		}
+	}
+	for i := range p.Extra {
+		f := &p.Extra[i]
+		x := &FileJSON{Tim: f.Tim, Filename: f.Filename, Ext: f.Ext, Fsize: f.Size, MD5: f.MD5,
+			W: f.Width, H: f.Height, TnW: f.ThumbW, TnH: f.ThumbH}
+		if f.Spoiler {
+			x.Spoiler = 1
+		}
+		j.ExtraFiles = append(j.ExtraFiles, x)
 	}
 	return j
 }

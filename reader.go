@@ -22,4 +22,17 @@ type Reader interface {
 	// ThreadOf tells the thread of the board's post no (a link to a
 	// reply's number leads to its thread).
 	ThreadOf(ctx context.Context, board string, no int64) (int64, error)
+	// MovedTo tells where the board's post no went when staff moved its
+	// thread to another board; KindNotFound when it was never moved.
+	MovedTo(ctx context.Context, board string, no int64) (MovedPost, error)
+	// Archive reads the board's archived threads, the most recently
+	// archived first, at most limit, each with its opening post only.
+	Archive(ctx context.Context, board string, limit int) ([]ThreadView, error)
+}
+
+// MovedPost is where a post of a moved thread is now.
+type MovedPost struct {
+	Board  string
+	Thread int64
+	No     int64
 }

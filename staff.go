@@ -228,6 +228,7 @@ type BoardPatch struct {
 	CooldownThread *int    `json:"cooldown_thread,omitempty"`
 	CooldownReply  *int    `json:"cooldown_reply,omitempty"`
 	PosterIDs      *bool   `json:"poster_ids,omitempty"`
+	MaxFiles       *int    `json:"max_files,omitempty"`
 	// FileTypes set to an empty list gives the board the site's default
 	// types.
 	FileTypes *[]string `json:"file_types,omitempty"`

@@ -46,6 +46,7 @@ func applyBoard(p *maniwani.BoardPatch, b *maniwani.Board) error {
 	set(&b.CooldownThread, p.CooldownThread)
 	set(&b.CooldownReply, p.CooldownReply)
 	set(&b.UniqueCommentsMinutes, p.UniqueComments)
+	set(&b.MaxFiles, p.MaxFiles)
 	if p.MaxFileSize != nil {
 		b.MaxFileSize = *p.MaxFileSize
 	}
@@ -92,6 +93,8 @@ func applyBoard(p *maniwani.BoardPatch, b *maniwani.Board) error {
 		return invalid("bump_limit is at least 1 and image_limit at least 0.")
 	case b.MaxFileSize < 0 || b.MaxFileSize > 1<<30:
 		return invalid("max_file_size is 0 to 1 GiB, in bytes.")
+	case b.MaxFiles < 1 || b.MaxFiles > maniwani.MaxFilesLimit:
+		return invalid("max_files is 1 to %d.", maniwani.MaxFilesLimit)
 	case b.CooldownThread < 0 || b.CooldownReply < 0:
 		return invalid("Cooldowns are 0 or more seconds.")
 	case b.UniqueCommentsMinutes < 0 || b.UniqueCommentsMinutes > maxUniqueMinutes:
@@ -286,7 +289,7 @@ func (s *Service) deletePost(ctx context.Context, st *staffRequest, board string
 			return nil, err
 		}
 		s.afterCommit(ctx, maniwani.Invalidation{Board: board, Threads: []int64{thread}})
-		s.removeFiles(ctx, []store.GoneFile{gone})
+		s.removeFiles(ctx, gone)
 		return &maniwani.StaffDeleted{Deleted: []int64{}, File: true}, nil
 	}
 	scope, action := store.ScopePost, "delete post"

@@ -471,8 +471,9 @@ func TestMoveThread(t *testing.T) {
 		if moved["board"] != "g" || newOP != 2 {
 			t.Fatalf("moved: %v", moved)
 		}
-		if a := s.get(fmt.Sprintf("/b/thread/%d.json", op)); a.code != 404 {
-			t.Fatalf("old thread: %d", a.code)
+		// The old address leads to the new one.
+		if a := s.get(fmt.Sprintf("/b/thread/%d.json", op)); a.code != 301 || a.header.Get("Location") != "/g/thread/2.json" {
+			t.Fatalf("old thread: %d %q", a.code, a.header.Get("Location"))
 		}
 		ps := s.thread("g", newOP)
 		if len(ps) != 3 || ps[1]["no"] != 3.0 || ps[2]["no"] != 4.0 || ps[0]["replies"] != 2.0 {
@@ -538,4 +539,50 @@ func TestBodyTooLarge(t *testing.T) {
 			t.Errorf("%s too large: %d %s %q", c.name, c.a.code, c.a.header.Get(maniwani.ErrorKindHeader), c.a.body)
 		}
 	}
+}
+
+// A moved thread's posts quoted from other threads keep their quotes: they
+// are rewritten to the posts' new places, so they link and preview as
+// before; and a thread moved twice answers at its first address with a
+// redirect to where it is now.
+func TestMovedThreadQuotesAndAddresses(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		s := newSite(t, kind, "127.0.0.1/32")
+		s.addStaff("mod", maniwani.RoleModerator)
+		mod := s.loginAs("mod")
+		for _, name := range []string{"g", "k"} {
+			if err := s.store.CreateBoard(context.Background(), maniwani.Board{Name: name, Title: name,
+				MaxThreads: 10, BumpLimit: 300, ImageLimit: 150, MaxFileSize: 1 << 20}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		op := s.mustPost("b", "10.2.0.1", "com", "to be moved")
+		r1 := s.mustPost("b", "10.2.0.2", "resto", fmt.Sprint(op), "com", "a reply")
+		other := s.mustPost("b", "10.2.0.3", "com", "stays")
+		q := s.mustPost("b", "10.2.0.4", "resto", fmt.Sprint(other), "com", fmt.Sprintf(">>%d and >>%d", r1, op))
+		mod.must("PATCH", fmt.Sprintf("/api/admin/threads/b/%d", op), map[string]any{"board": "g"})
+		ps := s.thread("b", other)
+		if len(ps) != 2 || ps[1]["no"] != float64(q) {
+			t.Fatalf("the other thread: %v", ps)
+		}
+		c := ps[1]["com"].(string)
+		if !strings.Contains(c, `href="/g/thread/1#p2"`) || !strings.Contains(c, "&gt;&gt;&gt;/g/2") ||
+			!strings.Contains(c, `href="/g/thread/1#p1"`) || strings.Contains(c, "deadlink") {
+			t.Errorf("the quotes of the moved posts from another thread: %s", c)
+		}
+		mod.must("PATCH", "/api/admin/threads/g/1", map[string]any{"board": "k"})
+		for path, want := range map[string]string{fmt.Sprintf("/b/thread/%d.json", op): "/k/thread/1.json",
+			"/g/thread/1.json": "/k/thread/1.json"} {
+			if a := s.get(path); a.code != 301 || a.header.Get("Location") != want {
+				t.Errorf("%s: %d %q, want 301 to %s", path, a.code, a.header.Get("Location"), want)
+			}
+		}
+		// A reply's old number is not a thread file.
+		if a := s.get(fmt.Sprintf("/b/thread/%d.json", r1)); a.code != 404 {
+			t.Errorf("a moved reply's number as a thread: %d", a.code)
+		}
+		if c := s.thread("b", other)[1]["com"].(string); !strings.Contains(c, `href="/k/thread/1#p2"`) {
+			t.Errorf("the quotes after the second move: %s", c)
+		}
+	})
 }

@@ -667,6 +667,20 @@ func TestSelfDelete(t *testing.T) {
 		if len(threads) != 1 || len(threads[0].Threads) != 0 {
 			t.Fatalf("threads.json after the delete: %s", s.get("/b/threads.json").body)
 		}
+		// An archived thread's posts stay.
+		old := s.mustPost("b", "10.0.0.4", "com", "to the archive", "pwd", "mine")
+		if err := s.store.UpdateBoard(context.Background(), func() maniwani.Board {
+			b := maniwani.DefaultBoard()
+			b.MaxThreads = 1
+			return b
+		}()); err != nil {
+			t.Fatal(err)
+		}
+		s.advance(time.Minute)
+		s.mustPost("b", "10.0.0.5", "com", "pushes it out")
+		if a := s.sendForm("/b/delete", "10.0.0.4", "no", fmt.Sprint(old), "pwd", "mine"); a.code != 409 {
+			t.Errorf("deleting one's archived thread: %d %s, want 409", a.code, a.body)
+		}
 	})
 }
 
@@ -707,6 +721,39 @@ func TestReports(t *testing.T) {
 			if a.code != 403 || !strings.Contains(a.json(t)["error"].(string), "report spam") {
 				t.Errorf("banned %s: %d %s", p, a.code, a.body)
 			}
+		}
+	})
+}
+
+// Item 13 of issue 18: a thread's posters (4chan's unique_ips in the
+// opening post's JSON, an address key once however often it posts) and
+// the index page it is on.
+func TestThreadStats(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		s := newSite(t, kind, "127.0.0.1/32")
+		ctx := context.Background()
+		op := s.mustPost("b", "10.4.0.1", "com", "op")
+		s.mustPost("b", "10.4.0.2", "resto", fmt.Sprint(op), "com", "one")
+		s.advance(time.Minute)
+		s.mustPost("b", "10.4.0.2", "resto", fmt.Sprint(op), "com", "the same poster again")
+		s.mustPost("b", "2001:db8::1", "resto", fmt.Sprint(op), "com", "v6")
+		s.advance(time.Minute)
+		s.mustPost("b", "2001:db8::2", "resto", fmt.Sprint(op), "com", "the same /64")
+		if p := s.thread("b", op)[0]; p["unique_ips"] != 3.0 {
+			t.Errorf("unique_ips %v, want 3", p["unique_ips"])
+		}
+		// Fifteen newer threads push it to page 2.
+		for i := range maniwani.ThreadsPerPage {
+			s.advance(time.Minute)
+			s.mustPost("b", fmt.Sprintf("10.4.1.%d", i+1), "com", fmt.Sprint("newer ", i))
+		}
+		v, err := s.store.Thread(ctx, "b", op)
+		if err != nil || v.Page != 2 || v.Posters != 3 {
+			t.Fatalf("the thread: page %d, posters %d, %v; want 2 and 3", v.Page, v.Posters, err)
+		}
+		vs, err := s.store.Threads(ctx, "b", 0, 100, 0)
+		if err != nil || len(vs) != 16 || vs[15].No != op || vs[15].Page != 2 || vs[0].Page != 1 || vs[15].Posters != 3 {
+			t.Fatalf("the index: %d threads, %v", len(vs), err)
 		}
 	})
 }

@@ -98,6 +98,18 @@ func (c *Client) ThreadOf(ctx context.Context, board string, no int64) (int64, e
 	return v, c.get(ctx, fmt.Sprintf("/_internal/posts/%s/%d/thread", url.PathEscape(board), no), &v)
 }
 
+// MovedTo implements maniwani.Reader.
+func (c *Client) MovedTo(ctx context.Context, board string, no int64) (maniwani.MovedPost, error) {
+	var v maniwani.MovedPost
+	return v, c.get(ctx, fmt.Sprintf("/_internal/posts/%s/%d/moved", url.PathEscape(board), no), &v)
+}
+
+// Archive implements maniwani.Reader.
+func (c *Client) Archive(ctx context.Context, board string, limit int) ([]maniwani.ThreadView, error) {
+	var v []maniwani.ThreadView
+	return v, c.get(ctx, fmt.Sprintf("/_internal/archive/%s?limit=%d", url.PathEscape(board), limit), &v)
+}
+
 // FileByName implements maniwani.FileNames.
 func (c *Client) FileByName(ctx context.Context, board string, tim int64) (maniwani.FileRef, error) {
 	var v maniwani.FileRef

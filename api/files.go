@@ -52,17 +52,17 @@ func (s *Service) putBytes(ctx context.Context, ref maniwani.FileRef, u *upload.
 // are still there (a deletion of the last other post with the same bytes
 // may have dropped them between the save and the commit), by a Stat that
 // reads none of them, and asks the thumbnailer for the thumbnail.
-func (s *Service) afterFile(ctx context.Context, p *maniwani.Post, u *upload.File) {
+func (s *Service) afterFile(ctx context.Context, p *maniwani.Post, file *maniwani.File, u *upload.File) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	ref := maniwani.FileRef{Board: p.Board, Tim: p.File.Tim, SHA256: p.File.SHA256, Ext: p.File.Ext}
+	ref := maniwani.FileRef{Board: p.Board, Tim: file.Tim, SHA256: file.SHA256, Ext: file.Ext}
 	if _, err := s.deps.Media.Stat(ctx, ref); maniwani.ErrorKind(err) == maniwani.KindNotFound {
 		if err := s.putBytes(ctx, ref, u); err != nil {
 			s.log.Error("file of a post lost and not stored again", "board", p.Board, "no", p.No, "err", err)
 		}
 	}
-	if !p.File.Thumbnail {
-		s.enqueueThumbnail(ctx, p.No, ref, p.File.Spoiler)
+	if !file.Thumbnail {
+		s.enqueueThumbnail(ctx, p.No, ref, file.Spoiler)
 	}
 }
 

@@ -48,6 +48,19 @@ func (s *Service) registerInternal(m *http.ServeMux) {
 		}
 		s.internalReply(w, r, thread, err)
 	})
+	m.HandleFunc("GET /_internal/posts/{board}/{no}/moved", func(w http.ResponseWriter, r *http.Request) {
+		no, err := postNo(r)
+		var v maniwani.MovedPost
+		if err == nil {
+			v, err = s.MovedTo(r.Context(), r.PathValue("board"), no)
+		}
+		s.internalReply(w, r, v, err)
+	})
+	m.HandleFunc("GET /_internal/archive/{board}", func(w http.ResponseWriter, r *http.Request) {
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		v, err := s.Archive(r.Context(), r.PathValue("board"), limit)
+		s.internalReply(w, r, v, err)
+	})
 	m.HandleFunc("GET /_internal/latest", func(w http.ResponseWriter, r *http.Request) {
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		v, err := s.Latest(r.Context(), limit)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,6 +34,7 @@ func opOut(b *maniwani.Board, v *maniwani.ThreadView) *maniwani.PostJSON {
 	j.Replies, j.Images = &replies, &images
 	j.BumpLimit, j.ImageLimit = flag(v.Replies >= b.BumpLimit), flag(v.Images >= b.ImageLimit)
 	j.LastModified = v.Modified.Unix()
+	j.UniqueIPs = v.Posters // 4chan's unique_ips
 	j.SemanticURL = semanticURL(&v.Posts[0])
 	if v.Archived {
 		j.Archived, j.ArchivedOn = 1, v.Archive.Unix()
@@ -265,6 +267,9 @@ func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.store.Thread(r.Context(), name, no)
 	if err != nil {
+		if s.redirectMoved(w, r, err, name, no, ".json") {
+			return
+		}
 		s.fail(w, r, err, nil)
 		return
 	}
@@ -274,4 +279,20 @@ func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serveBody(w, r, v.Modified, body)
+}
+
+// redirectMoved answers a thread that is not found where asked because
+// staff moved it with a permanent redirect to where it is now (suffix
+// ".json" for the JSON), and tells whether it did.
+func (s *Service) redirectMoved(w http.ResponseWriter, r *http.Request, err error, board string, no int64, suffix string) bool {
+	if maniwani.ErrorKind(err) != maniwani.KindNotFound {
+		return false
+	}
+	m, merr := s.store.MovedTo(r.Context(), board, no)
+	if merr != nil || m.Thread != m.No {
+		return false // a reply's number names no thread file
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	http.Redirect(w, r, fmt.Sprintf("/%s/thread/%d%s", m.Board, m.Thread, suffix), http.StatusMovedPermanently)
+	return true
 }

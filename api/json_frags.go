@@ -28,10 +28,8 @@ const (
 
 // jsonFrag is one reply's object and the post it was encoded from.
 type jsonFrag struct {
-	post    maniwani.Post // File nil; file holds it
-	file    maniwani.File
-	hasFile bool
-	json    []byte
+	post maniwani.Post // a copy: its File and Extra are its own
+	json []byte
 }
 
 // jsonFrags are a thread's kept objects by post number; never changed once
@@ -42,12 +40,7 @@ func newJSONCache() *lru.Cache[jsonFrags] { return lru.New[jsonFrags](jsonThread
 
 // same tells whether f was encoded from p.
 func (f *jsonFrag) same(p *maniwani.Post) bool {
-	if (p.File != nil) != f.hasFile || (p.File != nil && *p.File != f.file) {
-		return false
-	}
-	q := *p
-	q.File = nil
-	return q == f.post
+	return f.post.Equal(p)
 }
 
 // encodeJSON writes v as serveJSON does: com's HTML as it is, no newline.
@@ -79,11 +72,7 @@ func (s *Service) threadJSON(b *maniwani.Board, v *maniwani.ThreadView) ([]byte,
 			if err := encodeJSON(&enc, maniwani.NewPostJSON(p)); err != nil {
 				return nil, err
 			}
-			f = &jsonFrag{post: *p, json: bytes.Clone(enc.Bytes())}
-			f.post.File = nil
-			if p.File != nil {
-				f.file, f.hasFile = *p.File, true
-			}
+			f = &jsonFrag{post: p.Clone(), json: bytes.Clone(enc.Bytes())}
 		}
 		frags[i], fresh[p.No] = f, f
 		size += len(f.json) + 1

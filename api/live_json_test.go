@@ -103,7 +103,7 @@ func withoutOPFields(t *testing.T, body []byte) []byte {
 		t.Fatalf("the OP's JSON does not encode back to itself:\n%s\n%s", again, body)
 	}
 	p.Sticky, p.Closed, p.Replies, p.Images, p.BumpLimit, p.ImageLimit = 0, 0, nil, nil, 0, 0
-	p.LastModified, p.SemanticURL, p.Archived, p.ArchivedOn = 0, "", 0, 0
+	p.LastModified, p.SemanticURL, p.Archived, p.ArchivedOn, p.UniqueIPs = 0, "", 0, 0, 0
 	return encodeJSON(t, &p)
 }
 

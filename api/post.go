@@ -43,7 +43,20 @@ type postForm struct {
 	// solved the captcha with this post: its new bypass's (posterKey).
 	poster  string
 	spoiler bool
-	file    *upload.Checked // checked but for its costly step, in a temporary file
+	// files are checked but for their costly step, in temporary files, in
+	// the order sent: at most the board's max_files.
+	files []*upload.Checked
+	// maxFiles is the board's max_files and captcha whether it may ask
+	// for one, for the refusal page's form.
+	maxFiles int
+	captcha  bool
+}
+
+// removeFiles removes the form's temporary files.
+func (f *postForm) removeFiles() {
+	for _, c := range f.files {
+		c.Remove()
+	}
 }
 
 // admit reads a poster's request's board and poster key (posterKey: the
@@ -95,7 +108,7 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := s.readPostForm(w, r, b, ip)
 	if f != nil {
-		defer f.file.Remove()
+		defer f.removeFiles()
 	}
 	if err == nil && ip == "" && s.newOnionPoster(r) { // its captcha named it
 		if ip = f.poster; ip == "" {
@@ -103,38 +116,58 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.fail(w, r, err, nil)
+		s.failForm(w, r, err, nil, f)
 		return
 	}
-	var u *upload.File
-	if f.file != nil {
-		if u, err = s.finishFile(r.Context(), ip, f.file); err != nil {
-			s.fail(w, r, err, nil)
+	var us []*upload.File
+	defer func() {
+		for _, u := range us {
+			u.Remove()
+		}
+	}()
+	for _, c := range f.files {
+		u, err := s.finishFile(r.Context(), ip, c)
+		if err != nil {
+			s.failForm(w, r, aboutField("upfile", err), nil, f)
 			return
 		}
-		defer u.Remove()
+		us = append(us, u)
+		if slices.ContainsFunc(us[:len(us)-1], func(o *upload.File) bool { return o.SHA256 == u.SHA256 }) {
+			s.failForm(w, r, aboutField("upfile", invalid("The same file is attached twice.")), nil, f)
+			return
+		}
 	}
 	in, quoted, err := s.newPost(r, board, ip, f)
 	if err != nil {
-		s.fail(w, r, err, nil)
+		s.failForm(w, r, err, nil, f)
 		return
 	}
-	if u != nil {
-		if in.File, err = s.saveFile(r.Context(), board, u, f.spoiler); err != nil {
-			s.fail(w, r, err, nil)
+	var saved []maniwani.File
+	dropSaved := func() {
+		for _, sf := range saved {
+			s.dropUnused(r.Context(), maniwani.FileRef{Board: board, SHA256: sf.SHA256, Ext: sf.Ext})
+		}
+	}
+	for _, u := range us {
+		sf, err := s.saveFile(r.Context(), board, u, f.spoiler)
+		if err != nil {
+			dropSaved()
+			s.failForm(w, r, err, nil, f)
 			return
 		}
+		saved = append(saved, *sf)
+	}
+	if len(saved) > 0 {
+		in.File, in.Extra = &saved[0], saved[1:]
 	}
 	p, err := s.store.CreatePost(r.Context(), *in)
 	if err != nil {
-		if in.File != nil {
-			s.dropUnused(r.Context(), maniwani.FileRef{Board: board, SHA256: in.File.SHA256, Ext: in.File.Ext})
-		}
-		s.fail(w, r, err, nil)
+		dropSaved()
+		s.failForm(w, r, err, nil, f)
 		return
 	}
-	if p.File != nil {
-		s.afterFile(r.Context(), &p.Post, u)
+	for i, pf := range p.Files() {
+		s.afterFile(r.Context(), &p.Post, &pf, us[i])
 	}
 	if p.Held { // nobody is told until a moderator approves it (held.go)
 		s.log.Debug("post held for review", "board", board, "no", p.No)
@@ -171,11 +204,17 @@ func banError(b *maniwani.Ban) error {
 	if !b.Expires.IsZero() {
 		until = "It ends " + b.Expires.UTC().Format("Mon, 2 Jan 2006 15:04 MST") + "."
 	}
-	return maniwani.Errorf(maniwani.KindForbidden, "You are banned from posting. Reason: %s. %s", b.Reason, until)
+	where := "on every board"
+	if b.Board != "" {
+		where = "on /" + b.Board + "/"
+	}
+	return maniwani.Errorf(maniwani.KindForbidden,
+		"You are banned from posting %s. Reason: %s. %s This is ban No.%d: to appeal, write to the site's staff and give its number.",
+		where, b.Reason, until, b.ID)
 }
 
 func banFields(b *maniwani.Ban) map[string]any {
-	m := map[string]any{"reason": b.Reason, "expires": nil}
+	m := map[string]any{"reason": b.Reason, "expires": nil, "ban": b.ID, "board": b.Board}
 	if !b.Expires.IsZero() {
 		m["expires"] = b.Expires.UTC().Format("2006-01-02T15:04:05Z07:00")
 	}
@@ -200,7 +239,7 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 	if err != nil {
 		mt = ""
 	}
-	limit := maxTextBody + b.MaxFileSize
+	limit := maxTextBody + int64(b.Files())*b.MaxFileSize
 	if mt == "application/x-www-form-urlencoded" { // no file
 		limit = maxTextBody
 	}
@@ -212,7 +251,7 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 		return nil, maniwani.Errorf(maniwani.KindTooLarge, "The post is larger than this board's limit of %s for a file.", upload.SizeText(b.MaxFileSize))
 	}
 	limitBody(w, r, limit, "The post is too large.")
-	f := &postForm{}
+	f := &postForm{maxFiles: b.Files(), captcha: b.CaptchaAt(s.now()) != maniwani.CaptchaOff}
 	var resto, spoiler string
 	fields := map[string]*string{"name": &f.name, "email": &f.email, "sub": &f.sub,
 		"com": &f.com, "pwd": &f.pw, "resto": &resto, "spoiler": &spoiler,
@@ -305,9 +344,6 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 			}
 			name := part.FormName()
 			if name == "upfile" {
-				if f.file != nil {
-					return f, invalid("Attach one file to a post.")
-				}
 				// Browsers send an empty upfile when no file was chosen.
 				br := bufio.NewReader(part)
 				if n, err := br.Peek(1); len(n) == 0 {
@@ -315,6 +351,14 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 						return f, malformed(err)
 					}
 					continue
+				}
+				// One file more than the board takes is refused before any
+				// of it is read.
+				if len(f.files) >= b.Files() {
+					if b.Files() == 1 {
+						return f, aboutField("upfile", invalid("Attach one file to a post on /%s/.", b.Name))
+					}
+					return f, aboutField("upfile", invalid("Attach at most %d files to a post on /%s/.", b.Files(), b.Name))
 				}
 				if s.deps.Media == nil {
 					return f, invalid("This server does not take files.")
@@ -326,21 +370,22 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 				if err := filter(&filename); err != nil {
 					return f, err
 				}
-				if restoSeen {
+				if restoSeen && len(f.files) == 0 {
 					if err := precheck(true); err != nil {
 						return f, err
 					}
 				}
-				if captchaSeen == 2 { // resto 0 if not seen: a new thread needs the most
+				if captchaSeen == 2 && captchaFor < 0 { // resto 0 if not seen: a new thread needs the most
 					if err := passCaptcha(); err != nil {
-						return f, err
+						return f, aboutField("t-response", err)
 					}
 				}
-				f.file, err = upload.Check(br, filename, s.cfg.TempDir, upload.Limits{
+				c, err := upload.Check(br, filename, s.cfg.TempDir, upload.Limits{
 					MaxSize: b.MaxFileSize, MaxPixels: s.cfg.MaxPixels, Types: b.Types()})
 				if err != nil {
-					return f, malformed(err)
+					return f, aboutField("upfile", malformed(err))
 				}
+				f.files = append(f.files, c)
 				continue
 			}
 			lr := &io.LimitedReader{R: part, N: left + 1}
@@ -350,12 +395,15 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 				_, err = io.Copy(io.Discard, lr)
 			}
 			if err != nil {
-				return f, malformed(err)
+				return f, aboutField(name, malformed(err))
 			}
 			if left = lr.N - 1; left < 0 {
 				return f, errTooMuchText()
 			}
-			restoSeen = restoSeen || name == "resto"
+			if name == "resto" {
+				restoSeen = true
+				f.resto, _ = parseResto(resto) // for a refusal's form; checked below
+			}
 			seen[name] = true
 			// A field sent again is filtered (and checked) again.
 			switch name {
@@ -380,7 +428,7 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 		for name, dst := range fields {
 			spec, _ := postField(name)
 			if *dst, err = cleanText(r.PostForm.Get(name), spec); err != nil {
-				return f, err
+				return f, aboutField(name, err)
 			}
 			seen[name] = true
 		}
@@ -397,14 +445,14 @@ func (s *Service) readPostForm(w http.ResponseWriter, r *http.Request, b *maniwa
 	// Asked already, unless resto came after the file (or changed after
 	// it), or the comment did.
 	if checkedFor != f.resto || (f.com != "" && !comChecked) {
-		if err := precheck(f.file != nil); err != nil {
+		if err := precheck(len(f.files) > 0); err != nil {
 			return f, err
 		}
 	}
 	// Passed for a new thread, a post passes in any thread.
 	if captchaFor != 0 && captchaFor != f.resto {
 		if err := passCaptcha(); err != nil {
-			return f, err
+			return f, aboutField("t-response", err)
 		}
 	}
 	f.spoiler = spoiler == "on"
@@ -436,8 +484,8 @@ func (s *Service) newPost(r *http.Request, board, ip string, f *postForm) (*stor
 	if strings.TrimSpace(com) == "" {
 		com = ""
 	}
-	if com == "" && f.file == nil {
-		return nil, nil, invalid("Your post is empty: write a comment or attach a file.")
+	if com == "" && len(f.files) == 0 {
+		return nil, nil, aboutField("com", invalid("Your post is empty: write a comment or attach a file."))
 	}
 	display, trip := tripcode.Split(s.secret, f.name)
 	display = strings.TrimSpace(display)

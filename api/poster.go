@@ -66,9 +66,11 @@ func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"board": board, "no": no, "deleted": true})
 		return
 	}
-	to := fmt.Sprintf("/%s/thread/%d", board, d.Thread)
+	// Back where the post was, with the page's notice (shown by :target,
+	// so the cached page serves every poster).
+	to := fmt.Sprintf("/%s/thread/%d#n-deleted", board, d.Thread)
 	if d.Thread == no {
-		to = "/" + board + "/"
+		to = "/" + board + "/#n-deleted-thread"
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
@@ -96,5 +98,9 @@ func (s *Service) handleReport(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusCreated, map[string]any{"board": board, "no": no, "reported": true})
 		return
 	}
-	http.Redirect(w, r, fmt.Sprintf("/%s/", board), http.StatusSeeOther)
+	to := fmt.Sprintf("/%s/#n-reported", board)
+	if t, err := s.store.ThreadOf(r.Context(), board, no); err == nil {
+		to = fmt.Sprintf("/%s/thread/%d#n-reported", board, t)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }

@@ -136,7 +136,7 @@ func TestChecksBeforeDecode(t *testing.T) {
 			{"closed thread", "b", "10.0.3.1", []part{{"resto", fmt.Sprint(closed)}, {"upfile", turned}}, 403, "closed"},
 			{"closed thread, resto after the file", "b", "10.0.3.2", []part{{"upfile", turned}, {"resto", fmt.Sprint(closed)}}, 403, "closed"},
 			{"unknown thread", "b", "10.0.3.3", []part{{"resto", "9999"}, {"upfile", turned}}, 404, "does not exist"},
-			{"image limit", "i", "10.0.3.4", []part{{"resto", fmt.Sprint(full)}, {"upfile", turned}}, 403, "limit of 1 images"},
+			{"image limit", "i", "10.0.3.4", []part{{"resto", fmt.Sprint(full)}, {"upfile", turned}}, 403, "limit of 1 image;"},
 			{"banned", "b", "10.9.0.1", []part{{"resto", resto}, {"upfile", turned}}, 403, "spam"},
 			{"resto changed after the file", "b", "10.0.3.5", []part{{"resto", resto}, {"upfile", turned}, {"resto", fmt.Sprint(closed)}}, 403, "closed"},
 		} {

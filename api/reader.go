@@ -53,6 +53,20 @@ func (s *Service) ThreadOf(ctx context.Context, board string, no int64) (int64, 
 	return s.store.ThreadOf(ctx, board, no)
 }
 
+// MovedTo implements maniwani.Reader.
+func (s *Service) MovedTo(ctx context.Context, board string, no int64) (maniwani.MovedPost, error) {
+	return s.store.MovedTo(ctx, board, no)
+}
+
+// Archive implements maniwani.Reader.
+func (s *Service) Archive(ctx context.Context, board string, limit int) ([]maniwani.ThreadView, error) {
+	vs, err := s.store.Archive(ctx, board, limit)
+	for i := range vs {
+		public(vs[i].Posts)
+	}
+	return vs, err
+}
+
 // public drops what only staff may see.
 func public(ps []maniwani.Post) {
 	for i := range ps {

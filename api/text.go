@@ -61,7 +61,9 @@ func postField(name string) (textField, bool) {
 // readText reads a field from r and cleans it as it reads, so that what it
 // holds is never more than the field's limit allows: once the clean text
 // passes the limit the field is refused, and the rest of it is not read.
-// Nothing is cut: the whole clean text is returned, or an error.
+// Nothing is cut: the whole clean text is returned, or an error; with the
+// error of a text over its limit comes its clean start, up to the limit,
+// for the refusal page to give back (never to be stored).
 func readText(r io.Reader, f textField) (string, error) {
 	over := func() error {
 		return invalid("The %s is over the limit of %d characters.", f.what, f.max)
@@ -115,7 +117,11 @@ func readText(r io.Reader, f textField) (string, error) {
 			n++
 		}
 		if n > f.max {
-			return "", over()
+			if f.kind == lineText {
+				return "", over()
+			}
+			s := body.String()
+			return s[:len(s)-utf8.RuneLen(c)], over()
 		}
 	}
 	if f.kind == lineText {

@@ -64,7 +64,7 @@ import (
 
 // Version is the version of the output: bump it whenever the same input
 // would render differently, so cached renders are not served again.
-const Version = "1"
+const Version = "2" // 2: a mid-line [code] keeps its lines' indentation
 
 // Renderer renders posts. It is safe for concurrent use.
 type Renderer struct {

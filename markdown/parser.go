@@ -402,6 +402,11 @@ func parseInlineCode(block text.Reader, seg text.Segment) ast.Node {
 		lines = append(lines, s.WithStop(endOfLine(s, block.Source())))
 		block.AdvanceLine()
 	}
+	// A paragraph's lines come without their indentation: in code it is
+	// the poster's, so each line after the first starts where it did.
+	for i := 1; i < len(lines); i++ {
+		lines[i] = withIndent(block.Source(), lines[i])
+	}
 	// The line break right after [code] and right before [/code] frame
 	// the code; they are not part of it.
 	src := block.Source()
@@ -612,4 +617,14 @@ func scanURL(s []byte) int {
 		return 0 // the host starts with a letter or a digit
 	}
 	return i
+}
+
+// withIndent is s from the start of its line's indentation (the spaces and
+// tabs before it in src).
+func withIndent(src []byte, s text.Segment) text.Segment {
+	start := s.Start
+	for start > 0 && (src[start-1] == ' ' || src[start-1] == '\t') {
+		start--
+	}
+	return text.NewSegment(start, s.Stop)
 }

@@ -162,6 +162,7 @@ var renderCases = []struct {
 		pre + "*a* ||b|| [spoiler]c[/spoiler] &lt;i&gt; https://x.example</pre>"},
 	{"inline code", "x [code]a[/code] y", "x " + pre + "a</pre> y"},
 	{"inline code across lines", "x [code]a\nb[/code] y", "x " + pre + "a<br>b</pre> y"},
+	{"inline code keeps the indentation of its lines", "x [code]if a {\n    f()\n\tg()\n}[/code]", "x " + pre + "if a {<br>    f()<br>\tg()<br>}</pre>"},
 	{"unclosed code is text", "[code] x", "[code] x"},
 	{"code block with no end is text", "[code]\nx\ny", "[code]<br>x<br>y"},
 	{"stray [/code]", "x [/code]", "x [/code]"},

@@ -36,9 +36,12 @@ package ui
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/maniwani/maniwani"
@@ -59,7 +62,7 @@ func (s *Service) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /admin/reports/{id}/dismiss", s.staffAction(s.actDismiss))
 	m.HandleFunc("GET /admin/post", s.handlePostLookup)
 	m.HandleFunc("GET /admin/posts/{board}/{no}", s.staffPage(s.pagePost))
-	m.HandleFunc("POST /admin/posts/{board}/{no}/delete", s.staffAction(s.actDeletePost))
+	m.HandleFunc("POST /admin/posts/{board}/{no}/delete", s.staffAction(s.confirm(s.askDeletePost, s.actDeletePost)))
 	m.HandleFunc("POST /admin/threads/{board}/{no}", s.staffAction(s.actThreadFlags))
 	m.HandleFunc("GET /admin/ban", s.staffPage(s.pageBanForm))
 	m.HandleFunc("GET /admin/bans", s.staffPage(s.pageBans))
@@ -72,15 +75,23 @@ func (s *Service) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /admin/boards", s.staffAction(s.actCreateBoard))
 	m.HandleFunc("GET /admin/boards/{board}", s.staffPage(s.pageBoard))
 	m.HandleFunc("POST /admin/boards/{board}", s.staffAction(s.actEditBoard))
+	// Deleting a board asks for its name typed in the form: its own second step.
 	m.HandleFunc("POST /admin/boards/{board}/delete", s.staffAction(s.actDeleteBoard))
 	m.HandleFunc("GET /admin/staff", s.staffPage(s.pageStaff))
 	m.HandleFunc("POST /admin/staff", s.staffAction(s.actCreateStaff))
-	m.HandleFunc("POST /admin/staff/{username}/delete", s.staffAction(s.actDeleteStaff))
+	m.HandleFunc("POST /admin/staff/{username}/delete", s.staffAction(s.confirm(func(a *action) (string, error) {
+		return fmt.Sprintf("Delete the staff account %s?", a.r.PathValue("username")), nil
+	}, s.actDeleteStaff)))
 	m.HandleFunc("GET /admin/log", s.staffPage(s.pageLog))
 	m.HandleFunc("GET /admin/filters", s.staffPage(s.pageFilters))
 	m.HandleFunc("POST /admin/filters", s.staffAction(s.actCreateFilter))
-	m.HandleFunc("POST /admin/filters/{id}/delete", s.staffAction(s.actDeleteFilter))
-	m.HandleFunc("POST /admin/purge", s.staffAction(s.actPurge))
+	m.HandleFunc("POST /admin/filters/{id}/delete", s.staffAction(s.confirm(func(a *action) (string, error) {
+		return fmt.Sprintf("Delete filter #%s?", a.r.PathValue("id")), nil
+	}, s.actDeleteFilter)))
+	m.HandleFunc("POST /admin/purge", s.staffAction(s.confirm(func(a *action) (string, error) {
+		return fmt.Sprintf("Delete every post of %s%s?", strings.TrimSpace(a.r.PostForm.Get("target")),
+			map[bool]string{true: " on every board", false: " on /" + a.r.PostForm.Get("board") + "/"}[a.r.PostForm.Get("board") == ""]), nil
+	}, s.actPurge)))
 	m.HandleFunc("GET /admin/held", s.staffPage(s.pageHeld))
 	m.HandleFunc("POST /admin/held/{board}/{no}", s.staffAction(s.actHeld))
 	// Anything else under /admin/ is the site's 404 page.
@@ -268,4 +279,49 @@ func refererPath(r *http.Request) string {
 		return ""
 	}
 	return u.RequestURI()
+}
+
+// confirm makes a destructive form's handler ask first: a form sent
+// without confirm=yes gets a page with the question, and the same form
+// again (its fields hidden, confirm=yes added) to send, or a way back. It
+// is the same second step with JavaScript and without.
+func (s *Service) confirm(question func(a *action) (string, error), h func(w http.ResponseWriter, a *action) (string, error)) func(w http.ResponseWriter, a *action) (string, error) {
+	return func(w http.ResponseWriter, a *action) (string, error) {
+		if a.r.PostForm.Get("confirm") == "yes" {
+			return h(w, a)
+		}
+		q, err := question(a)
+		if err != nil {
+			return "", err
+		}
+		sess, err := s.staff.Session(a.ctx, readCall(a.r))
+		if err != nil {
+			return "", err
+		}
+		// The question is asked only of the form the session's own pages
+		// sent: a form from elsewhere is refused as the api would.
+		if got := a.r.PostForm.Get("csrf"); got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) != 1 {
+			return "", maniwani.Errorf(maniwani.KindForbidden, "The form's CSRF token is missing or wrong: reload the page and try again.")
+		}
+		c := &confirmView{Question: q, Action: a.r.URL.Path, Back: a.back}
+		for k, vs := range a.r.PostForm {
+			if k == "confirm" {
+				continue
+			}
+			for _, v := range vs {
+				c.Fields = append(c.Fields, [2]string{k, v})
+			}
+		}
+		slices.SortFunc(c.Fields, func(x, y [2]string) int { return strings.Compare(x[0], y[0]) })
+		s.adminRender(w, a.r, "a-confirm", http.StatusOK, &adminPage{Title: "Are you sure?", S: sess, Confirm: c})
+		return "", nil
+	}
+}
+
+// confirmView is the second step of a destructive form.
+type confirmView struct {
+	Question string
+	Action   string
+	Fields   [][2]string // the form's fields as sent, to send again
+	Back     string
 }

@@ -119,11 +119,19 @@ func (s *Service) pageReports(w http.ResponseWriter, r *http.Request, p *adminPa
 	if err != nil {
 		return err
 	}
+	// One card a post, however many reported it: its reports in order.
+	at := map[maniwani.Ref]int{}
 	for _, rep := range reports {
+		ref := maniwani.Ref{Board: rep.Board, No: rep.No}
+		if i, ok := at[ref]; ok {
+			p.Reports[i].Others = append(p.Reports[i].Others, rep)
+			continue
+		}
 		rv := reportView{StaffReport: rep}
 		if rep.Post != nil {
 			rv.Post = s.newStaffPostView(rep.Post)
 		}
+		at[ref] = len(p.Reports)
 		p.Reports = append(p.Reports, rv)
 	}
 	s.adminRender(w, r, "a-reports", http.StatusOK, p)
@@ -131,7 +139,32 @@ func (s *Service) pageReports(w http.ResponseWriter, r *http.Request, p *adminPa
 }
 
 func (s *Service) actDismiss(w http.ResponseWriter, a *action) (string, error) {
-	return onID(a, "report", "Dismissed report #%d.", func(id int64) error { return s.staff.DismissReport(a.ctx, a.call, id) })
+	done, err := onID(a, "report", "Dismissed report #%d.", func(id int64) error { return s.staff.DismissReport(a.ctx, a.call, id) })
+	if err != nil {
+		return "", err
+	}
+	if n := s.resolveOthers(a); n > 0 {
+		done = fmt.Sprintf("Dismissed %d reports of the post.", n+1)
+	}
+	return done, nil
+}
+
+// resolveOthers dismisses the other reports of the card the form came
+// from (its "also" fields) and counts them; one already gone is fine.
+func (s *Service) resolveOthers(a *action) int {
+	n := 0
+	for _, v := range a.r.PostForm["also"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			continue
+		}
+		if err := s.staff.DismissReport(a.ctx, a.call, id); err != nil && maniwani.ErrorKind(err) != maniwani.KindNotFound {
+			s.log.Warn("ui: report not dismissed", "report", id, "err", err)
+			continue
+		}
+		n++
+	}
+	return n
 }
 
 // onID does an action on the {id} of a's path, a thing of the kind what
@@ -221,11 +254,19 @@ func (s *Service) actDeletePost(w http.ResponseWriter, a *action) (string, error
 	default:
 		return "", invalid("Choose what to delete.")
 	}
+	// An opening post takes its thread: the answer says so.
+	wasOP := false
+	if mode == "post" {
+		if p, err := s.staffPost(a.r, board, no); err == nil {
+			wasOP = p.Thread == 0 || p.Thread == p.No
+		}
+	}
 	v, err := s.staff.DeletePost(a.ctx, a.call, board, no, in)
 	if err != nil {
 		return "", err
 	}
 	s.resolveReport(a)
+	s.resolveOthers(a)
 	if mode == "file" {
 		return fmt.Sprintf("Deleted the file of /%s/ No.%d.", board, no), nil
 	}
@@ -235,11 +276,41 @@ func (s *Service) actDeletePost(w http.ResponseWriter, a *action) (string, error
 	if len(v.Deleted) == 0 {
 		return "Deleted nothing: no post matched.", nil
 	}
+	if wasOP {
+		return fmt.Sprintf("Deleted thread No.%d of /%s/ with its replies.", no, board), nil
+	}
 	nos := make([]string, len(v.Deleted))
 	for i, n := range v.Deleted {
 		nos[i] = "No." + strconv.FormatInt(n, 10)
 	}
 	return fmt.Sprintf("Deleted from /%s/: %s.", board, strings.Join(nos, ", ")), nil
+}
+
+// askDeletePost is the question before actDeletePost.
+func (s *Service) askDeletePost(a *action) (string, error) {
+	board, no, err := postPath(a.r)
+	if err != nil {
+		return "", err
+	}
+	p, err := s.staffPost(a.r, board, no)
+	if err != nil {
+		return "", err
+	}
+	isOP := p.Thread == 0 || p.Thread == p.No
+	switch a.r.PostForm.Get("mode") {
+	case "post":
+		if isOP {
+			return fmt.Sprintf("Delete thread No.%d of /%s/ with all its replies?", no, board), nil
+		}
+		return fmt.Sprintf("Delete post No.%d of /%s/?", no, board), nil
+	case "file":
+		return fmt.Sprintf("Delete the file of /%s/ No.%d, keeping the post?", board, no), nil
+	case "ip-thread":
+		return fmt.Sprintf("Delete every post of %s in the thread of /%s/ No.%d?", p.IP, board, no), nil
+	case "ip-board":
+		return fmt.Sprintf("Delete every post of %s on /%s/?", p.IP, board), nil
+	}
+	return "", invalid("Choose what to delete.")
 }
 
 // resolveReport dismisses the report the form came from, if any: once its

@@ -53,7 +53,7 @@ func TestAdminFiltersAndPurge(t *testing.T) {
 	if code, body := s.postFrom("10.5.0.1", "b", 0, "CHEAP pills here"); code != http.StatusForbidden || !strings.Contains(body, "spam") {
 		t.Errorf("a post the filter matches: %d %s", code, body)
 	}
-	if _, msg := b.submit("/admin/filters/1/delete", "back", "/admin/filters"); msg != "Deleted filter #1." {
+	if _, msg := b.submit("/admin/filters/1/delete", "back", "/admin/filters", "confirm", "yes"); msg != "Deleted filter #1." {
 		t.Errorf("delete: %q", msg)
 	}
 	th, _ := s.post("b", 0, "com", "cheap pills, allowed again")
@@ -72,7 +72,7 @@ func TestAdminFiltersAndPurge(t *testing.T) {
 	if !strings.Contains(post, "Purge every post of 10.6.0.1") || !strings.Contains(post, `<option value="">on every board</option>`) {
 		t.Fatalf("no purge beside the post:\n%s", post)
 	}
-	to, msg = b.submit("/admin/purge", "target", "10.6.0.1", "board", "b", "since", "", "back", fmt.Sprintf("/admin/posts/b/%d", nos[0]))
+	to, msg = b.submit("/admin/purge", "target", "10.6.0.1", "board", "b", "since", "", "back", fmt.Sprintf("/admin/posts/b/%d", nos[0]), "confirm", "yes")
 	if to != "/admin/" || msg != "Purged 10.6.0.1 on /b/: 1 post deleted." {
 		t.Errorf("purge an address: %s %q", to, msg)
 	}
@@ -84,16 +84,16 @@ func TestAdminFiltersAndPurge(t *testing.T) {
 	if !strings.Contains(dash, "Purge an address or range") {
 		t.Fatalf("no purge on the dashboard:\n%s", dash)
 	}
-	if _, msg := b.submit("/admin/purge", "target", "10.6.0.0/24", "since", "yesterday"); !strings.HasPrefix(msg, "error: \"yesterday\" is not a time") {
+	if _, msg := b.submit("/admin/purge", "target", "10.6.0.0/24", "since", "yesterday", "confirm", "yes"); !strings.HasPrefix(msg, "error: \"yesterday\" is not a time") {
 		t.Errorf("a bad time: %q", msg)
 	}
 	// Too wide for a moderator: the page that says so, as for a ban.
-	if a := b.do("POST", "/admin/purge", url.Values{"csrf": {b.csrf}, "target": {"10.0.0.0/8"}}); a.code != http.StatusForbidden ||
+	if a := b.do("POST", "/admin/purge", url.Values{"csrf": {b.csrf}, "target": {"10.0.0.0/8"}, "confirm": {"yes"}}); a.code != http.StatusForbidden ||
 		!strings.Contains(a.body, "only an admin") {
 		t.Errorf("a wide purge by a moderator: %d\n%s", a.code, a.body)
 	}
 	b.page("/admin/") // refresh the token
-	if _, msg := b.submit("/admin/purge", "target", "10.6.0.0/24", "board", "", "since", "2020-01-02T03:04"); msg != "Purged 10.6.0.0/24 on every board: 2 posts deleted." {
+	if _, msg := b.submit("/admin/purge", "target", "10.6.0.0/24", "board", "", "since", "2020-01-02T03:04", "confirm", "yes"); msg != "Purged 10.6.0.0/24 on every board: 2 posts deleted." {
 		t.Errorf("purge a range: %q", msg)
 	}
 	if coms := s.threadCom("b", th); len(coms) != 1 {

@@ -469,7 +469,7 @@ func TestAdminDeleteAndThreads(t *testing.T) {
 	if !strings.Contains(post, "Delete all of 10.9.0.7 in this thread") {
 		t.Fatalf("no delete by address:\n%s", post)
 	}
-	to, msg := b.submit(fmt.Sprintf("/admin/posts/b/%d/delete", th+1), "mode", "ip-thread", "back", fmt.Sprintf("/admin/posts/b/%d", th+1))
+	to, msg := b.submit(fmt.Sprintf("/admin/posts/b/%d/delete", th+1), "mode", "ip-thread", "back", fmt.Sprintf("/admin/posts/b/%d", th+1), "confirm", "yes")
 	if to != "/admin/" || msg != fmt.Sprintf("Deleted from /b/: No.%d.", th+1) {
 		t.Errorf("delete by address: %s %q", to, msg)
 	}
@@ -482,7 +482,7 @@ func TestAdminDeleteAndThreads(t *testing.T) {
 	if a := b.do("GET", "/admin/post?board=b&no=%3E%3E"+fmt.Sprint(th), nil); a.header.Get("Location") != fmt.Sprintf("/admin/posts/b/%d", th) {
 		t.Errorf("look-up: %q", a.header.Get("Location"))
 	}
-	if _, msg := b.submit(fmt.Sprintf("/admin/posts/b/%d/delete", th), "mode", "post"); !strings.HasPrefix(msg, "Deleted from /b/: No.") {
+	if _, msg := b.submit(fmt.Sprintf("/admin/posts/b/%d/delete", th), "mode", "post", "confirm", "yes"); msg != fmt.Sprintf("Deleted thread No.%d of /b/ with its replies.", th) {
 		t.Errorf("delete thread: %q", msg)
 	}
 	// Move a thread to another board: the admin lands on its new page.
@@ -581,7 +581,7 @@ func TestAdminStaffAndRoles(t *testing.T) {
 		t.Errorf("janitor's dashboard:\n%s", dash)
 	}
 	q := jan.page("/admin/reports")
-	if !strings.Contains(q, "Delete post") || strings.Contains(q, "Ban…") || strings.Contains(q, `class="ip"`) {
+	if !regexp.MustCompile(`Delete (post|thread)`).MatchString(q) || strings.Contains(q, "Ban…") || strings.Contains(q, `class="ip"`) {
 		t.Errorf("janitor's report queue:\n%s", q)
 	}
 	for _, path := range []string{"/admin/bans", "/admin/staff", "/admin/log", "/admin/ban", "/admin/boards", "/admin/boards/b"} {
@@ -602,7 +602,7 @@ func TestAdminStaffAndRoles(t *testing.T) {
 		t.Errorf("delete without CSRF token: %d\n%s", a.code, a.body)
 	}
 	admin.page("/admin/staff")
-	if _, msg := admin.submit("/admin/staff/jan/delete", "back", "/admin/staff"); msg != "Removed jan." {
+	if _, msg := admin.submit("/admin/staff/jan/delete", "back", "/admin/staff", "confirm", "yes"); msg != "Removed jan." {
 		t.Errorf("remove staff: %q", msg)
 	}
 	if a := jan.do("GET", "/admin/", nil); a.code != http.StatusSeeOther {
@@ -618,5 +618,68 @@ func TestAdminOff(t *testing.T) {
 	s := newSite(t)
 	if a := s.get("/admin/login"); a.code != http.StatusNotFound {
 		t.Errorf("/admin/login without a staff API: %d", a.code)
+	}
+}
+
+// Bugs 6 and 7 of issue 18: a reported opening post's button says it
+// deletes the thread; a destructive action asks first, as a page of its
+// own (the second step without JavaScript), and does nothing until it is
+// confirmed; the reports of one post are one card with their count and
+// reasons, dismissed together.
+func TestAdminConfirmAndReportCards(t *testing.T) {
+	s := newAdminSite(t)
+	th, _ := s.post("b", 0, "com", "a reported thread")
+	_, r1 := s.post("b", th, "com", "a reported reply")
+	for i, why := range []string{"spam", "off topic", "spam again"} {
+		s.report("b", th, why, fmt.Sprintf("10.8.1.%d", i+1))
+	}
+	s.report("b", r1, "rude", "10.8.1.9")
+	b := s.browser("10.3.0.9")
+	b.login("admin", adminPassword)
+	q := b.page("/admin/reports")
+	if n := strings.Count(q, `<article class="rep"`); n != 2 {
+		t.Errorf("four reports of two posts make %d cards, want 2:\n%s", n, q)
+	}
+	for _, want := range []string{"3 reports", "“spam”", "“off topic”", "“spam again”", "1 report", "“rude”", "Delete thread", "Delete post", "Dismiss all"} {
+		if !strings.Contains(q, want) {
+			t.Errorf("the report queue lacks %q:\n%s", want, q)
+		}
+	}
+	// The first step asks, and changes nothing.
+	a := b.do("POST", fmt.Sprintf("/admin/posts/b/%d/delete", th), url.Values{"csrf": {b.csrf}, "mode": {"post"}, "back": {"/admin/reports"}})
+	if a.code != http.StatusOK || !strings.Contains(a.body, fmt.Sprintf("Delete thread No.%d of /b/ with all its replies?", th)) ||
+		!strings.Contains(a.body, `name="confirm" value="yes"`) || !strings.Contains(a.body, `href="/admin/reports"`) {
+		t.Fatalf("the first step: %d\n%s", a.code, a.body)
+	}
+	if coms := s.threadCom("b", th); len(coms) != 2 {
+		t.Fatalf("the first step deleted: %d posts left", len(coms))
+	}
+	// Sent from elsewhere, without the token, it is refused.
+	if a := b.do("POST", fmt.Sprintf("/admin/posts/b/%d/delete", th), url.Values{"mode": {"post"}}); a.code != http.StatusForbidden {
+		t.Errorf("the first step without the CSRF token: %d", a.code)
+	}
+	// The card's reports of the reply go with one dismissal.
+	m := regexp.MustCompile(`action="/admin/reports/(\d+)/dismiss" method="post">(?:<input[^>]*>)*<input type="hidden" name="also" value="\d+"><input type="hidden" name="also" value="\d+">`).FindStringSubmatch(q)
+	if m == nil {
+		t.Fatalf("no dismissal of the three reports together:\n%s", q)
+	}
+	ids := regexp.MustCompile(`name="also" value="(\d+)"`).FindAllStringSubmatch(q, -1)
+	fields := []string{"back", "/admin/reports"}
+	for _, id := range ids[:2] {
+		fields = append(fields, "also", id[1])
+	}
+	if _, msg := b.submit("/admin/reports/"+m[1]+"/dismiss", fields...); msg != "Dismissed 3 reports of the post." {
+		t.Errorf("dismiss all: %q", msg)
+	}
+	if q := b.page("/admin/reports"); strings.Count(q, `<article class="rep"`) != 1 || !strings.Contains(q, "“rude”") {
+		t.Errorf("after dismissing the thread's reports:\n%s", q)
+	}
+	// Confirmed, the thread goes, and the answer says it was a thread.
+	b.page("/admin/reports")
+	if _, msg := b.submit(fmt.Sprintf("/admin/posts/b/%d/delete", th), "mode", "post", "back", "/admin/reports", "confirm", "yes"); msg != fmt.Sprintf("Deleted thread No.%d of /b/ with its replies.", th) {
+		t.Errorf("delete the thread: %q", msg)
+	}
+	if q := b.page("/admin/reports"); !strings.Contains(q, "No open reports") && !strings.Contains(q, "The post is gone") {
+		t.Errorf("after the thread went:\n%s", q)
 	}
 }

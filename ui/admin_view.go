@@ -13,6 +13,7 @@ import (
 // what was just done) and the page's own data.
 type adminPage struct {
 	Title   string
+	Confirm *confirmView           // the second step of a destructive form
 	Section string                 // the nav entry to mark: dash, reports, bans, filebans, boards, staff, log
 	S       *maniwani.StaffSession // nil before login and on pages that failed without one
 	Done    string                 // ?done=: what the last action did
@@ -120,6 +121,16 @@ type fileBanArgs struct {
 type reportView struct {
 	maniwani.StaffReport
 	Post *staffPostView // nil: the post is gone
+	// Others are the other open reports of the same post, in one card.
+	Others []maniwani.StaffReport
+}
+
+// Count is how many reports the card holds.
+func (v reportView) Count() int { return 1 + len(v.Others) }
+
+// All are the card's reports, the first first.
+func (v reportView) All() []maniwani.StaffReport {
+	return append([]maniwani.StaffReport{v.StaffReport}, v.Others...)
 }
 
 // banForm is what the ban form starts with.

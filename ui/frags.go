@@ -34,10 +34,8 @@ const fragTTL = time.Hour
 
 // postFrag is one post's markup up to its backlinks, and what it was made of.
 type postFrag struct {
-	post           maniwani.Post // File nil; file holds it
-	file           maniwani.File
-	hasFile        bool
-	op             bool // an opening post: the thread's flags are in it
+	post           maniwani.Post // a copy: its File and Extra are its own
+	op             bool          // an opening post: the thread's flags are in it
 	sticky, closed bool
 	head           []byte
 	quotes         []int64 // the posts of its own thread it quotes, in order
@@ -54,23 +52,19 @@ func (f *postFrag) same(p *maniwani.Post, t *maniwani.Thread, op bool) bool {
 	if f.op != op || (op && (f.sticky != t.Sticky || f.closed != t.Closed)) {
 		return false
 	}
-	if (p.File != nil) != f.hasFile || (p.File != nil && *p.File != f.file) {
-		return false
-	}
-	q := *p
-	q.File = nil
-	return q == f.post
+	return f.post.Equal(p)
 }
 
 // newPostFrag makes the piece of v's post i.
 func (s *Service) newPostFrag(v *maniwani.ThreadView, path string, i int) *postFrag {
 	p := &v.Posts[i]
-	f := &postFrag{post: *p, op: i == 0}
-	f.post.File = nil
+	f := &postFrag{post: p.Clone(), op: i == 0}
 	pv := postView{Post: p, Href: path + "#p" + strconv.FormatInt(p.No, 10)}
 	if p.File != nil {
-		f.file, f.hasFile = *p.File, true
 		pv.File = s.newFileView(p.Board, p.File)
+	}
+	for j := range p.Extra {
+		pv.Extra = append(pv.Extra, s.newFileView(p.Board, &p.Extra[j]))
 	}
 	if f.op {
 		f.sticky, f.closed = v.Sticky, v.Closed

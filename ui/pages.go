@@ -2,11 +2,15 @@ package ui
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/maniwani/maniwani"
@@ -62,9 +66,16 @@ func (s *Service) handleBoardRedirect(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleIndex(w http.ResponseWriter, r *http.Request) {
-	if r.PathValue("page") == "catalog" {
-		// Routed here: a pattern of its own would clash with /static/{file}.
+	// Routed here: a pattern of their own would clash with /static/{file}.
+	switch r.PathValue("page") {
+	case "catalog":
 		s.handleCatalog(w, r)
+		return
+	case "archive":
+		s.handleArchive(w, r)
+		return
+	case "index.rss":
+		s.handleFeed(w, r)
 		return
 	}
 	boards, b, err := s.board(r)
@@ -134,20 +145,104 @@ func (s *Service) handleIndex(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "index", p)
 }
 
+// handleCatalog is the catalog in bump order (/{board}/catalog), by last
+// reply, creation or replies (/catalog/last, /new, /replies), or the
+// threads whose subject or text hold a term (/catalog/search/{q}). Each
+// is a path of its own, so each is cached as the board's pages are.
 func (s *Service) handleCatalog(w http.ResponseWriter, r *http.Request) {
 	boards, b, err := s.board(r)
 	if err != nil {
 		s.fail(w, r, boards, err)
 		return
 	}
-	views, err := s.read.Threads(r.Context(), b.Name, 0, max(b.MaxThreads, maniwani.ThreadsPerPage), 0)
+	sort, q := r.PathValue("sort"), r.PathValue("q")
+	switch {
+	case q != "":
+		sort = "search"
+		if q != searchTerm(q) { // one page a term, however it was typed
+			http.Redirect(w, r, searchPath(b.Name, q), http.StatusMovedPermanently)
+			return
+		}
+	case sort == "", sort == "last", sort == "new", sort == "replies":
+	default:
+		s.fail(w, r, boards, maniwani.Errorf(maniwani.KindNotFound, "The catalog has no order %q.", sort))
+		return
+	}
+	last := 0
+	if sort == "last" {
+		last = 1 // the time of each thread's last reply
+	}
+	views, err := s.read.Threads(r.Context(), b.Name, 0, max(b.MaxThreads, maniwani.ThreadsPerPage), last)
 	if err != nil {
 		s.fail(w, r, boards, err)
 		return
 	}
+	views = catalogOrder(views, sort, q)
 	p := &page{Title: "/" + b.Name + "/ - " + b.Title + " - Catalog", Kind: "catalog", Boards: boards, Board: b,
-		Threads: s.cards(views)}
+		Threads: s.cards(views), Sort: sort, Query: q}
+	if sort == "search" {
+		p.Title += " - " + q
+	}
 	s.render(w, r, "catalog", p)
+}
+
+// catalogOrder sorts the threads (which come in bump order) as the
+// catalog's order asks, or keeps those a search finds.
+func catalogOrder(views []maniwani.ThreadView, sort, q string) []maniwani.ThreadView {
+	lastTime := func(v *maniwani.ThreadView) time.Time { return v.Posts[len(v.Posts)-1].Time }
+	switch sort {
+	case "last":
+		slices.SortStableFunc(views, func(a, b maniwani.ThreadView) int { return lastTime(&b).Compare(lastTime(&a)) })
+	case "new":
+		slices.SortStableFunc(views, func(a, b maniwani.ThreadView) int { return cmp.Compare(b.No, a.No) })
+	case "replies":
+		slices.SortStableFunc(views, func(a, b maniwani.ThreadView) int { return cmp.Compare(b.Replies, a.Replies) })
+	case "search":
+		views = slices.DeleteFunc(views, func(v maniwani.ThreadView) bool {
+			op := &v.Posts[0]
+			return !strings.Contains(strings.ToLower(op.Subject), q) && !strings.Contains(strings.ToLower(op.Body), q)
+		})
+	}
+	return views
+}
+
+// maxSearch bounds a catalog search's term, in characters.
+const maxSearch = 100
+
+// searchTerm is a term as the catalog's search path keeps it: lowercase,
+// its spaces one, no slashes, at most maxSearch characters.
+func searchTerm(q string) string {
+	q = strings.Join(strings.Fields(strings.ToLower(strings.ReplaceAll(q, "/", " "))), " ")
+	if n := 0; len(q) > maxSearch {
+		for i := range q {
+			if n == maxSearch {
+				q = strings.TrimSpace(q[:i])
+				break
+			}
+			n++
+		}
+	}
+	return q
+}
+
+func searchPath(board, q string) string {
+	q = searchTerm(q)
+	if q == "" {
+		return "/" + board + "/catalog"
+	}
+	return "/" + board + "/catalog/search/" + url.PathEscape(q)
+}
+
+// handleCatalogFind answers the search form (a GET with ?q=, which no
+// cached page reads) with the search's own path.
+func (s *Service) handleCatalogFind(w http.ResponseWriter, r *http.Request) {
+	boards, b, err := s.board(r)
+	if err != nil {
+		s.fail(w, r, boards, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, searchPath(b.Name, r.URL.Query().Get("q")), http.StatusSeeOther)
 }
 
 // cards are threads as the catalog and home show them: the opening post,
@@ -186,6 +281,15 @@ func (s *Service) handleThread(w http.ResponseWriter, r *http.Request) {
 			// A reply's number: its thread, at the reply.
 			if t, terr := s.read.ThreadOf(r.Context(), b.Name, no); terr == nil && t != no {
 				http.Redirect(w, r, fmt.Sprintf("/%s/thread/%d#p%d", b.Name, t, no), http.StatusFound)
+				return
+			}
+			// A moved thread, or a post of one: where it is now.
+			if m, merr := s.read.MovedTo(r.Context(), b.Name, no); merr == nil {
+				to := fmt.Sprintf("/%s/thread/%d", m.Board, m.Thread)
+				if m.No != m.Thread {
+					to += fmt.Sprintf("#p%d", m.No)
+				}
+				http.Redirect(w, r, to, http.StatusMovedPermanently)
 				return
 			}
 			err = maniwani.Errorf(maniwani.KindNotFound,
@@ -237,13 +341,18 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, name string, p 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	sum := sha256.Sum256(buf.Bytes())
+	s.serveBytes(w, r, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// serveBytes answers with a made page or feed as render does.
+func (s *Service) serveBytes(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	sum := sha256.Sum256(body)
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Type", contentType)
 	h.Set("ETag", `"`+hex.EncodeToString(sum[:16])+`"`)
 	h.Set("Cache-Control", "no-cache")
 	// ServeContent answers If-None-Match with 304, and HEAD.
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(buf.Bytes()))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 // fail answers with the error page at the status the error's kind has.

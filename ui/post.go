@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/maniwani/maniwani"
 )
@@ -97,40 +98,69 @@ func writePostHead(b *bytes.Buffer, p *postView) {
 		b.WriteString(`" class="rl">Reply</a>`)
 	}
 	b.WriteString("</div>\n")
-	if f := p.File; f != nil {
-		b.WriteString(`<div class="fi">File: <a href="`)
-		esc(b, f.URL)
-		b.WriteString(`" target="_blank">`)
-		esc(b, f.Filename)
-		esc(b, f.Ext)
-		b.WriteString(`</a> (`)
-		b.WriteString(f.Size)
-		b.WriteString(`, `)
-		b.Write(strconv.AppendInt(num[:0], int64(f.Width), 10))
-		b.WriteString(`×`)
-		b.Write(strconv.AppendInt(num[:0], int64(f.Height), 10))
-		b.WriteString(`)</div><a href="`)
-		esc(b, f.URL)
-		b.WriteString(`" class="fl" target="_blank"><img src="`)
-		esc(b, f.Thumb)
-		b.WriteString(`" width="`)
-		b.Write(strconv.AppendInt(num[:0], int64(f.TW), 10))
-		b.WriteString(`" height="`)
-		b.Write(strconv.AppendInt(num[:0], int64(f.TH), 10))
-		if f.Spoiler {
-			b.WriteString(`" alt="Spoiler" loading="lazy"`)
-		} else {
-			b.WriteString(`" alt="Thumbnail" loading="lazy"`)
+	if f := p.File; f != nil && len(p.Extra) == 0 {
+		writeFile(b, f)
+	} else if f != nil {
+		// Several files side by side, each with its line above it.
+		b.WriteString(`<div class="fs">`)
+		for _, f := range append([]*fileView{f}, p.Extra...) {
+			b.WriteString(`<div class="fx">`)
+			writeFile(b, f)
+			b.WriteString("</div>")
 		}
-		if f.Wait != "" {
-			b.WriteString(` data-w="`)
-			esc(b, f.Wait)
-			b.WriteString(`"`)
-		}
-		b.WriteString(`></a>`)
-		b.WriteByte('\n')
+		b.WriteString("</div>\n")
 	}
 	b.WriteString(`<blockquote>`)
+	writePostTail(b, p)
+}
+
+// writeFile writes a file's line and its thumbnail.
+func writeFile(b *bytes.Buffer, f *fileView) {
+	var num [32]byte
+	b.WriteString(`<div class="fi">File: <a href="`)
+	esc(b, f.URL)
+	if short, ok := shortName(f.Filename); ok {
+		// A long name is cut, as on 4chan; the whole one is its title.
+		b.WriteString(`" target="_blank" title="`)
+		esc(b, f.Filename)
+		esc(b, f.Ext)
+		b.WriteString(`">`)
+		esc(b, short)
+	} else {
+		b.WriteString(`" target="_blank">`)
+		esc(b, f.Filename)
+	}
+	esc(b, f.Ext)
+	b.WriteString(`</a> (`)
+	b.WriteString(f.Size)
+	b.WriteString(`, `)
+	b.Write(strconv.AppendInt(num[:0], int64(f.Width), 10))
+	b.WriteString(`×`)
+	b.Write(strconv.AppendInt(num[:0], int64(f.Height), 10))
+	b.WriteString(`)</div><a href="`)
+	esc(b, f.URL)
+	b.WriteString(`" class="fl" target="_blank"><img src="`)
+	esc(b, f.Thumb)
+	b.WriteString(`" width="`)
+	b.Write(strconv.AppendInt(num[:0], int64(f.TW), 10))
+	b.WriteString(`" height="`)
+	b.Write(strconv.AppendInt(num[:0], int64(f.TH), 10))
+	if f.Spoiler {
+		b.WriteString(`" alt="Spoiler" loading="lazy"`)
+	} else {
+		b.WriteString(`" alt="Thumbnail" loading="lazy"`)
+	}
+	if f.Wait != "" {
+		b.WriteString(` data-w="`)
+		esc(b, f.Wait)
+		b.WriteString(`"`)
+	}
+	b.WriteString(`></a>`)
+	b.WriteByte('\n')
+}
+
+// writePostTail writes a post's text; its backlinks and end are the caller's.
+func writePostTail(b *bytes.Buffer, p *postView) {
 	b.WriteString(p.Com)
 	b.WriteString("</blockquote>\n")
 }
@@ -179,4 +209,26 @@ func esc(b *bytes.Buffer, s string) {
 		last = i + 1
 	}
 	b.WriteString(s[last:])
+}
+
+// File names longer than longName characters are shown as their first
+// shortName ones and "(...)".
+const (
+	longName  = 30
+	shortKeep = 25
+)
+
+// shortName is a long file name cut for its line, and whether it was.
+func shortName(name string) (string, bool) {
+	if utf8.RuneCountInString(name) <= longName {
+		return name, false
+	}
+	n := 0
+	for i := range name {
+		if n == shortKeep {
+			return name[:i] + "(...)", true
+		}
+		n++
+	}
+	return name, false
 }

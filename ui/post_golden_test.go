@@ -22,7 +22,8 @@ var update = goflag.Bool("update", false, "rewrite testdata/posts from ui/post.g
 // goldenThread is a thread whose posts cover what a post's markup varies
 // by: subject, tripcode, poster ID, the OP's flags, a file whose thumbnail
 // is being made (what a live post has), a spoiler, a file without a size,
-// a size in MB that is a tie at one decimal, characters to escape, quotes.
+// a size in MB that is a tie at one decimal, characters to escape, quotes,
+// several files.
 // No post quotes another of the thread: backlinks are the page's, not the
 // post's (the script adds them as replies arrive).
 func goldenThread() (*maniwani.ThreadView, []string) {
@@ -44,8 +45,13 @@ func goldenThread() (*maniwani.ThreadView, []string) {
 		{Board: "b", No: 104, Resto: 100, Time: t0.Add(4 * time.Minute), Name: "Anonymous",
 			Com:  "no thumbnail size",
 			File: &maniwani.File{Tim: 1795341840000, Filename: "tall", Ext: ".jpg", Size: 5 << 20, Width: 901, Height: 1200}},
+		{Board: "b", No: 105, Resto: 100, Time: t0.Add(5 * time.Minute), Name: "Anonymous",
+			Com:  "three files",
+			File: &maniwani.File{Tim: 1795341900000, Filename: "one", Ext: ".png", Size: 2048, Width: 300, Height: 200, ThumbW: 250, ThumbH: 167},
+			Extra: []maniwani.File{{Tim: 1795341900001, Filename: "two", Ext: ".gif", Size: 100, Width: 20, Height: 10, ThumbW: 20, ThumbH: 10},
+				{Tim: 1795341900002, Filename: "a very long file name, ünïcode & <all>, that goes on", Ext: ".webm", Size: 4096, Width: 640, Height: 480, ThumbW: 250, ThumbH: 188, Spoiler: true}}},
 	}
-	return v, []string{"op", "spoiler", "escapes", "unsized", "fit"}
+	return v, []string{"op", "spoiler", "escapes", "unsized", "fit", "files"}
 }
 
 // The markup of a post is written twice: by ui/post.go into the pages and

@@ -265,3 +265,43 @@ func (nopReader) Latest(context.Context, int) ([]maniwani.ThreadView, error) { r
 func (nopReader) ThreadOf(context.Context, string, int64) (int64, error) {
 	return 0, maniwani.Errorf(maniwani.KindNotFound, "none")
 }
+func (nopReader) MovedTo(context.Context, string, int64) (maniwani.MovedPost, error) {
+	return maniwani.MovedPost{}, maniwani.Errorf(maniwani.KindNotFound, "none")
+}
+func (nopReader) Archive(context.Context, string, int) ([]maniwani.ThreadView, error) {
+	return nil, nil
+}
+
+// Bug 8 of issue 18: a thread at its bump or image limit says so, and
+// past its image limit its form offers no file; a thread below both says
+// neither and offers the board's types. Bug 9: the file field's accept
+// names the board's own types.
+func TestThreadLimits(t *testing.T) {
+	s := testService(t)
+	b := boardB()
+	b.BumpLimit, b.ImageLimit, b.FileTypes = 3, 2, []string{".png", ".webm"}
+	for _, c := range []struct {
+		replies, images int
+		bump, image     bool
+	}{{1, 1, false, false}, {3, 1, true, false}, {1, 2, false, true}, {5, 4, true, true}} {
+		v := fakeThread(1)
+		v.Replies, v.Images = c.replies, c.images
+		var buf bytes.Buffer
+		if err := s.tpl.ExecuteTemplate(&buf, "thread", s.threadPage([]maniwani.Board{b}, &b, v)); err != nil {
+			t.Fatal(err)
+		}
+		page := buf.String()
+		if got := strings.Contains(page, `id="bumplimit"`) && strings.Contains(page, "bump limit (3 replies)"); got != c.bump {
+			t.Errorf("%d replies: bump limit notice %v, want %v", c.replies, got, c.bump)
+		}
+		if got := strings.Contains(page, `id="imagelimit"`) && strings.Contains(page, "image limit (2 files)"); got != c.image {
+			t.Errorf("%d images: image limit notice %v, want %v", c.images, got, c.image)
+		}
+		if got := strings.Contains(page, `name="upfile"`); got == c.image {
+			t.Errorf("%d images of 2: file field offered %v", c.images, got)
+		}
+		if !c.image && !strings.Contains(page, `accept="image/png,.png,video/webm,.webm"`) {
+			t.Errorf("the file field does not accept the board's types:\n%s", page)
+		}
+	}
+}

@@ -32,6 +32,10 @@ import (
 // Config is the ui's settings.
 type Config struct {
 	Logger *slog.Logger
+	// PublicURL is the site's address (https://example.org) that the feeds'
+	// links start with; "": they are paths. Never the request's Host: a
+	// feed is cached, and one visitor's Host would be every reader's.
+	PublicURL string
 }
 
 // Deps is what the ui reads from.
@@ -78,10 +82,17 @@ func (s *Service) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{$}", s.handleHome)
 	m.HandleFunc("GET /static/{file}", s.assets.serve)
+	// Browsers ask for it whatever the page says.
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, s.assets.byName["icon.svg"].url, http.StatusMovedPermanently)
+	})
 	m.HandleFunc("GET /{board}", s.handleBoardRedirect)
 	m.HandleFunc("GET /{board}/{$}", s.handleIndex)
 	m.HandleFunc("GET /{board}/{page}", s.handleIndex) // and /{board}/catalog
 	m.HandleFunc("GET /{board}/thread/{no}", s.handleThread)
+	m.HandleFunc("GET /{board}/catalog/{sort}", s.handleCatalog)
+	m.HandleFunc("GET /{board}/catalog/search/{q}", s.handleCatalog)
+	m.HandleFunc("GET /{board}/catalog/find", s.handleCatalogFind)
 	if s.staff != nil {
 		s.adminRoutes(m)
 	}

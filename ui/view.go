@@ -23,6 +23,9 @@ type page struct {
 	Prev    string       // index: the previous page's path, if any
 	Next    string       // index: the next page's path, if any
 	Err     *errorView
+	Archive []archiveRow // archive
+	Sort    string       // catalog: "" (bump order), last, new, replies or search
+	Query   string       // catalog: the search's term
 }
 
 // threadView is a thread as a page shows it.
@@ -45,6 +48,7 @@ type postView struct {
 	Href      string // /b/thread/12#p34
 	Backlinks []int64
 	File      *fileView
+	Extra     []*fileView      // the files after the first
 	T         *maniwani.Thread // the thread, on its opening post only
 	Reply     string           // an index page's opening post: the thread's path
 }
@@ -89,6 +93,9 @@ func (s *Service) newThreadView(v *maniwani.ThreadView) threadView {
 		pv.Href = tv.Path + "#p" + strconv.FormatInt(p.No, 10)
 		if p.File != nil {
 			pv.File = s.newFileView(p.Board, p.File)
+		}
+		for j := range p.Extra {
+			pv.Extra = append(pv.Extra, s.newFileView(p.Board, &p.Extra[j]))
 		}
 		at[p.No] = i
 	}

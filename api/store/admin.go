@@ -290,8 +290,8 @@ type StaffDeleted struct {
 	Files   []GoneFile
 }
 
-// DeleteFile removes a post's file and keeps the post, and logs it.
-func (s *Store) DeleteFile(ctx context.Context, board string, no int64, e maniwani.LogEntry) (thread int64, gone GoneFile, err error) {
+// DeleteFile removes a post's files and keeps the post, and logs it.
+func (s *Store) DeleteFile(ctx context.Context, board string, no int64, e maniwani.LogEntry) (thread int64, gone []GoneFile, err error) {
 	err = s.write(ctx, func(tx *gorm.DB) error {
 		b, p, err := s.postRow(tx, board, no)
 		if err != nil {
@@ -304,11 +304,11 @@ func (s *Store) DeleteFile(ctx context.Context, board string, no int64, e maniwa
 		if len(files) == 0 {
 			return notFound("Post No.%d has no file.", no)
 		}
-		thread, gone = p.ThreadNo, files[0]
+		thread, gone = p.ThreadNo, files
 		now := timeToUS(e.Time)
 		upd := map[string]any{"modified_us": now}
 		if p.ThreadNo != p.No && !p.Held { // a held reply's file was never counted
-			upd["images"] = gorm.Expr("images - 1")
+			upd["images"] = gorm.Expr("images - ?", len(files))
 		}
 		if err := tx.Model(&threadRow{}).Where("board_id = ? AND no = ?", b.ID, p.ThreadNo).Updates(upd).Error; err != nil {
 			return err

@@ -57,5 +57,5 @@ func (s *Store) checkPost(tx *gorm.DB, in NewPost, withFile bool) error {
 
 func imageLimitReached(thread int64, limit int) error {
 	return maniwani.Errorf(maniwani.KindForbidden,
-		"Thread No.%d has reached its limit of %d images; reply without a file.", thread, limit)
+		"Thread No.%d has reached its limit of %d image%s; reply without a file.", thread, limit, plural(limit))
 }

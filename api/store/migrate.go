@@ -145,6 +145,33 @@ func Migrations() []Migration {
 			}
 			return nil
 		}},
+		{ID: "0015_moved_posts", Up: func(tx *gorm.DB) error {
+			return tx.Migrator().AutoMigrate(&movedPostRow{})
+		}},
+		// Several files a post: a file's place in its post joins the
+		// unique index that allowed one a post.
+		{ID: "0016_files_per_post", Up: func(tx *gorm.DB) error {
+			m := tx.Migrator()
+			if !m.HasColumn(&boardRow{}, "MaxFiles") {
+				if err := m.AddColumn(&boardRow{}, "MaxFiles"); err != nil {
+					return err
+				}
+			}
+			if !m.HasColumn(&fileRow{}, "Idx") {
+				if err := m.AddColumn(&fileRow{}, "Idx"); err != nil {
+					return err
+				}
+			}
+			if m.HasIndex(&fileRow{}, "files_board_post") {
+				if err := m.DropIndex(&fileRow{}, "files_board_post"); err != nil {
+					return err
+				}
+			}
+			if !m.HasIndex(&fileRow{}, "files_board_post_idx") {
+				return m.CreateIndex(&fileRow{}, "files_board_post_idx")
+			}
+			return nil
+		}},
 	}
 }
 

@@ -108,23 +108,24 @@ func (s *Store) MoveThread(ctx context.Context, from string, no int64, to string
 			if err != nil {
 				return err
 			}
-			var f fileRow
-			err = tx.Where("board_id = ? AND post_no = ?", src.ID, p.No).Take(&f).Error
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				continue
-			}
-			if err != nil {
+			var files []fileRow
+			if err := tx.Where("board_id = ? AND post_no = ?", src.ID, p.No).Order("idx").Find(&files).Error; err != nil {
 				return err
 			}
-			tim := f.Tim
-			if lastTim != nil && *lastTim >= tim {
-				tim = *lastTim + 1
+			for _, f := range files {
+				tim := f.Tim
+				if lastTim != nil && *lastTim >= tim {
+					tim = *lastTim + 1
+				}
+				lastTim = &tim
+				out.Files = append(out.Files, maniwani.FileRef{Board: from, Tim: f.Tim, SHA256: f.SHA256, Ext: f.Ext})
+				if err := tx.Model(&f).Updates(map[string]any{"board_id": dst.ID, "post_no": n, "tim": tim}).Error; err != nil {
+					return err
+				}
 			}
-			lastTim = &tim
-			out.Files = append(out.Files, maniwani.FileRef{Board: from, Tim: f.Tim, SHA256: f.SHA256, Ext: f.Ext})
-			if err := tx.Model(&f).Updates(map[string]any{"board_id": dst.ID, "post_no": n, "tim": tim}).Error; err != nil {
-				return err
-			}
+		}
+		if err := s.leaveForwarding(tx, dst.ID, out); err != nil {
+			return err
 		}
 		// Reports and quotes follow the posts' numbers.
 		for old, n := range out.Numbers {
@@ -159,4 +160,80 @@ func (s *Store) MoveThread(ctx context.Context, from string, no int64, to string
 		return addLog(tx, e)
 	})
 	return out, err
+}
+
+// leaveForwarding records where each moved post went, so its old address
+// answers a redirect (MovedTo), points the addresses that led to a post
+// moved before at its new place, and rewrites the quotes of the moved
+// posts in other threads (by the quotes table, before it follows the move
+// below) to their new places: a quote >>N of the board left becomes
+// >>>/to/M, so it links, previews and backlinks as before.
+func (s *Store) leaveForwarding(tx *gorm.DB, dstID int64, m *Moved) error {
+	rows := make([]movedPostRow, 0, len(m.Numbers))
+	for old, n := range m.Numbers {
+		rows = append(rows, movedPostRow{FromBoard: m.From, FromNo: old, ToBoard: m.To, ToNo: n, ToThread: m.NewNo})
+		err := tx.Model(&movedPostRow{}).Where("to_board = ? AND to_no = ?", m.From, old).
+			Updates(map[string]any{"to_board": m.To, "to_no": n, "to_thread": m.NewNo}).Error
+		if err != nil {
+			return err
+		}
+	}
+	if err := tx.CreateInBatches(rows, 200).Error; err != nil {
+		return err
+	}
+	olds := make([]int64, 0, len(m.Numbers))
+	for old := range m.Numbers {
+		olds = append(olds, old)
+	}
+	// The quoting posts outside the thread: the thread's own posts were
+	// requoted with it.
+	var quoting []postRow
+	err := tx.Where("id IN (?)", tx.Model(&postRow{}).Select("posts.id").
+		Joins("JOIN quotes ON quotes.board_id = posts.board_id AND quotes.from_no = posts.no").
+		Where("quotes.to_board = ? AND quotes.to_no IN ?", m.From, olds).
+		Where("NOT (posts.board_id = ? AND posts.thread_no = ?)", dstID, m.NewNo)).Find(&quoting).Error
+	if err != nil || len(quoting) == 0 {
+		return err
+	}
+	names, err := boardNames(tx)
+	if err != nil {
+		return err
+	}
+	for _, p := range quoting {
+		board := names[p.BoardID]
+		requote := func(q markdown.Quote) markdown.Quote {
+			n, ok := m.Numbers[q.No]
+			if q.Board != m.From || !ok {
+				return q
+			}
+			q.Board, q.No, q.Cross = m.To, n, true
+			if q.Thread > 0 {
+				q.Thread = m.NewNo
+			}
+			return q
+		}
+		com, body := markdown.RequoteCom(board, p.Com, requote), markdown.RequoteBody(board, p.Body, requote)
+		if com == p.Com && body == p.Body {
+			continue
+		}
+		if err := tx.Model(&postRow{}).Where("id = ?", p.ID).Updates(map[string]any{"com": com, "body": body}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MovedTo tells where the board's post no went when its thread was moved:
+// the board, the thread and the post's new number; KindNotFound when it
+// was never moved.
+func (s *Store) MovedTo(ctx context.Context, board string, no int64) (maniwani.MovedPost, error) {
+	var row movedPostRow
+	err := s.db.WithContext(ctx).Where("from_board = ? AND from_no = ?", board, no).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return maniwani.MovedPost{}, notFound("Post No.%d was not moved from /%s/.", no, board)
+	}
+	if err != nil {
+		return maniwani.MovedPost{}, err
+	}
+	return maniwani.MovedPost{Board: row.ToBoard, Thread: row.ToThread, No: row.ToNo}, nil
 }

@@ -42,6 +42,9 @@ type NewPost struct {
 	// File is the post's attachment, already stored in media; its Tim is
 	// chosen here, unique on the board.
 	File *maniwani.File
+	// Extra are its further files (the board's max_files), stored the same
+	// way, in order.
+	Extra []maniwani.File
 	// MaxHeld bounds the board's held posts (hold_new_posters); 0:
 	// DefaultMaxHeld.
 	MaxHeld int
@@ -168,14 +171,18 @@ func (s *Store) createPost(ctx context.Context, in NewPost, inStatement bool) (*
 		if err := saveQuotes(tx, board.ID, no, in.Quotes); err != nil {
 			return err
 		}
-		var file *fileRow
+		var files []*fileRow
 		if in.File != nil {
-			if in.Resto != 0 && thread.Images >= board.ImageLimit {
+			all := append([]maniwani.File{*in.File}, in.Extra...)
+			if in.Resto != 0 && thread.Images+len(all) > board.ImageLimit {
 				return imageLimitReached(in.Resto, board.ImageLimit)
 			}
-			var err error
-			if file, err = saveFile(tx, board.ID, no, in.File, in.Time); err != nil {
-				return err
+			for i := range all {
+				file, err := saveFile(tx, board.ID, no, i, &all[i], in.Time)
+				if err != nil {
+					return err
+				}
+				files = append(files, file)
 			}
 		}
 
@@ -196,10 +203,7 @@ func (s *Store) createPost(ctx context.Context, in NewPost, inStatement bool) (*
 			if !in.Sage {
 				bumped = gorm.Expr("CASE WHEN replies < ? THEN ? ELSE bumped_us END", board.BumpLimit, now)
 			}
-			images := 0
-			if file != nil {
-				images = 1
-			}
+			images := len(files)
 			res := tx.Model(&threadRow{}).Where("id = ? AND closed = ? AND archived = ?", thread.ID, false, false).
 				Updates(map[string]any{"replies": gorm.Expr("replies + 1"), "images": gorm.Expr("images + ?", images),
 					"bumped_us": bumped, "modified_us": now})
@@ -220,8 +224,12 @@ func (s *Store) createPost(ctx context.Context, in NewPost, inStatement bool) (*
 			out = &Created{}
 		}
 		out.Post = post.domain(in.Board)
-		if file != nil {
-			out.Post.File = file.domain()
+		for i, f := range files {
+			if i == 0 {
+				out.Post.File = f.domain()
+			} else {
+				out.Post.Extra = append(out.Post.Extra, *f.domain())
+			}
 		}
 		return nil
 	})
@@ -235,7 +243,7 @@ func (s *Store) createPost(ctx context.Context, in NewPost, inStatement bool) (*
 // post's time in milliseconds, or one past the board's newest when two
 // files come within a millisecond. The board's lock is held, so the
 // maximum read is still the maximum at commit.
-func saveFile(tx *gorm.DB, boardID, no int64, f *maniwani.File, at time.Time) (*fileRow, error) {
+func saveFile(tx *gorm.DB, boardID, no int64, idx int, f *maniwani.File, at time.Time) (*fileRow, error) {
 	var last *int64
 	if err := tx.Model(&fileRow{}).Where("board_id = ?", boardID).Select("MAX(tim)").Scan(&last).Error; err != nil {
 		return nil, err
@@ -245,7 +253,7 @@ func saveFile(tx *gorm.DB, boardID, no int64, f *maniwani.File, at time.Time) (*
 		tim = *last + 1
 	}
 	row := &fileRow{
-		BoardID: boardID, PostNo: no, Tim: tim, Filename: f.Filename, Ext: f.Ext, Size: f.Size,
+		BoardID: boardID, PostNo: no, Idx: idx, Tim: tim, Filename: f.Filename, Ext: f.Ext, Size: f.Size,
 		MD5: f.MD5, SHA256: f.SHA256, Width: f.Width, Height: f.Height, ThumbW: f.ThumbW, ThumbH: f.ThumbH,
 		Spoiler: f.Spoiler, Thumbnail: f.Thumbnail,
 	}
@@ -549,6 +557,15 @@ func (s *Store) DeletePost(ctx context.Context, board string, no int64, password
 		if p.PasswordHash == "" || passwordHash == "" ||
 			subtle.ConstantTimeCompare([]byte(p.PasswordHash), []byte(passwordHash)) != 1 {
 			return maniwani.Errorf(maniwani.KindForbidden, "Wrong password for post No.%d.", no)
+		}
+		// The archive keeps what it holds, as 4chan's does.
+		var archived []bool
+		err = tx.Model(&threadRow{}).Where("board_id = ? AND no = ?", b.ID, p.ThreadNo).Pluck("archived", &archived).Error
+		if err != nil {
+			return err
+		}
+		if len(archived) > 0 && archived[0] {
+			return maniwani.Errorf(maniwani.KindConflict, "Thread No.%d is archived: its posts can no longer be deleted.", p.ThreadNo)
 		}
 		out = &Deleted{Board: board, No: no, Thread: p.ThreadNo}
 		out.Files, err = deletePosts(tx, b, []postRow{*p}, at.UnixMicro())

@@ -1,9 +1,10 @@
 package store
 
 import (
-	"time"
-
+	"cmp"
 	"context"
+	"slices"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -24,6 +25,35 @@ func (r *fileRow) domain() *maniwani.File {
 		Width: r.Width, Height: r.Height, ThumbW: r.ThumbW, ThumbH: r.ThumbH,
 		Spoiler: r.Spoiler, Thumbnail: r.Thumbnail,
 	}
+}
+
+// countPosters fills in each thread's Posters: the distinct keys of its
+// published posts, in one query.
+func countPosters(db *gorm.DB, boardID int64, views []*maniwani.ThreadView) error {
+	if len(views) == 0 {
+		return nil
+	}
+	nos := make([]int64, len(views))
+	for i, v := range views {
+		nos[i] = v.No
+	}
+	var rows []struct {
+		ThreadNo int64
+		N        int
+	}
+	err := db.Model(&postRow{}).Select("thread_no, COUNT(DISTINCT ip_key) AS n").
+		Where("board_id = ? AND thread_no IN ? AND held = ?", boardID, nos, false).Group("thread_no").Scan(&rows).Error
+	if err != nil {
+		return err
+	}
+	by := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		by[r.ThreadNo] = r.N
+	}
+	for _, v := range views {
+		v.Posters = by[v.No]
+	}
+	return nil
 }
 
 // Threads reads the board's live threads in index order (stickies first,
@@ -99,10 +129,22 @@ func (s *Store) Threads(ctx context.Context, board string, offset, limit, last i
 		shown := 0
 		for _, p := range kept[i].Posts[1:] {
 			if p.File != nil {
-				shown++
+				shown += 1 + len(p.Extra)
 			}
 		}
 		kept[i].OmittedImages = kept[i].Images - shown
+	}
+	ptrs := make([]*maniwani.ThreadView, len(kept))
+	for i := range kept {
+		ptrs[i] = &kept[i]
+	}
+	if err := countPosters(db, b.ID, ptrs); err != nil {
+		return nil, err
+	}
+	// In index order: a thread's place is its page. (A thread whose
+	// opening post is gone takes no place on the pages either.)
+	for i := range kept {
+		kept[i].Page = (offset+i)/maniwani.ThreadsPerPage + 1
 	}
 	return kept, nil
 }
@@ -118,6 +160,43 @@ func (s *Store) Archived(ctx context.Context, board string) ([]int64, error) {
 	err = db.Model(&threadRow{}).Where("board_id = ? AND archived = ?", b.ID, true).
 		Order("no").Pluck("no", &nos).Error
 	return nos, err
+}
+
+// Archive reads the board's archived threads, the most recently archived
+// first, at most limit, each with its opening post.
+func (s *Store) Archive(ctx context.Context, board string, limit int) ([]maniwani.ThreadView, error) {
+	db := s.db.WithContext(ctx)
+	b, err := s.boardRow(db, board)
+	if err != nil {
+		return nil, err
+	}
+	var threads []threadRow
+	err = db.Where("board_id = ? AND archived = ?", b.ID, true).
+		Order("archived_us DESC, no DESC").Limit(limit).Find(&threads).Error
+	if err != nil || len(threads) == 0 {
+		return nil, err
+	}
+	nos := make([]int64, len(threads))
+	for i := range threads {
+		nos[i] = threads[i].No
+	}
+	var ops []postRow
+	if err := db.Where("board_id = ? AND no IN ? AND held = ?", b.ID, nos, false).Find(&ops).Error; err != nil {
+		return nil, err
+	}
+	byNo := make(map[int64]maniwani.Post, len(ops))
+	for i := range ops {
+		byNo[ops[i].No] = ops[i].domain(board)
+	}
+	out := make([]maniwani.ThreadView, 0, len(threads))
+	for i := range threads {
+		op, ok := byNo[threads[i].No]
+		if !ok {
+			continue
+		}
+		out = append(out, maniwani.ThreadView{Thread: threads[i].domain(board), Posts: []maniwani.Post{op}})
+	}
+	return out, nil
 }
 
 // attachFiles fills in the File of each post that has one; posts are few
@@ -138,18 +217,23 @@ func (s *Store) attachFiles(db *gorm.DB, boardID int64, posts []maniwani.Post) e
 	return nil
 }
 
-// attach gives each post its file among files.
+// attach gives each post its files among files, in their order.
 func attach(posts []maniwani.Post, files []fileRow) {
 	if len(files) == 0 {
 		return
 	}
-	byNo := make(map[int64]*fileRow, len(files))
+	slices.SortFunc(files, func(a, b fileRow) int { return cmp.Compare(a.Idx, b.Idx) })
+	byNo := make(map[int64][]*fileRow, len(files))
 	for i := range files {
-		byNo[files[i].PostNo] = &files[i]
+		byNo[files[i].PostNo] = append(byNo[files[i].PostNo], &files[i])
 	}
 	for i := range posts {
-		if f := byNo[posts[i].No]; f != nil {
-			posts[i].File = f.domain()
+		for j, f := range byNo[posts[i].No] {
+			if j == 0 {
+				posts[i].File = f.domain()
+			} else {
+				posts[i].Extra = append(posts[i].Extra, *f.domain())
+			}
 		}
 	}
 }

@@ -16,7 +16,9 @@ type boardRow struct {
 	CooldownThread int    `gorm:"not null"`
 	CooldownReply  int    `gorm:"not null"`
 	PosterIDs      bool   `gorm:"not null"`
-	FileTypes      string `gorm:"size:64;not null;default:''"` // extensions without dots, comma-separated; empty: the defaults
+	// MaxFiles is how many files a post may carry (1 to MaxFilesLimit).
+	MaxFiles  int    `gorm:"not null;default:1"`
+	FileTypes string `gorm:"size:64;not null;default:''"` // extensions without dots, comma-separated; empty: the defaults
 	// UniqueCommentsMinutes: a comment the board had within that many
 	// minutes is refused (posts' CommentHash); 0: off.
 	UniqueCommentsMinutes int `gorm:"not null;default:0"`
@@ -93,9 +95,13 @@ func (postRow) TableName() string { return "posts" }
 
 // fileRow is a post's attachment; the bytes live in media, keyed by SHA256.
 type fileRow struct {
-	ID        int64  `gorm:"primaryKey"`
-	BoardID   int64  `gorm:"not null;uniqueIndex:files_board_post;uniqueIndex:files_board_tim"`
-	PostNo    int64  `gorm:"not null;uniqueIndex:files_board_post"`
+	ID      int64 `gorm:"primaryKey"`
+	BoardID int64 `gorm:"not null;uniqueIndex:files_board_post_idx;uniqueIndex:files_board_tim"`
+	PostNo  int64 `gorm:"not null;uniqueIndex:files_board_post_idx"`
+	// Idx is the file's place among its post's files (the board's
+	// max_files), from 0: the first is the one the post's own JSON fields
+	// show.
+	Idx       int    `gorm:"not null;default:0;uniqueIndex:files_board_post_idx"`
 	Tim       int64  `gorm:"not null;uniqueIndex:files_board_tim"` // the file's name on the board: unique
 	Filename  string `gorm:"size:255;not null"`
 	Ext       string `gorm:"size:8;not null"`
@@ -226,3 +232,18 @@ type captchaUsedRow struct {
 }
 
 func (captchaUsedRow) TableName() string { return "captcha_used" }
+
+// movedPostRow is where a post of a moved thread went: its old address
+// answers a redirect to the new one. A thread moved again updates the
+// rows that pointed at it, so each old address is one step from where the
+// post is now.
+type movedPostRow struct {
+	ID        int64  `gorm:"primaryKey"`
+	FromBoard string `gorm:"size:16;not null;uniqueIndex:moved_posts_from,priority:1"`
+	FromNo    int64  `gorm:"not null;uniqueIndex:moved_posts_from,priority:2"`
+	ToBoard   string `gorm:"size:16;not null;index:moved_posts_to,priority:1"`
+	ToNo      int64  `gorm:"not null;index:moved_posts_to,priority:2"`
+	ToThread  int64  `gorm:"not null"`
+}
+
+func (movedPostRow) TableName() string { return "moved_posts" }

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,8 +17,8 @@ import (
 // A hot thread is read again after each of its posts, and reading every
 // post's row (its text twice, body and com) cost more than all the rest of
 // a page. So Thread keeps the posts it read, and reads first only each
-// post's stamp: its row's number, time and version, and its file's tim and
-// version. A post whose stamp is the kept one is taken from what
+// post's stamp: its row's number, time and version, and its files' tims and
+// versions. A post whose stamp is the kept one is taken from what
 // is kept; only the others' rows are read. A row's version goes up on
 // every change of it, by a trigger of the database (versionTriggers), so
 // no writer, present or future, can change a post without its stamp
@@ -67,7 +69,27 @@ func versionTriggers(dialect string) []string {
 // with its version names one state of its file, or none (both 0).
 type postStamp struct {
 	no, created, version int64
-	tim, fileVersion     int64
+	tim, files           int64  // the first file's tim; the count of files
+	fileVersions         uint64 // each file's tim and version, in order, mixed
+}
+
+// addFile folds a post's next file (in its order) into its stamp.
+func (st *postStamp) addFile(tim, version int64) {
+	if st.files == 0 {
+		st.tim = tim
+	}
+	st.files++
+	// FNV-1a over the pairs: two different lists of files of one post
+	// give one value only by chance, 1 in 2^64.
+	h := st.fileVersions
+	if h == 0 {
+		h = 14695981039346656037
+	}
+	for _, v := range [2]int64{tim, version} {
+		h ^= uint64(v)
+		h *= 1099511628211
+	}
+	st.fileVersions = h
 }
 
 // keptPost is a post as Thread read it, and its stamp then.
@@ -130,16 +152,25 @@ func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.T
 		}
 		fresh[st.no] = k
 		size += keptSize(&k.post)
-		p := k.post
+		p := k.post.Clone() // the caller's to change
 		p.Board = board
-		if p.File != nil {
-			f := *p.File // the caller's to change
-			p.File = &f
-		}
 		v.Posts = append(v.Posts, p)
 	}
 	if len(v.Posts) == 0 || v.Posts[0].No != no {
 		return nil, notFound("Thread No.%d does not exist on /%s/.", no, board)
+	}
+	if err := countPosters(db, b.ID, []*maniwani.ThreadView{v}); err != nil {
+		return nil, err
+	}
+	if !t.Archived {
+		var before int64
+		err := db.Model(&threadRow{}).Where("board_id = ? AND archived = ? AND (sticky > ? OR (sticky = ? AND "+
+			"(bumped_us > ? OR (bumped_us = ? AND no > ?))))", b.ID, false, t.Sticky, t.Sticky, t.BumpedUS, t.BumpedUS, t.No).
+			Count(&before).Error
+		if err != nil {
+			return nil, err
+		}
+		v.Page = int(before)/maniwani.ThreadsPerPage + 1
 	}
 	if size <= threadMaxBytes {
 		s.threads.Put(key, fresh, now.Add(threadKeptFor))
@@ -152,7 +183,7 @@ func (s *Store) Thread(ctx context.Context, board string, no int64) (*maniwani.T
 // keptSize is about the bytes a kept post holds.
 func keptSize(p *maniwani.Post) int {
 	n := 200 + len(p.Name) + len(p.Trip) + len(p.PosterID) + len(p.Subject) + len(p.Body) + len(p.Com) + len(p.IP) + len(p.PasswordHash)
-	if f := p.File; f != nil {
+	for _, f := range p.Files() {
 		n += 100 + len(f.Filename) + len(f.Ext) + len(f.MD5) + len(f.SHA256)
 	}
 	return n
@@ -163,7 +194,7 @@ func keptSize(p *maniwani.Post) int {
 func threadStamps(db *gorm.DB, boardID, no int64) ([]postStamp, error) {
 	rows, err := db.Raw(`SELECT p.no, p.created_us, p.version, COALESCE(f.tim, 0), COALESCE(f.version, 0)
 		FROM posts p LEFT JOIN files f ON f.board_id = p.board_id AND f.post_no = p.no
-		WHERE p.board_id = ? AND p.thread_no = ? AND p.held = ? ORDER BY p.no`, boardID, no, false).Rows()
+		WHERE p.board_id = ? AND p.thread_no = ? AND p.held = ? ORDER BY p.no, f.idx`, boardID, no, false).Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -171,8 +202,16 @@ func threadStamps(db *gorm.DB, boardID, no int64) ([]postStamp, error) {
 	var out []postStamp
 	for rows.Next() {
 		var st postStamp
-		if err := rows.Scan(&st.no, &st.created, &st.version, &st.tim, &st.fileVersion); err != nil {
+		var tim, version int64
+		if err := rows.Scan(&st.no, &st.created, &st.version, &tim, &version); err != nil {
 			return nil, err
+		}
+		if n := len(out); n > 0 && out[n-1].no == st.no { // a further file of the post
+			out[n-1].addFile(tim, version)
+			continue
+		}
+		if tim != 0 {
+			st.addFile(tim, version)
 		}
 		out = append(out, st)
 	}
@@ -206,17 +245,22 @@ func readPosts(db *gorm.DB, boardID, thread int64, nos []int64, all bool) (map[i
 			return nil, err
 		}
 	}
-	byNo := make(map[int64]*fileRow, len(files))
+	slices.SortFunc(files, func(a, b fileRow) int { return cmp.Compare(a.Idx, b.Idx) })
+	byNo := make(map[int64][]*fileRow, len(files))
 	for i := range files {
-		byNo[files[i].PostNo] = &files[i]
+		byNo[files[i].PostNo] = append(byNo[files[i].PostNo], &files[i])
 	}
 	out := make(map[int64]*keptPost, len(rows))
 	for i := range rows {
 		r := &rows[i]
 		k := &keptPost{post: r.domain(""), stamp: postStamp{no: r.No, created: r.CreatedUS, version: r.Version}}
-		if f := byNo[r.No]; f != nil {
-			k.post.File = f.domain()
-			k.stamp.tim, k.stamp.fileVersion = f.Tim, f.Version
+		for j, f := range byNo[r.No] {
+			if j == 0 {
+				k.post.File = f.domain()
+			} else {
+				k.post.Extra = append(k.post.Extra, *f.domain())
+			}
+			k.stamp.addFile(f.Tim, f.Version)
 		}
 		out[r.No] = k
 	}

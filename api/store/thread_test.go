@@ -28,6 +28,7 @@ func TestThreadKeptPosts(t *testing.T) {
 		op := post(t, s, store.NewPost{Board: "b", Name: "Anonymous", Time: c.next(), File: testFile("f0")})
 		nos := []int64{}
 		sha := map[int64]string{op.No: "f0"}
+		extra := map[int64]string{} // a post's last file, when it has several
 		reply := func(i int) int64 {
 			p := store.NewPost{Board: "b", Resto: op.No, Name: "Anonymous", Time: c.next(), IP: fmt.Sprintf("10.0.%d.%d", i/250, i%250),
 				Body: fmt.Sprint("reply ", i), Com: fmt.Sprint("reply ", i), PasswordHash: "pw"}
@@ -35,9 +36,15 @@ func TestThreadKeptPosts(t *testing.T) {
 				sha[int64(i)] = fmt.Sprint("f", i)
 				p.File = testFile(sha[int64(i)])
 			}
+			if i%6 == 0 { // several files: a change of any is seen
+				p.Extra = []maniwani.File{*testFile(fmt.Sprint("f", i, "e1")), *testFile(fmt.Sprint("f", i, "e2"))}
+			}
 			no := post(t, s, p).No
 			if p.File != nil {
 				sha[no] = sha[int64(i)]
+			}
+			if p.Extra != nil {
+				extra[no] = p.Extra[1].SHA256
 			}
 			nos = append(nos, no)
 			return no
@@ -102,6 +109,12 @@ func TestThreadKeptPosts(t *testing.T) {
 				what = "a ban's message"
 			case 2:
 				what = "a thumbnail made"
+				if x := extra[no]; x != "" && sha[no] != "" {
+					what = "a thumbnail of a post's third file made"
+					_, err = s.ThumbnailMade(ctx, x)
+					delete(extra, no)
+					break
+				}
 				if sha[no] == "" || thumbed[no] {
 					rows = 0
 					break
@@ -117,6 +130,7 @@ func TestThreadKeptPosts(t *testing.T) {
 				e.Time = c.next()
 				_, _, err = s.DeleteFile(ctx, "b", no, e)
 				delete(sha, no)
+				delete(extra, no)
 			case 4:
 				e.Time = c.next()
 				_, err = s.StaffDelete(ctx, "b", no, store.ScopePost, e)

@@ -155,10 +155,10 @@ func Check(r io.Reader, filename, dir string, lim Limits) (_ *Checked, err error
 	}
 	ft := sniff(head[:n])
 	if ft == nil {
-		return nil, maniwani.Errorf(maniwani.KindInvalid, "The file's type is not one this site takes.")
+		return nil, maniwani.Errorf(maniwani.KindInvalid, "The file's type is not one this board takes: it takes %s.", lim.typesText())
 	}
 	if !lim.takes(ft.ext) {
-		return nil, maniwani.Errorf(maniwani.KindInvalid, "This board does not take %s files.", ft.name)
+		return nil, maniwani.Errorf(maniwani.KindInvalid, "This board does not take %s files: it takes %s.", ft.name, lim.typesText())
 	}
 	f.Ext, f.ContentType = ft.ext, ft.mime
 
@@ -357,4 +357,33 @@ func SizeText(n int64) string {
 		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// typesText names the types l takes, as a poster reads them: "JPEG, PNG
+// and WebM".
+func (l Limits) typesText() string {
+	types := l.Types
+	if types == nil {
+		types = DefaultTypes()
+	}
+	names := make([]string, 0, len(types))
+	for _, t := range types {
+		name := strings.ToUpper(strings.TrimPrefix(t, "."))
+		switch t {
+		case ".jpg":
+			name = "JPEG"
+		case ".webp":
+			name = "WebP"
+		case ".webm":
+			name = "WebM"
+		}
+		names = append(names, name)
+	}
+	switch len(names) {
+	case 0:
+		return "none"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }

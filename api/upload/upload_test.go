@@ -513,7 +513,7 @@ func TestRefuse(t *testing.T) {
 	badInfo := bytes.Replace(webm, []byte("\x2a\xd7\xb1\x83"), []byte("\x2a\xd7\xb1\xff"), 1) // TimestampScale of unknown size
 
 	const (
-		notTaken = "The file's type is not one this site takes."
+		notTaken = "The file's type is not one this board takes: it takes JPEG, PNG, GIF, WebP, WebM and MP4."
 		cutJPEG  = "The file is not a valid JPEG image (it is cut short or damaged)."
 		cutPNG   = "The file is not a valid PNG image (it is cut short or damaged)."
 		cutGIF   = "The file is not a valid GIF image (it is cut short or damaged)."
@@ -533,8 +533,8 @@ func TestRefuse(t *testing.T) {
 		{"html", []byte("<html><script>alert(1)</script></html>"), Limits{}, maniwani.KindInvalid, notTaken},
 		{"over the size limit", png, Limits{MaxSize: int64(len(png)) - 1}, maniwani.KindTooLarge,
 			"The file is larger than this board's limit of " + SizeText(int64(len(png))-1) + "."},
-		{"type not taken", webm, Limits{Types: []string{".jpg", ".png"}}, maniwani.KindInvalid, "This board does not take WebM files."},
-		{"no types", png, Limits{Types: []string{}}, maniwani.KindInvalid, "This board does not take PNG files."},
+		{"type not taken", webm, Limits{Types: []string{".jpg", ".png"}}, maniwani.KindInvalid, "This board does not take WebM files: it takes JPEG and PNG."},
+		{"no types", png, Limits{Types: []string{}}, maniwani.KindInvalid, "This board does not take PNG files: it takes none."},
 		{"jpeg cut in half", jpg[:len(jpg)/2], Limits{}, maniwani.KindInvalid, cutJPEG},
 		{"jpeg without EOI", jpg[:len(jpg)-2], Limits{}, maniwani.KindInvalid, cutJPEG},
 		{"jpeg with a zip after it", append(bytes.Clone(jpg), "PK\x03\x04rest of an archive"...), Limits{}, maniwani.KindInvalid,

@@ -225,7 +225,12 @@ func moderateSpam(t *testing.T, b *browser, adm context.Context, base string, th
 	if err := os.WriteFile(filepath.Join(dir, "admin-purge.png"), result(t, ctx, chromedp.FullScreenshot(100)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b.do(t, ctx, chromedp.Click(chromedp.CSS("form.pg button")), chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
+	// A destructive action asks first, on a page of its own.
+	b.do(t, ctx, chromedp.Click(chromedp.CSS("form.pg button")), chromedp.WaitVisible(chromedp.CSS("p.ask")))
+	if got := text("p.ask"); got != "Delete every post of 10.9.4.1 on every board?" {
+		t.Errorf("the purge asks %q", got)
+	}
+	b.do(t, ctx, chromedp.Click(chromedp.CSS("input[name=confirm] + button")), chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
 	if got := text(".flash.ok"); got != "Purged 10.9.4.1 on every board: 1 post deleted." {
 		t.Errorf("after the purge beside the post: %q", got)
 	}
@@ -233,7 +238,8 @@ func moderateSpam(t *testing.T, b *browser, adm context.Context, base string, th
 	// of the page before would satisfy the wait for the next one.)
 	b.do(t, ctx, chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(chromedp.CSS("#pg-target")),
 		chromedp.SendKeys(chromedp.CSS("#pg-target"), "10.9.4.0/24"),
-		chromedp.Click(chromedp.CSS("form[action='/admin/purge'] button")), chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
+		chromedp.Click(chromedp.CSS("form[action='/admin/purge'] button")), chromedp.WaitVisible(chromedp.CSS("p.ask")),
+		chromedp.Click(chromedp.CSS("input[name=confirm] + button")), chromedp.WaitVisible(chromedp.CSS(".flash.ok")))
 	if got := text(".flash.ok"); got != "Purged 10.9.4.0/24 on every board: 2 posts deleted." {
 		t.Errorf("after the purge of the range: %q", got)
 	}

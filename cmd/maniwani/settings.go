@@ -61,6 +61,10 @@ type settings struct {
 	// LiveCoalesce is live.Config.Coalesce: how long a board's events are
 	// gathered to go out in one write per stream; negative: not at all.
 	LiveCoalesce time.Duration
+	// PublicURL is the site's address as readers reach it
+	// (https://example.org), for the absolute links of the feeds; "":
+	// they link by path.
+	PublicURL string
 	// captchaRand is api.Config.CaptchaRand: nil (crypto/rand) but in this
 	// package's tests, which read their captchas' answers through it. No
 	// variable sets it.
@@ -78,7 +82,7 @@ func knownSettings() []string {
 		"MANIWANI_S3_SECURE", "MANIWANI_API_URL", "MANIWANI_UI_URL", "MANIWANI_MEDIA_URL", "MANIWANI_LIVE_URL",
 		"MANIWANI_MARKDOWN_URL", "MANIWANI_INTERNAL_SECRET", "MANIWANI_INTERNAL_SECRET_FILE",
 		"MANIWANI_DNSBL", "MANIWANI_DNSBL_ACTION", "MANIWANI_ONION_HEADER", "MANIWANI_CACHE_STALE",
-		"MANIWANI_LIVE_COALESCE"}
+		"MANIWANI_LIVE_COALESCE", "MANIWANI_PUBLIC_URL"}
 }
 
 // urlSetting is the variable that says where a service is.
@@ -163,6 +167,11 @@ func loadSettings(getenv func(string) string, target string) (settings, error) {
 			errs = append(errs, fmt.Errorf("MANIWANI_LIVE_COALESCE=%q is not a time of at most 1s, such as 5ms (0 or off: none)", v))
 		}
 		s.LiveCoalesce = d
+	}
+	if s.PublicURL = strings.TrimSuffix(getenv("MANIWANI_PUBLIC_URL"), "/"); s.PublicURL != "" {
+		if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			errs = append(errs, fmt.Errorf("MANIWANI_PUBLIC_URL=%q is not a site's address such as https://example.org", s.PublicURL))
+		}
 	}
 	if s.OnionHeader = getenv("MANIWANI_ONION_HEADER"); s.OnionHeader != "" {
 		switch {

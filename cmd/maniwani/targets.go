@@ -320,7 +320,7 @@ func (s *site) staff() maniwani.StaffAPI {
 }
 
 func (s *site) makeUI() error {
-	pages, err := ui.New(ui.Config{Logger: s.log}, ui.Deps{Reader: s.reader(), Staff: s.staff()})
+	pages, err := ui.New(ui.Config{Logger: s.log, PublicURL: s.cfg.PublicURL}, ui.Deps{Reader: s.reader(), Staff: s.staff()})
 	if err != nil {
 		return err
 	}

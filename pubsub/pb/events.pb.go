@@ -154,8 +154,9 @@ type PostCreated struct {
 	Trip          string                 `protobuf:"bytes,6,opt,name=trip,proto3" json:"trip,omitempty"`
 	PosterId      string                 `protobuf:"bytes,7,opt,name=poster_id,json=posterId,proto3" json:"poster_id,omitempty"`
 	Sub           string                 `protobuf:"bytes,8,opt,name=sub,proto3" json:"sub,omitempty"`
-	Com           string                 `protobuf:"bytes,9,opt,name=com,proto3" json:"com,omitempty"`    // rendered HTML
-	File          *File                  `protobuf:"bytes,10,opt,name=file,proto3" json:"file,omitempty"` // absent when the post has no file
+	Com           string                 `protobuf:"bytes,9,opt,name=com,proto3" json:"com,omitempty"`                                  // rendered HTML
+	File          *File                  `protobuf:"bytes,10,opt,name=file,proto3" json:"file,omitempty"`                               // absent when the post has no file
+	ExtraFiles    []*File                `protobuf:"bytes,11,rep,name=extra_files,json=extraFiles,proto3" json:"extra_files,omitempty"` // the files after the first (a board's max_files)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -256,6 +257,13 @@ func (x *PostCreated) GetCom() string {
 func (x *PostCreated) GetFile() *File {
 	if x != nil {
 		return x.File
+	}
+	return nil
+}
+
+func (x *PostCreated) GetExtraFiles() []*File {
+	if x != nil {
+		return x.ExtraFiles
 	}
 	return nil
 }
@@ -822,7 +830,7 @@ const file_events_proto_rawDesc = "" +
 	"\fpost_deleted\x18\x02 \x01(\v2\x1c.maniwani.pubsub.PostDeletedH\x00R\vpostDeleted\x12G\n" +
 	"\x0ethread_updated\x18\x03 \x01(\v2\x1e.maniwani.pubsub.ThreadUpdatedH\x00R\rthreadUpdated\x12S\n" +
 	"\x12cache_invalidation\x18\x05 \x01(\v2\".maniwani.pubsub.CacheInvalidationH\x00R\x11cacheInvalidationB\x06\n" +
-	"\x04kindJ\x04\b\x04\x10\x05J\x04\b\x06\x10\aR\rboard_updatedR\x10thumbnail_result\"\xf3\x01\n" +
+	"\x04kindJ\x04\b\x04\x10\x05J\x04\b\x06\x10\aR\rboard_updatedR\x10thumbnail_result\"\xab\x02\n" +
 	"\vPostCreated\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x16\n" +
 	"\x06thread\x18\x02 \x01(\x03R\x06thread\x12\x0e\n" +
@@ -834,7 +842,9 @@ const file_events_proto_rawDesc = "" +
 	"\x03sub\x18\b \x01(\tR\x03sub\x12\x10\n" +
 	"\x03com\x18\t \x01(\tR\x03com\x12)\n" +
 	"\x04file\x18\n" +
-	" \x01(\v2\x15.maniwani.pubsub.FileR\x04file\"\xca\x01\n" +
+	" \x01(\v2\x15.maniwani.pubsub.FileR\x04file\x126\n" +
+	"\vextra_files\x18\v \x03(\v2\x15.maniwani.pubsub.FileR\n" +
+	"extraFiles\"\xca\x01\n" +
 	"\x04File\x12\x10\n" +
 	"\x03tim\x18\x01 \x01(\x03R\x03tim\x12\x1a\n" +
 	"\bfilename\x18\x02 \x01(\tR\bfilename\x12\x10\n" +
@@ -913,11 +923,12 @@ var file_events_proto_depIdxs = []int32{
 	4, // 2: maniwani.pubsub.Event.thread_updated:type_name -> maniwani.pubsub.ThreadUpdated
 	7, // 3: maniwani.pubsub.Event.cache_invalidation:type_name -> maniwani.pubsub.CacheInvalidation
 	2, // 4: maniwani.pubsub.PostCreated.file:type_name -> maniwani.pubsub.File
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	2, // 5: maniwani.pubsub.PostCreated.extra_files:type_name -> maniwani.pubsub.File
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_events_proto_init() }

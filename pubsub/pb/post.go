@@ -19,8 +19,10 @@ func NewPostCreated(p *maniwani.Post) *PostCreated {
 	e := &PostCreated{Board: p.Board, Thread: thread, No: p.No, Time: p.Time.Unix(), Name: p.Name,
 		Trip: p.Trip, PosterId: p.PosterID, Sub: p.Subject, Com: p.Com}
 	if f := p.File; f != nil {
-		e.File = &File{Tim: f.Tim, Filename: f.Filename, Ext: f.Ext, Fsize: f.Size, Md5: f.MD5,
-			W: int32(f.Width), H: int32(f.Height), TnW: int32(f.ThumbW), TnH: int32(f.ThumbH), Spoiler: f.Spoiler}
+		e.File = fileOf(f)
+	}
+	for i := range p.Extra {
+		e.ExtraFiles = append(e.ExtraFiles, fileOf(&p.Extra[i]))
 	}
 	return e
 }
@@ -35,8 +37,20 @@ func ToPost(e *PostCreated) *maniwani.Post {
 		p.Resto = e.Thread
 	}
 	if f := e.File; f != nil {
-		p.File = &maniwani.File{Tim: f.Tim, Filename: f.Filename, Ext: f.Ext, Size: f.Fsize, MD5: f.Md5,
-			Width: int(f.W), Height: int(f.H), ThumbW: int(f.TnW), ThumbH: int(f.TnH), Spoiler: f.Spoiler}
+		p.File = fileFrom(f)
+	}
+	for _, f := range e.ExtraFiles {
+		p.Extra = append(p.Extra, *fileFrom(f))
 	}
 	return p
+}
+
+func fileOf(f *maniwani.File) *File {
+	return &File{Tim: f.Tim, Filename: f.Filename, Ext: f.Ext, Fsize: f.Size, Md5: f.MD5,
+		W: int32(f.Width), H: int32(f.Height), TnW: int32(f.ThumbW), TnH: int32(f.ThumbH), Spoiler: f.Spoiler}
+}
+
+func fileFrom(f *File) *maniwani.File {
+	return &maniwani.File{Tim: f.Tim, Filename: f.Filename, Ext: f.Ext, Size: f.Fsize, MD5: f.Md5,
+		Width: int(f.W), Height: int(f.H), ThumbW: int(f.TnW), ThumbH: int(f.TnH), Spoiler: f.Spoiler}
 }

@@ -213,6 +213,16 @@ func ScopeOf(path string) (Scope, bool) {
 		}
 		return Scope{Board: board, Thread: no}, true
 	}
+	// The catalog's sorts and searches are board pages too; a search
+	// names its term in the path, as a query string would name no page.
+	if c, ok := strings.CutPrefix(rest, "catalog/"); ok {
+		switch term, search := strings.CutPrefix(c, "search/"); {
+		case search && term != "" && !strings.Contains(term, "/"),
+			c == "last", c == "new", c == "replies":
+			return Scope{Board: board}, true
+		}
+		return Scope{}, false
+	}
 	if strings.Contains(rest, "/") {
 		return Scope{}, false
 	}

@@ -36,14 +36,20 @@ const postHTML = (() => {
       (p.trip ? ` <span class="tr">${esc(p.trip)}</span>` : '') + (p.id ? ` <span class="id">ID:${esc(p.id)}</span>` : '') +
       ` <time datetime="${iso}">${esc(p.now)}</time> <a href="${href}" class="no">No.${p.no}</a>` +
       (p.sticky ? ' <span class="ic">Sticky</span>' : '') + (p.closed ? ' <span class="ic">Closed</span>' : '') + '</div>\n';
-    if (p.ext) {
-      const base = `/media/${b}/${p.tim}`, url = esc(base + p.ext);
-      const [w, hh] = p.tn_w > 0 && p.tn_h > 0 && p.tn_w <= 250 && p.tn_h <= 250 ? [p.tn_w, p.tn_h] : fit(p.w, p.h);
-      const img = p.spoiler ? `<img src="${esc(sp)}" width="100" height="100" alt="Spoiler" loading="lazy">`
+    // A file (the post's own fields, or one of extra_files) as writeFile does.
+    const file = f => {
+      const base = `/media/${b}/${f.tim}`, url = esc(base + f.ext);
+      const [w, hh] = f.tn_w > 0 && f.tn_h > 0 && f.tn_w <= 250 && f.tn_h <= 250 ? [f.tn_w, f.tn_h] : fit(f.w, f.h);
+      const img = f.spoiler ? `<img src="${esc(sp)}" width="100" height="100" alt="Spoiler" loading="lazy">`
         : `<img src="${esc(ph)}" width="${w}" height="${hh}" alt="Thumbnail" loading="lazy" data-w="${esc(base + 's.jpg')}">`;
-      h += `<div class="fi">File: <a href="${url}" target="_blank">${esc(p.filename)}${esc(p.ext)}</a> ` +
-        `(${sizeOf(p.fsize || 0)}, ${p.w || 0}×${p.h || 0})</div><a href="${url}" class="fl" target="_blank">${img}</a>\n`;
-    }
+      // As shortName: a name of over 30 characters shows its first 25, the whole in the title.
+      const cs = [...(f.filename ?? '')], name = cs.length > 30
+        ? `" title="${esc(f.filename)}${esc(f.ext)}">${esc(cs.slice(0, 25).join(''))}(...)` : `">${esc(f.filename)}`;
+      return `<div class="fi">File: <a href="${url}" target="_blank${name}${esc(f.ext)}</a> ` +
+        `(${sizeOf(f.fsize || 0)}, ${f.w || 0}×${f.h || 0})</div><a href="${url}" class="fl" target="_blank">${img}</a>\n`;
+    };
+    if (p.ext && !(p.extra_files || []).length) h += file(p);
+    else if (p.ext) h += '<div class="fs">' + [p, ...p.extra_files].map(f => '<div class="fx">' + file(f) + '</div>').join('') + '</div>\n';
     return h + `<blockquote>${p.com || ''}</blockquote>\n</div>\n`; // com is the server's safe HTML
   };
 })();
@@ -83,7 +89,8 @@ const postHTML = (() => {
     if (i) { i.value = password(); const row = i.closest('.pw'); if (row) row.hidden = true; }
   };
 
-  // Relative times; the exact local time stays in the tooltip.
+  // Relative times, or the exact local ones: a click on a time switches
+  // between them, remembered; the other is in the tooltip.
   const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
   const units = [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]];
   function rel(t) {
@@ -91,13 +98,21 @@ const postHTML = (() => {
     for (const [u, n] of units) if (s >= n) return rtf.format(-Math.floor(s / n), u);
     return 'just now';
   }
+  let exact = store.get('exactTimes', false);
   function times(root) {
-    for (const el of $$('time[datetime]', root)) {
-      const t = Date.parse(el.dateTime);
-      if (!el.title) el.title = new Date(t).toLocaleString();
-      el.textContent = rel(t);
+    body.classList.add('tz'); // the times are the reader's own now, not UTC
+    for (const el of $$('.ph time[datetime]', root)) {
+      const t = Date.parse(el.dateTime), local = new Date(t).toLocaleString();
+      el.title = (exact ? rel(t) : local) + ' (click: ' + (exact ? 'relative' : 'exact') + ' times)';
+      el.textContent = exact ? local : rel(t);
     }
   }
+  d.addEventListener('click', e => {
+    if (!e.target.matches?.('.ph time')) return;
+    exact = !exact;
+    store.set('exactTimes', exact);
+    times(d);
+  });
 
   // A thumbnail still being made: try it now and then, swap it in once it exists.
   function waitThumb(img, tries = 0) {
@@ -126,11 +141,15 @@ const postHTML = (() => {
   // What a post gets once it is on the page: marks, times, menu, thumbnail.
   function enhance(el, b = B) {
     if (mine(b, noOf(el))) el.classList.add('you');
+    // (OP) is this post's thread's opening post; another thread's gets an arrow.
+    const own = target($('.ph a.no', el) || el);
     for (const a of $$('a.quotelink', el)) {
       const tg = target(a);
       if (!tg) continue;
+      const here = own && tg.b === own.b && tg.t === own.t, inText = !!$('blockquote', el)?.contains(a);
       a.classList.toggle('y', mine(tg.b, tg.no));
-      a.classList.toggle('o', tg.no === tg.t && $('blockquote', el)?.contains(a));
+      a.classList.toggle('o', here && tg.no === tg.t && inText);
+      a.classList.toggle('x', !here && inText);
     }
     times(el);
     for (const img of $$('img[data-w]', el)) waitThumb(img);
@@ -411,6 +430,10 @@ const postHTML = (() => {
   const art = T ? d.getElementById('t' + T) : null;
   function addPost(p) {
     if (!art || d.getElementById('p' + p.no)) return;
+    // The thread's stats count it.
+    const st = s => $(`#stats b[data-s="${s}"]`);
+    if (st('r') && p.resto) st('r').textContent = +st('r').textContent + 1;
+    if (st('i') && p.resto && p.ext) st('i').textContent = +st('i').textContent + 1 + (p.extra_files || []).length;
     const el = enhance(render(p, B));
     let next = null;
     for (const x of art.children) if (noOf(x) > p.no) { next = x; break; }
