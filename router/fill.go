@@ -112,10 +112,9 @@ func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*c
 		}
 		e.Compress()
 		s.l1.Put(key, e, s.deps.Gens, sc)
-		if l2 != nil {
-			if err := l2.Store(fctx, sc, key, e); err != nil {
-				s.log.Warn("router: redis store failed", "err", err)
-			}
+		// Redis gets it after the readers have it (l2write.go).
+		if l2 != nil && !s.l2w.add(key, sc, e) {
+			s.log.Debug("router: too many pages wait for redis; one is not stored", "path", key)
 		}
 		return e, nil
 	})

@@ -80,6 +80,7 @@ type Service struct {
 	// meanwhile may take the outdated entry (serveCached).
 	filling sync.Map
 	srv     *fasthttp.Server
+	l2w     *l2Writes // filled pages on their way to L2
 	// following is true while the invalidations of other processes are
 	// heard (always without a bus): only then can an L1 entry vouch for
 	// itself. While the bus is down a write elsewhere goes unheard, so
@@ -134,7 +135,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.MaxHeaderBytes == 0 {
 		cfg.MaxHeaderBytes = 8 << 10
 	}
-	s := &Service{cfg: cfg, deps: deps, log: cfg.Logger, l1: cache.NewL1(cfg.L1Bytes)}
+	s := &Service{cfg: cfg, deps: deps, log: cfg.Logger, l1: cache.NewL1(cfg.L1Bytes), l2w: newL2Writes()}
 	s.following.Store(deps.Bus == nil)
 	if s.log == nil {
 		s.log = slog.Default()
@@ -180,6 +181,12 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		s.following.Store(sub != nil)
 		go s.follow(ctx, sub)
+	}
+	if s.deps.L2 != nil {
+		go s.storeL2(ctx)
+		// What the last fills made goes to Redis before Run returns: a
+		// router that restarts, or another, then fills from there.
+		defer s.flushL2(context.Background())
 	}
 	s.log.Info("router listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)

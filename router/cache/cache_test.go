@@ -445,3 +445,23 @@ func TestGenerationsDoNotGrowOnReads(t *testing.T) {
 		t.Fatalf("a raise to 3 gave %v, %d thread counters", got, len(g.threads))
 	}
 }
+
+// The counters of an entry are read from its encoded head alone, which is
+// all Lookup reads of an entry that turns out outdated.
+func TestEntryGensFromHead(t *testing.T) {
+	for _, g := range []Gens{{}, {1, 2}, {1<<48 - 1, 1<<63 + 5}} {
+		b := (&Entry{Status: 200, Gens: g, Body: []byte("body")}).Marshal()
+		got, ok := entryGens(b[:min(len(b), entryHeadMax)])
+		if !ok || got != g {
+			t.Errorf("entryGens of an entry under %v = %v, %v", g, got, ok)
+		}
+		if _, ok := entryGens(b[:3]); ok { // the version and the status
+			t.Errorf("entryGens of a cut head of %v: ok", g)
+		}
+	}
+	for _, b := range [][]byte{nil, {}, []byte("garbage"), {entryVersion}} {
+		if g, ok := entryGens(b); ok {
+			t.Errorf("entryGens(%q) = %v, ok", b, g)
+		}
+	}
+}
