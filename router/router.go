@@ -76,7 +76,7 @@ type Service struct {
 	log    *slog.Logger
 	l1     *cache.L1
 	flight singleflight.Group
-	// filling holds the keys whose fill is in flight: the readers that come
+	// filling holds the fills in flight, by flightKey: the readers that come
 	// meanwhile may take the outdated entry (serveCached).
 	filling sync.Map
 	srv     *fasthttp.Server
@@ -190,7 +190,8 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("router listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(listener{ln, s.cfg.WriteTimeout}) }()
+	fresh := newFreshConns()
+	go func() { errc <- s.srv.Serve(listener{ln, s.cfg.WriteTimeout, fresh}) }()
 	select {
 	case err := <-errc:
 		return err
@@ -205,6 +206,21 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	// Connections that never sent a request are closed as the server
+	// stops taking new ones (see freshConns), and again while it drains,
+	// for those accepted meanwhile.
+	go func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			fresh.closeAll()
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	return s.srv.ShutdownWithContext(sctx)
 }
 
