@@ -465,3 +465,24 @@ func TestEntryGensFromHead(t *testing.T) {
 		}
 	}
 }
+
+// Fills of two versions of a page can overlap: the older, ending last,
+// does not replace the newer in L1.
+func TestL1KeepsTheNewerVersion(t *testing.T) {
+	g := NewGenerations()
+	c := NewL1(1 << 20)
+	sc := Scope{Board: "b", Thread: 1}
+	g.Raise(sc, Gens{0, 2})
+	c.Put("/b/thread/1", &Entry{Status: 200, Body: []byte("v2"), Gens: Gens{0, 2}}, g, sc)
+	c.Put("/b/thread/1", &Entry{Status: 200, Body: []byte("v1"), Gens: Gens{0, 1}}, g, sc)
+	if e, current := c.Get([]byte("/b/thread/1")); string(e.Body) != "v2" || !current {
+		t.Errorf("after an older version's Put: %q (current %v), want v2", e.Body, current)
+	}
+	// After a Reset the counters start again: a page made since is kept,
+	// whatever its numbers.
+	g.Reset()
+	c.Put("/b/thread/1", &Entry{Status: 200, Body: []byte("v0"), Gens: Gens{0, 0}}, g, sc)
+	if e, current := c.Get([]byte("/b/thread/1")); string(e.Body) != "v0" || !current {
+		t.Errorf("after a Reset and a Put: %q (current %v), want v0", e.Body, current)
+	}
+}
