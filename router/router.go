@@ -10,12 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
-	"golang.org/x/sync/singleflight"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/maniwani/maniwani"
@@ -71,16 +69,15 @@ type Deps struct {
 
 // Service is the router.
 type Service struct {
-	cfg    Config
-	deps   Deps
-	log    *slog.Logger
-	l1     *cache.L1
-	flight singleflight.Group
-	// filling holds the fills in flight, by flightKey: the readers that come
-	// meanwhile may take the outdated entry (serveCached).
-	filling sync.Map
-	srv     *fasthttp.Server
-	l2w     *l2Writes // filled pages on their way to L2
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	l1   *cache.L1
+	// fills are the fills in flight: the readers that come meanwhile may
+	// take the outdated entry (serveCached).
+	fills fills
+	srv   *fasthttp.Server
+	l2w   *l2Writes // filled pages on their way to L2
 	// following is true while the invalidations of other processes are
 	// heard (always without a bus): only then can an L1 entry vouch for
 	// itself. While the bus is down a write elsewhere goes unheard, so

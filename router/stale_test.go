@@ -223,7 +223,8 @@ func (m *moderated) write(posts ...string) {
 // The deletion does not wait for that fill; the moderator's next read, and
 // every reader's from then on, is a page without the post (the router
 // never joins the older fill, nor answers the page before it, to a request
-// that comes after the invalidation), and the older fill, when it ends,
+// that comes after the invalidation; the new fill waits for the older one
+// at most StaleFor, then goes beside it), and the older fill, when it ends,
 // does not put the post back. Only a reader who asked before the deletion
 // may get the post, from that fill. The board's index pages are held to
 // the same.
