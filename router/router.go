@@ -37,8 +37,9 @@ type Config struct {
 	// StaleFor is how long after it was made an outdated page may still be
 	// answered (X-Cache: UPDATING) to the readers that come while another
 	// request makes it again; the request that starts the fill waits for
-	// it, so a writer's next read is fresh. 0: DefaultStaleFor; negative:
-	// never.
+	// it, so a writer's next read is fresh (fill.go). It is also the
+	// longest such a fill waits for one begun before the last write.
+	// 0: DefaultStaleFor; negative: never.
 	StaleFor time.Duration
 	// Now is the clock; nil: time.Now.
 	Now    func() time.Time
