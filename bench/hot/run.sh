@@ -146,7 +146,7 @@ def watch(page, no, t1):
             if f'id="p{no}"'.encode() in a.read():
                 stale[page].append(time.time() - t1)
                 return
-        time.sleep(0.01)
+        time.sleep(0.02)  # as often as a reader who reloads: the watchers share the writer's process
     stale[page].append(10.0)
 watchers = []
 def writer():
