@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -16,10 +17,11 @@ import (
 const writevMin = 2048
 
 // listener hands the server connections that can send a cached body without
-// copying it: see conn.
+// copying it: see conn. It keeps them in fresh until they send a byte.
 type listener struct {
 	net.Listener
 	writeTimeout time.Duration
+	fresh        *freshConns
 }
 
 func (l listener) Accept() (net.Conn, error) {
@@ -27,7 +29,43 @@ func (l listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{Conn: c, writeTimeout: l.writeTimeout}, nil
+	cn := &conn{Conn: c, writeTimeout: l.writeTimeout, fresh: l.fresh}
+	l.fresh.add(cn)
+	return cn, nil
+}
+
+// freshConns are the connections that have not sent a byte yet: a client
+// opens them ahead of need and keeps them idle. fasthttp's shutdown closes
+// a connection idle between two requests, but counts one that waits for
+// its first as busy, and then waits for it to its read timeout; Run closes
+// these itself.
+type freshConns struct {
+	mu sync.Mutex
+	m  map[*conn]struct{}
+}
+
+func newFreshConns() *freshConns { return &freshConns{m: map[*conn]struct{}{}} }
+
+func (f *freshConns) add(c *conn) {
+	f.mu.Lock()
+	f.m[c] = struct{}{}
+	f.mu.Unlock()
+}
+
+func (f *freshConns) remove(c *conn) {
+	f.mu.Lock()
+	delete(f.m, c)
+	f.mu.Unlock()
+}
+
+// closeAll closes the connections that have still sent nothing.
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.m {
+		c.Conn.Close()
+		delete(f.m, c)
+	}
 }
 
 // conn is a client connection. fasthttp writes an answer through a buffer
@@ -44,6 +82,17 @@ type conn struct {
 	iov          [2][]byte
 	bufs         net.Buffers
 	out          body // the stream of the answer being written; one at a time per connection
+	fresh        *freshConns
+	used         bool // it has sent a byte: no longer in fresh
+}
+
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && !c.used { // reads of a connection are never concurrent
+		c.used = true
+		c.fresh.remove(c)
+	}
+	return n, err
 }
 
 func (c *conn) Write(p []byte) (int, error) {
@@ -71,6 +120,7 @@ func (c *conn) Write(p []byte) (int, error) {
 // the same. The rest is done in the background, so the connection's
 // worker is free at once; it ends within lingerTime.
 func (c *conn) Close() error {
+	c.fresh.remove(c)
 	if !c.linger.CompareAndSwap(true, false) {
 		return c.Conn.Close()
 	}

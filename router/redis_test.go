@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -66,6 +67,19 @@ func following(t *testing.T, w, s *site) {
 	})
 }
 
+// inL2 waits until Redis holds a current page at path.
+func inL2(t *testing.T, s *site, path string) {
+	t.Helper()
+	sc, _ := cache.ScopeOf(path)
+	testutil.Eventually(t, 5*time.Second, func() error {
+		e, _, err := s.l2.Lookup(t.Context(), sc, path)
+		if err == nil && e == nil {
+			err = errors.New("no current page of " + path + " in Redis")
+		}
+		return err
+	})
+}
+
 // Two routers on one Redis: the second's first miss is served from L2, and
 // a write through the first is seen by the second on its next read. The
 // second learns of the write only through Redis Pub/Sub, so this counts how
@@ -81,6 +95,9 @@ func TestTwoRoutersShareRedis(t *testing.T) {
 
 	const path = "/b/thread/12.json"
 	for i, c := range []struct{ base, want string }{{baseA, "MISS"}, {baseA, "HIT"}, {baseB, "MISS"}, {baseB, "HIT"}} {
+		if c.base == baseB && c.want == "MISS" {
+			inL2(t, a, path) // A stores its fill after answering it
+		}
 		if got := get(t, c.base+path); got.cache() != c.want || got.body != bigBody(path, 0) {
 			t.Fatalf("warming, GET #%d: %s, want %s", i, got.cache(), c.want)
 		}
@@ -153,5 +170,62 @@ func TestRouterHitsAgainAfterFailedInvalidation(t *testing.T) {
 	}
 	if states[2] != "HIT" {
 		t.Errorf("GETs after the MISS answered %v: the L1 never hits again", states)
+	}
+}
+
+// A router that restarts (a new process: empty L1, counters from zero)
+// fills from Redis, not from the upstream: what the router before it made
+// is stored there by the time it stopped, and is current by Redis's
+// counters. A write after the restart is the one thing that goes upstream.
+func TestRestartedRouterFillsFromRedis(t *testing.T) {
+	url := testdb.RedisURL(t)
+	prefix := testdb.RedisPrefix(t, url)
+	f := newFakeAPI()
+	cfg := router.Config{Logger: slog.New(slog.DiscardHandler), FetchTimeout: 5 * time.Second}
+	paths := []string{"/b/thread/12", "/b/thread/12.json", "/b/", "/"}
+
+	before := newSite(t, url, prefix)
+	base, stop := serve(t, cfg, router.Deps{API: router.NewLocal(f), Gens: before.gens, L2: before.l2, Bus: before.bus})
+	for _, p := range paths {
+		get(t, base+p)
+	}
+	filled := f.total()
+	if filled != len(paths) {
+		t.Fatalf("the first router asked the upstream %d times for %d pages", filled, len(paths))
+	}
+	client.CloseIdleConnections()
+	if err := stop(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	after := newSite(t, url, prefix)
+	base = startRouter(t, router.Deps{API: router.NewLocal(f), Gens: after.gens, L2: after.l2, Bus: after.bus})
+	for _, p := range paths {
+		if a := get(t, base+p); a.code != 200 || a.body != bigBody(p, 0) {
+			t.Errorf("after the restart, GET %s: %d %.40q", p, a.code, a.body)
+		}
+		if a := get(t, base+p); a.cache() != "HIT" {
+			t.Errorf("after the restart, the second GET %s: %s, want HIT", p, a.cache())
+		}
+	}
+	if n := f.total() - filled; n != 0 {
+		t.Errorf("the restarted router asked the upstream %d times for %d pages Redis holds, want 0", n, len(paths))
+	}
+
+	// A write: the thread's page is made again, once; the other pages of
+	// its board and the site's are too, as a post changes them.
+	following(t, before, after)
+	f.version.Store(1)
+	if err := before.inv.Invalidate(t.Context(), maniwani.Invalidation{Board: "b", Threads: []int64{12}}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 2*time.Second, func() error {
+		if a := get(t, base+"/b/thread/12"); a.body != bigBody("/b/thread/12", 1) {
+			return errors.New("the restarted router serves the page from before the write")
+		}
+		return nil
+	})
+	if n := f.count("GET /b/thread/12"); n != 2 {
+		t.Errorf("the thread page was made %d times over a write and a restart, want 2", n)
 	}
 }

@@ -10,12 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
-	"golang.org/x/sync/singleflight"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/maniwani/maniwani"
@@ -39,8 +37,9 @@ type Config struct {
 	// StaleFor is how long after it was made an outdated page may still be
 	// answered (X-Cache: UPDATING) to the readers that come while another
 	// request makes it again; the request that starts the fill waits for
-	// it, so a writer's next read is fresh. 0: DefaultStaleFor; negative:
-	// never.
+	// it, so a writer's next read is fresh (fill.go). It is also the
+	// longest such a fill waits for one begun before the last write.
+	// 0: DefaultStaleFor; negative: never.
 	StaleFor time.Duration
 	// Now is the clock; nil: time.Now.
 	Now    func() time.Time
@@ -71,15 +70,15 @@ type Deps struct {
 
 // Service is the router.
 type Service struct {
-	cfg    Config
-	deps   Deps
-	log    *slog.Logger
-	l1     *cache.L1
-	flight singleflight.Group
-	// filling holds the keys whose fill is in flight: the readers that come
-	// meanwhile may take the outdated entry (serveCached).
-	filling sync.Map
-	srv     *fasthttp.Server
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	l1   *cache.L1
+	// fills are the fills in flight: the readers that come meanwhile may
+	// take the outdated entry (serveCached).
+	fills fills
+	srv   *fasthttp.Server
+	l2w   *l2Writes // filled pages on their way to L2
 	// following is true while the invalidations of other processes are
 	// heard (always without a bus): only then can an L1 entry vouch for
 	// itself. While the bus is down a write elsewhere goes unheard, so
@@ -134,7 +133,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.MaxHeaderBytes == 0 {
 		cfg.MaxHeaderBytes = 8 << 10
 	}
-	s := &Service{cfg: cfg, deps: deps, log: cfg.Logger, l1: cache.NewL1(cfg.L1Bytes)}
+	s := &Service{cfg: cfg, deps: deps, log: cfg.Logger, l1: cache.NewL1(cfg.L1Bytes), l2w: newL2Writes()}
 	s.following.Store(deps.Bus == nil)
 	if s.log == nil {
 		s.log = slog.Default()
@@ -181,9 +180,16 @@ func (s *Service) Run(ctx context.Context) error {
 		s.following.Store(sub != nil)
 		go s.follow(ctx, sub)
 	}
+	if s.deps.L2 != nil {
+		go s.storeL2(ctx)
+		// What the last fills made goes to Redis before Run returns: a
+		// router that restarts, or another, then fills from there.
+		defer s.flushL2(context.Background())
+	}
 	s.log.Info("router listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(listener{ln, s.cfg.WriteTimeout}) }()
+	fresh := newFreshConns()
+	go func() { errc <- s.srv.Serve(listener{ln, s.cfg.WriteTimeout, fresh}) }()
 	select {
 	case err := <-errc:
 		return err
@@ -198,6 +204,21 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	// Connections that never sent a request are closed as the server
+	// stops taking new ones (see freshConns), and again while it drains,
+	// for those accepted meanwhile.
+	go func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			fresh.closeAll()
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	return s.srv.ShutdownWithContext(sctx)
 }
 

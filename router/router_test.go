@@ -522,15 +522,15 @@ func TestSingleFlight(t *testing.T) {
 	t.Logf("%d GETs in %v: %v", n, time.Since(t0).Round(time.Millisecond), states)
 }
 
-// inSingleFlight counts the goroutines in the router's single-flight: the
-// one fill and the requests that wait for it.
+// inSingleFlight counts the goroutines in the router's fill of a cached
+// page: the one fill and the requests that wait for it.
 func inSingleFlight() int {
 	var buf bytes.Buffer
 	pprof.Lookup("goroutine").WriteTo(&buf, 1) // one record per stack: "count @ pcs", then its frames
 	total := 0
 	for _, rec := range strings.Split(buf.String(), "\n\n") {
 		var count int
-		if _, err := fmt.Sscanf(rec, "%d @", &count); err == nil && strings.Contains(rec, "singleflight.(*Group).Do") {
+		if _, err := fmt.Sscanf(rec, "%d @", &count); err == nil && strings.Contains(rec, "router.(*Service).serveCached") {
 			total += count
 		}
 	}

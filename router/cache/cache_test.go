@@ -453,3 +453,44 @@ func TestGenerationsDoNotGrowOnReads(t *testing.T) {
 		t.Fatalf("a raise to 3 gave %v, %d thread counters", got, len(g.threads))
 	}
 }
+
+// The counters of an entry are read from its encoded head alone, which is
+// all Lookup reads of an entry that turns out outdated.
+func TestEntryGensFromHead(t *testing.T) {
+	for _, g := range []Gens{{}, {1, 2}, {1<<48 - 1, 1<<63 + 5}} {
+		b := (&Entry{Status: 200, Gens: g, Body: []byte("body")}).Marshal()
+		got, ok := entryGens(b[:min(len(b), entryHeadMax)])
+		if !ok || got != g {
+			t.Errorf("entryGens of an entry under %v = %v, %v", g, got, ok)
+		}
+		if _, ok := entryGens(b[:3]); ok { // the version and the status
+			t.Errorf("entryGens of a cut head of %v: ok", g)
+		}
+	}
+	for _, b := range [][]byte{nil, {}, []byte("garbage"), {entryVersion}} {
+		if g, ok := entryGens(b); ok {
+			t.Errorf("entryGens(%q) = %v, ok", b, g)
+		}
+	}
+}
+
+// Fills of two versions of a page can overlap: the older, ending last,
+// does not replace the newer in L1.
+func TestL1KeepsTheNewerVersion(t *testing.T) {
+	g := NewGenerations()
+	c := NewL1(1 << 20)
+	sc := Scope{Board: "b", Thread: 1}
+	g.Raise(sc, Gens{0, 2})
+	c.Put("/b/thread/1", &Entry{Status: 200, Body: []byte("v2"), Gens: Gens{0, 2}}, g, sc)
+	c.Put("/b/thread/1", &Entry{Status: 200, Body: []byte("v1"), Gens: Gens{0, 1}}, g, sc)
+	if e, current := c.Get([]byte("/b/thread/1")); string(e.Body) != "v2" || !current {
+		t.Errorf("after an older version's Put: %q (current %v), want v2", e.Body, current)
+	}
+	// After a Reset the counters start again: a page made since is kept,
+	// whatever its numbers.
+	g.Reset()
+	c.Put("/b/thread/1", &Entry{Status: 200, Body: []byte("v0"), Gens: Gens{0, 0}}, g, sc)
+	if e, current := c.Get([]byte("/b/thread/1")); string(e.Body) != "v0" || !current {
+		t.Errorf("after a Reset and a Put: %q (current %v), want v0", e.Body, current)
+	}
+}

@@ -113,6 +113,30 @@ func (e *Entry) Marshal() []byte {
 	return b
 }
 
+// entryHeadMax is the longest head of an encoded entry that holds its
+// counters: the version byte, then three uvarints.
+const entryHeadMax = 1 + 3*binary.MaxVarintLen64
+
+// entryGens reads the counters from the head of an encoded entry.
+func entryGens(b []byte) (Gens, bool) {
+	if len(b) == 0 || b[0] != entryVersion {
+		return Gens{}, false
+	}
+	b = b[1:]
+	var g Gens
+	for i := -1; i < len(g); i++ { // the status, then the counters
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return Gens{}, false
+		}
+		b = b[n:]
+		if i >= 0 {
+			g[i] = v
+		}
+	}
+	return g, true
+}
+
 var errBadEntry = errors.New("cache: malformed entry")
 
 // Unmarshal decodes what Marshal made.

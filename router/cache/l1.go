@@ -81,6 +81,11 @@ func (c *L1) Put(key string, e *Entry, g *Generations, sc Scope) {
 	defer s.mu.Unlock()
 	if el, ok := s.items[key]; ok {
 		old := el.Value.(*l1Item)
+		if old.era == era && newer(old.entry.Gens, e.Gens) {
+			// Fills of two versions overlapped and the older ended last:
+			// the newer page stays.
+			return
+		}
 		s.used -= old.entry.size() + int64(len(key))
 		el.Value = it
 		s.order.MoveToFront(el)
@@ -96,6 +101,10 @@ func (c *L1) Put(key string, e *Entry, g *Generations, sc Scope) {
 		s.used -= old.entry.size() + int64(len(old.key))
 	}
 }
+
+// newer tells whether counters a are past b: both under one epoch (under
+// two, neither is known to come after the other).
+func newer(a, b Gens) bool { return a[0] == b[0] && a[1] > b[1] }
 
 // Clear drops every entry: for when this process may have missed
 // invalidations and can no longer tell which entries are current.

@@ -60,17 +60,23 @@ func (r *Redis) ensureEpoch(ctx context.Context, pipe redis.Pipeliner) {
 	pipe.SetNX(ctx, r.epochKey(), e, 0)
 }
 
-// Lookup reads, in one round trip, the scope's counters and the entry stored
-// under key (nil when there is none or it cannot be read).
+// Lookup reads the scope's counters and the entry stored under key (nil
+// when there is none, it cannot be read, or it is not current). A round
+// trip reads the counters and the head of the entry, which holds its own:
+// only a current entry is then read whole, in a second one. On a hot
+// thread Redis mostly holds the version a write has just outdated, and
+// reading that (the page and its gzip form) only to drop it would cost
+// Redis and the router more than the round trip a current one costs.
 func (r *Redis) Lookup(ctx context.Context, s Scope, key string) (*Entry, Gens, error) {
 	keys := r.genKeys(s)
+	ek := r.entryKey(s, key)
 	pipe := r.c.Pipeline()
 	r.ensureEpoch(ctx, pipe)
 	cmds := make([]*redis.StringCmd, len(keys)+1)
 	for i, k := range keys {
 		cmds[i] = pipe.Get(ctx, k)
 	}
-	cmds[len(keys)] = pipe.Get(ctx, r.entryKey(s, key))
+	cmds[len(keys)] = pipe.GetRange(ctx, ek, 0, entryHeadMax-1)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, Gens{}, err
 	}
@@ -82,12 +88,18 @@ func (r *Redis) Lookup(ctx context.Context, s Scope, key string) (*Entry, Gens, 
 		}
 		g[i] = v
 	}
-	b, err := cmds[len(keys)].Bytes()
-	if err != nil {
+	if head, ok := entryGens([]byte(cmds[len(keys)].Val())); !ok || head != g {
 		return nil, g, nil
 	}
-	e, err := Unmarshal(b)
+	b, err := r.c.Get(ctx, ek).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, g, nil
+	}
 	if err != nil {
+		return nil, Gens{}, err
+	}
+	e, err := Unmarshal(b)
+	if err != nil || e.Gens != g { // overwritten meanwhile: by a newer one
 		return nil, g, nil
 	}
 	return e, g, nil
@@ -96,6 +108,23 @@ func (r *Redis) Lookup(ctx context.Context, s Scope, key string) (*Entry, Gens, 
 // Store keeps e under key.
 func (r *Redis) Store(ctx context.Context, s Scope, key string, e *Entry) error {
 	return r.c.Set(ctx, r.entryKey(s, key), e.Marshal(), r.ttl).Err()
+}
+
+// Stored is one entry for StoreAll.
+type Stored struct {
+	Scope Scope
+	Key   string
+	Entry *Entry
+}
+
+// StoreAll keeps each entry under its key, in one round trip.
+func (r *Redis) StoreAll(ctx context.Context, all []Stored) error {
+	pipe := r.c.Pipeline()
+	for _, s := range all {
+		pipe.Set(ctx, r.entryKey(s.Scope, s.Key), s.Entry.Marshal(), r.ttl)
+	}
+	_, err := pipe.Exec(ctx)
+	return err
 }
 
 // Gens reads a scope's counters.

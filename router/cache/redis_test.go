@@ -85,11 +85,19 @@ func testRedisLookupStoreGensBump(t *testing.T, rdb goredis.UniversalClient, pre
 			t.Errorf("Gens(%+v) = %v, %v; want %v", s, got, err, want)
 		}
 	}
-	// Lookup reads the counters with the entry; the entry was made under
-	// older ones, which is how the caller knows it is stale.
+	// Lookup reads the counters with the head of the entry; the entry was
+	// made under older ones, so it is not read and not returned.
 	e, g, err = r.Lookup(ctx, b12, "/b/thread/12.json")
-	if err != nil || g != (Gens{0, 2}) || e == nil || e.Gens == g {
-		t.Errorf("Lookup after Bump = %+v, %v, %v", e, g, err)
+	if err != nil || g != (Gens{0, 2}) || e != nil {
+		t.Errorf("Lookup after Bump = %+v, %v, %v; want no entry under counters %v", e, g, err, Gens{0, 2})
+	}
+	// One made under the counters of now is.
+	want.Gens = g
+	if err := r.Store(ctx, b12, "/b/thread/12.json", want); err != nil {
+		t.Fatal(err)
+	}
+	if e, _, err := r.Lookup(ctx, b12, "/b/thread/12.json"); err != nil || e == nil || e.Gens != g || string(e.Body) != string(want.Body) {
+		t.Errorf("Lookup of a current entry = %+v, %v", e, err)
 	}
 
 	// Keys: all under the prefix, a board's under its hash tag, with the TTL.
