@@ -11,7 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/tracing"
 )
 
 // hub is the one bus subscription of a board's topic, shared by every client
@@ -246,9 +250,41 @@ func (h *hub) deliver(ms []maniwani.Message) {
 		h.last = m.ID
 		items = append(items, render(h.s.log, m))
 	}
-	if len(items) > 0 {
-		h.broadcast(newBatch(items))
+	if len(items) == 0 {
+		return
 	}
+	spans := h.s.deliverySpans(items)
+	h.broadcast(newBatch(items))
+	if len(spans) > 0 {
+		h.mu.Lock()
+		viewers := len(h.clients)
+		h.mu.Unlock()
+		for _, sp := range spans {
+			sp.SetAttributes(attribute.Int("maniwani.live.viewers", viewers))
+			sp.End()
+		}
+	}
+}
+
+// deliverySpans starts, for each item that came with a trace, the span of
+// its delivery, as a child of the span that published it: a post's trace
+// ends with live handing it to its viewers. Nil with tracing off.
+func (s *Service) deliverySpans(items []*item) []trace.Span {
+	if s.cfg.Tracer == nil {
+		return nil
+	}
+	var spans []trace.Span
+	for _, it := range items {
+		if it.trace == nil {
+			continue
+		}
+		ctx := tracing.FromMessage(context.Background(), it.trace)
+		_, sp := s.tracer.Start(ctx, "live.deliver "+it.kind, trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(tracing.Board.String(it.board), tracing.PostNo.Int64(it.no),
+				attribute.String("maniwani.live.event", it.id)))
+		spans = append(spans, sp)
+	}
+	return spans
 }
 
 // broadcast gives b to every client; a client that fell behind is dropped.

@@ -59,7 +59,7 @@ func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*c
 		s.filling.Store(key, struct{}{})
 		defer s.filling.Delete(key)
 		made := s.cfg.Now() // before the counters are read: what follows is at least this new
-		fctx, cancel := context.WithTimeout(context.Background(), s.cfg.FetchTimeout)
+		fctx, cancel := context.WithTimeout(withSpan(context.Background(), ctx), s.cfg.FetchTimeout)
 		defer cancel()
 		var gens cache.Gens
 		l2 := s.deps.L2
