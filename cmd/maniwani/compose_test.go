@@ -541,9 +541,17 @@ func TestDockerfile(t *testing.T) {
 	} else if u := users[len(users)-1]; u == "root" || u == "0" || strings.HasPrefix(u, "root:") || strings.HasPrefix(u, "0:") {
 		t.Errorf("final stage runs as %s", u)
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w"`, "./cmd/maniwani", `ENTRYPOINT ["/maniwani"]`} {
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}"`,
+		"./cmd/maniwani", `ENTRYPOINT ["/maniwani"]`, "GOOS=$TARGETOS GOARCH=$TARGETARCH", "ARG TARGETOS TARGETARCH"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("Dockerfile lacks %s", want)
+		}
+	}
+	// Multi-arch: the Go stages run on the builder's platform and
+	// cross-compile; only the final stages are of the target's.
+	for _, f := range froms {
+		if strings.Contains(f, "golang:") && !strings.Contains(f, "--platform=$BUILDPLATFORM") {
+			t.Errorf("%q builds on the target's platform (emulated), not the builder's: --platform=$BUILDPLATFORM", f)
 		}
 	}
 	// The builder's Go is go.mod's.
@@ -552,7 +560,7 @@ func TestDockerfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	goLine := regexp.MustCompile(`(?m)^go (\S+)`).FindSubmatch(mod)
-	builder := strings.Fields(froms[0])[1]
+	builder := strings.Fields(strings.Replace(froms[0], "--platform=$BUILDPLATFORM ", "", 1))[1]
 	for k, v := range args {
 		builder = strings.ReplaceAll(builder, "${"+k+"}", v)
 	}

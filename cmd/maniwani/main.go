@@ -38,7 +38,12 @@ func main() {
 	flags := flag.NewFlagSet("maniwani", flag.ExitOnError)
 	target := flags.String("target", "", "the services to run: all (default), or a comma list of "+
 		"router, api, ui, markdown, thumbnailer, media, live")
+	showVersion := flags.Bool("version", false, "print the version and commit, and exit")
 	flags.Parse(os.Args[1:])
+	if *showVersion {
+		fmt.Println(versionLine())
+		return
+	}
 	args := flags.Args()
 	if len(args) == 2 && args[0] == "healthcheck" {
 		os.Exit(healthcheck(args[1]))
