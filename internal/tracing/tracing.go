@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -49,8 +48,9 @@ func Enabled(getenv func(string) string) bool {
 }
 
 // New makes the process's tracer provider, exporting in batches over
-// OTLP/HTTP as the OTEL_* variables say (the SDK reads them itself: the
-// endpoint, headers, sampler, batch delays), with service the
+// OTLP/HTTP as the OTEL_* variables say (the exporter's endpoint, headers,
+// timeout and compression read here, see exporter; the sampler, batch
+// delays and resource attributes by the SDK itself), with service the
 // service.name unless OTEL_SERVICE_NAME says otherwise. It returns nil
 // when tracing is off (Enabled). Shut it down to send what is left.
 func New(ctx context.Context, service string, getenv func(string) string) (*sdktrace.TracerProvider, error) {
@@ -65,9 +65,9 @@ func New(ctx context.Context, service string, getenv func(string) string) (*sdkt
 	if v := getenv("OTEL_TRACES_EXPORTER"); v != "" && v != "otlp" {
 		return nil, fmt.Errorf("OTEL_TRACES_EXPORTER=%q: only otlp (or none) is supported", v)
 	}
-	exp, err := otlptracehttp.New(ctx)
+	exp, err := newExporter(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("OTLP exporter: %w", err)
+		return nil, err
 	}
 	// Later sources win: OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME
 	// over the target's name.
