@@ -4,6 +4,10 @@
 # by its command (-target=router, -target=api, ...; docker-compose.yml), and
 # with no command it is the whole site in one process on embedded defaults:
 #   docker build -t maniwani . && docker run -p 8080:8080 maniwani
+# It builds for any platform, natively or cross-compiled on the builder's
+# own (BuildKit's TARGETOS and TARGETARCH), with the version stamped in:
+#   docker buildx build --platform linux/amd64,linux/arm64 \
+#     --build-arg VERSION=$(git describe --tags --always) --build-arg COMMIT=$(git rev-parse HEAD) -t maniwani .
 # Video thumbnails need ffmpeg, which this image leaves out: images get
 # thumbnails, videos are served without one.
 
@@ -14,24 +18,32 @@ ARG GO_VERSION=1.26.8
 # built here from that same version rather than pulled.
 ARG MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 
-FROM golang:${GO_VERSION} AS build
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
+ARG TARGETOS TARGETARCH
+ARG VERSION=dev
+ARG COMMIT=unknown
 WORKDIR /src
 ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    go build -trimpath -ldflags "-s -w" -o /maniwani ./cmd/maniwani
+    GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /maniwani ./cmd/maniwani
 # The data directory, owned by the image's non-root user (65532, "nonroot"),
 # and the one for docker-compose.yml's internal secret (a volume mounted
 # there first takes this owner, so the non-root job can write it).
 RUN mkdir -p /out/data /out/secrets
 
-FROM golang:${GO_VERSION} AS minio-build
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS minio-build
 ARG MINIO_VERSION
+ARG TARGETOS TARGETARCH
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local
+# go install puts a cross-compiled binary under bin/GOOS_GOARCH/ (and
+# refuses GOBIN for one): take it from where it went.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    GOBIN=/out go install -trimpath -ldflags "-s -w" "github.com/minio/minio@${MINIO_VERSION}"
+    GOOS=$TARGETOS GOARCH=$TARGETARCH go install -trimpath -ldflags "-s -w" "github.com/minio/minio@${MINIO_VERSION}" && \
+    mkdir -p /out && { mv "/go/bin/${TARGETOS}_${TARGETARCH}/minio" /out/minio 2>/dev/null || mv /go/bin/minio /out/minio; }
 
 # docker-compose.yml's object storage (target minio): the server, and
 # /maniwani for its health check (no shell, no curl here either).

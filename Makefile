@@ -3,7 +3,7 @@
 GO ?= go
 export CI ?=
 
-.PHONY: test check-format check-generate check-tidy generate vet staticcheck run bench-posting
+.PHONY: test check-format check-generate check-tidy generate vet staticcheck run bench-posting release
 
 test: check-format check-generate check-tidy vet staticcheck
 	./scripts/services.sh
@@ -36,6 +36,12 @@ staticcheck:
 
 run:
 	$(GO) run ./cmd/maniwani
+
+# Static binaries for linux/amd64, linux/arm64, darwin/arm64 and
+# windows/amd64 with the version and commit stamped in, and their SHA-256
+# sums, under dist/ (VERSION, COMMIT, PLATFORMS: see scripts/release.sh).
+release:
+	./scripts/release.sh
 
 # Posting throughput over HTTP on SQLite and PostgreSQL (see bench/posting).
 bench-posting:

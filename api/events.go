@@ -4,9 +4,13 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/tracing"
 	"github.com/maniwani/maniwani/pubsub/pb"
 )
 
@@ -26,14 +30,22 @@ func (s *Service) afterCommit(ctx context.Context, inv maniwani.Invalidation, ev
 	if s.deps.Bus == nil {
 		return
 	}
+	topic := maniwani.BoardTopic(inv.Board)
 	for _, ev := range events {
+		// The event carries its publishing span, which live's delivery of
+		// it continues.
+		ctx, span := tracing.Start(ctx, "publish "+topic, trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(attribute.String("messaging.destination.name", topic), tracing.Board.String(inv.Board)))
+		ev.Trace = tracing.Message(ctx)
 		data, err := proto.Marshal(ev)
 		if err == nil {
-			_, err = s.deps.Bus.Publish(ctx, maniwani.BoardTopic(inv.Board), data)
+			_, err = s.deps.Bus.Publish(ctx, topic, data)
 		}
 		if err != nil {
 			s.log.Error("event not published", "board", inv.Board, "err", err)
+			span.SetStatus(codes.Error, err.Error())
 		}
+		span.End()
 	}
 }
 

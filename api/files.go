@@ -7,11 +7,15 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/api/upload"
+	"github.com/maniwani/maniwani/internal/tracing"
 	"github.com/maniwani/maniwani/pubsub/pb"
 )
 
@@ -70,12 +74,17 @@ func (s *Service) enqueueThumbnail(ctx context.Context, no int64, ref maniwani.F
 	if s.deps.Bus == nil {
 		return
 	}
+	ctx, span := tracing.Start(ctx, "enqueue "+maniwani.ThumbnailQueue, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("messaging.destination.name", maniwani.ThumbnailQueue),
+			tracing.Board.String(ref.Board), tracing.PostNo.Int64(no)))
+	defer span.End()
 	data, err := proto.Marshal(&pb.ThumbnailJob{Board: ref.Board, No: no, Tim: ref.Tim, Sha256: ref.SHA256,
-		Ext: ref.Ext, Spoiler: spoiler})
+		Ext: ref.Ext, Spoiler: spoiler, Trace: tracing.Message(ctx)})
 	if err == nil {
 		_, err = s.deps.Bus.Enqueue(ctx, maniwani.ThumbnailQueue, data)
 	}
 	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		// Not lost: watchThumbnails sends the jobs of files without a
 		// thumbnail again when the api starts, and once the bus is back.
 		s.requeue.Store(true)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,10 +15,14 @@ import (
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/api/tripcode"
 	"github.com/maniwani/maniwani/api/upload"
+	"github.com/maniwani/maniwani/internal/tracing"
 	"github.com/maniwani/maniwani/pubsub/pb"
 )
 
@@ -160,7 +165,16 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	if len(saved) > 0 {
 		in.File, in.Extra = &saved[0], saved[1:]
 	}
-	p, err := s.store.CreatePost(r.Context(), *in)
+	cctx, span := tracing.Start(r.Context(), "api.CreatePost", trace.WithAttributes(tracing.Board.String(board)))
+	p, err := s.store.CreatePost(cctx, *in)
+	if err == nil {
+		span.SetAttributes(tracing.PostNo.Int64(p.No), tracing.Thread.Int64(cmp.Or(p.Resto, p.No)))
+		// The request's own span says which post it made too.
+		trace.SpanFromContext(r.Context()).SetAttributes(tracing.Board.String(board), tracing.PostNo.Int64(p.No))
+	} else {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
 	if err != nil {
 		dropSaved()
 		s.failForm(w, r, err, nil, f)

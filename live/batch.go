@@ -3,12 +3,15 @@
 
 package live
 
+import "go.opentelemetry.io/otel/trace"
+
 // batch is what one fan-out sends: items, and what of them each stream
 // shows, joined into one write, as it is and as a chunk: made once for all
 // the clients.
 type batch struct {
 	items          []*item
 	plain, chunked frameSet
+	spans          []trace.Span // the items' delivery spans, ended by the sweep that gives it out
 }
 
 // frameSet is a batch's bytes for each stream.

@@ -12,7 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/tracing"
 )
 
 // hub is the one bus subscription of a board's topic, shared by every client
@@ -313,7 +317,30 @@ func (h *hub) deliver(ctx context.Context, ms []maniwani.Message) error {
 	if len(items) == 0 {
 		return nil
 	}
-	return h.publish(ctx, newBatch(items))
+	b := newBatch(items)
+	b.spans = h.s.deliverySpans(items)
+	return h.publish(ctx, b)
+}
+
+// deliverySpans starts, for each item that came with a trace, the span of
+// its delivery, as a child of the span that published it: a post's trace
+// ends with live handing it to its viewers. Nil with tracing off.
+func (s *Service) deliverySpans(items []*item) []trace.Span {
+	if s.cfg.Tracer == nil {
+		return nil
+	}
+	var spans []trace.Span
+	for _, it := range items {
+		if it.trace == nil {
+			continue
+		}
+		ctx := tracing.FromMessage(context.Background(), it.trace)
+		_, sp := s.tracer.Start(ctx, "live.deliver "+it.kind, trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(tracing.Board.String(it.board), tracing.PostNo.Int64(it.no),
+				attribute.String("maniwani.live.event", it.id)))
+		spans = append(spans, sp)
+	}
+	return spans
 }
 
 // beat sends every client a comment line every Heartbeat: one ticker for the

@@ -61,8 +61,11 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/internal/realip"
+	"github.com/maniwani/maniwani/internal/tracing"
 )
 
 // Config is the live service's settings.
@@ -77,6 +80,9 @@ type Config struct {
 	Coalesce   time.Duration   // how long a board's events are gathered, from the first, to go out in one write per client (DefaultCoalesce); negative: none, a write takes only what waits
 	Proxies    realip.Resolver // the proxies whose X-Forwarded-For is believed
 	Logger     *slog.Logger    // slog.Default()
+	// Tracer, when set, traces each delivery of an event that came with
+	// a trace context, in that trace; nil: off.
+	Tracer trace.TracerProvider
 }
 
 func (c Config) withDefaults() Config {
@@ -133,6 +139,7 @@ type Service struct {
 	bus     maniwani.Bus
 	known   *known
 	log     *slog.Logger
+	tracer  trace.Tracer // of cfg.Tracer
 	mux     *http.ServeMux
 	ctx     context.Context // ends at Shutdown; the hubs' subscriptions live under it
 	stop    context.CancelFunc
@@ -162,7 +169,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	s := &Service{
 		cfg: cfg, bus: deps.Bus, log: cfg.Logger, ctx: ctx, stop: stop,
 		hubs: map[string]*hub{}, ips: map[string]int{},
-		known: newKnown(deps.Reader, cfg.Logger, cfg.ExistsFor, cfg.MissingFor, maxKnown),
+		known:  newKnown(deps.Reader, cfg.Logger, cfg.ExistsFor, cfg.MissingFor, maxKnown),
+		tracer: tracing.Tracer(cfg.Tracer),
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /live/{board}", s.handleStream)

@@ -19,6 +19,13 @@ type item struct {
 	thread       int64  // the thread the event is about; 0: none
 	boardFrames  []byte // what the board stream sends; nil: nothing
 	threadFrames []byte // what the stream of thread sends; nil: nothing
+
+	// What the delivery's span tells: the trace the event came in, and
+	// the post it is about.
+	trace *pb.TraceContext
+	kind  string
+	board string
+	no    int64
 }
 
 // postEvent is a post event's data: the public post object plus its board.
@@ -49,9 +56,11 @@ func render(log *slog.Logger, m maniwani.Message) *item {
 		log.Warn("live: undecodable event", "topic", m.Topic, "id", m.ID, "err", err)
 		return it
 	}
+	it.trace = ev.Trace
 	switch k := ev.Kind.(type) {
 	case *pb.Event_PostCreated:
 		pc := k.PostCreated
+		it.kind, it.board, it.no = "post", pc.Board, pc.No
 		data := encode(postEvent{Board: pc.Board, PostJSON: maniwani.NewPostJSON(pb.ToPost(pc))})
 		post := frame("post", m.ID, data)
 		it.thread, it.threadFrames, it.boardFrames = pc.Thread, post, post
@@ -60,10 +69,12 @@ func render(log *slog.Logger, m maniwani.Message) *item {
 		}
 	case *pb.Event_PostDeleted:
 		pd := k.PostDeleted
+		it.kind, it.board, it.no = "delete", pd.Board, pd.No
 		f := frame("delete", m.ID, encode(deleteEvent{Board: pd.Board, No: pd.No}))
 		it.thread, it.threadFrames, it.boardFrames = pd.Thread, f, f
 	case *pb.Event_ThreadUpdated:
 		tu := k.ThreadUpdated
+		it.kind, it.board, it.no = "update", tu.Board, tu.No
 		f := frame("update", m.ID, encode(updateEvent{Board: tu.Board, No: tu.No, Sticky: tu.Sticky, Closed: tu.Closed}))
 		it.thread, it.threadFrames, it.boardFrames = tu.No, f, f
 	}

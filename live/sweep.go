@@ -3,7 +3,11 @@
 
 package live
 
-import "context"
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+)
 
 // A sweep over 10,000 clients takes a while (each write is a system call).
 // Fanning each batch out on its own, a batch that came just after a
@@ -91,6 +95,7 @@ func (h *hub) sweep() {
 		// Each client takes the log as it is when its turn comes: at least
 		// up to end.
 		h.fanOut(func(c *client, w *writeBuf) bool { return c.offer(h.log.Load(), w) })
+		h.endSpans(h.log.Load(), end)
 		h.trim(end)
 		h.swept = end
 	}
@@ -108,5 +113,27 @@ func (h *hub) trim(end uint64) {
 	select {
 	case h.room <- struct{}{}:
 	default:
+	}
+}
+
+// endSpans ends the delivery spans of the batches before end, which the
+// sweep that ended gave every client. Only the sweeper touches spans.
+func (h *hub) endSpans(v *logView, end uint64) {
+	bs := v.since(h.swept)
+	if n := end - max(h.swept, v.base); uint64(len(bs)) > n {
+		bs = bs[:n]
+	}
+	viewers := -1
+	for _, b := range bs {
+		for _, sp := range b.spans {
+			if viewers < 0 {
+				h.mu.Lock()
+				viewers = len(h.clients)
+				h.mu.Unlock()
+			}
+			sp.SetAttributes(attribute.Int("maniwani.live.viewers", viewers))
+			sp.End()
+		}
+		b.spans = nil
 	}
 }

@@ -58,8 +58,10 @@ import (
 
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/tracing"
 )
 
 // Version is the version of the output: bump it whenever the same input
@@ -96,6 +98,8 @@ var _ maniwani.Renderer = (*Renderer)(nil)
 // there. A cache that fails is logged and passed by: the render is made
 // anyway. The error is always nil; it is there for maniwani.Renderer.
 func (r *Renderer) Render(ctx context.Context, in maniwani.RenderInput) (string, error) {
+	ctx, span := tracing.Start(ctx, "markdown.Render", trace.WithAttributes(tracing.Board.String(in.Board)))
+	defer span.End()
 	in.Body = normalize(in.Body)
 	if r.cache == nil {
 		return r.render(&in), nil

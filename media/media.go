@@ -26,8 +26,12 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/internal/lru"
+	"github.com/maniwani/maniwani/internal/tracing"
 )
 
 // Config configures a Service.
@@ -102,6 +106,9 @@ func (s *Service) Run(ctx context.Context) error {
 // not f.SHA256 the Put fails and nothing is stored, so a src key always
 // names its own content.
 func (s *Service) Save(ctx context.Context, f maniwani.FileRef, r io.Reader, size int64) error {
+	ctx, span := tracing.Start(ctx, "media.Save", trace.WithAttributes(tracing.Board.String(f.Board),
+		attribute.Int64("maniwani.file.size", size)))
+	defer span.End()
 	if err := checkRef(f); err != nil {
 		return err
 	}
@@ -174,6 +181,8 @@ func (s *Service) HasThumb(ctx context.Context, f maniwani.FileRef) (bool, error
 // when the bytes are gone meanwhile it keeps nothing and answers
 // KindNotFound.
 func (s *Service) SaveThumb(ctx context.Context, f maniwani.FileRef, r io.Reader, size int64) error {
+	ctx, span := tracing.Start(ctx, "media.SaveThumb", trace.WithAttributes(tracing.Board.String(f.Board)))
+	defer span.End()
 	if err := checkSHA(f.SHA256); err != nil {
 		return err
 	}

@@ -162,7 +162,7 @@ func (s *Service) fill(ctx *fasthttp.RequestCtx, key string, sc cache.Scope) (*c
 		return e, nil // filled while this fill waited for the one before
 	}
 	made := s.cfg.Now() // before the counters are read: what follows is at least this new
-	fctx, cancel := context.WithTimeout(context.Background(), s.cfg.FetchTimeout)
+	fctx, cancel := context.WithTimeout(withSpan(context.Background(), ctx), s.cfg.FetchTimeout)
 	defer cancel()
 	var gens cache.Gens
 	l2 := s.deps.L2

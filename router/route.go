@@ -50,6 +50,13 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 	if s.cfg.Observe != nil {
 		defer s.observe(ctx, time.Now())
 	}
+	// A live stream lasts as long as its viewer stays: no span of its
+	// own (live traces its deliveries, in the posts' traces).
+	if !bytes.HasPrefix(path, []byte("/live/")) {
+		if span := s.startSpan(ctx); span != nil {
+			defer s.endSpan(ctx, span)
+		}
+	}
 	if ctx.IsGet() || ctx.IsHead() {
 		if sc, ok := cache.ScopeOf(string(path)); ok {
 			ctx.URI().SetQueryString("") // filled as it is kept: without one

@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/realip"
 	"github.com/maniwani/maniwani/pubsub/pb"
 	"github.com/maniwani/maniwani/router/cache"
 )
@@ -51,6 +53,12 @@ type Config struct {
 	// cacheable GET: HIT, MISS, UPDATING or STALE (it must not keep the
 	// slice).
 	ObserveCache func(state []byte)
+	// Tracer, when set, traces every request that is not a cache hit
+	// (trace.go); nil: off.
+	Tracer trace.TracerProvider
+	// Proxies are the peers whose traceparent is believed; a request from
+	// anyone else starts a trace of its own.
+	Proxies realip.Resolver
 }
 
 // Deps are the services and stores the router works with.
@@ -70,10 +78,11 @@ type Deps struct {
 
 // Service is the router.
 type Service struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
-	l1   *cache.L1
+	cfg    Config
+	deps   Deps
+	log    *slog.Logger
+	tracer trace.Tracer // nil: tracing is off
+	l1     *cache.L1
 	// fills are the fills in flight: the readers that come meanwhile may
 	// take the outdated entry (serveCached).
 	fills fills
@@ -133,7 +142,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.MaxHeaderBytes == 0 {
 		cfg.MaxHeaderBytes = 8 << 10
 	}
-	s := &Service{cfg: cfg, deps: deps, log: cfg.Logger, l1: cache.NewL1(cfg.L1Bytes), l2w: newL2Writes()}
+	s := &Service{cfg: cfg, deps: deps, log: cfg.Logger, l1: cache.NewL1(cfg.L1Bytes), l2w: newL2Writes(), tracer: newTracer(cfg.Tracer)}
 	s.following.Store(deps.Bus == nil)
 	if s.log == nil {
 		s.log = slog.Default()

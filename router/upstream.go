@@ -88,7 +88,7 @@ func (l *Local) Fetch(ctx context.Context, req *fasthttp.Request, resp *fasthttp
 	}
 	r.RemoteAddr = "127.0.0.1:0" // the router itself asks
 	r.Host = string(req.Host())
-	for _, k := range [...]string{"Accept", "Accept-Language", "X-Request-Id"} {
+	for _, k := range [...]string{"Accept", "Accept-Language", "X-Request-Id", "traceparent", "tracestate"} {
 		if v := req.Header.Peek(k); len(v) > 0 {
 			r.Header.Set(k, string(v))
 		}
@@ -210,8 +210,10 @@ func (r *Remote) Fetch(ctx context.Context, req *fasthttp.Request, resp *fasthtt
 	out.Header.SetMethod(fasthttp.MethodGet)
 	out.SetRequestURIBytes(req.URI().RequestURI())
 	out.Header.SetHostBytes(req.Host())
-	if v := req.Header.Peek("X-Request-Id"); len(v) > 0 {
-		out.Header.SetBytesV("X-Request-Id", v)
+	for _, k := range [...]string{"X-Request-Id", "traceparent", "tracestate"} {
+		if v := req.Header.Peek(k); len(v) > 0 {
+			out.Header.SetBytesV(k, v)
+		}
 	}
 	dl, ok := ctx.Deadline()
 	if !ok {

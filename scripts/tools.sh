@@ -7,11 +7,17 @@
 # bench/captcha attacks the captcha with, which no test needs.
 set -euo pipefail
 
-need_root() { [ "$(id -u)" = 0 ] || { echo "tools.sh: $1 needs root to install" >&2; exit 1; }; }
+# as_root runs a command as root: directly, or through sudo without a
+# password (Ubuntu CI runners).
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo -n "$@"
+  else echo "tools.sh: installing needs root (or passwordless sudo)" >&2; exit 1
+  fi
+}
 apt_install() {
-  need_root "$*"
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null 2>&1 ||
-    { apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null; }
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null 2>&1 ||
+    { as_root apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >/dev/null; }
 }
 
 # ImageMagick is what says so: a "convert" earlier on PATH may be something

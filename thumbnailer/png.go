@@ -77,9 +77,15 @@ func shrinkPNG(r io.Reader, k int) (*image.NRGBA, error) {
 	for range 3 {
 		free <- make([]byte, k*rowLen)
 	}
-	done := make(chan struct{})
-	defer close(done)
+	// Returning stops the inflater and waits for it: it reads zr and r,
+	// which are closed, and read again (decodeImage's fallback), after.
+	done, stopped := make(chan struct{}), make(chan struct{})
+	defer func() {
+		close(done)
+		<-stopped
+	}()
 	go func() {
+		defer close(stopped)
 		defer close(full)
 		for oy := range oh {
 			var buf []byte

@@ -11,9 +11,13 @@ import (
 	"runtime"
 	"sync"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/tracing"
 	"github.com/maniwani/maniwani/pubsub/pb"
 )
 
@@ -26,6 +30,9 @@ type Config struct {
 	TempDir string
 	Options Options
 	Logger  *slog.Logger
+	// Tracer, when set, traces each job that came with a trace context,
+	// in the trace of the post that asked for it; nil: off.
+	Tracer trace.TracerProvider
 }
 
 // Deps are what the service works with.
@@ -38,9 +45,10 @@ type Deps struct {
 // process or many, share the jobs as one consumer group: each job is done
 // once, and a job whose worker died is done by another.
 type Service struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
+	cfg    Config
+	deps   Deps
+	log    *slog.Logger
+	tracer trace.Tracer
 }
 
 // Group is the consumer group the thumbnailers share.
@@ -54,7 +62,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.NumCPU()
 	}
-	s := &Service{cfg: cfg, deps: deps, log: cfg.Logger}
+	s := &Service{cfg: cfg, deps: deps, log: cfg.Logger, tracer: tracing.Tracer(cfg.Tracer)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -82,14 +90,27 @@ func (s *Service) Run(ctx context.Context) error {
 // handle does one job. A file that cannot be thumbnailed (damaged, too
 // large) is answered with a failed result and not tried again; a failure
 // of media or ffmpeg is returned, so the bus gives the job another try.
-func (s *Service) handle(ctx context.Context, m maniwani.Message) error {
+func (s *Service) handle(ctx context.Context, m maniwani.Message) (err error) {
 	var job pb.ThumbnailJob
 	if err := proto.Unmarshal(m.Data, &job); err != nil {
 		s.log.Error("thumbnailer: malformed job dropped", "id", m.ID, "err", err)
 		return nil
 	}
+	if s.cfg.Tracer != nil && job.Trace != nil {
+		var span trace.Span
+		ctx, span = s.tracer.Start(tracing.FromMessage(ctx, job.Trace), "thumbnailer.job",
+			trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(tracing.Board.String(job.Board),
+				tracing.PostNo.Int64(job.No), attribute.Int("maniwani.job.attempt", m.Attempt)))
+		defer func() {
+			if err != nil {
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
+		}()
+	}
 	ref := maniwani.FileRef{Board: job.Board, Tim: job.Tim, SHA256: job.Sha256, Ext: job.Ext}
-	res := &pb.ThumbnailResult{Board: job.Board, No: job.No, Tim: job.Tim, Sha256: job.Sha256, Ok: true}
+	res := &pb.ThumbnailResult{Board: job.Board, No: job.No, Tim: job.Tim, Sha256: job.Sha256, Ok: true,
+		Trace: tracing.Message(ctx)}
 	done, err := s.deps.Media.HasThumb(ctx, ref)
 	if err != nil {
 		return err

@@ -33,6 +33,9 @@ type Config struct {
 	URL string
 	// MaxOpenConns bounds the pool; 0 picks a default for the database.
 	MaxOpenConns int
+	// Trace makes the statements of traced requests spans of their
+	// traces (sqlTracer); off, nothing of it runs.
+	Trace bool
 }
 
 // Store is the api's database.
@@ -130,6 +133,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", Redact(cfg.URL), err)
+	}
+	if cfg.Trace {
+		system := "postgresql"
+		if s.sqlite {
+			system = "sqlite"
+		}
+		if err := db.Use(sqlTracer{system: system}); err != nil {
+			return nil, err
+		}
 	}
 	sqlDB, err := db.DB()
 	if err != nil {

@@ -541,9 +541,17 @@ func TestDockerfile(t *testing.T) {
 	} else if u := users[len(users)-1]; u == "root" || u == "0" || strings.HasPrefix(u, "root:") || strings.HasPrefix(u, "0:") {
 		t.Errorf("final stage runs as %s", u)
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w"`, "./cmd/maniwani", `ENTRYPOINT ["/maniwani"]`} {
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}"`,
+		"./cmd/maniwani", `ENTRYPOINT ["/maniwani"]`, "GOOS=$TARGETOS GOARCH=$TARGETARCH", "ARG TARGETOS TARGETARCH"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("Dockerfile lacks %s", want)
+		}
+	}
+	// Multi-arch: the Go stages run on the builder's platform and
+	// cross-compile; only the final stages are of the target's.
+	for _, f := range froms {
+		if strings.Contains(f, "golang:") && !strings.Contains(f, "--platform=$BUILDPLATFORM") {
+			t.Errorf("%q builds on the target's platform (emulated), not the builder's: --platform=$BUILDPLATFORM", f)
 		}
 	}
 	// The builder's Go is go.mod's.
@@ -552,7 +560,7 @@ func TestDockerfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	goLine := regexp.MustCompile(`(?m)^go (\S+)`).FindSubmatch(mod)
-	builder := strings.Fields(froms[0])[1]
+	builder := strings.Fields(strings.Replace(froms[0], "--platform=$BUILDPLATFORM ", "", 1))[1]
 	for k, v := range args {
 		builder = strings.ReplaceAll(builder, "${"+k+"}", v)
 	}
@@ -584,6 +592,76 @@ func TestDockerfile(t *testing.T) {
 	for _, want := range []string{".git", ".cache", "data", "artifacts"} {
 		if !slices.Contains(strings.Fields(string(ign)), want) {
 			t.Errorf(".dockerignore does not leave out %s", want)
+		}
+	}
+}
+
+// The profile "tracing": Jaeger, taking OTLP/HTTP on 4318 and showing its
+// UI on 16686; with the endpoint README gives, every service sends it its
+// traces, and without it (or without the profile) none does; no service
+// waits for Jaeger.
+func TestComposeTracingProfile(t *testing.T) {
+	const endpoint = "http://jaeger:4318"
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmd := "OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint + " docker compose --profile tracing up"; !strings.Contains(string(readme), cmd) {
+		t.Errorf("README does not say %q", cmd)
+	}
+	p, _ := loadCompose(t)
+	if _, ok := p.Services["jaeger"]; ok {
+		t.Error("jaeger runs without the tracing profile")
+	}
+	for _, name := range composeApps {
+		if v, _ := env(p.Services[name], "OTEL_EXPORTER_OTLP_ENDPOINT"); v != "" {
+			t.Errorf("%s: traces go to %q by default, want off", name, v)
+		}
+	}
+
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")}, cli.WithWorkingDirectory(root),
+		cli.WithEnv([]string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint}), cli.WithProfiles([]string{"tracing"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = opts.LoadProject(context.Background())
+	if err != nil {
+		t.Fatalf("docker-compose.yml does not load with the tracing profile: %v", err)
+	}
+	j, ok := p.Services["jaeger"]
+	if !ok {
+		t.Fatal("the tracing profile has no jaeger service")
+	}
+	image, tag, _ := strings.Cut(j.Image, ":")
+	if image != "jaegertracing/all-in-one" || tag == "" || tag == "latest" {
+		t.Errorf("jaeger's image %q, want jaegertracing/all-in-one at a pinned version", j.Image)
+	}
+	if !slices.Equal(j.Profiles, []string{"tracing"}) {
+		t.Errorf("jaeger's profiles %v, want [tracing]", j.Profiles)
+	}
+	if v, _ := env(j, "COLLECTOR_OTLP_ENABLED"); v != "true" || !slices.Contains(j.Expose, "4318") {
+		t.Errorf("jaeger does not take OTLP on 4318: COLLECTOR_OTLP_ENABLED=%q, expose %v", v, j.Expose)
+	}
+	if len(j.Ports) != 1 || j.Ports[0].Published != "16686" || j.Ports[0].Target != 16686 {
+		t.Errorf("jaeger publishes %+v, want its UI only, 16686:16686", j.Ports)
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Hostname() != "jaeger" || u.Port() != "4318" {
+		t.Fatalf("endpoint %q", endpoint)
+	}
+	for _, name := range composeApps {
+		s := p.Services[name]
+		if v, _ := env(s, "OTEL_EXPORTER_OTLP_ENDPOINT"); v != endpoint {
+			t.Errorf("%s: OTEL_EXPORTER_OTLP_ENDPOINT=%q, want %q", name, v, endpoint)
+		}
+		if _, ok := s.DependsOn["jaeger"]; ok {
+			t.Errorf("%s waits for jaeger: the site must not need it", name)
+		}
+		// Each process names its spans after its target (OTEL_SERVICE_NAME
+		// would make them all one service).
+		if _, ok := env(s, "OTEL_SERVICE_NAME"); ok {
+			t.Errorf("%s sets OTEL_SERVICE_NAME", name)
 		}
 	}
 }

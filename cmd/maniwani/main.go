@@ -27,6 +27,7 @@ import (
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/metrics"
 	"github.com/maniwani/maniwani/internal/serve"
+	"github.com/maniwani/maniwani/internal/tracing"
 	"github.com/maniwani/maniwani/markdown"
 	"github.com/maniwani/maniwani/media"
 	"github.com/maniwani/maniwani/router"
@@ -38,7 +39,12 @@ func main() {
 	flags := flag.NewFlagSet("maniwani", flag.ExitOnError)
 	target := flags.String("target", "", "the services to run: all (default), or a comma list of "+
 		"router, api, ui, markdown, thumbnailer, media, live")
+	showVersion := flags.Bool("version", false, "print the version and commit, and exit")
 	flags.Parse(os.Args[1:])
+	if *showVersion {
+		fmt.Println(versionLine())
+		return
+	}
 	args := flags.Args()
 	if len(args) == 2 && args[0] == "healthcheck" {
 		os.Exit(healthcheck(args[1]))
@@ -58,22 +64,46 @@ func main() {
 	cfg.Cores, cfg.Decodes = reserveDecodes(cfg.Targets["api"])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tp, err := tracing.New(ctx, cfg.serviceName(), os.Getenv)
+	if err != nil {
+		log.Error("bad tracing settings", "err", err)
+		os.Exit(2)
+	}
+	if tp != nil {
+		cfg.Tracer = tp
+		log.Info("tracing on", "service", cfg.serviceName())
+	}
+	code := command(ctx, cfg, args, log)
+	if tp != nil { // what is left goes out before the process ends
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := tp.Shutdown(sctx); err != nil {
+			log.Warn("traces not all sent", "err", err)
+		}
+		cancel()
+	}
+	os.Exit(code)
+}
+
+// command runs the command args name (none: the site) and returns the
+// process's exit code.
+func command(ctx context.Context, cfg settings, args []string, log *slog.Logger) int {
 	if len(args) > 0 && args[0] == "rerender" {
 		if err := rerender(ctx, cfg, log); err != nil {
 			log.Error("rerender failed", "err", err)
-			os.Exit(1)
+			return 1
 		}
-		return
+		return 0
 	}
 	if len(args) > 0 {
 		log.Error("unknown command", "args", args)
-		os.Exit(2)
+		return 2
 	}
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("maniwani stopped", "err", err)
-		os.Exit(1)
+		return 1
 	}
 	log.Info("maniwani stopped cleanly")
+	return 0
 }
 
 // reserveDecodes sizes the process's CPU-bound pools. Uploads are decoded

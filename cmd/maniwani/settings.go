@@ -15,6 +15,7 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/dnsbl"
@@ -65,6 +66,9 @@ type settings struct {
 	// (https://example.org), for the absolute links of the feeds; "":
 	// they link by path.
 	PublicURL string
+	// Tracer is the process's tracer provider, made by main from the
+	// standard OTEL_* variables (tracing.New); nil: tracing is off.
+	Tracer trace.TracerProvider
 	// captchaRand is api.Config.CaptchaRand: nil (crypto/rand) but in this
 	// package's tests, which read their captchas' answers through it. No
 	// variable sets it.
@@ -83,6 +87,21 @@ func knownSettings() []string {
 		"MANIWANI_MARKDOWN_URL", "MANIWANI_INTERNAL_SECRET", "MANIWANI_INTERNAL_SECRET_FILE",
 		"MANIWANI_DNSBL", "MANIWANI_DNSBL_ACTION", "MANIWANI_ONION_HEADER", "MANIWANI_CACHE_STALE",
 		"MANIWANI_LIVE_COALESCE", "MANIWANI_PUBLIC_URL"}
+}
+
+// serviceName is the service.name of the process's spans: its one
+// target, the first of its targets, or "maniwani" for all of them
+// (OTEL_SERVICE_NAME wins over it).
+func (s settings) serviceName() string {
+	if s.all() {
+		return "maniwani"
+	}
+	for _, t := range targetNames {
+		if s.Targets[t] {
+			return t
+		}
+	}
+	return "maniwani"
 }
 
 // urlSetting is the variable that says where a service is.

@@ -13,12 +13,14 @@ import (
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/maniwani/maniwani"
 	"github.com/maniwani/maniwani/api"
 	"github.com/maniwani/maniwani/api/store"
 	"github.com/maniwani/maniwani/internal/peer"
+	"github.com/maniwani/maniwani/internal/tracing"
 	"github.com/maniwani/maniwani/live"
 	"github.com/maniwani/maniwani/markdown"
 	"github.com/maniwani/maniwani/media"
@@ -97,10 +99,11 @@ func (s *site) make(name string, made map[string]bool) error {
 	return p.make(s)
 }
 
-// serve adds h, the HTTP routes of the target name, to the process's.
+// serve adds h, the HTTP routes of the target name, to the process's:
+// each request counted, logged and traced (as a span of the caller's trace).
 func (s *site) serve(name string, h http.Handler) {
 	if name != "live" { // a live stream's connection is handed over whole (hijacked)
-		h = peer.Guard(s.metrics.Instrument(name, s.log, h), s.cfg.InternalSecret)
+		h = peer.Guard(tracing.Handler(s.cfg.Tracer, name, s.metrics.Instrument(name, s.log, h)), s.cfg.InternalSecret)
 	}
 	s.handlers[name] = h
 }
@@ -120,7 +123,7 @@ func (s *site) openStore() error {
 	}
 	ctx := s.ctx
 	var err error
-	if s.store, err = store.Open(ctx, store.Config{URL: s.cfg.DatabaseURL}); err != nil {
+	if s.store, err = store.Open(ctx, store.Config{URL: s.cfg.DatabaseURL, Trace: s.cfg.Tracer != nil}); err != nil {
 		return err
 	}
 	s.close = append(s.close, s.store.Close)
@@ -143,6 +146,14 @@ func (s *site) openBus() error {
 	}
 	if s.rdb != nil {
 		s.close = append(s.close, s.rdb.Close)
+		if s.cfg.Tracer != nil {
+			// Commands of traced requests only (not the bus's polling), and
+			// never their arguments: keys and values can hold anything.
+			if err := redisotel.InstrumentTracing(s.rdb, redisotel.WithTracerProvider(tracing.ChildOnly(s.cfg.Tracer)),
+				redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
+				return err
+			}
+		}
 		s.l2 = cache.NewRedis(s.rdb, "maniwani", 10*time.Minute)
 		s.renders = markdown.Layered{L1: s.renders, L2: markdown.NewRedisCache(s.rdb, markdown.RedisConfig{Prefix: "maniwani"})}
 	}
@@ -333,7 +344,7 @@ func (s *site) makeLive() error {
 	// The api says which boards and threads exist (a stream of one that
 	// does not is a 404).
 	svc, err := live.New(live.Config{Proxies: s.cfg.Proxies, Logger: s.log, Writers: s.cfg.Cores,
-		Coalesce: s.cfg.LiveCoalesce},
+		Coalesce: s.cfg.LiveCoalesce, Tracer: s.cfg.Tracer},
 		live.Deps{Bus: s.bus, Reader: s.reader()})
 	if err != nil {
 		return err
@@ -348,7 +359,7 @@ func (s *site) makeLive() error {
 }
 
 func (s *site) makeThumbnailer() error {
-	svc, err := thumbnailer.New(thumbnailer.Config{Logger: s.log},
+	svc, err := thumbnailer.New(thumbnailer.Config{Logger: s.log, Tracer: s.cfg.Tracer},
 		thumbnailer.Deps{Bus: s.bus, Media: s.mediaOrClient()})
 	if err != nil {
 		return err
@@ -392,6 +403,7 @@ func (s *site) makeRouter() error {
 		return err
 	}
 	s.router, err = router.New(router.Config{Listener: ln, Logger: s.log, ObserveCache: s.metrics.Cache, StaleFor: s.cfg.CacheStale,
+		Tracer: s.cfg.Tracer, Proxies: s.cfg.Proxies,
 		Observe: func(owner string, code int, d time.Duration) { s.metrics.Request("router", owner, code, d) }}, deps)
 	return err
 }

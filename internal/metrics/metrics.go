@@ -6,6 +6,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/tracing"
 )
 
 // Metrics is one process's metrics.
@@ -81,7 +83,9 @@ func (m *Metrics) Cache(state []byte) {
 }
 
 // RequestIDHeader carries a request's ID from the router through every
-// service, so one request's lines can be found in every log.
+// service, so one request's lines can be found in every log. With tracing
+// on, the router makes it the trace ID, and the logs say the trace ID of
+// the request's span.
 const RequestIDHeader = "X-Request-Id"
 
 // Instrument wraps a service's handler: each request is counted under its
@@ -103,7 +107,7 @@ func (m *Metrics) Instrument(service string, log *slog.Logger, h http.Handler) h
 			level = slog.LevelWarn
 		}
 		log.Log(r.Context(), level, "request", "service", service, "method", r.Method, "route", route,
-			"status", rec.code, "ms", float64(d.Microseconds())/1000, "request_id", r.Header.Get(RequestIDHeader))
+			"status", rec.code, "ms", float64(d.Microseconds())/1000, "request_id", cmp.Or(tracing.ID(r.Context()), r.Header.Get(RequestIDHeader)))
 	})
 }
 

@@ -7,6 +7,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+
+	"github.com/maniwani/maniwani/internal/tracing"
 )
 
 // Header carries the secret on every internal call.
@@ -34,11 +36,13 @@ func Guard(h http.Handler, secret string) http.Handler {
 }
 
 // Transport sends the secret with every request it makes through next
-// (http.DefaultTransport when nil).
+// (http.DefaultTransport when nil), and the caller's trace context, so
+// the service called continues the caller's trace.
 func Transport(secret string, next http.RoundTripper) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
 	}
+	next = tracing.Transport(next)
 	if secret == "" {
 		return next
 	}

@@ -36,7 +36,8 @@ type Event struct {
 	//	*Event_PostDeleted
 	//	*Event_ThreadUpdated
 	//	*Event_CacheInvalidation
-	Kind          isEvent_Kind `protobuf_oneof:"kind"`
+	Kind          isEvent_Kind  `protobuf_oneof:"kind"`
+	Trace         *TraceContext `protobuf:"bytes,7,opt,name=trace,proto3" json:"trace,omitempty"` // of the write that sent it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -114,6 +115,13 @@ func (x *Event) GetCacheInvalidation() *CacheInvalidation {
 	return nil
 }
 
+func (x *Event) GetTrace() *TraceContext {
+	if x != nil {
+		return x.Trace
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -142,6 +150,61 @@ func (*Event_ThreadUpdated) isEvent_Kind() {}
 
 func (*Event_CacheInvalidation) isEvent_Kind() {}
 
+// TraceContext is the W3C trace context (the traceparent and tracestate
+// headers) of the work that sent a message: its consumer's spans join that
+// trace. Empty when tracing is off.
+type TraceContext struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Traceparent   string                 `protobuf:"bytes,1,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	Tracestate    string                 `protobuf:"bytes,2,opt,name=tracestate,proto3" json:"tracestate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceContext) Reset() {
+	*x = TraceContext{}
+	mi := &file_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceContext) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceContext) ProtoMessage() {}
+
+func (x *TraceContext) ProtoReflect() protoreflect.Message {
+	mi := &file_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceContext.ProtoReflect.Descriptor instead.
+func (*TraceContext) Descriptor() ([]byte, []int) {
+	return file_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TraceContext) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
+func (x *TraceContext) GetTracestate() string {
+	if x != nil {
+		return x.Tracestate
+	}
+	return ""
+}
+
 // PostCreated is a new post, with only what the public JSON shows of it
 // (no sage, IP or password), so live can push it as it is.
 type PostCreated struct {
@@ -163,7 +226,7 @@ type PostCreated struct {
 
 func (x *PostCreated) Reset() {
 	*x = PostCreated{}
-	mi := &file_events_proto_msgTypes[1]
+	mi := &file_events_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -175,7 +238,7 @@ func (x *PostCreated) String() string {
 func (*PostCreated) ProtoMessage() {}
 
 func (x *PostCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_events_proto_msgTypes[1]
+	mi := &file_events_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -188,7 +251,7 @@ func (x *PostCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostCreated.ProtoReflect.Descriptor instead.
 func (*PostCreated) Descriptor() ([]byte, []int) {
-	return file_events_proto_rawDescGZIP(), []int{1}
+	return file_events_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PostCreated) GetBoard() string {
@@ -287,7 +350,7 @@ type File struct {
 
 func (x *File) Reset() {
 	*x = File{}
-	mi := &file_events_proto_msgTypes[2]
+	mi := &file_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +362,7 @@ func (x *File) String() string {
 func (*File) ProtoMessage() {}
 
 func (x *File) ProtoReflect() protoreflect.Message {
-	mi := &file_events_proto_msgTypes[2]
+	mi := &file_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +375,7 @@ func (x *File) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use File.ProtoReflect.Descriptor instead.
 func (*File) Descriptor() ([]byte, []int) {
-	return file_events_proto_rawDescGZIP(), []int{2}
+	return file_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *File) GetTim() int64 {
@@ -397,7 +460,7 @@ type PostDeleted struct {
 
 func (x *PostDeleted) Reset() {
 	*x = PostDeleted{}
-	mi := &file_events_proto_msgTypes[3]
+	mi := &file_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -409,7 +472,7 @@ func (x *PostDeleted) String() string {
 func (*PostDeleted) ProtoMessage() {}
 
 func (x *PostDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_events_proto_msgTypes[3]
+	mi := &file_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -422,7 +485,7 @@ func (x *PostDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostDeleted.ProtoReflect.Descriptor instead.
 func (*PostDeleted) Descriptor() ([]byte, []int) {
-	return file_events_proto_rawDescGZIP(), []int{3}
+	return file_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PostDeleted) GetBoard() string {
@@ -461,7 +524,7 @@ type ThreadUpdated struct {
 
 func (x *ThreadUpdated) Reset() {
 	*x = ThreadUpdated{}
-	mi := &file_events_proto_msgTypes[4]
+	mi := &file_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +536,7 @@ func (x *ThreadUpdated) String() string {
 func (*ThreadUpdated) ProtoMessage() {}
 
 func (x *ThreadUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_events_proto_msgTypes[4]
+	mi := &file_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +549,7 @@ func (x *ThreadUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadUpdated.ProtoReflect.Descriptor instead.
 func (*ThreadUpdated) Descriptor() ([]byte, []int) {
-	return file_events_proto_rawDescGZIP(), []int{4}
+	return file_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ThreadUpdated) GetBoard() string {
@@ -533,13 +596,14 @@ type ThumbnailJob struct {
 	Sha256        string                 `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"` // hex; where media stores the file
 	Ext           string                 `protobuf:"bytes,5,opt,name=ext,proto3" json:"ext,omitempty"`
 	Spoiler       bool                   `protobuf:"varint,7,opt,name=spoiler,proto3" json:"spoiler,omitempty"`
+	Trace         *TraceContext          `protobuf:"bytes,8,opt,name=trace,proto3" json:"trace,omitempty"` // of the post that asked for it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ThumbnailJob) Reset() {
 	*x = ThumbnailJob{}
-	mi := &file_events_proto_msgTypes[5]
+	mi := &file_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -551,7 +615,7 @@ func (x *ThumbnailJob) String() string {
 func (*ThumbnailJob) ProtoMessage() {}
 
 func (x *ThumbnailJob) ProtoReflect() protoreflect.Message {
-	mi := &file_events_proto_msgTypes[5]
+	mi := &file_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -564,7 +628,7 @@ func (x *ThumbnailJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThumbnailJob.ProtoReflect.Descriptor instead.
 func (*ThumbnailJob) Descriptor() ([]byte, []int) {
-	return file_events_proto_rawDescGZIP(), []int{5}
+	return file_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ThumbnailJob) GetBoard() string {
@@ -609,6 +673,13 @@ func (x *ThumbnailJob) GetSpoiler() bool {
 	return false
 }
 
+func (x *ThumbnailJob) GetTrace() *TraceContext {
+	if x != nil {
+		return x.Trace
+	}
+	return nil
+}
+
 // ThumbnailResult is the thumbnailer's answer to a ThumbnailJob.
 type ThumbnailResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -620,13 +691,14 @@ type ThumbnailResult struct {
 	Ok            bool                   `protobuf:"varint,6,opt,name=ok,proto3" json:"ok,omitempty"`
 	Error         string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`   // why not, when ok is false
 	Sha256        string                 `protobuf:"bytes,8,opt,name=sha256,proto3" json:"sha256,omitempty"` // the bytes whose thumbnail it is: every file with them has it now
+	Trace         *TraceContext          `protobuf:"bytes,9,opt,name=trace,proto3" json:"trace,omitempty"`   // of the job it answers
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ThumbnailResult) Reset() {
 	*x = ThumbnailResult{}
-	mi := &file_events_proto_msgTypes[6]
+	mi := &file_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -638,7 +710,7 @@ func (x *ThumbnailResult) String() string {
 func (*ThumbnailResult) ProtoMessage() {}
 
 func (x *ThumbnailResult) ProtoReflect() protoreflect.Message {
-	mi := &file_events_proto_msgTypes[6]
+	mi := &file_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -651,7 +723,7 @@ func (x *ThumbnailResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThumbnailResult.ProtoReflect.Descriptor instead.
 func (*ThumbnailResult) Descriptor() ([]byte, []int) {
-	return file_events_proto_rawDescGZIP(), []int{6}
+	return file_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ThumbnailResult) GetBoard() string {
@@ -710,6 +782,13 @@ func (x *ThumbnailResult) GetSha256() string {
 	return ""
 }
 
+func (x *ThumbnailResult) GetTrace() *TraceContext {
+	if x != nil {
+		return x.Trace
+	}
+	return nil
+}
+
 // CacheInvalidation tells every router what a write changed, as the new
 // values of the generation counters (kept in Redis): the epoch (which moves
 // when a board itself changes), the site's, the board's and each thread's.
@@ -736,7 +815,7 @@ type CacheInvalidation struct {
 
 func (x *CacheInvalidation) Reset() {
 	*x = CacheInvalidation{}
-	mi := &file_events_proto_msgTypes[7]
+	mi := &file_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +827,7 @@ func (x *CacheInvalidation) String() string {
 func (*CacheInvalidation) ProtoMessage() {}
 
 func (x *CacheInvalidation) ProtoReflect() protoreflect.Message {
-	mi := &file_events_proto_msgTypes[7]
+	mi := &file_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +840,7 @@ func (x *CacheInvalidation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheInvalidation.ProtoReflect.Descriptor instead.
 func (*CacheInvalidation) Descriptor() ([]byte, []int) {
-	return file_events_proto_rawDescGZIP(), []int{7}
+	return file_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CacheInvalidation) GetBoard() string {
@@ -824,13 +903,19 @@ var File_events_proto protoreflect.FileDescriptor
 
 const file_events_proto_rawDesc = "" +
 	"\n" +
-	"\fevents.proto\x12\x0fmaniwani.pubsub\"\xe0\x02\n" +
+	"\fevents.proto\x12\x0fmaniwani.pubsub\"\x95\x03\n" +
 	"\x05Event\x12A\n" +
 	"\fpost_created\x18\x01 \x01(\v2\x1c.maniwani.pubsub.PostCreatedH\x00R\vpostCreated\x12A\n" +
 	"\fpost_deleted\x18\x02 \x01(\v2\x1c.maniwani.pubsub.PostDeletedH\x00R\vpostDeleted\x12G\n" +
 	"\x0ethread_updated\x18\x03 \x01(\v2\x1e.maniwani.pubsub.ThreadUpdatedH\x00R\rthreadUpdated\x12S\n" +
-	"\x12cache_invalidation\x18\x05 \x01(\v2\".maniwani.pubsub.CacheInvalidationH\x00R\x11cacheInvalidationB\x06\n" +
-	"\x04kindJ\x04\b\x04\x10\x05J\x04\b\x06\x10\aR\rboard_updatedR\x10thumbnail_result\"\xab\x02\n" +
+	"\x12cache_invalidation\x18\x05 \x01(\v2\".maniwani.pubsub.CacheInvalidationH\x00R\x11cacheInvalidation\x123\n" +
+	"\x05trace\x18\a \x01(\v2\x1d.maniwani.pubsub.TraceContextR\x05traceB\x06\n" +
+	"\x04kindJ\x04\b\x04\x10\x05J\x04\b\x06\x10\aR\rboard_updatedR\x10thumbnail_result\"P\n" +
+	"\fTraceContext\x12 \n" +
+	"\vtraceparent\x18\x01 \x01(\tR\vtraceparent\x12\x1e\n" +
+	"\n" +
+	"tracestate\x18\x02 \x01(\tR\n" +
+	"tracestate\"\xab\x02\n" +
 	"\vPostCreated\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x16\n" +
 	"\x06thread\x18\x02 \x01(\x03R\x06thread\x12\x0e\n" +
@@ -866,14 +951,15 @@ const file_events_proto_rawDesc = "" +
 	"\x02no\x18\x02 \x01(\x03R\x02no\x12\x16\n" +
 	"\x06sticky\x18\x03 \x01(\bR\x06sticky\x12\x16\n" +
 	"\x06closed\x18\x04 \x01(\bR\x06closed\x12\x1a\n" +
-	"\barchived\x18\x05 \x01(\bR\barchivedJ\x04\b\x06\x10\aR\bmoved_to\"\x9e\x01\n" +
+	"\barchived\x18\x05 \x01(\bR\barchivedJ\x04\b\x06\x10\aR\bmoved_to\"\xd3\x01\n" +
 	"\fThumbnailJob\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x0e\n" +
 	"\x02no\x18\x02 \x01(\x03R\x02no\x12\x10\n" +
 	"\x03tim\x18\x03 \x01(\x03R\x03tim\x12\x16\n" +
 	"\x06sha256\x18\x04 \x01(\tR\x06sha256\x12\x10\n" +
 	"\x03ext\x18\x05 \x01(\tR\x03ext\x12\x18\n" +
-	"\aspoiler\x18\a \x01(\bR\aspoilerJ\x04\b\x06\x10\aR\fcontent_type\"\xad\x01\n" +
+	"\aspoiler\x18\a \x01(\bR\aspoiler\x123\n" +
+	"\x05trace\x18\b \x01(\v2\x1d.maniwani.pubsub.TraceContextR\x05traceJ\x04\b\x06\x10\aR\fcontent_type\"\xe2\x01\n" +
 	"\x0fThumbnailResult\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x0e\n" +
 	"\x02no\x18\x02 \x01(\x03R\x02no\x12\x10\n" +
@@ -882,7 +968,8 @@ const file_events_proto_rawDesc = "" +
 	"\x04tn_h\x18\x05 \x01(\x05R\x03tnH\x12\x0e\n" +
 	"\x02ok\x18\x06 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12\x16\n" +
-	"\x06sha256\x18\b \x01(\tR\x06sha256\"\xd8\x01\n" +
+	"\x06sha256\x18\b \x01(\tR\x06sha256\x123\n" +
+	"\x05trace\x18\t \x01(\v2\x1d.maniwani.pubsub.TraceContextR\x05trace\"\xd8\x01\n" +
 	"\x11CacheInvalidation\x12\x14\n" +
 	"\x05board\x18\x01 \x01(\tR\x05board\x12\x19\n" +
 	"\bsite_gen\x18\x02 \x01(\x04R\asiteGen\x12\x1b\n" +
@@ -906,29 +993,33 @@ func file_events_proto_rawDescGZIP() []byte {
 	return file_events_proto_rawDescData
 }
 
-var file_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_events_proto_goTypes = []any{
 	(*Event)(nil),             // 0: maniwani.pubsub.Event
-	(*PostCreated)(nil),       // 1: maniwani.pubsub.PostCreated
-	(*File)(nil),              // 2: maniwani.pubsub.File
-	(*PostDeleted)(nil),       // 3: maniwani.pubsub.PostDeleted
-	(*ThreadUpdated)(nil),     // 4: maniwani.pubsub.ThreadUpdated
-	(*ThumbnailJob)(nil),      // 5: maniwani.pubsub.ThumbnailJob
-	(*ThumbnailResult)(nil),   // 6: maniwani.pubsub.ThumbnailResult
-	(*CacheInvalidation)(nil), // 7: maniwani.pubsub.CacheInvalidation
+	(*TraceContext)(nil),      // 1: maniwani.pubsub.TraceContext
+	(*PostCreated)(nil),       // 2: maniwani.pubsub.PostCreated
+	(*File)(nil),              // 3: maniwani.pubsub.File
+	(*PostDeleted)(nil),       // 4: maniwani.pubsub.PostDeleted
+	(*ThreadUpdated)(nil),     // 5: maniwani.pubsub.ThreadUpdated
+	(*ThumbnailJob)(nil),      // 6: maniwani.pubsub.ThumbnailJob
+	(*ThumbnailResult)(nil),   // 7: maniwani.pubsub.ThumbnailResult
+	(*CacheInvalidation)(nil), // 8: maniwani.pubsub.CacheInvalidation
 }
 var file_events_proto_depIdxs = []int32{
-	1, // 0: maniwani.pubsub.Event.post_created:type_name -> maniwani.pubsub.PostCreated
-	3, // 1: maniwani.pubsub.Event.post_deleted:type_name -> maniwani.pubsub.PostDeleted
-	4, // 2: maniwani.pubsub.Event.thread_updated:type_name -> maniwani.pubsub.ThreadUpdated
-	7, // 3: maniwani.pubsub.Event.cache_invalidation:type_name -> maniwani.pubsub.CacheInvalidation
-	2, // 4: maniwani.pubsub.PostCreated.file:type_name -> maniwani.pubsub.File
-	2, // 5: maniwani.pubsub.PostCreated.extra_files:type_name -> maniwani.pubsub.File
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	2, // 0: maniwani.pubsub.Event.post_created:type_name -> maniwani.pubsub.PostCreated
+	4, // 1: maniwani.pubsub.Event.post_deleted:type_name -> maniwani.pubsub.PostDeleted
+	5, // 2: maniwani.pubsub.Event.thread_updated:type_name -> maniwani.pubsub.ThreadUpdated
+	8, // 3: maniwani.pubsub.Event.cache_invalidation:type_name -> maniwani.pubsub.CacheInvalidation
+	1, // 4: maniwani.pubsub.Event.trace:type_name -> maniwani.pubsub.TraceContext
+	3, // 5: maniwani.pubsub.PostCreated.file:type_name -> maniwani.pubsub.File
+	3, // 6: maniwani.pubsub.PostCreated.extra_files:type_name -> maniwani.pubsub.File
+	1, // 7: maniwani.pubsub.ThumbnailJob.trace:type_name -> maniwani.pubsub.TraceContext
+	1, // 8: maniwani.pubsub.ThumbnailResult.trace:type_name -> maniwani.pubsub.TraceContext
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_events_proto_init() }
@@ -948,7 +1039,7 @@ func file_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_events_proto_rawDesc), len(file_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/maniwani/maniwani"
+	"github.com/maniwani/maniwani/internal/tracing"
 	"github.com/maniwani/maniwani/pubsub/pb"
 )
 
@@ -91,7 +92,8 @@ func (s Shared) Invalidate(ctx context.Context, inv maniwani.Invalidation) error
 		ev.Threads = append(ev.Threads, no)
 		ev.ThreadGens = append(ev.ThreadGens, b.Threads[i][1])
 	}
-	data, err := proto.Marshal(&pb.Event{Kind: &pb.Event_CacheInvalidation{CacheInvalidation: ev}})
+	data, err := proto.Marshal(&pb.Event{Kind: &pb.Event_CacheInvalidation{CacheInvalidation: ev},
+		Trace: tracing.Message(ctx)})
 	if err != nil {
 		return err
 	}
